@@ -1,0 +1,1 @@
+//! dbi: the binary translator and the instrumentation API.

@@ -1,0 +1,2 @@
+//! lockmodels: which functions synchronise, and how.
+#![forbid(unsafe_code)]

@@ -1,0 +1,25 @@
+//! `hbgrind`: the command line.
+//!
+//! `hbgrind analyze TRACE` replays an event trace into hb-engine;
+//! everything else is `hbgrind [options] PROG [ARGS...]`, handled by `launch`.
+
+mod analyze;
+mod launch;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let result = if args.get(1).is_some_and(|a| a == "analyze") {
+        analyze::main(&args[1..])
+    } else {
+        launch::main(&args)
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("hbgrind: {err:#}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! The hbgrind runtime, injected with LD_PRELOAD.
