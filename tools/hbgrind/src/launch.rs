@@ -1,8 +1,150 @@
-//! Launching a program under the runtime.
+//! Launching a program under the runtime: `hbgrind [OPTIONS] PROG [ARGS...]`.
+//!
+//! The launcher parses the options (`options`), finds and checks the program
+//! (`program`), then replaces itself with the program by `execve`, so the
+//! exit status, and death by a signal, are the program's own. Nothing of
+//! hbgrind's runs natively after that: the runtime's constructor takes over.
+//!
+//! # The contract with the runtime (tools/runtime, dbi)
+//! The program is exec'ed with its own environment plus:
+//! - `LD_PRELOAD`: the absolute path of `libhbgrind_rt.so` in the directory
+//!   of the running `hbgrind` executable, put first; an existing value is
+//!   kept after it, separated by `:`.
+//! - `HBGRIND_OPTIONS`: every option the user gave before PROG, verbatim and
+//!   in order (`--` excluded), joined by the ASCII unit separator 0x1f, e.g.
+//!   `--tool=none\x1f--log-file=x.%p`. Empty if there were none. Values are
+//!   already validated (`options`), `%p` and `%q{VAR}` are left for the
+//!   runtime to expand, aliases are not rewritten (`--tool=helgrind` stays),
+//!   and a repeated option appears as often as it was given (for
+//!   `--suppressions=` each counts; for the others the last one wins).
+//! - `HBGRIND_LAUNCHER`: the absolute path of the `hbgrind` executable, for
+//!   re-launching traced children (`--trace-children=yes`).
+//!
+//! argv is what a shell would pass: argv[0] is PROG as typed (or, for a
+//! `#!` script, the interpreter as written on the `#!` line, followed by its
+//! optional argument and the script's path; see `program`).
+//!
+//! `std::process::Command::exec` resets the signal mask and `SIGPIPE` to
+//! their defaults before `execve`; the latter undoes the `SIG_IGN` that
+//! Rust's runtime sets at start-up, so `hbgrind prog | head` ends `prog` by
+//! `SIGPIPE` as a native run would.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-pub(crate) fn main(_args: &[OsString]) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("running programs is not implemented yet")
+use crate::options::{self, Command};
+use crate::program;
+
+/// The runtime, built by `cargo build` next to the `hbgrind` binary.
+const RUNTIME_FILE: &str = "libhbgrind_rt.so";
+
+/// Separates options in `HBGRIND_OPTIONS` (ASCII unit separator).
+const OPTION_SEPARATOR: char = '\x1f';
+
+/// Why the program could not be started. One line each, naming the file.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum LaunchError {
+    #[error(transparent)]
+    Option(#[from] options::OptionError),
+    #[error("{}: no such file", .0.display())]
+    NotFound(PathBuf),
+    #[error("{}: command not found in PATH", .0.to_string_lossy())]
+    NotInPath(OsString),
+    #[error("{}: is a directory", .0.display())]
+    Directory(PathBuf),
+    #[error("{}: not a regular file", .0.display())]
+    NotRegular(PathBuf),
+    #[error("{}: permission denied (not executable)", .0.display())]
+    NotExecutable(PathBuf),
+    #[error("{}: cannot read: {}", .0.display(), .1)]
+    Read(PathBuf, std::io::Error),
+    #[error("{}: not an ELF executable and no #! script", .0.display())]
+    NotElf(PathBuf),
+    #[error("{}: malformed #! line", .0.display())]
+    BadInterpreterLine(PathBuf),
+    #[error("{}: too many levels of #! interpreters", .0.display())]
+    TooManyInterpreters(PathBuf),
+    #[error("{}: malformed ELF file", .0.display())]
+    CorruptElf(PathBuf),
+    #[error("{}: 32-bit program; hbgrind runs x86-64 programs only", .0.display())]
+    Not64Bit(PathBuf),
+    #[error("{}: {} program; hbgrind runs x86-64 programs only", .0.display(), .1)]
+    WrongMachine(PathBuf, String),
+    #[error("{}: ELF file is not an executable (relocatable object or core dump?)", .0.display())]
+    NotExecutableElf(PathBuf),
+    #[error("{}: statically linked; hbgrind needs a dynamically linked program", .0.display())]
+    Static(PathBuf),
+    #[error("cannot find the hbgrind executable: {0}")]
+    SelfPath(std::io::Error),
+    #[error("runtime library not found at {}; build it with cargo build --workspace", .0.display())]
+    RuntimeMissing(PathBuf),
+    #[error("{}: cannot execute: {}", .0.display(), .1)]
+    Exec(PathBuf, std::io::Error),
+}
+
+/// `hbgrind [OPTIONS] PROG [ARGS...]`; `args` includes argv[0].
+/// Returns only for `--help`, `--version` and errors: otherwise it execs.
+pub(crate) fn main(args: &[OsString]) -> anyhow::Result<ExitCode> {
+    let command = options::parse(args.get(1..).unwrap_or_default()).map_err(LaunchError::Option)?;
+    match command {
+        Command::Help => {
+            print!("{}", options::usage());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Version => {
+            println!("{}", options::VERSION);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run(options) => Err(launch(&options).into()),
+    }
+}
+
+/// Checks the program and execs it under the runtime; returns only on error.
+fn launch(options: &options::Options) -> LaunchError {
+    let target = match program::resolve(&options.program, &options.args) {
+        Ok(target) => target,
+        Err(err) => return err,
+    };
+    let launcher = match std::env::current_exe() {
+        Ok(path) => path,
+        Err(err) => return LaunchError::SelfPath(err),
+    };
+    let runtime = launcher.with_file_name(RUNTIME_FILE);
+    if !runtime.is_file() {
+        return LaunchError::RuntimeMissing(runtime);
+    }
+    let mut command = std::process::Command::new(&target.path);
+    command
+        .arg0(&target.argv[0])
+        .args(&target.argv[1..])
+        .envs(target.env.iter().map(|(k, v)| (k, v)))
+        .env("LD_PRELOAD", ld_preload(&runtime))
+        .env(
+            "HBGRIND_OPTIONS",
+            options.raw.join(&OPTION_SEPARATOR.to_string()),
+        )
+        .env("HBGRIND_LAUNCHER", &launcher);
+    LaunchError::Exec(target.path, command.exec())
+}
+
+/// Our runtime first, then whatever the user preloads.
+fn ld_preload(runtime: &std::path::Path) -> OsString {
+    let mut value = runtime.as_os_str().to_os_string();
+    match std::env::var_os("LD_PRELOAD") {
+        Some(existing) if !trim_separators(&existing).is_empty() => {
+            value.push(":");
+            value.push(existing);
+        }
+        _ => {}
+    }
+    value
+}
+
+fn trim_separators(value: &OsStr) -> &[u8] {
+    let bytes = value.as_bytes();
+    let start = bytes.iter().position(|b| !b" :".contains(b));
+    start.map_or(&[], |start| &bytes[start..])
 }

@@ -5,6 +5,8 @@
 
 mod analyze;
 mod launch;
+mod options;
+mod program;
 
 use std::process::ExitCode;
 
