@@ -1,0 +1,423 @@
+//! Engine behaviour, one rule per test, written as event traces.
+
+use hb_engine::trace::{parse, replay};
+use hb_engine::{AccessKind, Engine, EngineConfig, Report};
+
+/// Replays `trace` and renders every report on one line each:
+/// `race ADDR+LEN KIND THREAD sSITE / KIND THREAD sSITE`,
+/// `lock-order THREAD FIRST->SECOND (required: A->B ...)`, `misuse KIND THREAD ADDR`.
+fn run(trace: &str, every_conflict: bool) -> Vec<String> {
+    let events = parse(trace).expect("test traces parse");
+    let mut engine = Engine::new(EngineConfig {
+        report_every_conflict: every_conflict,
+    });
+    replay(&mut engine, &events).expect("test traces replay");
+    engine.take_reports().iter().map(render).collect()
+}
+
+fn render(report: &Report) -> String {
+    let kind = |k: AccessKind, atomic: bool| {
+        let k = if k == AccessKind::Read { "rd" } else { "wr" };
+        if atomic {
+            format!("a{k}")
+        } else {
+            k.to_string()
+        }
+    };
+    match report {
+        Report::Race(r) => format!(
+            "race {:#x}+{} {} {} s{} / {} {} s{}",
+            r.racy_addr,
+            r.racy_len,
+            kind(r.current.kind, r.current.atomic),
+            r.current.thread,
+            r.current.site,
+            kind(r.prior.kind, r.prior.atomic),
+            r.prior.thread,
+            r.prior.site
+        ),
+        Report::LockOrder(v) => {
+            let required: Vec<String> = v
+                .required
+                .iter()
+                .map(|e| format!("{:#x}->{:#x}", e.first, e.second))
+                .collect();
+            format!(
+                "lock-order {} {:#x}->{:#x} (required: {})",
+                v.thread,
+                v.observed.first,
+                v.observed.second,
+                required.join(" ")
+            )
+        }
+        Report::Misuse(m) => format!("misuse {:?} {} {:#x}", m.kind, m.thread, m.object),
+    }
+}
+
+#[track_caller]
+fn check(trace: &str, expected: &[&str]) {
+    assert_eq!(run(trace, false), expected, "trace:\n{trace}");
+}
+
+#[track_caller]
+fn check_all(trace: &str, expected: &[&str]) {
+    assert_eq!(run(trace, true), expected, "trace:\n{trace}");
+}
+
+#[test]
+fn unsynchronised_writes_race() {
+    check(
+        "T1 create T2\nT1 wr 0x10 4 s1\nT2 wr 0x10 4 s2",
+        &["race 0x10+4 wr T2 s2 / wr T1 s1"],
+    );
+}
+
+#[test]
+fn one_thread_never_races_with_itself() {
+    check(
+        "T1 wr 0x10 4\nT1 rd 0x10 4\nT1 wr 0x10 8\nT1 ast 0x10 8 rlx\nT1 rd 0x10 1",
+        &[],
+    );
+}
+
+#[test]
+fn create_orders_parent_before_child_and_join_child_before_parent() {
+    check(
+        "T1 wr 0x10 4\nT1 create T2\nT2 wr 0x10 4\nT2 exit\nT1 join T2\nT1 rd 0x10 4",
+        &[],
+    );
+}
+
+#[test]
+fn parent_after_create_races_with_child() {
+    check(
+        "T1 create T2\nT1 wr 0x10 4 s1\nT2 rd 0x10 4 s2",
+        &["race 0x10+4 rd T2 s2 / wr T1 s1"],
+    );
+}
+
+#[test]
+fn common_mutex_orders_accesses() {
+    check(
+        "T1 create T2\nT1 lock 0x500\nT1 wr 0x10 4\nT1 unlock 0x500\nT2 lock 0x500\nT2 wr 0x10 4\nT2 unlock 0x500",
+        &[],
+    );
+}
+
+#[test]
+fn different_mutexes_do_not_order_and_report_locks_held() {
+    let events = parse(
+        "T1 create T2\nT1 lock 0x500\nT1 wr 0x10 4 s1\nT1 unlock 0x500\nT2 lock 0x600\nT2 wr 0x10 4 s2\nT2 unlock 0x600",
+    )
+    .unwrap();
+    let mut engine = Engine::default();
+    replay(&mut engine, &events).unwrap();
+    let reports = engine.take_reports();
+    let [Report::Race(race)] = reports.as_slice() else {
+        panic!("one race expected, got {reports:?}")
+    };
+    assert_eq!(race.current.locks_held, Some(vec![0x600]));
+    assert_eq!(race.prior.locks_held, Some(vec![0x500]));
+    assert_eq!((race.addr, race.size), (0x10, 4));
+}
+
+#[test]
+fn adjacent_bytes_never_race() {
+    check(
+        "T1 create T2\nT1 wr 0x10 4\nT2 wr 0x14 4\nT2 wr 0x18 1\nT1 rd 0x19 7\nT1 wr 0xe 2",
+        &[],
+    );
+}
+
+#[test]
+fn partial_overlap_reports_only_the_shared_bytes() {
+    check_all(
+        "T1 create T2\nT1 wr 0x10 8 s1\nT2 rd 0x14 8 s2",
+        &["race 0x14+4 rd T2 s2 / wr T1 s1"],
+    );
+    check_all(
+        "T1 create T2\nT1 wr 0x16 4 s1\nT2 wr 0x10 16 s2",
+        &[
+            "race 0x16+2 wr T2 s2 / wr T1 s1",
+            "race 0x18+2 wr T2 s2 / wr T1 s1",
+        ],
+    );
+}
+
+#[test]
+fn ranges_of_any_length_are_checked_bytewise() {
+    // memcpy-like 100-byte write against a 1-byte read at its end.
+    check_all(
+        "T1 create T2\nT1 rd 0x1063 1 s1\nT2 wr 0x1000 100 s2",
+        &["race 0x1063+1 wr T2 s2 / rd T1 s1"],
+    );
+    check("T1 create T2\nT1 rd 0x1064 1 s1\nT2 wr 0x1000 100 s2", &[]);
+}
+
+#[test]
+fn concurrent_reads_do_not_race_but_a_later_write_races_with_them() {
+    check_all(
+        "T1 create T2\nT1 create T3\nT1 rd 0x10 8 s1\nT2 rd 0x10 8 s2\nT3 rd 0x10 8 s3\nT2 wr 0x10 8 s4",
+        &["race 0x10+8 wr T2 s4 / rd T1 s1"],
+    );
+    // The write is ordered after T1's read by a join, but not after T3's.
+    check_all(
+        "T1 create T2\nT1 create T3\nT2 rd 0x10 8 s2\nT3 rd 0x10 8 s3\nT2 exit\nT1 join T2\nT1 wr 0x10 8 s4",
+        &["race 0x10+8 wr T1 s4 / rd T3 s3"],
+    );
+}
+
+#[test]
+fn read_shared_write_after_join_of_all_readers_is_ordered() {
+    check(
+        "T1 create T2\nT1 create T3\nT2 rd 0x10 8\nT3 rd 0x10 8\nT1 rd 0x10 8\nT2 exit\nT3 exit\nT1 join T2\nT1 join T3\nT1 wr 0x10 8",
+        &[],
+    );
+}
+
+#[test]
+fn release_store_acquire_load_publishes_plain_data() {
+    check(
+        "T1 create T2\nT1 wr 0x10 4\nT1 ast 0x80 4 rel\nT2 ald 0x80 4 acq\nT2 rd 0x10 4",
+        &[],
+    );
+}
+
+#[test]
+fn relaxed_store_does_not_publish() {
+    check(
+        "T1 create T2\nT1 wr 0x10 4 s1\nT1 ast 0x80 4 rlx\nT2 ald 0x80 4 acq\nT2 rd 0x10 4 s2",
+        &["race 0x10+4 rd T2 s2 / wr T1 s1"],
+    );
+}
+
+#[test]
+fn relaxed_load_does_not_acquire_without_a_fence() {
+    check(
+        "T1 create T2\nT1 wr 0x10 4 s1\nT1 ast 0x80 4 rel\nT2 ald 0x80 4 rlx\nT2 rd 0x10 4 s2",
+        &["race 0x10+4 rd T2 s2 / wr T1 s1"],
+    );
+}
+
+#[test]
+fn fences_make_relaxed_accesses_synchronise() {
+    check(
+        "T1 create T2\nT1 wr 0x10 4\nT1 fence rel\nT1 ast 0x80 4 rlx\nT2 ald 0x80 4 rlx\nT2 fence acq\nT2 rd 0x10 4",
+        &[],
+    );
+}
+
+#[test]
+fn atomics_do_not_race_with_atomics_but_do_with_plain_accesses() {
+    check(
+        "T1 create T2\nT1 ast 0x80 4 rlx\nT2 armw 0x80 4 rlx\nT2 ald 0x80 4 rlx\nT1 ald 0x80 4 rlx",
+        &[],
+    );
+    check(
+        "T1 create T2\nT1 ast 0x80 4 rlx s1\nT2 rd 0x80 4 s2",
+        &["race 0x80+4 rd T2 s2 / awr T1 s1"],
+    );
+    check(
+        "T1 create T2\nT1 wr 0x80 4 s1\nT2 ald 0x80 4 seq_cst s2",
+        &["race 0x80+4 ard T2 s2 / wr T1 s1"],
+    );
+}
+
+#[test]
+fn atomic_write_does_not_hide_an_older_plain_write() {
+    // T1's plain write, then its own atomic write; T2's atomic read races
+    // with the plain one although the latest write is atomic.
+    check(
+        "T1 create T2\nT1 wr 0x80 4 s1\nT1 ast 0x80 4 rlx s2\nT2 ald 0x80 4 rlx s3",
+        &["race 0x80+4 ard T2 s3 / wr T1 s1"],
+    );
+}
+
+#[test]
+fn concurrent_atomic_writes_both_stay_visible() {
+    // T2's plain read is ordered after T2's atomic store but not after T1's.
+    check(
+        "T1 create T2\nT1 ast 0x80 4 rlx s1\nT2 ast 0x80 4 rlx s2\nT2 rd 0x80 4 s3",
+        &["race 0x80+4 rd T2 s3 / awr T1 s1"],
+    );
+}
+
+#[test]
+fn rmw_continues_a_release_sequence() {
+    // T1 releases, T3's relaxed RMW continues the sequence, T2 acquires.
+    check(
+        "T1 create T2\nT1 create T3\nT1 wr 0x10 4\nT1 ast 0x80 4 rel\nT3 armw 0x80 4 rlx\nT2 ald 0x80 4 acq\nT2 rd 0x10 4",
+        &[],
+    );
+    // A relaxed store by T3 ends it.
+    check(
+        "T1 create T2\nT1 create T3\nT1 wr 0x10 4 s1\nT1 ast 0x80 4 rel\nT3 ast 0x80 4 rlx\nT2 ald 0x80 4 acq\nT2 rd 0x10 4 s2",
+        &["race 0x10+4 rd T2 s2 / wr T1 s1"],
+    );
+}
+
+#[test]
+fn rwlock_readers_do_not_synchronise_with_each_other() {
+    check(
+        "T1 create T2\nT1 rdlock 0x600\nT1 wr 0x10 4 s1\nT1 rwunlock 0x600\nT2 rdlock 0x600\nT2 wr 0x10 4 s2\nT2 rwunlock 0x600",
+        &["race 0x10+4 wr T2 s2 / wr T1 s1"],
+    );
+    check(
+        "T1 create T2\nT1 rdlock 0x600\nT1 rd 0x10 4\nT1 rwunlock 0x600\nT2 wrlock 0x600\nT2 wr 0x10 4\nT2 rwunlock 0x600\nT1 rdlock 0x600\nT1 rd 0x10 4",
+        &[],
+    );
+}
+
+#[test]
+fn release_acquire_annotations_order_accesses() {
+    check(
+        "T1 create T2\nT1 wr 0x10 4\nT1 release 0x700\nT2 acquire 0x700\nT2 wr 0x10 4",
+        &[],
+    );
+    check(
+        "T1 create T2\nT1 wr 0x10 4 s1\nT2 acquire 0x700\nT1 release 0x700\nT2 wr 0x10 4 s2",
+        &["race 0x10+4 wr T2 s2 / wr T1 s1"],
+    );
+}
+
+#[test]
+fn barrier_orders_every_arrival_before_every_departure() {
+    check(
+        "T1 barrier_init 0x800 2\nT1 create T2\nT1 wr 0x10 4\nT2 wr 0x20 4\nT1 barrier_wait 0x800\nT2 barrier_wait 0x800\nT1 rd 0x20 4\nT2 rd 0x10 4",
+        &[],
+    );
+    check(
+        "T1 barrier_wait 0x900",
+        &["misuse BarrierUninitialised T1 0x900"],
+    );
+}
+
+#[test]
+fn freed_memory_forgets_its_history() {
+    check(
+        "T1 create T2\nT1 wr 0x10 16\nT1 free 0x10 16\nT2 alloc 0x10 16\nT2 wr 0x10 16",
+        &[],
+    );
+    check(
+        "T1 create T2\nT1 wr 0x10 16 s1\nT1 free 0x10 8\nT2 wr 0x10 16 s2",
+        &["race 0x18+8 wr T2 s2 / wr T1 s1"],
+    );
+}
+
+#[test]
+fn ignored_ranges_are_not_checked_until_unignored() {
+    check(
+        "T1 create T2\nT1 ignore 0x10 4\nT1 wr 0x10 4\nT2 wr 0x10 8 s2\nT1 wr 0x14 1 s1",
+        &["race 0x14+1 wr T1 s1 / wr T2 s2"],
+    );
+    check("T1 create T2\nT1 ignore 0x10 4\nT1 wr 0x10 4\nT1 unignore 0x10 4\nT2 wr 0x10 4 s2\nT1 wr 0x10 4 s1", &["race 0x10+4 wr T1 s1 / wr T2 s2"]);
+}
+
+#[test]
+fn clean_forgets_accesses_but_keeps_locks() {
+    check(
+        "T1 create T2\nT1 wr 0x10 4\nT1 clean 0x10 4\nT2 wr 0x10 4",
+        &[],
+    );
+}
+
+#[test]
+fn lock_order_inversion_is_reported_once() {
+    check(
+        "T1 create T2\nT1 lock 0x1 s1\nT1 lock 0x2 s2\nT1 unlock 0x2\nT1 unlock 0x1\n\
+         T2 lock 0x2 s3\nT2 lock 0x1 s4\nT2 unlock 0x1\nT2 unlock 0x2\n\
+         T2 lock 0x2\nT2 lock 0x1\nT2 unlock 0x1\nT2 unlock 0x2",
+        &["lock-order T2 0x2->0x1 (required: 0x1->0x2)"],
+    );
+}
+
+#[test]
+fn lock_order_cycle_through_three_locks() {
+    check(
+        "T1 lock 0x1\nT1 lock 0x2\nT1 unlock 0x2\nT1 unlock 0x1\nT1 lock 0x2\nT1 lock 0x3\nT1 unlock 0x3\nT1 unlock 0x2\nT1 lock 0x3\nT1 lock 0x1",
+        &["lock-order T1 0x3->0x1 (required: 0x1->0x2 0x2->0x3)"],
+    );
+}
+
+#[test]
+fn trylock_adds_no_lock_order_edge() {
+    check(
+        "T1 lock 0x1\nT1 trylock 0x2\nT1 unlock 0x2\nT1 unlock 0x1\nT1 lock 0x2\nT1 lock 0x1",
+        &[],
+    );
+}
+
+#[test]
+fn destroyed_locks_leave_the_order_graph() {
+    check("T1 lock 0x1\nT1 lock 0x2\nT1 unlock 0x2\nT1 unlock 0x1\nT1 destroy 0x1\nT1 lock 0x2\nT1 lock 0x1", &[]);
+}
+
+#[test]
+fn lock_misuse_is_reported() {
+    check("T1 unlock 0x5", &["misuse UnlockUnlocked T1 0x5"]);
+    check(
+        "T1 create T2\nT1 lock 0x5\nT2 unlock 0x5",
+        &["misuse UnlockForeign { owner: ThreadId(1) } T2 0x5"],
+    );
+    check(
+        "T1 lock 0x5\nT1 destroy 0x5",
+        &["misuse DestroyLocked T1 0x5"],
+    );
+}
+
+#[test]
+fn races_are_deduplicated_by_site_pair() {
+    check(
+        "T1 create T2\nT1 wr 0x10 4 s1\nT1 wr 0x20 4 s1\nT2 wr 0x10 4 s2\nT2 wr 0x20 4 s2",
+        &["race 0x10+4 wr T2 s2 / wr T1 s1"],
+    );
+}
+
+#[test]
+fn recursive_locks_release_at_every_unlock() {
+    check("T1 create T2\nT1 lock 0x5\nT1 lock 0x5\nT1 wr 0x10 4\nT1 unlock 0x5\nT1 unlock 0x5\nT2 lock 0x5\nT2 rd 0x10 4", &[]);
+}
+
+#[test]
+fn slots_are_reused_after_join_and_stay_exact() {
+    let mut trace = String::from("T1 wr 0x10 8\n");
+    for i in 0..10_000u32 {
+        let t = i + 2;
+        trace.push_str(&format!(
+            "T1 create T{t}\nT{t} rd 0x10 8\nT{t} wr 0x{:x} 8\nT{t} exit\nT1 join T{t}\n",
+            0x1000 + 8 * (i % 64)
+        ));
+    }
+    let events = parse(&trace).unwrap();
+    let mut engine = Engine::default();
+    replay(&mut engine, &events).unwrap();
+    assert!(engine.take_reports().is_empty());
+    assert!(
+        engine.stats().thread_slots <= 3,
+        "slots: {}",
+        engine.stats().thread_slots
+    );
+}
+
+#[test]
+fn an_exited_unjoined_thread_keeps_its_slot_and_still_races() {
+    // T2 exits without anyone synchronising with it; T3 (created later)
+    // must still race with T2's write, so T2's slot is not reused for T3.
+    check(
+        "T1 create T2\nT2 wr 0x10 4 s2\nT2 exit\nT1 create T3\nT3 wr 0x10 4 s3",
+        &["race 0x10+4 wr T3 s3 / wr T2 s2"],
+    );
+    // Once T1 joins T2, T4 reuses its slot and is ordered after T2's write.
+    check(
+        "T1 create T2\nT2 wr 0x10 4\nT2 exit\nT1 join T2\nT1 create T4\nT4 wr 0x10 4",
+        &[],
+    );
+}
+
+#[test]
+fn a_reused_slot_names_the_right_thread_in_reports() {
+    check(
+        "T1 create T2\nT2 exit\nT1 join T2\nT1 create T3\nT3 wr 0x10 4 s3\nT1 wr 0x10 4 s1",
+        &["race 0x10+4 wr T1 s1 / wr T3 s3"],
+    );
+}
