@@ -205,13 +205,6 @@ impl ShadowCell {
     fn index(&self) -> u32 {
         self.a.site
     }
-
-    fn inline_entries(&self) -> EntryList {
-        [self.a, self.b]
-            .into_iter()
-            .filter(|e| e.is_valid())
-            .collect()
-    }
 }
 
 /// A simple slab: indices stay valid until removed; freed ones are reused.
@@ -280,9 +273,36 @@ impl Side {
                 if x.is_duplicate_of(cell.a) || x.is_duplicate_of(cell.b) {
                     return None;
                 }
-                let mut list = cell.inline_entries();
-                let conflict = apply_to_list(&mut list, x);
-                self.store(cell, list);
+                // `apply_to_list` on the two inline entries, without a list.
+                let mut kept = [Entry::EMPTY; 2];
+                let mut n = 0;
+                let mut conflict = None;
+                for e in [cell.a, cell.b] {
+                    if !e.is_valid() {
+                        continue;
+                    }
+                    let ordered = x.clock.has_seen(e.epoch());
+                    if !ordered && x.conflicts_with(e) {
+                        conflict.get_or_insert(e);
+                    } else if !x.subsumes(e, ordered) {
+                        kept[n] = e;
+                        n += 1;
+                    }
+                }
+                *cell = match n {
+                    0 => ShadowCell {
+                        a: x.entry(),
+                        b: Entry::EMPTY,
+                    },
+                    1 => ShadowCell {
+                        a: kept[0],
+                        b: x.entry(),
+                    },
+                    _ => {
+                        let list: EntryList = [kept[0], kept[1], x.entry()].into_iter().collect();
+                        ShadowCell::indirect(TAG_EXT, self.exts.insert(list))
+                    }
+                };
                 conflict
             }
             Some(TAG_EXT) => {
