@@ -151,8 +151,9 @@ impl AccessCtx<'_> {
 type EntryList = SmallVec<[Entry; 4]>;
 
 /// Applies access `x` to the access set `list`: returns the first earlier
-/// access it races with, drops what it subsumes (and what it raced with:
-/// those bytes are racy already), and adds `x`.
+/// access it races with, drops what it subsumes, and adds `x`. An entry
+/// that raced stays (it is unordered with `x`, so never subsumed), so later
+/// accesses can be reported against it too.
 fn apply_to_list(list: &mut EntryList, x: &AccessCtx) -> Option<Entry> {
     if list.iter().any(|&e| x.is_duplicate_of(e)) {
         return None;
@@ -162,7 +163,6 @@ fn apply_to_list(list: &mut EntryList, x: &AccessCtx) -> Option<Entry> {
         let ordered = x.clock.has_seen(e.epoch());
         if !ordered && x.conflicts_with(*e) {
             conflict.get_or_insert(*e);
-            return false;
         }
         !x.subsumes(*e, ordered)
     });
@@ -284,7 +284,8 @@ impl Side {
                     let ordered = x.clock.has_seen(e.epoch());
                     if !ordered && x.conflicts_with(e) {
                         conflict.get_or_insert(e);
-                    } else if !x.subsumes(e, ordered) {
+                    }
+                    if !x.subsumes(e, ordered) {
                         kept[n] = e;
                         n += 1;
                     }
