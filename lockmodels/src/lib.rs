@@ -1,2 +1,108 @@
 //! lockmodels: which functions synchronise, and how.
+//!
+//! A `LockModel` is a table of `ModelledFunction`s, each naming a symbol and
+//! the happens-before effects of a call at its entry and its exit. The race
+//! tool hooks every symbol of the models it loads (dbi function hooks) and
+//! hands each entry and exit to `apply`, which turns it into hb-engine
+//! operations. Models are data, not code, so a new library (QEMU, glib,
+//! libgomp) is a new table.
+//!
+//! # Invariants (the order around the real call, after Helgrind's wrappers)
+//! - A release (unlock, post, signal) is announced at *entry*, before the
+//!   real call can let another thread in.
+//! - An acquire (lock, wait) is announced at *exit*, and only when the call
+//!   succeeded (return value 0, or the success value the effect names).
+//! - `pthread_cond_wait` releases its mutex at entry and re-acquires it at
+//!   exit, so the wait itself is not "holding" the mutex.
+//! - Accesses made inside a modelled function (`quiet`) are not race
+//!   checked: they are the synchronisation itself.
 #![forbid(unsafe_code)]
+
+mod apply;
+mod pthread;
+
+pub use crate::apply::{apply, Call, ThreadLookup};
+pub use crate::pthread::PTHREAD;
+
+/// Where in a call an effect happens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum When {
+    Entry,
+    /// At exit, if the call returned 0.
+    ExitOnSuccess,
+    /// At exit, whatever the call returned.
+    Exit,
+}
+
+/// One happens-before effect of a call. Numbers are argument indices
+/// (0 = first argument, in rdi).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// The mutex (or spin lock) at `lock` is acquired.
+    Lock {
+        lock: usize,
+        trylock: bool,
+    },
+    /// The mutex (or spin lock) at `lock` is released.
+    Unlock {
+        lock: usize,
+    },
+    /// The rwlock at `lock` is acquired for reading or writing.
+    RwLock {
+        lock: usize,
+        write: bool,
+        trylock: bool,
+    },
+    RwUnlock {
+        lock: usize,
+    },
+    /// Everything before is published at `object` (signal, post).
+    Release {
+        object: usize,
+    },
+    /// Everything published at `object` so far is learned (wait).
+    Acquire {
+        object: usize,
+    },
+    /// The sync object at `object` dies.
+    Destroy {
+        object: usize,
+    },
+    /// A barrier for `count` threads (the argument holding the count).
+    BarrierInit {
+        barrier: usize,
+        count: usize,
+    },
+    BarrierWait {
+        barrier: usize,
+    },
+    /// The thread whose `pthread_t` is `thread` is joined.
+    Join {
+        thread: usize,
+    },
+    Detach {
+        thread: usize,
+    },
+}
+
+/// A function whose calls synchronise.
+#[derive(Clone, Copy, Debug)]
+pub struct ModelledFunction {
+    pub symbol: &'static str,
+    pub effects: &'static [(When, Effect)],
+    /// Accesses inside the call are not race checked.
+    pub quiet: bool,
+}
+
+/// A library's functions and how they synchronise.
+#[derive(Clone, Copy, Debug)]
+pub struct LockModel {
+    pub name: &'static str,
+    pub functions: &'static [ModelledFunction],
+}
+
+impl LockModel {
+    pub fn function(&self, symbol: &str) -> Option<&'static ModelledFunction> {
+        self.functions.iter().find(|f| f.symbol == symbol)
+    }
+}

@@ -1,0 +1,83 @@
+//! Turning hooked calls into hb-engine operations.
+
+use hb_engine::{Engine, EngineError, ThreadId};
+
+use crate::{Effect, ModelledFunction, When};
+
+/// One hooked call, at its entry (`ret` is `None`) or its exit.
+#[derive(Clone, Copy, Debug)]
+pub struct Call<'a> {
+    pub thread: ThreadId,
+    /// The integer arguments, in ABI order (rdi, rsi, rdx, rcx, r8, r9).
+    pub args: &'a [u64],
+    pub ret: Option<u64>,
+    /// The call site, for lock-order and misuse reports.
+    pub site: u32,
+}
+
+/// Finds the thread a `pthread_t` names (on glibc, its thread pointer: the
+/// FS base the translator saw at `clone`).
+pub trait ThreadLookup {
+    fn thread_of(&self, pthread: u64) -> Option<ThreadId>;
+}
+
+/// Applies the effects of `function` due at this point of `call`: its entry
+/// when `call.ret` is `None`, else its exit.
+pub fn apply(
+    engine: &mut Engine,
+    function: &ModelledFunction,
+    call: &Call,
+    threads: &dyn ThreadLookup,
+) -> Result<(), EngineError> {
+    for &(when, effect) in function.effects {
+        let due = match (when, call.ret) {
+            (When::Entry, None) => true,
+            (When::Exit, Some(_)) => true,
+            // Return values are C `int`s: only the low 32 bits count.
+            (When::ExitOnSuccess, Some(ret)) => ret as u32 == 0,
+            _ => false,
+        };
+        if due {
+            apply_effect(engine, effect, call, threads)?;
+        }
+    }
+    Ok(())
+}
+
+fn apply_effect(
+    engine: &mut Engine,
+    effect: Effect,
+    call: &Call,
+    threads: &dyn ThreadLookup,
+) -> Result<(), EngineError> {
+    let arg = |i: usize| call.args.get(i).copied().unwrap_or(0);
+    let (t, site) = (call.thread, call.site);
+    match effect {
+        Effect::Lock { lock, trylock } => engine.mutex_lock(t, arg(lock), trylock, site),
+        Effect::Unlock { lock } => engine.mutex_unlock(t, arg(lock), site),
+        Effect::RwLock {
+            lock,
+            write,
+            trylock,
+        } => engine.rwlock_lock(t, arg(lock), write, trylock, site),
+        Effect::RwUnlock { lock } => engine.rwlock_unlock(t, arg(lock), site),
+        Effect::Release { object } => engine.release(t, arg(object)),
+        Effect::Acquire { object } => engine.acquire(t, arg(object)),
+        Effect::Destroy { object } => engine.sync_destroy(t, arg(object), site),
+        Effect::BarrierInit { barrier, count } => {
+            let count = u32::try_from(arg(count)).unwrap_or(u32::MAX);
+            engine.barrier_init(t, arg(barrier), count)
+        }
+        Effect::BarrierWait { barrier } => engine.barrier_wait(t, arg(barrier), site),
+        Effect::Join { thread } => match threads.thread_of(arg(thread)) {
+            Some(child) => engine.thread_join(t, child),
+            None => Ok(()),
+        },
+        Effect::Detach { thread } => {
+            if let Some(child) = threads.thread_of(arg(thread)) {
+                engine.thread_detach(child);
+            }
+            Ok(())
+        }
+    }
+}
