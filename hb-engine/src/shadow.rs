@@ -588,7 +588,7 @@ impl ShadowMemory {
         let mut g = addr & !7;
         while g < end {
             let lo = addr.max(g) - g;
-            let hi = end.min(g + 8) - g;
+            let hi = end.min(g.saturating_add(8)) - g;
             let mask = (((1u16 << hi) - 1) & !((1u16 << lo) - 1)) as u8;
             let page = self.page_for(g >> PAGE_BITS);
             let cell = &mut self.pages[page as usize][granule_in_page(g)];

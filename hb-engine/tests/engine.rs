@@ -421,3 +421,72 @@ fn a_reused_slot_names_the_right_thread_in_reports() {
         &["race 0x10+4 wr T1 s1 / wr T3 s3"],
     );
 }
+
+#[test]
+fn vector_sized_accesses_are_byte_precise() {
+    for size in [16u64, 32, 64] {
+        // A vector store and a 1-byte write just past its end never race;
+        // one byte inside it does.
+        let trace = format!(
+            "T1 create T2\nT1 wr 0x1000 {size} s1\nT2 wr 0x{:x} 1 s2\nT2 wr 0x{:x} 1 s3",
+            0x1000 + size,
+            0x1000 + size - 1
+        );
+        check_all(
+            &trace,
+            &[&format!(
+                "race 0x{:x}+1 wr T2 s3 / wr T1 s1",
+                0x1000 + size - 1
+            )],
+        );
+    }
+}
+
+#[test]
+fn batches_check_in_program_order_and_relaxed_atomic_records_do_not_race() {
+    use hb_engine::{AccessKind, AccessRecord, ThreadId};
+    let (t1, t2) = (ThreadId(1), ThreadId(2));
+    let mut engine = Engine::default();
+    engine.thread_create(t1, t2).unwrap();
+    let batch1 = [
+        AccessRecord::new(0x100, 8, AccessKind::Write, false, 1),
+        AccessRecord::new(0x200, 4, AccessKind::Write, true, 2),
+    ];
+    engine.access_batch(t1, &batch1).unwrap();
+    let batch2 = [
+        AccessRecord::new(0x200, 4, AccessKind::Read, true, 3),
+        AccessRecord::new(0x104, 2, AccessKind::Read, false, 4),
+        AccessRecord::new(0x104, 2, AccessKind::Read, false, 4),
+    ];
+    engine.access_batch(t2, &batch2).unwrap();
+    let reports: Vec<String> = engine.take_reports().iter().map(render).collect();
+    assert_eq!(reports, ["race 0x104+2 rd T2 s4 / wr T1 s1"]);
+    assert_eq!(batch2[1].size(), 2);
+    assert_eq!(batch2[0].kind(), AccessKind::Read);
+    assert!(batch2[0].is_atomic());
+    assert_eq!(engine.stats().accesses, 5);
+}
+
+#[test]
+fn oversized_records_are_cut_not_wrapped() {
+    use hb_engine::{AccessKind, AccessRecord};
+    let r = AccessRecord::new(0, u32::MAX, AccessKind::Write, false, 0);
+    assert_eq!(r.size(), AccessRecord::MAX_SIZE);
+    assert_eq!(r.kind(), AccessKind::Write);
+    assert!(!r.is_atomic());
+}
+
+#[test]
+fn accesses_at_the_top_of_the_address_space_do_not_overflow() {
+    use hb_engine::ThreadId;
+    let (t1, t2) = (ThreadId(1), ThreadId(2));
+    let mut engine = Engine::default();
+    engine.thread_create(t1, t2).unwrap();
+    engine.write(t1, 0xffff_ffff_ffff_fff0, 64, 1).unwrap();
+    engine.read(t2, 0xffff_ffff_ffff_fff8, u64::MAX, 2).unwrap();
+    engine.reset_range(0xffff_ffff_ffff_ff00, u64::MAX);
+    engine.ignore_range(0xffff_ffff_ffff_fff0, 64);
+    engine.write(t2, 0xffff_ffff_ffff_fff0, 8, 3).unwrap();
+    let reports: Vec<String> = engine.take_reports().iter().map(render).collect();
+    assert_eq!(reports, ["race 0xfffffffffffffff8+7 rd T2 s2 / wr T1 s1"]);
+}
