@@ -312,7 +312,11 @@ pub fn parse_line(line: &str) -> Result<Option<Event>, String> {
                 "ignore" => RangeOp::Ignore,
                 _ => RangeOp::Unignore,
             };
-            let (addr, len) = words.range("range", false)?;
+            let (addr, len) = if op == RangeOp::Ignore {
+                words.range("range", true)?
+            } else {
+                words.range("range", false)?
+            };
             Event::Range {
                 thread,
                 op,
@@ -341,6 +345,10 @@ pub fn parse_line(line: &str) -> Result<Option<Event>, String> {
     Ok(Some(event))
 }
 
+/// The largest access or ignored range one line may name (256 MiB, the
+/// size one `AccessRecord` can carry).
+pub const MAX_CHECKED_SIZE: u64 = 1 << 28;
+
 struct Words<'a> {
     words: Vec<&'a str>,
     next: usize,
@@ -362,11 +370,18 @@ impl<'a> Words<'a> {
         })
     }
 
-    fn range(&mut self, what: &str, nonempty: bool) -> Result<(u64, u64), String> {
+    /// An address and a size; `checked` ranges (accesses, ignore) create
+    /// shadow for every byte, so they are limited to `MAX_CHECKED_SIZE`.
+    fn range(&mut self, what: &str, checked: bool) -> Result<(u64, u64), String> {
         let addr = self.number(&format!("{what} address"))?;
         let size = self.number(&format!("{what} size"))?;
-        if nonempty && size == 0 {
+        if checked && size == 0 {
             return Err(format!("{what} size must be at least 1"));
+        }
+        if checked && size > MAX_CHECKED_SIZE {
+            return Err(format!(
+                "{what} size {size} is larger than the limit of {MAX_CHECKED_SIZE} bytes"
+            ));
         }
         if addr.checked_add(size).is_none() {
             return Err(format!(
