@@ -89,7 +89,7 @@ fn malformed_traces_are_refused_with_file_and_line() {
         ),
         (
             "T1 rd 0x7fd 0x7f01111111111\n",
-            "1: access size 139642271092977 is larger than the limit of 268435456 bytes",
+            "1: access size 2234280928416017 is larger than the limit of 268435456 bytes",
         ),
         ("T1 create T2\nT2 exit\nT2 wr 0x10 4\n", "3: T2 has exited"),
         ("T1 join T9\n", "1: T9 was never created"),
