@@ -1,0 +1,331 @@
+//! Symbolisation: a code address in a loaded module becomes frames with a
+//! demangled function name, source file and line, the calls inlined at that
+//! address included. DWARF is read by addr2line (gimli) through the object
+//! crate; we never parse it by hand.
+//!
+//! Fallbacks, in order, when something is missing: the ELF symbol table's
+//! name (no DWARF function), no file and line (no line table), and finally
+//! the object's path alone (unreadable module): Valgrind's `fn (in obj)` and
+//! `??? (in obj)` lines.
+//!
+//! # Invariants
+//! - The addresses given to addr2line are file addresses: `ip - bias`, minus
+//!   one for a return address so that a call ending a function or an inlined
+//!   range is attributed to the call, not to what follows it.
+//! - Every `Frame` this module builds carries the caller's `ip` (not the
+//!   probe) and the module's path as `object`.
+//! - A module is opened and its DWARF indexed at most once per `Symbolizer`:
+//!   successes and failures are both cached by path.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use addr2line::Loader;
+
+use crate::model::{Frame, Stack};
+
+/// A module mapped into the guest: its file and load bias
+/// (runtime address = file address + bias; 0 for non-PIE executables).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct LoadedModule {
+    pub path: PathBuf,
+    pub bias: u64,
+}
+
+impl LoadedModule {
+    pub fn new(path: impl Into<PathBuf>, bias: u64) -> Self {
+        LoadedModule {
+            path: path.into(),
+            bias,
+        }
+    }
+}
+
+/// Why a module or an address could not be symbolised.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SymbolError {
+    #[error("{}: cannot read symbols: {message}", path.display())]
+    Load { path: PathBuf, message: String },
+    #[error("{}: bad debug information near 0x{probe:x}: {message}", path.display())]
+    Dwarf {
+        path: PathBuf,
+        probe: u64,
+        message: String,
+    },
+    #[error("{}: address 0x{ip:x} is below the module's load bias 0x{bias:x}", path.display())]
+    BelowBias { path: PathBuf, ip: u64, bias: u64 },
+}
+
+/// Maps code addresses to frames, caching one addr2line `Loader` per module.
+#[derive(Default)]
+pub struct Symbolizer {
+    modules: HashMap<PathBuf, Result<Loader, String>>,
+}
+
+impl std::fmt::Debug for Symbolizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Symbolizer")
+            .field("modules", &self.modules.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl Symbolizer {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The frames for `ip` in `module`, innermost inlined call first.
+    /// `is_return_address` is true for every frame of a stack but the first.
+    /// Never empty on success.
+    pub fn symbolize(
+        &mut self,
+        module: &LoadedModule,
+        ip: u64,
+        is_return_address: bool,
+    ) -> Result<Vec<Frame>, SymbolError> {
+        let path = module.path.clone();
+        let object = path.display().to_string();
+        let Some(file_addr) = ip.checked_sub(module.bias) else {
+            return Err(SymbolError::BelowBias {
+                path,
+                ip,
+                bias: module.bias,
+            });
+        };
+        let probe = if is_return_address {
+            file_addr.saturating_sub(1)
+        } else {
+            file_addr
+        };
+        let loader = self.loader(&module.path)?;
+        let dwarf_err = |e: addr2line::gimli::Error| SymbolError::Dwarf {
+            path: path.clone(),
+            probe,
+            message: e.to_string(),
+        };
+        let symbol = loader.find_symbol(probe);
+        let mut frames = Vec::new();
+        let mut iter = loader.find_frames(probe).map_err(|e| SymbolError::Dwarf {
+            path: path.clone(),
+            probe,
+            message: e.to_string(),
+        })?;
+        while let Some(f) = iter.next().map_err(dwarf_err)? {
+            let (function, linkage_name) = match &f.function {
+                Some(name) => {
+                    let raw = name.raw_name().map_err(dwarf_err)?;
+                    let shown = demangle_lang(&raw, name.language);
+                    (Some(shown.into_owned()), Some(raw.into_owned()))
+                }
+                None => (None, None),
+            };
+            let (dir, file, line) = split_location(f.location.as_ref());
+            frames.push(Frame {
+                ip,
+                function,
+                linkage_name,
+                dir,
+                file,
+                line,
+                object: Some(object.clone()),
+            });
+        }
+        if frames.is_empty() {
+            // No DWARF function here: the line table may still know the place.
+            let location = loader
+                .find_location(probe)
+                .map_err(|e| SymbolError::Dwarf {
+                    path: path.clone(),
+                    probe,
+                    message: e.to_string(),
+                })?;
+            let (dir, file, line) = split_location(location.as_ref());
+            frames.push(Frame {
+                ip,
+                dir,
+                file,
+                line,
+                object: Some(object.clone()),
+                ..Frame::default()
+            });
+        }
+        // The outermost frame is the real function: name it from the symbol
+        // table where DWARF gave no name.
+        if let (Some(last), Some(sym)) = (frames.last_mut(), symbol) {
+            if last.function.is_none() {
+                last.function = Some(demangle(sym).into_owned());
+                last.linkage_name = Some(sym.to_string());
+            }
+        }
+        Ok(frames)
+    }
+
+    /// Like `symbolize`, but never fails: an unreadable module or bad DWARF
+    /// gives the symbol table's name if it can, else the object alone, else
+    /// an unknown frame (`module` is `None` when no module holds `ip`).
+    pub fn frames(
+        &mut self,
+        module: Option<&LoadedModule>,
+        ip: u64,
+        is_return_address: bool,
+    ) -> Vec<Frame> {
+        let Some(module) = module else {
+            return vec![Frame::unknown(ip)];
+        };
+        match self.symbolize(module, ip, is_return_address) {
+            Ok(frames) => frames,
+            Err(_) => {
+                let mut frame = Frame {
+                    object: Some(module.path.display().to_string()),
+                    ..Frame::unknown(ip)
+                };
+                if let (Ok(loader), Some(file_addr)) =
+                    (self.loader(&module.path), ip.checked_sub(module.bias))
+                {
+                    let probe = file_addr.saturating_sub(u64::from(is_return_address));
+                    if let Some(sym) = loader.find_symbol(probe) {
+                        frame.function = Some(demangle(sym).into_owned());
+                        frame.linkage_name = Some(sym.to_string());
+                    }
+                }
+                vec![frame]
+            }
+        }
+    }
+
+    /// The stack for `ips` (innermost first, as a shadow call stack gives
+    /// them): the first is the faulting address, the others return addresses.
+    /// `module_of` says which module holds an address.
+    pub fn stack<'m>(
+        &mut self,
+        ips: &[u64],
+        module_of: impl Fn(u64) -> Option<&'m LoadedModule>,
+    ) -> Stack {
+        let mut frames = Vec::new();
+        for (i, &ip) in ips.iter().enumerate() {
+            frames.extend(self.frames(module_of(ip), ip, i > 0));
+        }
+        Stack::new(frames)
+    }
+
+    fn loader(&mut self, path: &Path) -> Result<&Loader, SymbolError> {
+        let entry = self
+            .modules
+            .entry(path.to_path_buf())
+            .or_insert_with(|| Loader::new(path).map_err(|e| e.to_string()));
+        entry.as_ref().map_err(|message| SymbolError::Load {
+            path: path.to_path_buf(),
+            message: message.clone(),
+        })
+    }
+}
+
+fn split_location(
+    location: Option<&addr2line::Location<'_>>,
+) -> (Option<String>, Option<String>, Option<u32>) {
+    let Some(loc) = location else {
+        return (None, None, None);
+    };
+    let line = loc.line.filter(|l| *l > 0);
+    match loc.file {
+        None => (None, None, line),
+        Some(path) => {
+            let p = Path::new(path);
+            let file = p.file_name().map(|f| f.to_string_lossy().into_owned());
+            let dir = p
+                .parent()
+                .map(|d| d.to_string_lossy().into_owned())
+                .filter(|d| !d.is_empty());
+            match file {
+                Some(file) => (dir, Some(file), line),
+                None => (None, Some(path.to_string()), line),
+            }
+        }
+    }
+}
+
+fn demangle_lang<'a>(name: &'a str, language: Option<addr2line::gimli::DwLang>) -> Cow<'a, str> {
+    use addr2line::gimli;
+    match language {
+        Some(gimli::DW_LANG_Rust) => demangle_rust(name).map_or(Cow::Borrowed(name), Cow::Owned),
+        Some(
+            gimli::DW_LANG_C_plus_plus
+            | gimli::DW_LANG_C_plus_plus_03
+            | gimli::DW_LANG_C_plus_plus_11
+            | gimli::DW_LANG_C_plus_plus_14,
+        ) => demangle_cpp(name).map_or(Cow::Borrowed(name), Cow::Owned),
+        _ => demangle(name),
+    }
+}
+
+/// The readable form of a symbol name: Rust (v0 `_R…`, or legacy `_ZN…17h<hash>E`)
+/// with rustc-demangle, without the hash; other `_Z…` names as C++ with
+/// cpp_demangle; anything else (C, or a name that fails to demangle) unchanged.
+pub fn demangle(name: &str) -> Cow<'_, str> {
+    if name.starts_with("_R") || is_legacy_rust(name) {
+        if let Some(s) = demangle_rust(name) {
+            return Cow::Owned(s);
+        }
+    }
+    if name.starts_with("_Z") {
+        if let Some(s) = demangle_cpp(name) {
+            return Cow::Owned(s);
+        }
+    }
+    Cow::Borrowed(name)
+}
+
+fn demangle_rust(name: &str) -> Option<String> {
+    rustc_demangle::try_demangle(name)
+        .ok()
+        .map(|d| format!("{d:#}"))
+}
+
+fn demangle_cpp(name: &str) -> Option<String> {
+    cpp_demangle::Symbol::new(name)
+        .ok()?
+        .demangle(&cpp_demangle::DemangleOptions::default())
+        .ok()
+}
+
+/// `_ZN…17h0123456789abcdefE`: legacy Rust mangling ends its path with a
+/// 16-hex-digit hash component, which C++ names do not have.
+fn is_legacy_rust(name: &str) -> bool {
+    let core = name.split('.').next().unwrap_or(name);
+    let Some(body) = core.strip_prefix("_ZN").and_then(|b| b.strip_suffix('E')) else {
+        return false;
+    };
+    body.len() >= 19 && {
+        let tail = &body[body.len() - 19..];
+        tail.starts_with("17h") && tail[3..].bytes().all(|b| b.is_ascii_hexdigit())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{demangle, is_legacy_rust};
+
+    #[test]
+    fn demangles_cpp_rust_and_leaves_c_alone() {
+        assert_eq!(demangle("_ZN2ns3Foo3barEi"), "ns::Foo::bar(int)");
+        assert_eq!(
+            demangle("_ZN4core3ptr13drop_in_place17h0123456789abcdefE"),
+            "core::ptr::drop_in_place"
+        );
+        assert_eq!(demangle("_RNvCs1234_7mycrate3foo"), "mycrate::foo");
+        assert_eq!(demangle("worker"), "worker");
+        assert_eq!(demangle("_Znot_really"), "_Znot_really");
+        assert_eq!(
+            demangle("pthread_create@@GLIBC_2.34"),
+            "pthread_create@@GLIBC_2.34"
+        );
+    }
+
+    #[test]
+    fn legacy_rust_needs_the_hash() {
+        assert!(is_legacy_rust("_ZN3foo3bar17h0123456789abcdefE"));
+        assert!(!is_legacy_rust("_ZN2ns3Foo3barEv"));
+    }
+}
