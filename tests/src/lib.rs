@@ -20,6 +20,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod labels;
 use std::collections::hash_map::DefaultHasher;
 use std::ffi::{OsStr, OsString};
 use std::hash::{Hash, Hasher};
