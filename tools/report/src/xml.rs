@@ -19,8 +19,9 @@
 //! trailer. `repair` turns a document cut anywhere into a well-formed one.
 //!
 //! # Invariants
-//! - Every character of user data (names, paths, arguments) goes through
-//!   `quick_xml::escape::escape`; CDATA is split at `]]>`.
+//! - Every piece of user data (names, paths, arguments) goes through
+//!   `quick_xml::escape::partial_escape` (`&`, `<`, `>`: all that element
+//!   content needs, and what Valgrind escapes); CDATA is split at `]]>`.
 //! - Between two calls the output is a prefix of a valid document that ends
 //!   after a complete child of `<valgrindoutput>`.
 //! - `<unique>` values are distinct per writer (0, 1, 2, … as Valgrind).
@@ -30,7 +31,7 @@ use std::fmt::Write as _;
 use std::io;
 use std::time::Duration;
 
-use quick_xml::escape::escape;
+use quick_xml::escape::partial_escape as escape;
 use quick_xml::events::Event;
 use quick_xml::Reader;
 
@@ -182,6 +183,12 @@ impl<W: io::Write> XmlWriter<W> {
         self.out.write_all(s.as_bytes())?;
         self.out.flush()?;
         Ok(self.out)
+    }
+
+    /// The output as written so far, the document left open: what a
+    /// process that dies now leaves behind (`repair` closes it).
+    pub fn into_inner(self) -> W {
+        self.out
     }
 
     fn announcement(&self, s: &mut String, thread: u32) {

@@ -1,0 +1,237 @@
+//! The symbolizer against real binaries: small C and C++ programs compiled
+//! here with `cc`/`c++`, addresses read from their ELF symbol tables.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use hbgrind_report::{Frame, LoadedModule, SymbolError, Symbolizer};
+use object::{Object, ObjectSymbol};
+
+const C_PROGRAM: &str = "\
+int counter;
+int worker(int x) {
+    counter += x;
+    return counter;
+}
+static inline __attribute__((always_inline)) int inner(int x) {
+    return x * 3 + counter;
+}
+__attribute__((noinline)) int outer(int x) {
+    return inner(x) + 1;
+}
+int main(void) { return worker(1) + outer(2) == 8 ? 0 : 1; }
+";
+
+const CPP_PROGRAM: &str = "\
+namespace ns {
+struct Foo {
+    static int bar(int x);
+};
+int Foo::bar(int x) {
+    return x + 1;
+}
+}
+int main() { return ns::Foo::bar(1) - 2; }
+";
+
+/// Compiles `source` as `name` with `compiler` and `flags` in a fresh
+/// temporary directory; returns it (kept alive by the caller) and the binary.
+fn compile(
+    compiler: &str,
+    name: &str,
+    source: &str,
+    flags: &[&str],
+) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let src = dir.path().join(name);
+    std::fs::write(&src, source).expect("write source");
+    let exe = dir.path().join("prog");
+    let status = Command::new(compiler)
+        .args(flags)
+        .arg(&src)
+        .arg("-o")
+        .arg(&exe)
+        .current_dir(dir.path())
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run {compiler}: {e}"));
+    assert!(status.success(), "{compiler} failed on {name}");
+    (dir, exe)
+}
+
+/// Address and size of `name` in the ELF symbol table.
+fn symbol(exe: &Path, name: &str) -> (u64, u64) {
+    let data = std::fs::read(exe).expect("read binary");
+    let file = object::File::parse(&*data).expect("parse ELF");
+    file.symbols()
+        .find(|s| s.name() == Ok(name))
+        .map(|s| (s.address(), s.size()))
+        .unwrap_or_else(|| panic!("{name} not in the symbol table"))
+}
+
+fn module(exe: &Path, bias: u64) -> LoadedModule {
+    LoadedModule::new(exe, bias)
+}
+
+/// (function, file, line) of each frame.
+fn places(frames: &[Frame]) -> Vec<(Option<&str>, Option<&str>, Option<u32>)> {
+    frames
+        .iter()
+        .map(|f| (f.function.as_deref(), f.file.as_deref(), f.line))
+        .collect()
+}
+
+#[test]
+fn c_function_name_file_and_exact_line() {
+    let (dir, exe) = compile("cc", "prog.c", C_PROGRAM, &["-g", "-O0"]);
+    let (worker, _) = symbol(&exe, "worker");
+    let mut sym = Symbolizer::new();
+    let frames = sym
+        .symbolize(&module(&exe, 0), worker, false)
+        .expect("symbolize");
+    assert_eq!(
+        places(&frames),
+        vec![(Some("worker"), Some("prog.c"), Some(2))]
+    );
+    let f = &frames[0];
+    assert_eq!(f.ip, worker);
+    assert_eq!(f.linkage_name.as_deref(), Some("worker"));
+    assert_eq!(f.dir.as_deref(), Some(&*dir.path().to_string_lossy()));
+    assert_eq!(f.object.as_deref(), Some(&*exe.to_string_lossy()));
+}
+
+#[test]
+fn every_line_of_a_function_body() {
+    let (_dir, exe) = compile("cc", "prog.c", C_PROGRAM, &["-g", "-O0"]);
+    let (worker, size) = symbol(&exe, "worker");
+    let mut sym = Symbolizer::new();
+    let m = module(&exe, 0);
+    let mut lines = std::collections::BTreeSet::new();
+    for ip in worker..worker + size {
+        let frames = sym.symbolize(&m, ip, false).expect("symbolize");
+        assert_eq!(frames.len(), 1);
+        assert_eq!(frames[0].function.as_deref(), Some("worker"));
+        lines.extend(frames[0].line);
+    }
+    assert_eq!(lines.into_iter().collect::<Vec<_>>(), vec![2, 3, 4, 5]);
+}
+
+#[test]
+fn load_bias_is_subtracted() {
+    let (_dir, exe) = compile("cc", "prog.c", C_PROGRAM, &["-g", "-O0"]);
+    let (worker, _) = symbol(&exe, "worker");
+    let bias = 0x5555_5555_4000;
+    let mut sym = Symbolizer::new();
+    let frames = sym
+        .symbolize(&module(&exe, bias), worker + bias, false)
+        .expect("symbolize");
+    assert_eq!(
+        places(&frames),
+        vec![(Some("worker"), Some("prog.c"), Some(2))]
+    );
+    assert_eq!(frames[0].ip, worker + bias);
+    assert_eq!(
+        sym.symbolize(&module(&exe, bias), 0x1000, false),
+        Err(SymbolError::BelowBias {
+            path: exe.clone(),
+            ip: 0x1000,
+            bias
+        })
+    );
+}
+
+#[test]
+fn return_addresses_are_looked_up_one_byte_earlier() {
+    let (_dir, exe) = compile("cc", "prog.c", C_PROGRAM, &["-g", "-O0"]);
+    let (worker, size) = symbol(&exe, "worker");
+    let mut sym = Symbolizer::new();
+    let m = module(&exe, 0);
+    // The first byte after `worker` is another function; as a return
+    // address it still belongs to `worker`'s last line.
+    let after = worker + size;
+    let as_return = sym.symbolize(&m, after, true).expect("symbolize");
+    assert_eq!(
+        places(&as_return),
+        vec![(Some("worker"), Some("prog.c"), Some(5))]
+    );
+    assert_eq!(as_return[0].ip, after);
+}
+
+#[test]
+fn inlined_calls_are_frames_of_their_own() {
+    let (_dir, exe) = compile("cc", "prog.c", C_PROGRAM, &["-g", "-O1"]);
+    let (outer, size) = symbol(&exe, "outer");
+    let mut sym = Symbolizer::new();
+    let m = module(&exe, 0);
+    let frames = sym.symbolize(&m, outer, false).expect("symbolize");
+    assert_eq!(
+        places(&frames),
+        vec![
+            (Some("inner"), Some("prog.c"), Some(7)),
+            (Some("outer"), Some("prog.c"), Some(10)),
+        ]
+    );
+    assert!(frames.iter().all(|f| f.ip == outer));
+    // And the stack as a whole: outer's code, then main's call of it.
+    let (main, main_size) = symbol(&exe, "main");
+    let call_return = (main..main + main_size)
+        .find(|&ip| {
+            let f = sym.symbolize(&m, ip, true).expect("symbolize");
+            f.len() == 1 && f[0].line == Some(12)
+        })
+        .expect("an address in main");
+    let stack = sym.stack(&[outer + size - 1, call_return], |_| Some(&m));
+    let names: Vec<_> = stack.frames.iter().map(|f| f.function.as_deref()).collect();
+    assert_eq!(names.last(), Some(&Some("main")));
+}
+
+#[test]
+fn cpp_names_are_demangled_and_keep_their_linkage_name() {
+    let (_dir, exe) = compile("c++", "prog.cpp", CPP_PROGRAM, &["-g", "-O0"]);
+    let (bar, _) = symbol(&exe, "_ZN2ns3Foo3barEi");
+    let mut sym = Symbolizer::new();
+    let frames = sym
+        .symbolize(&module(&exe, 0), bar, false)
+        .expect("symbolize");
+    assert_eq!(
+        places(&frames),
+        vec![(Some("ns::Foo::bar(int)"), Some("prog.cpp"), Some(5))]
+    );
+    assert_eq!(frames[0].linkage_name.as_deref(), Some("_ZN2ns3Foo3barEi"));
+    assert_eq!(frames[0].match_name(), "_ZN2ns3Foo3barEi");
+}
+
+#[test]
+fn without_dwarf_the_symbol_table_names_the_function() {
+    let (_dir, exe) = compile("c++", "prog.cpp", CPP_PROGRAM, &["-O0"]);
+    let (bar, _) = symbol(&exe, "_ZN2ns3Foo3barEi");
+    let mut sym = Symbolizer::new();
+    let frames = sym.frames(Some(&module(&exe, 0)), bar + 1, false);
+    assert_eq!(
+        places(&frames),
+        vec![(Some("ns::Foo::bar(int)"), None, None)]
+    );
+    assert_eq!(frames[0].linkage_name.as_deref(), Some("_ZN2ns3Foo3barEi"));
+    assert_eq!(frames[0].object.as_deref(), Some(&*exe.to_string_lossy()));
+}
+
+#[test]
+fn an_unreadable_module_leaves_the_object_only() {
+    let missing = LoadedModule::new("/nonexistent/libgone.so", 0);
+    let mut sym = Symbolizer::new();
+    let err = sym.symbolize(&missing, 0x1234, false).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("/nonexistent/libgone.so: cannot read symbols: "),
+        "{err}"
+    );
+    let frames = sym.frames(Some(&missing), 0x1234, true);
+    assert_eq!(
+        frames,
+        vec![Frame {
+            ip: 0x1234,
+            object: Some("/nonexistent/libgone.so".into()),
+            ..Frame::default()
+        }]
+    );
+    assert_eq!(sym.frames(None, 0x99, false), vec![Frame::unknown(0x99)]);
+}
