@@ -99,9 +99,8 @@ fn tsan_unavailable() -> Option<String> {
 /// Everything wrong with one program, empty when it agrees with TSan.
 fn check_program(name: &str) -> Vec<String> {
     let labels = labels_of(name);
-    let native_run = build(name, &[]).command().native();
-    let tsan_run = build(name, &["-fsanitize=thread"])
-        .command()
+    let native_run = Run::new(build(name, &[]).path).native();
+    let tsan_run = Run::new(build(name, &["-fsanitize=thread"]).path)
         .env("TSAN_OPTIONS", TSAN_OPTIONS)
         .native();
     let mut problems = Vec::new();
