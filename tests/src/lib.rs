@@ -41,9 +41,12 @@ pub fn profile_dir() -> PathBuf {
         .to_path_buf()
 }
 
-/// The `hbgrind` executable of this build profile.
+/// The `hbgrind` executable of this build profile, or the one named by
+/// `HBGRIND_TEST_LAUNCHER` (to test an installed copy, or a copy next to a
+/// do-nothing runtime when checking the tests themselves).
 pub fn hbgrind() -> PathBuf {
-    let path = profile_dir().join("hbgrind");
+    let path = std::env::var_os("HBGRIND_TEST_LAUNCHER")
+        .map_or_else(|| profile_dir().join("hbgrind"), PathBuf::from);
     assert!(
         path.is_file(),
         "{} is missing: run `cargo build --workspace` in this profile before the tests",
@@ -136,7 +139,8 @@ impl Program {
         Program::build_with(name, &[])
     }
 
-    /// Compiles `tests/programs/NAME` with `-g -O1 -pthread` and `extra` flags.
+    /// Compiles `tests/programs/NAME` with `-g -O1 -pthread` and `extra`
+    /// flags, which come after the source so libraries (`-lm`) link.
     pub fn build_with(name: &str, extra: &[&str]) -> Program {
         let source = program_source(name);
         let text =
@@ -150,10 +154,11 @@ impl Program {
         let key = format!("{stem}-{:016x}", hasher.finish());
         let path = cached_file(&key, |out| {
             let status = Command::new(compiler)
-                .args(&flags)
+                .args(&flags[..3])
                 .arg(&source)
                 .arg("-o")
                 .arg(out)
+                .args(&flags[3..])
                 .status()
                 .unwrap_or_else(|err| panic!("cannot run {compiler}: {err}"));
             assert!(
@@ -163,6 +168,11 @@ impl Program {
             );
         });
         Program { path }
+    }
+
+    /// A `Run` of this program without arguments.
+    pub fn command(&self) -> Run {
+        Run::new(&self.path)
     }
 
     /// A `Run` of this program with `args`.
@@ -184,12 +194,13 @@ fn compiler_version(compiler: &str) -> String {
 }
 
 /// How long one run may take before it is killed and the test fails:
-/// `HBGRIND_TEST_TIMEOUT` seconds, 600 by default.
+/// `HBGRIND_TEST_TIMEOUT` seconds, 300 by default (the slowest workload
+/// takes about 3 s natively on a loaded machine).
 pub fn timeout() -> Duration {
     let secs = std::env::var("HBGRIND_TEST_TIMEOUT")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(600);
+        .unwrap_or(300);
     Duration::from_secs(secs)
 }
 
