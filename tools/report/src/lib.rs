@@ -20,7 +20,8 @@ mod xml; // Valgrind's XML output protocol 4
 
 pub use crate::glob::glob_match;
 pub use crate::model::{
-    AddressDescription, ErrorKind, ErrorRecord, Frame, LockInfo, Stack, ThreadAnnouncement,
+    AddressDescription, ErrorKey, ErrorKind, ErrorRecord, Frame, LockInfo, Stack,
+    ThreadAnnouncement,
 };
 pub use crate::suppressions::{
     generate_suppression, FramePattern, GeneratedSuppression, Suppression, SuppressionError,

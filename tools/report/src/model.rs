@@ -164,6 +164,14 @@ pub enum ThreadAnnouncement {
     Created(Stack),
 }
 
+/// Identity of an error for deduplication (`ErrorRecord::key`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ErrorKey {
+    kind: ErrorKind,
+    detail: Option<&'static str>,
+    stacks: [Vec<u64>; 2],
+}
+
 /// One error, everything needed to print it in text or XML.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ErrorRecord {
@@ -230,6 +238,27 @@ impl ErrorRecord {
         }
     }
 
+    /// What makes two errors the same (decision 13 of ARCHITECTURE.md):
+    /// the kind (with the misuse name) and the code addresses of both
+    /// stacks, in either order, so A-vs-B and B-vs-A count as one race.
+    pub fn key(&self) -> ErrorKey {
+        let ips = |site: u32| -> Vec<u64> {
+            let mut v: Vec<u64> = self.stack(site).frames.iter().map(|f| f.ip).collect();
+            v.dedup(); // inlined frames share their ip
+            v
+        };
+        let (a, b) = match &self.report {
+            Report::Race(r) => (ips(r.current.site), ips(r.prior.site)),
+            Report::LockOrder(l) => (ips(l.observed.second_site), ips(l.observed.first_site)),
+            Report::Misuse(m) => (ips(m.site), Vec::new()),
+        };
+        ErrorKey {
+            kind: self.kind(),
+            detail: crate::suppressions::misc_detail(&self.report),
+            stacks: if a <= b { [a, b] } else { [b, a] },
+        }
+    }
+
     /// Threads to announce before the error, in Helgrind's order.
     pub fn threads(&self) -> Vec<u32> {
         let mut out = vec![self.thread().0];
@@ -256,5 +285,50 @@ impl ErrorRecord {
             new
         });
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ErrorRecord, Frame, Stack};
+    use hb_engine::{Access, AccessKind, Race, Report, ThreadId};
+
+    fn race(current_site: u32, prior_site: u32, current: u32, prior: u32) -> ErrorRecord {
+        let access = |thread, site| Access {
+            thread: ThreadId(thread),
+            kind: AccessKind::Write,
+            atomic: false,
+            site,
+            locks_held: None,
+        };
+        ErrorRecord::new(Report::Race(Race {
+            addr: 0x10,
+            size: 4,
+            racy_addr: 0x10,
+            racy_len: 4,
+            current: access(current, current_site),
+            prior: access(prior, prior_site),
+        }))
+        .with_stack(
+            1,
+            Stack::new(vec![Frame::unknown(0xa), Frame::unknown(0xb)]),
+        )
+        .with_stack(2, Stack::new(vec![Frame::unknown(0xc)]))
+        .with_stack(
+            3,
+            Stack::new(vec![
+                Frame::unknown(0xa),
+                Frame::unknown(0xa),
+                Frame::unknown(0xb),
+            ]),
+        )
+    }
+
+    #[test]
+    fn key_ignores_the_order_of_the_two_stacks_and_inlined_frames() {
+        assert_eq!(race(1, 2, 1, 2).key(), race(2, 1, 2, 1).key());
+        assert_eq!(race(1, 2, 1, 2).key(), race(3, 2, 1, 2).key());
+        assert_eq!(race(1, 2, 1, 2).key(), race(1, 2, 5, 6).key());
+        assert_ne!(race(1, 2, 1, 2).key(), race(1, 1, 1, 2).key());
     }
 }

@@ -22,6 +22,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use addr2line::Loader;
+use object::{Object, ObjectSymbol, ObjectSymbolTable};
 
 use crate::model::{Frame, Stack};
 
@@ -57,10 +58,10 @@ pub enum SymbolError {
     BelowBias { path: PathBuf, ip: u64, bias: u64 },
 }
 
-/// Maps code addresses to frames, caching one addr2line `Loader` per module.
+/// Maps code addresses to frames, caching what it read of each module.
 #[derive(Default)]
 pub struct Symbolizer {
-    modules: HashMap<PathBuf, Result<Loader, String>>,
+    modules: HashMap<PathBuf, Result<ModuleInfo, String>>,
 }
 
 impl std::fmt::Debug for Symbolizer {
@@ -71,6 +72,14 @@ impl std::fmt::Debug for Symbolizer {
     }
 }
 
+/// What one module offers: its DWARF (possibly from a separate debug file)
+/// and its function symbols.
+struct ModuleInfo {
+    /// `None` when neither the module nor a debug file has usable DWARF.
+    dwarf: Option<Loader>,
+    symbols: SymbolTable,
+}
+
 impl Symbolizer {
     pub fn new() -> Self {
         Self::default()
@@ -79,6 +88,10 @@ impl Symbolizer {
     /// The frames for `ip` in `module`, innermost inlined call first.
     /// `is_return_address` is true for every frame of a stack but the first.
     /// Never empty on success.
+    ///
+    /// Like Valgrind, the outermost frame is named from the ELF symbol table
+    /// (so `fun:pthread_create@*` suppressions keep working) and inlined
+    /// calls from DWARF; DWARF names the function when no symbol covers it.
     pub fn symbolize(
         &mut self,
         module: &LoadedModule,
@@ -99,72 +112,57 @@ impl Symbolizer {
         } else {
             file_addr
         };
-        let loader = self.loader(&module.path)?;
+        let info = self.module(&module.path)?;
         let dwarf_err = |e: addr2line::gimli::Error| SymbolError::Dwarf {
             path: path.clone(),
             probe,
             message: e.to_string(),
         };
-        let symbol = loader.find_symbol(probe);
         let mut frames = Vec::new();
-        let mut iter = loader.find_frames(probe).map_err(|e| SymbolError::Dwarf {
-            path: path.clone(),
-            probe,
-            message: e.to_string(),
-        })?;
-        while let Some(f) = iter.next().map_err(dwarf_err)? {
-            let (function, linkage_name) = match &f.function {
-                Some(name) => {
-                    let raw = name.raw_name().map_err(dwarf_err)?;
-                    let shown = demangle_lang(&raw, name.language);
-                    (Some(shown.into_owned()), Some(raw.into_owned()))
-                }
-                None => (None, None),
-            };
-            let (dir, file, line) = split_location(f.location.as_ref());
-            frames.push(Frame {
-                ip,
-                function,
-                linkage_name,
-                dir,
-                file,
-                line,
-                object: Some(object.clone()),
-            });
+        if let Some(loader) = &info.dwarf {
+            let mut iter = loader.find_frames(probe).map_err(|e| SymbolError::Dwarf {
+                path: path.clone(),
+                probe,
+                message: e.to_string(),
+            })?;
+            while let Some(f) = iter.next().map_err(dwarf_err)? {
+                let (function, linkage_name) = match &f.function {
+                    Some(name) => {
+                        let raw = name.raw_name().map_err(dwarf_err)?;
+                        let shown = demangle_lang(&raw, name.language);
+                        (Some(shown.into_owned()), Some(raw.into_owned()))
+                    }
+                    None => (None, None),
+                };
+                let (dir, file, line) = split_location(f.location.as_ref());
+                frames.push(Frame {
+                    ip,
+                    function,
+                    linkage_name,
+                    dir,
+                    file,
+                    line,
+                    object: Some(object.clone()),
+                });
+            }
         }
         if frames.is_empty() {
-            // No DWARF function here: the line table may still know the place.
-            let location = loader
-                .find_location(probe)
-                .map_err(|e| SymbolError::Dwarf {
-                    path: path.clone(),
-                    probe,
-                    message: e.to_string(),
-                })?;
-            let (dir, file, line) = split_location(location.as_ref());
             frames.push(Frame {
                 ip,
-                dir,
-                file,
-                line,
                 object: Some(object.clone()),
                 ..Frame::default()
             });
         }
-        // The outermost frame is the real function: name it from the symbol
-        // table where DWARF gave no name.
-        if let (Some(last), Some(sym)) = (frames.last_mut(), symbol) {
-            if last.function.is_none() {
-                last.function = Some(demangle(sym).into_owned());
-                last.linkage_name = Some(sym.to_string());
-            }
+        if let (Some(last), Some(sym)) = (frames.last_mut(), info.symbols.lookup(probe)) {
+            last.function = Some(demangle_versioned(sym));
+            last.linkage_name = Some(sym.to_string());
         }
         Ok(frames)
     }
 
-    /// Like `symbolize`, but never fails: an unreadable module or bad DWARF
-    /// gives the symbol table's name if it can, else the object alone, else
-    /// an unknown frame (`module` is `None` when no module holds `ip`).
+    /// Like `symbolize`, but never fails: bad DWARF gives the symbol table's
+    /// name if it can, an unreadable module the object alone, no module an
+    /// unknown frame (`module` is `None` when no module holds `ip`).
     pub fn frames(
         &mut self,
         module: Option<&LoadedModule>,
@@ -181,12 +179,12 @@ impl Symbolizer {
                     object: Some(module.path.display().to_string()),
                     ..Frame::unknown(ip)
                 };
-                if let (Ok(loader), Some(file_addr)) =
-                    (self.loader(&module.path), ip.checked_sub(module.bias))
+                if let (Ok(info), Some(file_addr)) =
+                    (self.module(&module.path), ip.checked_sub(module.bias))
                 {
                     let probe = file_addr.saturating_sub(u64::from(is_return_address));
-                    if let Some(sym) = loader.find_symbol(probe) {
-                        frame.function = Some(demangle(sym).into_owned());
+                    if let Some(sym) = info.symbols.lookup(probe) {
+                        frame.function = Some(demangle_versioned(sym));
                         frame.linkage_name = Some(sym.to_string());
                     }
                 }
@@ -210,15 +208,150 @@ impl Symbolizer {
         Stack::new(frames)
     }
 
-    fn loader(&mut self, path: &Path) -> Result<&Loader, SymbolError> {
+    fn module(&mut self, path: &Path) -> Result<&ModuleInfo, SymbolError> {
         let entry = self
             .modules
             .entry(path.to_path_buf())
-            .or_insert_with(|| Loader::new(path).map_err(|e| e.to_string()));
+            .or_insert_with(|| open_module(path));
         entry.as_ref().map_err(|message| SymbolError::Load {
             path: path.to_path_buf(),
             message: message.clone(),
         })
+    }
+}
+
+/// Reads `path`'s symbols and finds its DWARF: in the file itself, else in
+/// a separate debug file found by build id or `.gnu_debuglink`
+/// (Debian's `-dbg`/`-dbgsym` packages).
+fn open_module(path: &Path) -> Result<ModuleInfo, String> {
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let cache = object::ReadCache::new(file);
+    let elf = object::File::parse(&cache).map_err(|e| e.to_string())?;
+    let has_dwarf = elf.section_by_name(".debug_info").is_some();
+    let mut symbols = SymbolTable::read(&elf);
+    let debug_file = if has_dwarf {
+        None
+    } else {
+        separate_debug_file(path, &elf)
+    };
+    let dwarf_path = debug_file.as_deref().unwrap_or(path);
+    if let Some(debug) = &debug_file {
+        // A debug file's full symbol table beats the stripped module's.
+        if let Ok(f) = std::fs::File::open(debug) {
+            let cache = object::ReadCache::new(f);
+            if let Ok(d) = object::File::parse(&cache) {
+                let full = SymbolTable::read(&d);
+                if full.entries.len() > symbols.entries.len() {
+                    symbols = full;
+                }
+            }
+        }
+    }
+    let dwarf = if has_dwarf || debug_file.is_some() {
+        Loader::new(dwarf_path).ok()
+    } else {
+        None
+    };
+    Ok(ModuleInfo { dwarf, symbols })
+}
+
+const DEBUG_ROOT: &str = "/usr/lib/debug";
+
+fn separate_debug_file<'d, R: object::ReadRef<'d>>(
+    path: &Path,
+    elf: &object::File<'d, R>,
+) -> Option<PathBuf> {
+    if let Ok(Some(id)) = elf.build_id() {
+        if id.len() > 1 {
+            let hex: String = id.iter().map(|b| format!("{b:02x}")).collect();
+            let p = Path::new(DEBUG_ROOT)
+                .join(".build-id")
+                .join(&hex[..2])
+                .join(format!("{}.debug", &hex[2..]));
+            if p.is_file() {
+                return Some(p);
+            }
+        }
+    }
+    if let Ok(Some((name, _crc))) = elf.gnu_debuglink() {
+        let name = std::str::from_utf8(name).ok()?;
+        let dir = path.parent()?;
+        let candidates = [
+            dir.join(name),
+            dir.join(".debug").join(name),
+            Path::new(DEBUG_ROOT)
+                .join(dir.strip_prefix("/").unwrap_or(dir))
+                .join(name),
+        ];
+        return candidates
+            .into_iter()
+            .find(|c| c.is_file() && c.as_path() != path);
+    }
+    None
+}
+
+/// Function symbols of one module, for naming frames.
+///
+/// # Invariants
+/// - `entries` is sorted by `start`, one entry per start address: of
+///   aliases, the name Valgrind would print (global, versioned `@@`, not
+///   starting with `_`, shortest).
+#[derive(Default)]
+struct SymbolTable {
+    entries: Vec<SymbolEntry>,
+}
+
+struct SymbolEntry {
+    start: u64,
+    /// Exclusive; `start + 1` for a symbol of unknown size.
+    end: u64,
+    name: String,
+    rank: (bool, bool, bool, std::cmp::Reverse<usize>),
+}
+
+impl SymbolTable {
+    fn read<'d, R: object::ReadRef<'d>>(file: &object::File<'d, R>) -> Self {
+        let table = file
+            .symbol_table()
+            .filter(|t| t.symbols().next().is_some())
+            .or_else(|| file.dynamic_symbol_table());
+        let Some(table) = table else {
+            return SymbolTable::default();
+        };
+        let mut entries: Vec<SymbolEntry> = table
+            .symbols()
+            .filter(|s| s.kind() == object::SymbolKind::Text && s.is_definition())
+            .filter_map(|s| {
+                let name = s.name().ok().filter(|n| !n.is_empty())?.to_string();
+                let rank = (
+                    s.is_global(),
+                    name.contains("@@"),
+                    !name.starts_with('_'),
+                    std::cmp::Reverse(name.len()),
+                );
+                Some(SymbolEntry {
+                    start: s.address(),
+                    end: s.address().saturating_add(s.size().max(1)),
+                    name,
+                    rank,
+                })
+            })
+            .collect();
+        // Best alias first within a start address, then keep only it.
+        entries.sort_by(|a, b| a.start.cmp(&b.start).then(b.rank.cmp(&a.rank)));
+        entries.dedup_by_key(|e| e.start);
+        SymbolTable { entries }
+    }
+
+    /// The symbol whose range holds `probe`; of nested ones, the innermost.
+    fn lookup(&self, probe: u64) -> Option<&str> {
+        let after = self.entries.partition_point(|e| e.start <= probe);
+        self.entries[..after]
+            .iter()
+            .rev()
+            .take(16)
+            .find(|e| probe < e.end)
+            .map(|e| e.name.as_str())
     }
 }
 
@@ -257,6 +390,15 @@ fn demangle_lang<'a>(name: &'a str, language: Option<addr2line::gimli::DwLang>) 
             | gimli::DW_LANG_C_plus_plus_14,
         ) => demangle_cpp(name).map_or(Cow::Borrowed(name), Cow::Owned),
         _ => demangle(name),
+    }
+}
+
+/// `demangle` for a symbol that may carry an ELF version (`name@@VER`):
+/// the version stays as it is.
+fn demangle_versioned(name: &str) -> String {
+    match name.find('@') {
+        Some(at) if at > 0 => format!("{}{}", demangle(&name[..at]), &name[at..]),
+        _ => demangle(name).into_owned(),
     }
 }
 

@@ -63,6 +63,7 @@ fn symbol(exe: &Path, name: &str) -> (u64, u64) {
     let data = std::fs::read(exe).expect("read binary");
     let file = object::File::parse(&*data).expect("parse ELF");
     file.symbols()
+        .chain(file.dynamic_symbols())
         .find(|s| s.name() == Ok(name))
         .map(|s| (s.address(), s.size()))
         .unwrap_or_else(|| panic!("{name} not in the symbol table"))
@@ -234,4 +235,80 @@ fn an_unreadable_module_leaves_the_object_only() {
         }]
     );
     assert_eq!(sym.frames(None, 0x99, false), vec![Frame::unknown(0x99)]);
+}
+
+const LIBC: &str = "/usr/lib/x86_64-linux-gnu/libc.so.6";
+
+/// libc is stripped; Debian's libc6-dbg puts its DWARF and full symbol
+/// table under /usr/lib/debug/.build-id, where Valgrind finds it too.
+#[test]
+fn libc_frames_are_named_as_valgrind_names_them() {
+    if !Path::new(LIBC).exists() {
+        return; // not a Debian-like x86-64 system
+    }
+    let (create, _) = symbol(Path::new(LIBC), "pthread_create");
+    let (clone, _) = symbol(Path::new(LIBC), "clone");
+    let mut sym = Symbolizer::new();
+    let m = LoadedModule::new(LIBC, 0);
+    let create_frames = sym.frames(Some(&m), create + 4, false);
+    let clone_frames = sym.frames(Some(&m), clone + 4, false);
+    let has_debug_file = std::path::Path::new("/usr/lib/debug/.build-id").is_dir()
+        && create_frames.iter().any(|f| f.file.is_some());
+    let outer = |frames: &[Frame]| {
+        let f = frames.last().expect("never empty").clone();
+        (f.function, f.file)
+    };
+    if has_debug_file {
+        assert_eq!(
+            outer(&create_frames),
+            (
+                Some("pthread_create@@GLIBC_2.34".into()),
+                Some("pthread_create.c".into())
+            )
+        );
+        assert_eq!(
+            outer(&clone_frames),
+            (Some("clone".into()), Some("clone.S".into()))
+        );
+    } else {
+        // The dynamic symbol table only: names, no places.
+        assert_eq!(outer(&create_frames), (Some("pthread_create".into()), None));
+        assert_eq!(outer(&clone_frames), (Some("clone".into()), None));
+    }
+}
+
+const RUST_PROGRAM: &str = "\
+#[inline(never)]
+pub fn my_function(x: u32) -> u32 {
+    x.wrapping_mul(3)
+}
+fn main() {
+    std::process::exit(my_function(std::env::args().count() as u32) as i32 - 3);
+}
+";
+
+#[test]
+fn rust_names_are_demangled() {
+    let (_dir, exe) = compile(
+        "rustc",
+        "prog.rs",
+        RUST_PROGRAM,
+        &["-g", "-C", "opt-level=0"],
+    );
+    let data = std::fs::read(&exe).expect("read binary");
+    let file = object::File::parse(&*data).expect("parse ELF");
+    let (mangled, addr) = file
+        .symbols()
+        .filter_map(|s| Some((s.name().ok()?.to_string(), s.address())))
+        .find(|(n, _)| hbgrind_report::demangle(n) == "prog::my_function")
+        .expect("my_function in the symbol table");
+    let mut sym = Symbolizer::new();
+    let frames = sym
+        .symbolize(&module(&exe, 0), addr, false)
+        .expect("symbolize");
+    assert_eq!(
+        places(&frames),
+        vec![(Some("prog::my_function"), Some("prog.rs"), Some(2))]
+    );
+    assert_eq!(frames[0].linkage_name.as_deref(), Some(mangled.as_str()));
 }
