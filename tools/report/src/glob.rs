@@ -1,14 +1,18 @@
 //! Valgrind's string wildcards, used by suppression `fun:`, `obj:` and
 //! `src:` lines: `*` matches any run of characters (also none), `?` exactly
 //! one character, and `\` makes the next character literal. Everything else
-//! matches itself; the whole name must match.
+//! matches itself; the whole name must match, and a lone `\` at the end
+//! matches nothing. Suppression lines without `*` or `?` are compared
+//! literally, backslashes included (`is_literal`), as in Valgrind.
 //!
 //! The matcher is the classic greedy one with a single backtrack point (the
 //! last `*`), so it runs in O(pattern × text) at worst, never exponentially.
 
 /// True if `text` matches the wildcard `pattern`.
 pub fn glob_match(pattern: &str, text: &str) -> bool {
-    let pat = tokens(pattern);
+    let Some(pat) = tokens(pattern) else {
+        return false;
+    };
     let txt: Vec<char> = text.chars().collect();
     let (mut p, mut t) = (0usize, 0usize);
     // Where to resume after the last `*`: (pattern index after it, text index).
@@ -41,9 +45,10 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
     pat[p..].iter().all(|tok| *tok == Token::Star)
 }
 
-/// True if `pattern` has no wildcard, so plain equality decides.
+/// True if `pattern` has no wildcard, so plain equality decides. As in
+/// Valgrind, only `*` and `?` make a pattern: `a\\b` alone is literal.
 pub(crate) fn is_literal(pattern: &str) -> bool {
-    !pattern.contains(['*', '?', '\\'])
+    !pattern.contains(['*', '?'])
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,19 +58,19 @@ enum Token {
     Char(char),
 }
 
-fn tokens(pattern: &str) -> Vec<Token> {
+/// `None` for a pattern ending in a lone `\\`, which matches nothing (Valgrind).
+fn tokens(pattern: &str) -> Option<Vec<Token>> {
     let mut out = Vec::with_capacity(pattern.len());
     let mut chars = pattern.chars();
     while let Some(c) = chars.next() {
         out.push(match c {
             '*' => Token::Star,
             '?' => Token::Any,
-            // A trailing backslash stands for itself.
-            '\\' => Token::Char(chars.next().unwrap_or('\\')),
+            '\\' => Token::Char(chars.next()?),
             c => Token::Char(c),
         });
     }
-    out
+    Some(out)
 }
 
 #[cfg(test)]
@@ -97,5 +102,6 @@ mod tests {
         assert!(!glob_match("a\\*b", "aXb"));
         assert!(glob_match("a\\?", "a?"));
         assert!(!glob_match("a\\?", "ab"));
+        assert!(!glob_match("a*\\", "ab\\"));
     }
 }

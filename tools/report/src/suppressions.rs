@@ -619,8 +619,13 @@ pub fn generate_suppression(err: &ErrorRecord) -> GeneratedSuppression {
     }
 }
 
-/// Makes `name` a pattern that matches only itself.
+/// Makes `name` a pattern that matches only itself: unchanged when it has
+/// no wildcard (then it is compared literally), else with `*`, `?` and `\\`
+/// escaped.
 fn escape_pattern(name: &str) -> String {
+    if is_literal(name) {
+        return name.to_string();
+    }
     let mut out = String::with_capacity(name.len());
     for c in name.chars() {
         if matches!(c, '*' | '?' | '\\') {
