@@ -1,1 +1,66 @@
 //! The hbgrind runtime, injected with LD_PRELOAD.
+//!
+//! Its constructor (an `.init_array` entry) decodes `HBGRIND_OPTIONS`, opens
+//! the log sink, picks the tool, and hands the calling thread to the
+//! translator with `dbi::take_over`: from that call's return on, the program
+//! (starting with the rest of this constructor and ld.so's initialisation)
+//! runs translated.
+//!
+//! The runtime shares the process and glibc with the program, so it never
+//! uses glibc's allocator or stdio (ARCHITECTURE.md, decision 2): memory
+//! comes from `alloc` (mmap based), output goes through raw `write(2)`.
+
+mod alloc; // HbAlloc: the private mmap-based global allocator
+mod options; // Options: HBGRIND_OPTIONS decoded
+mod tools; // None, InsCount: the tools on dbi's Tool API
+mod trace; // RawSubscriber: tracing to the log over raw writes
+
+use crate::options::Options;
+
+#[global_allocator]
+static GLOBAL: alloc::HbAlloc = alloc::HbAlloc;
+
+/// Our entry in the program's `.init_array`: ld.so calls it after glibc's own initialisation.
+#[used]
+#[link_section = ".init_array"]
+static INIT: extern "C" fn() = hbgrind_init;
+
+extern "C" fn hbgrind_init() {
+    let config = setup();
+    // Everything from here on runs translated, including this function's
+    // return into ld.so. Nothing may follow that touches the allocator: the
+    // translated code would share its lock with the dispatcher.
+    dbi::take_over(config);
+}
+
+/// Decodes the options and builds the translator's configuration; every
+/// temporary is dropped before the takeover.
+#[inline(never)]
+fn setup() -> dbi::Config {
+    let opts = match Options::from_environment() {
+        Ok(o) => o,
+        Err(msg) => {
+            let _ = dbi::write_all(2, format!("hbgrind: {msg}\n").as_bytes());
+            dbi::exit_group(1);
+        }
+    };
+    let log = opts.open_log();
+    std::panic::set_hook(Box::new(move |info| {
+        let msg = format!("hbgrind: internal error: {info}");
+        log.line(&msg);
+        dbi::exit_group(125);
+    }));
+    if let Some(filter) = &opts.trace {
+        trace::install(filter, log);
+    }
+    let tool = tools::make(&opts.tool);
+    if opts.verbose {
+        log.line(&format!("hbgrind: tool {}, taking over", tool.name()));
+    }
+    dbi::Config {
+        tool,
+        log,
+        trace_children: opts.trace_children,
+        preload_path: opts.preload_path,
+    }
+}

@@ -1,0 +1,130 @@
+//! The guest's register state and the calling thread's `ThreadBlock`.
+//!
+//! `ThreadState` owns one thread-block mapping (see `thread_block.rs` for its
+//! layout) and is the only way Rust code touches it. Between two `enter`
+//! calls the thread is in the dispatcher and Rust owns the block; during one,
+//! translated code does (through `gs:`), and no Rust reference is alive.
+
+use super::enter::{self, CapturedState};
+use super::thread_block::{
+    reg, ThreadBlock, IBL_ENTRIES, IBL_TABLE_OFFSET, MAPPING_LEN, XSAVE_MAX, XSAVE_OFFSET,
+};
+use crate::os::linux::{gs_base, mem, Errno};
+
+/// One thread's runtime state: its `ThreadBlock` mapping, installed as GS base.
+pub(crate) struct ThreadState {
+    base: *mut u8,
+}
+
+impl ThreadState {
+    /// Maps a thread block, fills it from `captured`, and points GS at it.
+    pub(crate) fn new(captured: &CapturedState, exit_common: u64) -> Result<ThreadState, Errno> {
+        let base = mem::map_anon(MAPPING_LEN)?;
+        let st = ThreadState { base };
+        let xcr0 = enter::xcr0();
+        let size = enter::xsave_size().min(XSAVE_MAX);
+        {
+            let tb = st.tb_mut();
+            tb.self_addr = base as u64;
+            tb.exit_common = exit_common;
+            tb.xsave_addr = base as u64 + XSAVE_OFFSET as u64;
+            tb.xcr0 = xcr0;
+            tb.gprs = captured.gprs;
+            tb.rip = captured.rip;
+            tb.rflags = captured.rflags;
+        }
+        // SAFETY:
+        // - The xsave area lies inside the fresh mapping (XSAVE_OFFSET + XSAVE_MAX <= MAPPING_LEN).
+        // - `captured.xsave` holds at least `size` bytes; the two do not overlap.
+        unsafe {
+            core::ptr::copy_nonoverlapping(captured.xsave.as_ptr(), base.add(XSAVE_OFFSET), size);
+        }
+        st.clear_ibl();
+        // SAFETY:
+        // - The mapping is never unmapped, so the block stays valid while GS points at it.
+        // - Nothing else uses GS in this process (glibc uses FS; GS users are refused).
+        unsafe { gs_base::set_gs_base(base as u64)? };
+        Ok(st)
+    }
+
+    #[allow(clippy::mut_from_ref)] // the block is not Rust-owned memory; see the SAFETY bullets
+    fn tb_mut(&self) -> &mut ThreadBlock {
+        // SAFETY:
+        // - `base` is a live, page-aligned mapping at least size_of::<ThreadBlock>() long.
+        // - Only the dispatcher of this thread calls this, outside `enter`, and
+        //   every caller drops the reference before the next `enter`.
+        unsafe { &mut *(self.base as *mut ThreadBlock) }
+    }
+
+    pub(crate) fn set_gpr(&self, i: usize, v: u64) {
+        self.tb_mut().gprs[i] = v;
+    }
+    pub(crate) fn ind_target(&self) -> u64 {
+        self.tb_mut().ind_target
+    }
+    pub(crate) fn exit_info(&self) -> u64 {
+        self.tb_mut().exit_info
+    }
+    pub(crate) fn counts(&self) -> (u64, u64) {
+        let tb = self.tb_mut();
+        (tb.insn_count, tb.mem_count)
+    }
+    /// The syscall the guest asked for: number and six arguments.
+    pub(crate) fn syscall_args(&self) -> (u64, [u64; 6]) {
+        let g = &self.tb_mut().gprs;
+        (
+            g[reg::RAX],
+            [
+                g[reg::RDI],
+                g[reg::RSI],
+                g[reg::RDX],
+                g[reg::R10],
+                g[reg::R8],
+                g[reg::R9],
+            ],
+        )
+    }
+    /// Completes a syscall as the `syscall` instruction would: rax = result,
+    /// rcx = return pc, r11 = rflags.
+    pub(crate) fn finish_syscall(&self, ret: i64, next_pc: u64) {
+        let tb = self.tb_mut();
+        tb.gprs[reg::RAX] = ret as u64;
+        tb.gprs[reg::RCX] = next_pc;
+        tb.gprs[reg::R11] = tb.rflags;
+    }
+
+    #[allow(clippy::mut_from_ref)] // as for `tb_mut`
+    fn ibl_table(&self) -> &mut [[u64; 2]] {
+        // SAFETY:
+        // - The table lies inside the mapping (IBL_TABLE_OFFSET + 16 * IBL_ENTRIES == MAPPING_LEN),
+        //   is 16-byte aligned, and only the dispatcher touches it outside `enter`.
+        unsafe {
+            core::slice::from_raw_parts_mut(
+                self.base.add(IBL_TABLE_OFFSET) as *mut [u64; 2],
+                IBL_ENTRIES,
+            )
+        }
+    }
+
+    /// Makes the indirect-branch table send `guest_pc` to `host`.
+    pub(crate) fn ibl_insert(&self, guest_pc: u64, host: u64) {
+        let e = &mut self.ibl_table()[(guest_pc & 0xffff) as usize];
+        e[0] = guest_pc.wrapping_neg();
+        e[1] = host;
+    }
+
+    /// Empties the indirect-branch table (a negated key of 1 matches no pc).
+    pub(crate) fn clear_ibl(&self) {
+        for e in self.ibl_table() {
+            *e = [1, 0];
+        }
+    }
+
+    /// Runs translated code at `host` until the next exit.
+    pub(crate) fn run(&self, host: u64) {
+        // SAFETY:
+        // - GS points at this block (set in `new`), initialised there.
+        // - `host` is a code-cache entry or a guest pc (dispatcher's contract).
+        unsafe { enter::enter(host) }
+    }
+}

@@ -1,0 +1,444 @@
+//! Emitting a decoded block into the code cache.
+//!
+//! Guest instructions are copied byte for byte, except those with a
+//! RIP-relative operand, which iced-x86's `Encoder` re-encodes at their new
+//! address (it reports, rather than hides, a target out of reach). Only
+//! control transfers and `syscall` are rewritten (papers/mangling.md):
+//!
+//! - a direct branch becomes `jmp/jcc rel32` to an *exit stub*; the
+//!   dispatcher later links it by patching the rel32 (or, when the target is
+//!   out of rel32 reach, the stub's 8-byte link slot);
+//! - a call pushes the *guest* return address (`push qword [rip+slot]`), so
+//!   the guest stack holds exactly what it holds natively;
+//! - `ret`, indirect `jmp` and `call` load the target into rcx (guest rcx
+//!   spilled to the `ThreadBlock`) and look it up inline in the per-thread
+//!   indirect-branch table, using only `mov`, `movzx`, `lea` and `jrcxz`, so
+//!   the guest's flags are never touched; a miss leaves for the dispatcher.
+//!
+//! Nothing here writes below the guest rsp: spills go to `gs:`.
+//!
+//! # Block layout
+//! `[instrumentation][guest instructions][terminator][exit stubs + exit infos][return-address slots]`
+//!
+//! An exit stub (32 bytes) and its `ExitInfo` (32 bytes) sit together:
+//! `jmp [rip+link_slot]` (entered only once far-linked), then
+//! `mov gs:[SPILL_RAX], rax; lea rax, [rip+info]; jmp gs:[EXIT_COMMON]`.
+
+use super::decode::{BlockEnd, DecodedBlock};
+use super::instrument::{emit_counters, CounterPlan};
+use super::thread_block::{
+    EXIT_COMMON, IBL_JUMP, IBL_TABLE_OFFSET, IND_TARGET, SPILL_RAX, SPILL_RCX, SPILL_RDX,
+};
+use iced_x86::{Code, Encoder, FlowControl, Instruction, MemoryOperand, OpKind, Register};
+
+/// What an exit stub asks of the dispatcher (`ExitInfo::kind`).
+pub(crate) mod exit_kind {
+    /// Continue at `target_pc`; the branch may be linked.
+    pub(crate) const DIRECT: u64 = 0;
+    /// Continue at `ThreadBlock::ind_target` (an indirect-branch-table miss).
+    pub(crate) const INDIRECT: u64 = 1;
+    /// Run the syscall in the guest registers, then continue at `target_pc`.
+    pub(crate) const SYSCALL: u64 = 2;
+    /// Run the guest instruction at `target_pc` natively (it raises a signal).
+    pub(crate) const NATIVE: u64 = 3;
+    /// The guest instruction at `target_pc` uses GS.
+    pub(crate) const USES_GS: u64 = 4;
+}
+
+/// The record an exit stub hands to the dispatcher (in the code cache).
+#[repr(C)]
+pub(crate) struct ExitInfo {
+    /// Where the stub's first instruction jumps: the rest of the stub until
+    /// far-linked, then the target block.
+    pub(crate) link_slot: u64,
+    pub(crate) target_pc: u64,
+    pub(crate) kind: u64,
+    /// Address of the rel32 of the branch that enters this stub, or 0.
+    pub(crate) patch_site: u64,
+}
+
+const STUB_LEN: usize = 32;
+const INFO_LEN: usize = 32;
+const _: () = assert!(core::mem::size_of::<ExitInfo>() == INFO_LEN);
+/// Offset in a stub of the path that leaves for the dispatcher.
+pub(crate) const STUB_EXIT_OFFSET: u64 = 6;
+
+/// Why a block could not be emitted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EmitError {
+    /// A RIP-relative operand or branch does not reach from `base`.
+    OutOfReach,
+}
+
+#[derive(Clone, Copy)]
+struct Label(usize);
+
+enum Fixup {
+    /// rel32 at this offset (end of field + 4 = next instruction).
+    Rel32 { at: usize, label: Label },
+}
+
+struct Stub {
+    label: Label,
+    kind: u64,
+    target_pc: u64,
+    /// Offset of the rel32 of the branch entering the stub.
+    entry_site: Option<usize>,
+}
+
+/// Emits machine code for one block at a known final address.
+struct Asm {
+    base: u64,
+    buf: Vec<u8>,
+    labels: Vec<Option<usize>>,
+    fixups: Vec<Fixup>,
+    stubs: Vec<Stub>,
+    /// Guest return addresses for `push qword [rip+slot]`.
+    slots: Vec<(Label, u64)>,
+    /// Exit infos with no stub (indirect-branch misses).
+    infos: Vec<(Label, u64)>,
+}
+
+impl Asm {
+    fn here(&self) -> u64 {
+        self.base + self.buf.len() as u64
+    }
+    fn label(&mut self) -> Label {
+        self.labels.push(None);
+        Label(self.labels.len() - 1)
+    }
+    fn bind(&mut self, l: Label) {
+        self.labels[l.0] = Some(self.buf.len());
+    }
+    fn bytes(&mut self, b: &[u8]) {
+        self.buf.extend_from_slice(b);
+    }
+    fn d32(&mut self, v: i32) {
+        self.buf.extend_from_slice(&v.to_le_bytes());
+    }
+    fn rel32_to(&mut self, l: Label) -> usize {
+        let at = self.buf.len();
+        self.fixups.push(Fixup::Rel32 { at, label: l });
+        self.d32(0);
+        at
+    }
+    /// `mov gs:[off], r64`.
+    fn store_gs(&mut self, reg: u8, off: i32) {
+        self.bytes(&[
+            0x65,
+            0x48 | ((reg >> 3) << 2),
+            0x89,
+            ((reg & 7) << 3) | 4,
+            0x25,
+        ]);
+        self.d32(off);
+    }
+    /// `mov r64, gs:[off]`.
+    fn load_gs(&mut self, reg: u8, off: i32) {
+        self.bytes(&[
+            0x65,
+            0x48 | ((reg >> 3) << 2),
+            0x8b,
+            ((reg & 7) << 3) | 4,
+            0x25,
+        ]);
+        self.d32(off);
+    }
+    /// `jmp qword gs:[off]`.
+    fn jmp_gs(&mut self, off: i32) {
+        self.bytes(&[0x65, 0xff, 0x24, 0x25]);
+        self.d32(off);
+    }
+    /// `jmp rel32` to a new exit stub; returns nothing, the stub is recorded.
+    fn jmp_exit(&mut self, kind: u64, target_pc: u64) {
+        self.bytes(&[0xe9]);
+        self.branch_to_new_stub(kind, target_pc);
+    }
+    fn branch_to_new_stub(&mut self, kind: u64, target_pc: u64) {
+        let l = self.label();
+        let at = self.rel32_to(l);
+        self.stubs.push(Stub {
+            label: l,
+            kind,
+            target_pc,
+            entry_site: Some(at),
+        });
+    }
+}
+
+const RAX: u8 = 0;
+const RCX: u8 = 1;
+const RDX: u8 = 2;
+
+/// The code for one block: bytes to place at `base`, and the block's size.
+pub(crate) struct EmittedBlock {
+    pub(crate) code: Vec<u8>,
+}
+
+/// Emits `block` for placement at `base`.
+pub(crate) fn emit_block(
+    block: &DecodedBlock,
+    counters: &CounterPlan,
+    base: u64,
+) -> Result<EmittedBlock, EmitError> {
+    let mut a = Asm {
+        base,
+        buf: Vec::with_capacity(block.insns.len() * 8 + 256),
+        labels: Vec::new(),
+        fixups: Vec::new(),
+        stubs: Vec::new(),
+        slots: Vec::new(),
+        infos: Vec::new(),
+    };
+    emit_counters(&mut |b: &[u8]| a.bytes(b), counters);
+    let mut encoder = Encoder::new(64);
+    let (body, last) = match block.end {
+        BlockEnd::Branch => {
+            let (last, body) = block
+                .insns
+                .split_last()
+                .expect("a Branch block ends in a branch");
+            (body, Some(last))
+        }
+        _ => (&block.insns[..], None),
+    };
+    for insn in body {
+        copy_insn(&mut a, &mut encoder, block, insn)?;
+    }
+    match (block.end, last) {
+        (BlockEnd::Branch, Some(insn)) => emit_branch(&mut a, &mut encoder, insn)?,
+        (BlockEnd::Fallthrough(pc), _) => a.jmp_exit(exit_kind::DIRECT, pc),
+        (BlockEnd::Syscall { next, .. }, _) => a.jmp_exit(exit_kind::SYSCALL, next),
+        (BlockEnd::Native(pc), _) => a.jmp_exit(exit_kind::NATIVE, pc),
+        (BlockEnd::UsesGs(pc), _) => a.jmp_exit(exit_kind::USES_GS, pc),
+        (BlockEnd::Branch, None) => unreachable!("split_last gave the branch"),
+    }
+    finish(a)
+}
+
+fn copy_insn(
+    a: &mut Asm,
+    enc: &mut Encoder,
+    block: &DecodedBlock,
+    insn: &Instruction,
+) -> Result<(), EmitError> {
+    if insn.is_ip_rel_memory_operand() {
+        let ip = a.here();
+        enc.encode(insn, ip).map_err(|_| EmitError::OutOfReach)?;
+        let b = enc.take_buffer();
+        a.bytes(&b);
+    } else {
+        let b = block.bytes_of(insn).to_vec();
+        a.bytes(&b);
+    }
+    Ok(())
+}
+
+/// `mov rcx, <operand 0 of insn>` (the target of an indirect jmp/call).
+fn load_target_into_rcx(
+    a: &mut Asm,
+    enc: &mut Encoder,
+    insn: &Instruction,
+) -> Result<(), EmitError> {
+    let mov = match insn.op0_kind() {
+        OpKind::Register => {
+            Instruction::with2(Code::Mov_r64_rm64, Register::RCX, insn.op0_register())
+                .expect("valid mov")
+        }
+        OpKind::Memory => {
+            let mut m = MemoryOperand::with_base_index_scale_displ_size(
+                insn.memory_base(),
+                insn.memory_index(),
+                insn.memory_index_scale(),
+                insn.memory_displacement64() as i64,
+                insn.memory_displ_size(),
+            );
+            m.segment_prefix = insn.segment_prefix();
+            Instruction::with2(Code::Mov_r64_rm64, Register::RCX, m).expect("valid mov")
+        }
+        _ => unreachable!("indirect branches take a register or memory operand"),
+    };
+    let ip = a.here();
+    enc.encode(&mov, ip).map_err(|e| {
+        tracing::debug!(error = %e, "cannot encode the indirect-branch target load");
+        EmitError::OutOfReach
+    })?;
+    let b = enc.take_buffer();
+    a.bytes(&b);
+    Ok(())
+}
+
+/// `push qword [rip+slot]` with the slot holding `ret_pc`.
+fn push_return_address(a: &mut Asm, ret_pc: u64) {
+    if ret_pc < 0x8000_0000 {
+        // push imm32 (sign-extended): the program is below 2 GiB.
+        a.bytes(&[0x68]);
+        a.d32(ret_pc as i32);
+        return;
+    }
+    let l = a.label();
+    a.bytes(&[0xff, 0x35]);
+    a.rel32_to(l);
+    a.slots.push((l, ret_pc));
+}
+
+/// The inline indirect-branch lookup: rcx holds the guest target, guest rcx
+/// is in `SPILL_RCX`. Touches no flags and no guest memory.
+fn emit_ibl(a: &mut Asm) {
+    a.store_gs(RCX, IND_TARGET);
+    a.store_gs(RDX, SPILL_RDX);
+    a.store_gs(RAX, SPILL_RAX);
+    a.bytes(&[0x0f, 0xb7, 0xd1]); // movzx edx, cx
+    a.bytes(&[0x48, 0x8d, 0x14, 0x12]); // lea rdx, [rdx+rdx]
+    a.bytes(&[0x65, 0x48, 0x8b, 0x04, 0xd5]); // mov rax, gs:[rdx*8+table]
+    a.d32(IBL_TABLE_OFFSET as i32);
+    a.bytes(&[0x48, 0x8d, 0x0c, 0x01]); // lea rcx, [rcx+rax]
+    a.bytes(&[0xe3, 33]); // jrcxz hit (the miss path is 33 bytes)
+    let miss_start = a.buf.len();
+    a.load_gs(RDX, SPILL_RDX);
+    a.load_gs(RCX, SPILL_RCX);
+    let info = a.label();
+    a.bytes(&[0x48, 0x8d, 0x05]); // lea rax, [rip+info]
+    a.rel32_to(info);
+    a.infos.push((info, exit_kind::INDIRECT));
+    a.jmp_gs(EXIT_COMMON);
+    debug_assert_eq!(a.buf.len() - miss_start, 33);
+    // hit:
+    a.bytes(&[0x65, 0x48, 0x8b, 0x04, 0xd5]); // mov rax, gs:[rdx*8+table+8]
+    a.d32(IBL_TABLE_OFFSET as i32 + 8);
+    a.store_gs(RAX, IBL_JUMP);
+    a.load_gs(RAX, SPILL_RAX);
+    a.load_gs(RDX, SPILL_RDX);
+    a.load_gs(RCX, SPILL_RCX);
+    a.jmp_gs(IBL_JUMP);
+}
+
+fn emit_branch(a: &mut Asm, enc: &mut Encoder, insn: &Instruction) -> Result<(), EmitError> {
+    let next = insn.next_ip();
+    match insn.flow_control() {
+        FlowControl::UnconditionalBranch => {
+            a.jmp_exit(exit_kind::DIRECT, insn.near_branch_target())
+        }
+        FlowControl::ConditionalBranch => {
+            let target = insn.near_branch_target();
+            match insn.code() {
+                Code::Jrcxz_rel8_64
+                | Code::Jecxz_rel8_64
+                | Code::Loop_rel8_64_RCX
+                | Code::Loop_rel8_64_ECX
+                | Code::Loope_rel8_64_RCX
+                | Code::Loope_rel8_64_ECX
+                | Code::Loopne_rel8_64_RCX
+                | Code::Loopne_rel8_64_ECX => {
+                    // Keep the original rel8 instruction, aimed 2 bytes ahead
+                    // at a `jmp rel32` to the taken exit; the short jmp skips it.
+                    let op = match insn.code() {
+                        Code::Jrcxz_rel8_64 | Code::Jecxz_rel8_64 => 0xe3,
+                        Code::Loop_rel8_64_RCX | Code::Loop_rel8_64_ECX => 0xe2,
+                        Code::Loope_rel8_64_RCX | Code::Loope_rel8_64_ECX => 0xe1,
+                        _ => 0xe0,
+                    };
+                    if matches!(
+                        insn.code(),
+                        Code::Jecxz_rel8_64
+                            | Code::Loop_rel8_64_ECX
+                            | Code::Loope_rel8_64_ECX
+                            | Code::Loopne_rel8_64_ECX
+                    ) {
+                        a.bytes(&[0x67]);
+                    }
+                    a.bytes(&[op, 2, 0xeb, 5]);
+                    a.jmp_exit(exit_kind::DIRECT, target);
+                    a.jmp_exit(exit_kind::DIRECT, next);
+                }
+                _ => {
+                    let cc = insn.condition_code() as u8 - 1;
+                    a.bytes(&[0x0f, 0x80 + cc]);
+                    a.branch_to_new_stub(exit_kind::DIRECT, target);
+                    a.jmp_exit(exit_kind::DIRECT, next);
+                }
+            }
+        }
+        FlowControl::Call => {
+            push_return_address(a, next);
+            a.jmp_exit(exit_kind::DIRECT, insn.near_branch_target());
+        }
+        FlowControl::IndirectBranch => {
+            a.store_gs(RCX, SPILL_RCX);
+            load_target_into_rcx(a, enc, insn)?;
+            emit_ibl(a);
+        }
+        FlowControl::IndirectCall => {
+            a.store_gs(RCX, SPILL_RCX);
+            load_target_into_rcx(a, enc, insn)?;
+            push_return_address(a, next);
+            emit_ibl(a);
+        }
+        FlowControl::Return => {
+            a.store_gs(RCX, SPILL_RCX);
+            a.bytes(&[0x48, 0x8b, 0x0c, 0x24]); // mov rcx, [rsp]
+            let pop = 8 + if insn.op_count() > 0 {
+                insn.immediate16() as i32
+            } else {
+                0
+            };
+            a.bytes(&[0x48, 0x8d, 0xa4, 0x24]); // lea rsp, [rsp+pop]
+            a.d32(pop);
+            emit_ibl(a);
+        }
+        other => unreachable!("decode ends blocks only at branches, not {other:?}"),
+    }
+    Ok(())
+}
+
+fn finish(mut a: Asm) -> Result<EmittedBlock, EmitError> {
+    while !a.buf.len().is_multiple_of(8) {
+        a.buf.push(0xcc);
+    }
+    let stubs = std::mem::take(&mut a.stubs);
+    for s in &stubs {
+        a.bind(s.label);
+        let stub = a.buf.len();
+        let info = stub + STUB_LEN;
+        // jmp [rip + link_slot]; link_slot is the first field of the info.
+        a.bytes(&[0xff, 0x25]);
+        a.d32((info - (stub + 6)) as i32);
+        a.store_gs(RAX, SPILL_RAX);
+        a.bytes(&[0x48, 0x8d, 0x05]);
+        a.d32((info - (stub + 6 + 9 + 7)) as i32);
+        a.jmp_gs(EXIT_COMMON);
+        while a.buf.len() < info {
+            a.buf.push(0xcc);
+        }
+        let link_slot = a.base + stub as u64 + STUB_EXIT_OFFSET;
+        let patch_site = s.entry_site.map_or(0, |at| a.base + at as u64);
+        for v in [link_slot, s.target_pc, s.kind, patch_site] {
+            a.bytes(&v.to_le_bytes());
+        }
+    }
+    for (l, kind) in std::mem::take(&mut a.infos) {
+        a.bind(l);
+        for v in [0, 0, kind, 0] {
+            a.bytes(&v.to_le_bytes());
+        }
+    }
+    for (l, pc) in std::mem::take(&mut a.slots) {
+        a.bind(l);
+        a.bytes(&pc.to_le_bytes());
+    }
+    for f in &a.fixups {
+        let Fixup::Rel32 { at, label } = *f;
+        let dest = a.labels[label.0].expect("every label is bound") as i64;
+        let rel = dest - (at as i64 + 4);
+        a.buf[at..at + 4].copy_from_slice(&(rel as i32).to_le_bytes());
+    }
+    // Initial stub entry: the exit path, past the far-link jump.
+    for s in &stubs {
+        if let Some(at) = s.entry_site {
+            let dest = a.labels[s.label.0].expect("bound") as i64 + STUB_EXIT_OFFSET as i64;
+            let rel = dest - (at as i64 + 4);
+            a.buf[at..at + 4].copy_from_slice(&(rel as i32).to_le_bytes());
+        }
+    }
+    Ok(EmittedBlock { code: a.buf })
+}

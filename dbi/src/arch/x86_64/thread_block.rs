@@ -1,0 +1,105 @@
+//! The `ThreadBlock`: per-thread runtime state at the GS base.
+//!
+//! Translated code reaches every field as `gs:[offset]` with an absolute
+//! 32-bit displacement, so the offsets below are part of the code we emit and
+//! of the assembly in `enter.rs`; `const` assertions tie them to the struct
+//! (after DynamoRIO's `asm_offsets.c`).
+//!
+//! # Layout
+//! One mapping per thread: the `ThreadBlock` header (one page), the guest's
+//! extended-state save area (`XSAVE_OFFSET`, 64-byte aligned), then the
+//! indirect-branch table (`IBL_TABLE_OFFSET`, `IBL_ENTRIES` entries of 16
+//! bytes: the negated guest pc, then the code-cache address).
+//!
+//! # Invariants
+//! - `self_addr` is the block's own linear address (the GS base).
+//! - Between `enter` and the matching exit, `host_rsp` is the dispatcher's
+//!   stack pointer; nothing else in Rust touches the block meanwhile.
+
+use core::mem::offset_of;
+
+/// Per-thread state at the GS base. Guest registers live in `gprs` (in
+/// hardware encoding order: rax, rcx, rdx, rbx, rsp, rbp, rsi, rdi, r8..r15)
+/// whenever the thread is outside the code cache.
+#[repr(C, align(64))]
+pub(crate) struct ThreadBlock {
+    pub(crate) self_addr: u64,
+    pub(crate) host_rsp: u64,
+    pub(crate) spill_rax: u64,
+    pub(crate) spill_rcx: u64,
+    pub(crate) spill_rdx: u64,
+    pub(crate) ind_target: u64,
+    pub(crate) ibl_jump: u64,
+    pub(crate) exit_common: u64,
+    pub(crate) exit_info: u64,
+    pub(crate) enter_target: u64,
+    pub(crate) xsave_addr: u64,
+    pub(crate) xcr0: u64,
+    pub(crate) insn_count: u64,
+    pub(crate) mem_count: u64,
+    pub(crate) reserved: [u64; 2],
+    pub(crate) gprs: [u64; 16],
+    pub(crate) rip: u64,
+    pub(crate) rflags: u64,
+}
+
+pub(crate) const SELF_ADDR: i32 = 0x00;
+pub(crate) const HOST_RSP: i32 = 0x08;
+pub(crate) const SPILL_RAX: i32 = 0x10;
+pub(crate) const SPILL_RCX: i32 = 0x18;
+pub(crate) const SPILL_RDX: i32 = 0x20;
+pub(crate) const IND_TARGET: i32 = 0x28;
+pub(crate) const IBL_JUMP: i32 = 0x30;
+pub(crate) const EXIT_COMMON: i32 = 0x38;
+pub(crate) const EXIT_INFO: i32 = 0x40;
+pub(crate) const ENTER_TARGET: i32 = 0x48;
+pub(crate) const XSAVE_ADDR: i32 = 0x50;
+pub(crate) const XCR0: i32 = 0x58;
+pub(crate) const INSN_COUNT: i32 = 0x60;
+pub(crate) const MEM_COUNT: i32 = 0x68;
+pub(crate) const GPRS: i32 = 0x80;
+pub(crate) const RIP: i32 = 0x100;
+pub(crate) const RFLAGS: i32 = 0x108;
+
+const _: () = assert!(offset_of!(ThreadBlock, self_addr) == SELF_ADDR as usize);
+const _: () = assert!(offset_of!(ThreadBlock, host_rsp) == HOST_RSP as usize);
+const _: () = assert!(offset_of!(ThreadBlock, spill_rax) == SPILL_RAX as usize);
+const _: () = assert!(offset_of!(ThreadBlock, spill_rcx) == SPILL_RCX as usize);
+const _: () = assert!(offset_of!(ThreadBlock, spill_rdx) == SPILL_RDX as usize);
+const _: () = assert!(offset_of!(ThreadBlock, ind_target) == IND_TARGET as usize);
+const _: () = assert!(offset_of!(ThreadBlock, ibl_jump) == IBL_JUMP as usize);
+const _: () = assert!(offset_of!(ThreadBlock, exit_common) == EXIT_COMMON as usize);
+const _: () = assert!(offset_of!(ThreadBlock, exit_info) == EXIT_INFO as usize);
+const _: () = assert!(offset_of!(ThreadBlock, enter_target) == ENTER_TARGET as usize);
+const _: () = assert!(offset_of!(ThreadBlock, xsave_addr) == XSAVE_ADDR as usize);
+const _: () = assert!(offset_of!(ThreadBlock, xcr0) == XCR0 as usize);
+const _: () = assert!(offset_of!(ThreadBlock, insn_count) == INSN_COUNT as usize);
+const _: () = assert!(offset_of!(ThreadBlock, mem_count) == MEM_COUNT as usize);
+const _: () = assert!(offset_of!(ThreadBlock, gprs) == GPRS as usize);
+const _: () = assert!(offset_of!(ThreadBlock, rip) == RIP as usize);
+const _: () = assert!(offset_of!(ThreadBlock, rflags) == RFLAGS as usize);
+const _: () = assert!(core::mem::size_of::<ThreadBlock>() <= 4096);
+
+/// Where the extended-state area starts in the thread-block mapping.
+pub(crate) const XSAVE_OFFSET: usize = 4096;
+/// Room for the extended state (cpuid leaf 0xD says how much is used).
+pub(crate) const XSAVE_MAX: usize = 3 * 4096;
+/// Where the indirect-branch table starts.
+pub(crate) const IBL_TABLE_OFFSET: usize = XSAVE_OFFSET + XSAVE_MAX;
+/// Entries in the indirect-branch table (indexed by the pc's low 16 bits).
+pub(crate) const IBL_ENTRIES: usize = 1 << 16;
+/// Bytes of the whole thread-block mapping.
+pub(crate) const MAPPING_LEN: usize = IBL_TABLE_OFFSET + IBL_ENTRIES * 16;
+
+/// Register numbers in `ThreadBlock::gprs`.
+pub(crate) mod reg {
+    pub(crate) const RAX: usize = 0;
+    pub(crate) const RCX: usize = 1;
+    pub(crate) const RDX: usize = 2;
+    pub(crate) const RSI: usize = 6;
+    pub(crate) const RDI: usize = 7;
+    pub(crate) const R8: usize = 8;
+    pub(crate) const R9: usize = 9;
+    pub(crate) const R10: usize = 10;
+    pub(crate) const R11: usize = 11;
+}

@@ -1,0 +1,153 @@
+//! The `CodeCache`: translated `Block`s, kept in regions near the guest code.
+//!
+//! Each region is a 32 MiB read-write-execute mapping placed within 1 GiB of
+//! the guest code that made it be created, so a copied RIP-relative operand
+//! or a branch linked to a neighbour still reaches with a 32-bit displacement
+//! (ARCHITECTURE.md, "RIP-relative reach"). A block goes into the first
+//! region within reach of its guest pc that has room.
+//!
+//! # Invariants
+//! - `blocks` maps a guest pc to the host address of its translation; every
+//!   host address lies inside one of `regions`.
+//! - After `flush`, no branch in the cache points at a dropped block: the
+//!   whole cache is dropped at once (regions are reused from their start).
+
+use crate::arch::{self, MAX_BLOCK_BYTES};
+use crate::os::linux::code_mem::CodeRegion;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
+
+const REGION_LEN: usize = 32 << 20;
+const REACH: u64 = 1 << 30;
+
+/// A fast hasher for guest pcs (they are already well spread).
+#[derive(Default)]
+pub(crate) struct PcHasher(u64);
+impl Hasher for PcHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+/// One translated guest block.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Block {
+    pub(crate) host: u64,
+}
+
+struct Region {
+    mem: CodeRegion,
+    used: usize,
+}
+
+/// Why a translation could not be placed.
+#[derive(Debug)]
+pub(crate) enum CacheError {
+    /// No memory could be mapped within reach of the guest pc.
+    NoRegion,
+    /// The block does not fit or reach even in a fresh region.
+    Unplaceable,
+}
+
+/// All translated blocks of the process (one guest thread at a time).
+pub(crate) struct CodeCache {
+    regions: Vec<Region>,
+    blocks: HashMap<u64, Block, BuildHasherDefault<PcHasher>>,
+    by_pc: BTreeMap<u64, u64>,
+}
+
+impl CodeCache {
+    pub(crate) fn new() -> CodeCache {
+        CodeCache {
+            regions: Vec::new(),
+            blocks: HashMap::default(),
+            by_pc: BTreeMap::new(),
+        }
+    }
+
+    /// The translation of the block at `pc`, if any.
+    #[inline]
+    pub(crate) fn lookup(&self, pc: u64) -> Option<Block> {
+        self.blocks.get(&pc).copied()
+    }
+
+    /// Number of translated blocks.
+    pub(crate) fn len(&self) -> usize {
+        self.blocks.len()
+    }
+
+    pub(crate) fn regions(&self) -> Vec<CodeRegion> {
+        self.regions.iter().map(|r| r.mem).collect()
+    }
+
+    /// Places a translation of the block `[pc, guest_end)`; `emit(base)`
+    /// produces its bytes for placement at `base`.
+    pub(crate) fn insert(
+        &mut self,
+        pc: u64,
+        guest_end: u64,
+        mut emit: impl FnMut(u64) -> Result<Vec<u8>, arch::EmitError>,
+    ) -> Result<Block, CacheError> {
+        let near = |r: &Region| {
+            let lo = r.mem.base;
+            let hi = r.mem.base + r.mem.len as u64;
+            pc.abs_diff(lo) < REACH && pc.abs_diff(hi) < REACH
+        };
+        for fresh in [false, true] {
+            let idx = if fresh {
+                let mem =
+                    CodeRegion::map_near(pc, REGION_LEN, REACH).ok_or(CacheError::NoRegion)?;
+                tracing::debug!(base = mem.base, pc, "new code-cache region");
+                self.regions.push(Region { mem, used: 0 });
+                self.regions.len() - 1
+            } else {
+                match self
+                    .regions
+                    .iter()
+                    .position(|r| near(r) && r.used + 64 * 1024 < r.mem.len)
+                {
+                    Some(i) => i,
+                    None => continue,
+                }
+            };
+            let r = &mut self.regions[idx];
+            let base = r.mem.base + r.used as u64;
+            let Ok(code) = emit(base) else { continue };
+            if r.used + code.len() > r.mem.len {
+                continue;
+            }
+            r.mem.write(base, &code);
+            r.used = (r.used + code.len() + 15) & !15;
+            let block = Block { host: base };
+            self.blocks.insert(pc, block);
+            self.by_pc.insert(pc, guest_end);
+            return Ok(block);
+        }
+        Err(CacheError::Unplaceable)
+    }
+
+    /// Whether any translated block overlaps `[start, end)`.
+    pub(crate) fn overlaps(&self, start: u64, end: u64) -> bool {
+        self.by_pc
+            .range(start.saturating_sub(MAX_BLOCK_BYTES)..end)
+            .any(|(&pc, &gend)| pc < end && gend > start)
+    }
+
+    /// Drops every translation (after guest code was unmapped or changed).
+    pub(crate) fn flush(&mut self) {
+        tracing::debug!(blocks = self.blocks.len(), "code cache flushed");
+        self.blocks.clear();
+        self.by_pc.clear();
+        for r in &mut self.regions {
+            r.used = 0;
+        }
+    }
+}

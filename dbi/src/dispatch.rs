@@ -1,0 +1,163 @@
+//! The `Dispatcher`: the loop that picks the next block, translates on a
+//! miss, links direct branches, and hands syscalls to the syscall layer.
+//!
+//! It runs on its own stack (mapped here, never the guest's), entered from
+//! the takeover. Each `ThreadState::run` executes translated code until an
+//! exit stub returns; the stub's `ExitInfo` says why (`arch::exit_kind`).
+
+use crate::arch::{self, exit_kind, CapturedState, ThreadState};
+use crate::code_cache::CodeCache;
+use crate::os::linux::code_mem::read_u64_in;
+use crate::{Config, ExitStats, Interests};
+
+/// The dispatcher of the one guest thread.
+pub(crate) struct Dispatcher {
+    pub(crate) ts: ThreadState,
+    pub(crate) cache: CodeCache,
+    pub(crate) config: Config,
+    pub(crate) interests: Interests,
+    pub(crate) modules: Vec<(u64, u64)>,
+}
+
+pub(crate) fn take_over(config: Config) {
+    if !arch::has_osxsave() {
+        config
+            .log
+            .line("hbgrind: this CPU or kernel lacks xsave; running natively");
+        return;
+    }
+    let log = config.log;
+    if let Err(e) = arch::take_over_with(Box::new(config), dispatcher_main) {
+        log.line(&format!(
+            "hbgrind: cannot take over ({e}); running natively"
+        ));
+    }
+}
+
+#[allow(clippy::boxed_local)] // the box crossed the stack switch as a raw pointer
+fn dispatcher_main(captured: &CapturedState, config: Box<Config>) -> ! {
+    let config = *config;
+    let ts = match ThreadState::new(captured, arch::exit_common_addr()) {
+        Ok(ts) => ts,
+        Err(e) => {
+            config.log.line(&format!(
+                "hbgrind: internal error: cannot set up the thread block: {e}"
+            ));
+            crate::exit_group(125);
+        }
+    };
+    let pc = captured.rip;
+    let interests = config.tool.interests();
+    tracing::debug!(
+        pc = format_args!("{pc:#x}"),
+        tool = config.tool.name(),
+        "took over"
+    );
+    let mut d = Dispatcher {
+        ts,
+        cache: CodeCache::new(),
+        config,
+        interests,
+        modules: Vec::new(),
+    };
+    d.run(pc)
+}
+
+impl Dispatcher {
+    fn run(&mut self, mut pc: u64) -> ! {
+        let mut link_from: Option<u64> = None;
+        loop {
+            let host = match self.cache.lookup(pc) {
+                Some(b) => b.host,
+                None => {
+                    let b = match crate::translate::translate(
+                        pc,
+                        &mut self.cache,
+                        &mut *self.config.tool,
+                        &self.interests,
+                    ) {
+                        Ok(b) => b,
+                        Err(e) => self.internal_error(pc, &e.to_string()),
+                    };
+                    self.ts.ibl_insert(pc, b.host);
+                    tracing::trace!(
+                        pc = format_args!("{pc:#x}"),
+                        host = format_args!("{:#x}", b.host),
+                        "translated"
+                    );
+                    b.host
+                }
+            };
+            if let Some(info) = link_from.take() {
+                arch::link_branch(&self.cache.regions(), info, host);
+            }
+            self.ts.run(host);
+            let info = self.ts.exit_info();
+            let regions = self.cache.regions();
+            let kind = read_u64_in(&regions, info + arch::INFO_KIND);
+            let target = read_u64_in(&regions, info + arch::INFO_TARGET_PC);
+            tracing::trace!(
+                kind,
+                target = format_args!("{target:#x}"),
+                ind = format_args!("{:#x}", self.ts.ind_target()),
+                "exit"
+            );
+            match kind {
+                exit_kind::DIRECT => {
+                    pc = target;
+                    if read_u64_in(&regions, info + arch::INFO_PATCH_SITE) != 0 {
+                        link_from = Some(info);
+                    }
+                }
+                exit_kind::INDIRECT => pc = self.ts.ind_target(),
+                exit_kind::SYSCALL => {
+                    pc = crate::syscall::handle(self, target - 2, target);
+                }
+                exit_kind::NATIVE => {
+                    tracing::debug!(pc = format_args!("{target:#x}"), "running natively");
+                    // The instruction raises a signal: run it at its guest pc
+                    // so the kernel reports it there. Not yet: a guest handler
+                    // for it then runs natively (signals issue).
+                    self.ts.run(target);
+                    self.internal_error(target, "returned from native execution");
+                }
+                exit_kind::USES_GS => {
+                    self.config.log.line(&format!(
+                        "hbgrind: the program uses the GS segment register (instruction at {target:#x}); \
+                         hbgrind needs GS for itself and cannot run this program"
+                    ));
+                    crate::exit_group(1);
+                }
+                _ => self.internal_error(pc, &format!("unknown exit kind {kind}")),
+            }
+        }
+    }
+
+    /// The figures for the tool's exit report.
+    pub(crate) fn exit_stats(&self, status: i32) -> ExitStats {
+        let (instructions, memory_accesses) = self.ts.counts();
+        ExitStats {
+            instructions,
+            memory_accesses,
+            blocks_translated: self.cache.len() as u64,
+            status,
+        }
+    }
+
+    /// Drops translations of `[start, end)` if there are any.
+    pub(crate) fn invalidate(&mut self, start: u64, end: u64) {
+        if self.cache.overlaps(start, end) {
+            self.cache.flush();
+            self.ts.clear_ibl();
+        }
+    }
+
+    pub(crate) fn internal_error(&mut self, pc: u64, what: &str) -> ! {
+        self.config.log.line(&format!(
+            "hbgrind: internal error at guest pc {pc:#x}: {what}"
+        ));
+        let stats = self.exit_stats(125);
+        self.config.tool.on_exit(&stats, &self.config.log);
+        crate::exit_group(125)
+    }
+}

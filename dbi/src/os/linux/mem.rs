@@ -1,0 +1,131 @@
+//! Memory for the runtime: anonymous mappings, code-cache regions near a
+//! guest address, and safe reads of guest code.
+
+use super::raw::{nr, syscall6};
+use super::{check, Errno};
+
+const PROT_READ: u64 = 1;
+const PROT_WRITE: u64 = 2;
+const PROT_EXEC: u64 = 4;
+const MAP_PRIVATE: u64 = 0x02;
+const MAP_ANONYMOUS: u64 = 0x20;
+const MAP_NORESERVE: u64 = 0x4000;
+const MAP_FIXED_NOREPLACE: u64 = 0x10_0000;
+
+/// Maps `len` bytes of fresh zeroed read-write memory.
+pub fn map_anon(len: usize) -> Result<*mut u8, Errno> {
+    // SAFETY:
+    // - An anonymous mapping without MAP_FIXED never replaces existing memory.
+    let rc = unsafe {
+        syscall6(
+            nr::MMAP,
+            [
+                0,
+                len as u64,
+                PROT_READ | PROT_WRITE,
+                MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                u64::MAX,
+                0,
+            ],
+        )
+    };
+    check(rc).map(|a| a as *mut u8)
+}
+
+/// Unmaps memory obtained from [`map_anon`].
+///
+/// # Safety
+/// `[addr, addr + len)` must be a mapping of ours that nothing uses any more.
+pub unsafe fn unmap(addr: *mut u8, len: usize) {
+    // SAFETY:
+    // - The caller guarantees nobody uses the range any more.
+    let _ = unsafe { syscall6(nr::MUNMAP, [addr as u64, len as u64, 0, 0, 0, 0]) };
+}
+
+/// Makes the `len` bytes at `addr` inaccessible (a guard page).
+pub(crate) fn protect_none(addr: *mut u8, len: usize) -> Result<(), Errno> {
+    // SAFETY:
+    // - Called only on fresh runtime mappings (stack guards) that hold no data.
+    let rc = unsafe { syscall6(nr::MPROTECT, [addr as u64, len as u64, 0, 0, 0, 0]) };
+    check(rc).map(|_| ())
+}
+
+/// Maps `len` bytes of read-write-execute memory for the code cache, at an
+/// address within `reach` bytes of `near` (both ends of the mapping), or
+/// returns `None` when no free place was found there.
+pub(crate) fn map_code_near(near: u64, len: usize, reach: u64) -> Option<u64> {
+    const STEP: u64 = 64 << 20;
+    let near = near & !0xffff;
+    for i in 1..(reach / STEP) {
+        for cand in [near.wrapping_sub(i * STEP), near.wrapping_add(i * STEP)] {
+            if !(0x10000..0x7fff_f000_0000 - len as u64).contains(&cand) {
+                continue;
+            }
+            // SAFETY:
+            // - MAP_FIXED_NOREPLACE fails instead of replacing an existing mapping.
+            let rc = unsafe {
+                syscall6(
+                    nr::MMAP,
+                    [
+                        cand,
+                        len as u64,
+                        PROT_READ | PROT_WRITE | PROT_EXEC,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE,
+                        u64::MAX,
+                        0,
+                    ],
+                )
+            };
+            match check(rc) {
+                Ok(a) if a == cand => return Some(a),
+                Ok(a) => {
+                    // An old kernel ignored the flag and put it elsewhere.
+                    // SAFETY:
+                    // - `a` is the mapping just made, unused.
+                    unsafe { unmap(a as *mut u8, len) };
+                }
+                Err(_) => {}
+            }
+        }
+    }
+    None
+}
+
+/// Copies guest bytes at `addr` into `buf` without faulting: returns how many
+/// bytes were readable (reads stop at the first unreadable page).
+pub(crate) fn read_guest(addr: u64, buf: &mut [u8]) -> usize {
+    let local = [buf.as_mut_ptr() as u64, buf.len() as u64];
+    let mut done = 0usize;
+    // Read page by page: process_vm_readv stops at the first bad page of an iovec.
+    let mut a = addr;
+    while done < buf.len() {
+        let page_left = 4096 - (a & 4095) as usize;
+        let n = page_left.min(buf.len() - done);
+        let l = [local[0] + done as u64, n as u64];
+        let r = [a, n as u64];
+        // SAFETY:
+        // - The kernel writes at most `n` bytes into `buf[done..]`, a live exclusive slice.
+        // - The remote side is our own address space, read-only; a bad page fails with EFAULT.
+        let rc = unsafe {
+            syscall6(
+                nr::PROCESS_VM_READV,
+                [
+                    super::getpid() as u64,
+                    l.as_ptr() as u64,
+                    1,
+                    r.as_ptr() as u64,
+                    1,
+                    0,
+                ],
+            )
+        };
+        match check(rc) {
+            Ok(k) if k > 0 => {
+                done += k as usize;
+                a += k;
+            }
+            _ => break,
+        }
+    }
+    done
+}

@@ -1,0 +1,157 @@
+//! Linux: raw syscalls, memory, GS base, the syscall table.
+
+pub(crate) mod code_mem;
+pub(crate) mod gs_base;
+pub(crate) mod guest_syscall;
+pub(crate) mod mem;
+pub(crate) mod raw;
+pub(crate) mod syscall_table;
+
+use self::raw::{nr, syscall6};
+
+/// An error number returned by the kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Errno(pub i64);
+
+impl core::fmt::Display for Errno {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "errno {}", self.0)
+    }
+}
+
+fn check(rc: i64) -> Result<u64, Errno> {
+    if (-4095..0).contains(&rc) {
+        Err(Errno(-rc))
+    } else {
+        Ok(rc as u64)
+    }
+}
+
+/// Writes all of `bytes` to `fd`, retrying on short writes and EINTR.
+pub fn write_all(fd: i32, mut bytes: &[u8]) -> Result<(), Errno> {
+    while !bytes.is_empty() {
+        // SAFETY:
+        // - write(2) only reads `bytes.len()` bytes from `bytes`, a live slice.
+        let rc = unsafe {
+            syscall6(
+                nr::WRITE,
+                [
+                    fd as u64,
+                    bytes.as_ptr() as u64,
+                    bytes.len() as u64,
+                    0,
+                    0,
+                    0,
+                ],
+            )
+        };
+        match check(rc) {
+            Ok(0) => return Err(Errno(5)),
+            Ok(n) => bytes = &bytes[n as usize..],
+            Err(Errno(4)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Reads up to `buf.len()` bytes from `fd`.
+pub fn read(fd: i32, buf: &mut [u8]) -> Result<usize, Errno> {
+    // SAFETY:
+    // - read(2) writes at most `buf.len()` bytes into `buf`, a live exclusive slice.
+    let rc = unsafe {
+        syscall6(
+            nr::READ,
+            [
+                fd as u64,
+                buf.as_mut_ptr() as u64,
+                buf.len() as u64,
+                0,
+                0,
+                0,
+            ],
+        )
+    };
+    check(rc).map(|n| n as usize)
+}
+
+/// Opens `path` (NUL added here) with `flags` and `mode`; the descriptor is
+/// moved to 1000 or above so it stays out of the guest's way.
+pub fn open(path: &[u8], flags: u64, mode: u64) -> Result<i32, Errno> {
+    let mut z = Vec::with_capacity(path.len() + 1);
+    z.extend_from_slice(path);
+    z.push(0);
+    // SAFETY:
+    // - open(2) reads the NUL-terminated string `z`, alive for the call.
+    let rc = unsafe { syscall6(nr::OPEN, [z.as_ptr() as u64, flags, mode, 0, 0, 0]) };
+    let fd = check(rc)? as i32;
+    // SAFETY:
+    // - fcntl(F_DUPFD_CLOEXEC) creates a new descriptor; touches no memory.
+    let hi = unsafe { syscall6(nr::FCNTL, [fd as u64, 1030, 1000, 0, 0, 0]) };
+    match check(hi) {
+        Ok(hi) => {
+            close(fd);
+            Ok(hi as i32)
+        }
+        Err(_) => Ok(fd),
+    }
+}
+
+/// A close-on-exec duplicate of `fd` at 1000 or above, out of the guest's
+/// way (a guest closing its stderr must not silence the runtime).
+pub fn dup_high(fd: i32) -> Result<i32, Errno> {
+    // SAFETY:
+    // - fcntl(F_DUPFD_CLOEXEC) creates a new descriptor; touches no memory.
+    let rc = unsafe { syscall6(nr::FCNTL, [fd as u64, 1030, 1000, 0, 0, 0]) };
+    check(rc).map(|fd| fd as i32)
+}
+
+/// Closes `fd`, ignoring errors.
+pub fn close(fd: i32) {
+    // SAFETY:
+    // - close(2) touches no memory of ours.
+    let _ = unsafe { syscall6(nr::CLOSE, [fd as u64, 0, 0, 0, 0, 0]) };
+}
+
+/// The process id.
+pub fn getpid() -> i32 {
+    // SAFETY:
+    // - getpid(2) has no arguments and touches no memory.
+    unsafe { syscall6(nr::GETPID, [0; 6]) as i32 }
+}
+
+/// Ends the process with `status`, without running any guest exit handler.
+pub fn exit_group(status: i32) -> ! {
+    // SAFETY:
+    // - exit_group(2) ends the process; nothing after it runs.
+    unsafe {
+        syscall6(nr::EXIT_GROUP, [status as u64, 0, 0, 0, 0, 0]);
+    }
+    unreachable!("exit_group returned")
+}
+
+/// `AT_HWCAP2` from /proc/self/auxv, or 0.
+pub(crate) fn hwcap2() -> u64 {
+    let Ok(fd) = open(b"/proc/self/auxv", 0, 0) else {
+        return 0;
+    };
+    let mut buf = [0u8; 4096];
+    let mut len = 0;
+    while len < buf.len() {
+        match read(fd, &mut buf[len..]) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => len += n,
+        }
+    }
+    close(fd);
+    const AT_HWCAP2: u64 = 26;
+    buf[..len]
+        .chunks_exact(16)
+        .map(|c| {
+            let k = u64::from_ne_bytes(c[..8].try_into().expect("8 bytes"));
+            let v = u64::from_ne_bytes(c[8..].try_into().expect("8 bytes"));
+            (k, v)
+        })
+        .find(|&(k, _)| k == AT_HWCAP2)
+        .map_or(0, |(_, v)| v)
+}

@@ -1,0 +1,175 @@
+//! The syscall layer: the guest's syscalls, run from the dispatcher.
+//!
+//! Most syscalls run as they are (`os::linux::guest_syscall`). The rows of
+//! `SyscallTable` (os/linux/syscall_table.rs) name the ones that matter to
+//! the runtime; this module decides what to do with them, in OS-neutral
+//! terms where it can.
+
+use crate::dispatch::Dispatcher;
+use crate::os::linux::guest_syscall::{fd_path, read_cstr, read_ptr_array, run_guest_syscall};
+use crate::os::linux::syscall_table::{self, SyscallKind, NR_FORK};
+use crate::{ModuleView, Tool};
+
+const CLONE_VM: u64 = 0x100;
+const CLONE_VFORK: u64 = 0x4000;
+const CLONE_THREAD: u64 = 0x10000;
+const ENOSYS: i64 = 38;
+const PROT_EXEC: u64 = 4;
+const MMAP: u64 = 9;
+
+/// Runs the guest syscall that stopped at `pc`; returns where the guest resumes.
+pub(crate) fn handle(d: &mut Dispatcher, pc: u64, next: u64) -> u64 {
+    let (nr, mut args) = d.ts.syscall_args();
+    if d.interests.syscalls {
+        d.config.tool.on_syscall(nr, &args);
+    }
+    let row = syscall_table::lookup(nr);
+    let _span = tracing::trace_span!("syscall", nr, name = row.map_or("", |r| r.name)).entered();
+    let mut nr_run = nr;
+    let mut child_stack = 0;
+    match row.map(|r| r.kind) {
+        Some(SyscallKind::ExitGroup | SyscallKind::Exit) => {
+            let status = args[0] as i32;
+            let stats = d.exit_stats(status);
+            d.config.tool.on_exit(&stats, &d.config.log);
+            tracing::debug!(blocks = stats.blocks_translated, "exit");
+            crate::exit_group(status);
+        }
+        Some(SyscallKind::Clone) => {
+            let flags = args[0];
+            if flags & CLONE_THREAD != 0 {
+                refuse_threads(d, pc);
+            }
+            if flags & CLONE_VM != 0 {
+                // A child sharing our memory would run the runtime on it
+                // concurrently: run it as a fork (after Valgrind).
+                args[0] &= !(CLONE_VM | CLONE_VFORK);
+            }
+            child_stack = args[1];
+        }
+        Some(SyscallKind::Clone3) => {
+            // glibc falls back to clone, whose flags we can check and rewrite.
+            d.ts.finish_syscall(-ENOSYS, next);
+            return next;
+        }
+        Some(SyscallKind::Vfork) => nr_run = NR_FORK,
+        Some(SyscallKind::Execve) if !d.config.trace_children => {
+            if let Some(ret) = execve_untraced(d, nr, &args) {
+                d.ts.finish_syscall(ret, next);
+                return next;
+            }
+        }
+        Some(SyscallKind::ArchPrctl) if matches!(args[0], 0x1001 | 0x1004) => {
+            d.config.log.line(&format!(
+                "hbgrind: the program sets or reads the GS base (arch_prctl at {pc:#x}); \
+                 hbgrind needs GS for itself and cannot run this program"
+            ));
+            crate::exit_group(1);
+        }
+        _ => {}
+    }
+    let ret = run_guest_syscall(nr_run, args);
+    d.ts.finish_syscall(ret, next);
+    if ret == 0 && child_stack != 0 && matches!(row.map(|r| r.kind), Some(SyscallKind::Clone)) {
+        // The fork-like child starts on the stack it was given.
+        d.ts.set_gpr(4, child_stack);
+    }
+    if ret >= 0 {
+        after_success(d, nr, &args, ret as u64);
+    }
+    next
+}
+
+fn refuse_threads(d: &mut Dispatcher, pc: u64) -> ! {
+    d.config.log.line(&format!(
+        "hbgrind: the program creates a thread (clone with CLONE_THREAD at guest pc {pc:#x}); \
+         threads are not yet supported under the translator"
+    ));
+    let stats = d.exit_stats(1);
+    d.config.tool.on_exit(&stats, &d.config.log);
+    crate::exit_group(1)
+}
+
+/// Memory and module bookkeeping after a successful syscall.
+fn after_success(d: &mut Dispatcher, nr: u64, args: &[u64; 6], ret: u64) {
+    match syscall_table::lookup(nr).map(|r| r.kind) {
+        Some(SyscallKind::UnmapOrProtect) => {
+            let (start, len) = (args[0], args[1]);
+            let gone = nr != 10 || args[2] & PROT_EXEC == 0;
+            if gone {
+                d.invalidate(start, start.saturating_add(len));
+                if nr != 10 {
+                    unload_modules(d, start, len);
+                }
+            }
+        }
+        None if nr == MMAP && args[2] & PROT_EXEC != 0 && (args[4] as i64) >= 0 => {
+            // A file mapped executable: a module (ld.so's dlopen does this).
+            d.invalidate(ret, ret.saturating_add(args[1]));
+            if d.interests.modules {
+                let path = fd_path(args[4] as i32).unwrap_or_default();
+                d.config.tool.on_module_load(&ModuleView {
+                    path: &path,
+                    start: ret,
+                    len: args[1],
+                });
+            }
+            d.modules.push((ret, args[1]));
+        }
+        None if nr == MMAP => d.invalidate(ret, ret.saturating_add(args[1])),
+        _ => {}
+    }
+}
+
+fn unload_modules(d: &mut Dispatcher, start: u64, len: u64) {
+    let end = start.saturating_add(len);
+    let tool: &mut dyn Tool = &mut *d.config.tool;
+    let wants = d.interests.modules;
+    d.modules.retain(|&(s, l)| {
+        let overlaps = s < end && s + l > start;
+        if overlaps && wants {
+            tool.on_module_unload(s, l);
+        }
+        !overlaps
+    });
+}
+
+/// execve with our LD_PRELOAD entry taken out of the environment, so an
+/// untraced child runs natively. Returns the result if it ran the call.
+fn execve_untraced(d: &Dispatcher, nr: u64, args: &[u64; 6]) -> Option<i64> {
+    let ours = d.config.preload_path.as_deref()?;
+    let envp_arg = if nr == 59 { 2 } else { 3 };
+    let env: Vec<Vec<u8>> = read_ptr_array(args[envp_arg])
+        .into_iter()
+        .map(read_cstr)
+        .collect();
+    let mut changed = false;
+    let mut new_env: Vec<Vec<u8>> = Vec::with_capacity(env.len());
+    for var in env {
+        if let Some(list) = var.strip_prefix(b"LD_PRELOAD=") {
+            let kept: Vec<&[u8]> = list
+                .split(|&c| c == b':' || c == b' ')
+                .filter(|e| !e.is_empty() && *e != ours)
+                .collect();
+            changed = true;
+            if !kept.is_empty() {
+                let mut v = b"LD_PRELOAD=".to_vec();
+                v.extend_from_slice(&kept.join(&b':'));
+                new_env.push(v);
+            }
+            continue;
+        }
+        new_env.push(var);
+    }
+    if !changed {
+        return None;
+    }
+    for v in &mut new_env {
+        v.push(0);
+    }
+    let mut ptrs: Vec<u64> = new_env.iter().map(|v| v.as_ptr() as u64).collect();
+    ptrs.push(0);
+    let mut a = *args;
+    a[envp_arg] = ptrs.as_ptr() as u64;
+    Some(run_guest_syscall(nr, a))
+}

@@ -1,0 +1,76 @@
+//! Translating one guest block: decode, show it to the tool, emit, place.
+
+use crate::arch::{self, BlockEnd};
+use crate::code_cache::{Block, CacheError, CodeCache};
+use crate::{BlockView, Interests, Tool};
+use iced_x86::InstructionInfoFactory;
+
+/// Why a block could not be translated.
+#[derive(Debug)]
+pub(crate) enum TranslateError {
+    Cache(CacheError),
+}
+
+impl core::fmt::Display for TranslateError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            TranslateError::Cache(CacheError::NoRegion) => {
+                write!(
+                    f,
+                    "no memory for the code cache within 1 GiB of the guest code"
+                )
+            }
+            TranslateError::Cache(CacheError::Unplaceable) => {
+                write!(f, "the block's RIP-relative operands reach too far to be placed in the code cache")
+            }
+        }
+    }
+}
+
+/// Translates the guest block at `pc` into `cache`.
+#[tracing::instrument(level = "trace", skip_all, fields(pc = format_args!("{pc:#x}")))]
+pub(crate) fn translate(
+    pc: u64,
+    cache: &mut CodeCache,
+    tool: &mut dyn Tool,
+    interests: &Interests,
+) -> Result<Block, TranslateError> {
+    let block = arch::decode_block(pc);
+    tracing::trace!(insns = block.insns.len(), end = ?block.end, "decoded");
+    if tracing::enabled!(target: "dbi::translate::dump", tracing::Level::TRACE) {
+        use iced_x86::Formatter;
+        let mut f = iced_x86::GasFormatter::new();
+        for i in &block.insns {
+            let mut s = String::new();
+            f.format(i, &mut s);
+            tracing::trace!(target: "dbi::translate::dump", "{:#x}: {s}", i.ip());
+        }
+    }
+    if interests.blocks {
+        let mut factory = InstructionInfoFactory::new();
+        let memory: Vec<_> = block
+            .insns
+            .iter()
+            .map(|i| factory.info(i).used_memory().to_vec())
+            .collect();
+        tool.on_block(&BlockView {
+            guest_pc: pc,
+            instructions: &block.insns,
+            memory: &memory,
+        });
+    }
+    let counters = arch::plan_counters(
+        &block,
+        interests.instruction_counts,
+        interests.memory_access_counts,
+    );
+    let guest_end = match block.end {
+        BlockEnd::Native(p) | BlockEnd::UsesGs(p) if block.insns.is_empty() => p + 1,
+        _ => block.end_pc(),
+    };
+    cache
+        .insert(pc, guest_end, |base| {
+            arch::emit_block(&block, &counters, base).map(|e| e.code)
+        })
+        .map_err(TranslateError::Cache)
+}

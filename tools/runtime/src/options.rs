@@ -1,0 +1,134 @@
+//! `Options`: the runtime's options, decoded from `HBGRIND_OPTIONS` (the
+//! user's hbgrind options joined by byte 0x1f, set by the launcher).
+//! Absent (a plain LD_PRELOAD), the defaults apply: `--tool=race`.
+
+/// The runtime's options.
+#[derive(Debug, Clone)]
+pub(crate) struct Options {
+    pub(crate) tool: String,
+    pub(crate) log_file: Option<String>,
+    pub(crate) quiet: bool,
+    pub(crate) verbose: bool,
+    pub(crate) trace: Option<String>,
+    pub(crate) trace_children: bool,
+    /// Our own LD_PRELOAD entry (to strip it from untraced children).
+    pub(crate) preload_path: Option<Vec<u8>>,
+}
+
+const TOOLS: &[&str] = &["none", "inscount", "race", "helgrind", "drd"];
+
+impl Options {
+    /// Reads /proc/self/environ (raw syscalls; glibc's getenv is the guest's).
+    pub(crate) fn from_environment() -> Result<Options, String> {
+        let env = read_environ();
+        let get = |name: &[u8]| -> Option<Vec<u8>> {
+            env.split(|&c| c == 0)
+                .find(|v| v.len() > name.len() && v.starts_with(name) && v[name.len()] == b'=')
+                .map(|v| v[name.len() + 1..].to_vec())
+        };
+        let raw = get(b"HBGRIND_OPTIONS").unwrap_or_default();
+        let mut opts = Options::parse(&String::from_utf8_lossy(&raw))?;
+        if opts.trace.is_none() {
+            opts.trace = get(b"HBGRIND_LOG").map(|v| String::from_utf8_lossy(&v).into_owned());
+        }
+        opts.preload_path = get(b"LD_PRELOAD").and_then(|list| {
+            list.split(|&c| c == b':' || c == b' ')
+                .find(|e| e.ends_with(b"libhbgrind_rt.so"))
+                .map(<[u8]>::to_vec)
+        });
+        Ok(opts)
+    }
+
+    /// Decodes options joined by 0x1f.
+    pub(crate) fn parse(raw: &str) -> Result<Options, String> {
+        let mut o = Options {
+            tool: "race".into(),
+            log_file: None,
+            quiet: false,
+            verbose: false,
+            trace: None,
+            trace_children: false,
+            preload_path: None,
+        };
+        for arg in raw.split('\x1f').filter(|a| !a.is_empty()) {
+            if let Some(t) = arg.strip_prefix("--tool=") {
+                if !TOOLS.contains(&t) {
+                    return Err(format!(
+                        "unknown tool '{t}' in --tool (known: none, inscount, race)"
+                    ));
+                }
+                o.tool = t.into();
+            } else if let Some(f) = arg.strip_prefix("--log-file=") {
+                o.log_file = Some(f.into());
+            } else if let Some(f) = arg.strip_prefix("--trace=") {
+                o.trace = Some(f.into());
+            } else if let Some(v) = arg.strip_prefix("--trace-children=") {
+                o.trace_children = v == "yes";
+            } else if arg == "-q" || arg == "--quiet" {
+                o.quiet = true;
+            } else if arg == "-v" || arg == "--verbose" {
+                o.verbose = true;
+            }
+            // Other options belong to tools or later issues: accepted, ignored.
+        }
+        Ok(o)
+    }
+
+    /// The log sink: --log-file (with %p as the pid) or stderr.
+    pub(crate) fn open_log(&self) -> dbi::Log {
+        let fd = match &self.log_file {
+            Some(f) => {
+                let path = f.replace("%p", &dbi::getpid().to_string());
+                const FLAGS: u64 = 0o1 | 0o100 | 0o1000 | 0o2000000; // WRONLY|CREAT|TRUNC|CLOEXEC
+                match dbi::open(path.as_bytes(), FLAGS, 0o666) {
+                    Ok(fd) => fd,
+                    Err(e) => {
+                        let _ = dbi::write_all(
+                            2,
+                            format!("hbgrind: cannot open log file {path}: {e}\n").as_bytes(),
+                        );
+                        dbi::exit_group(1);
+                    }
+                }
+            }
+            None => dbi::dup_high(2).unwrap_or(2),
+        };
+        dbi::Log {
+            fd,
+            quiet: self.quiet,
+        }
+    }
+}
+
+fn read_environ() -> Vec<u8> {
+    let Ok(fd) = dbi::open(b"/proc/self/environ", 0, 0) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = dbi::read(fd, &mut buf) {
+        if n == 0 {
+            break;
+        }
+        out.extend_from_slice(&buf[..n]);
+    }
+    dbi::close(fd);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Options;
+
+    #[test]
+    fn decodes_joined_options() {
+        let o = Options::parse("--tool=inscount\x1f--log-file=x.%p\x1f-q\x1f--trace=dbi=debug")
+            .unwrap();
+        assert_eq!(o.tool, "inscount");
+        assert_eq!(o.log_file.as_deref(), Some("x.%p"));
+        assert!(o.quiet);
+        assert_eq!(o.trace.as_deref(), Some("dbi=debug"));
+        assert_eq!(Options::parse("").unwrap().tool, "race");
+        assert!(Options::parse("--tool=nope").is_err());
+    }
+}
