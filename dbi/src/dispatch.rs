@@ -17,6 +17,8 @@ pub(crate) struct Dispatcher {
     pub(crate) config: Config,
     pub(crate) interests: Interests,
     pub(crate) modules: Vec<(u64, u64)>,
+    /// Exits from the code cache, by `exit_kind`.
+    pub(crate) exits: [u64; 5],
 }
 
 pub(crate) fn take_over(config: Config) {
@@ -59,6 +61,7 @@ fn dispatcher_main(captured: &CapturedState, config: Box<Config>) -> ! {
         config,
         interests,
         modules: Vec::new(),
+        exits: [0; 5],
     };
     d.run(pc)
 }
@@ -102,6 +105,9 @@ impl Dispatcher {
                 ind = format_args!("{:#x}", self.ts.ind_target()),
                 "exit"
             );
+            if let Some(n) = self.exits.get_mut(kind as usize) {
+                *n += 1;
+            }
             match kind {
                 exit_kind::DIRECT => {
                     pc = target;
@@ -109,7 +115,14 @@ impl Dispatcher {
                         link_from = Some(info);
                     }
                 }
-                exit_kind::INDIRECT => pc = self.ts.ind_target(),
+                exit_kind::INDIRECT => {
+                    // A miss: the target may be translated but evicted from
+                    // the direct-mapped table; put it back.
+                    pc = self.ts.ind_target();
+                    if let Some(b) = self.cache.lookup(pc) {
+                        self.ts.ibl_insert(pc, b.host);
+                    }
+                }
                 exit_kind::SYSCALL => {
                     pc = crate::syscall::handle(self, target - 2, target);
                 }

@@ -117,6 +117,8 @@ pub struct Config {
     pub trace_children: bool,
     /// The LD_PRELOAD entry naming the runtime (stripped on untraced execve).
     pub preload_path: Option<Vec<u8>>,
+    /// `-v`: print the translator's own counts at exit.
+    pub verbose: bool,
 }
 
 /// Takes over the calling thread: returns only by running translated code,

@@ -32,7 +32,12 @@ pub(crate) fn handle(d: &mut Dispatcher, pc: u64, next: u64) -> u64 {
             let status = args[0] as i32;
             let stats = d.exit_stats(status);
             d.config.tool.on_exit(&stats, &d.config.log);
-            tracing::debug!(blocks = stats.blocks_translated, "exit");
+            if d.config.verbose {
+                d.config.log.line(&format!(
+                    "hbgrind: {} blocks translated; cache exits: {} direct, {} indirect, {} syscall",
+                    stats.blocks_translated, d.exits[0], d.exits[1], d.exits[2]
+                ));
+            }
             crate::exit_group(status);
         }
         Some(SyscallKind::Clone) => {

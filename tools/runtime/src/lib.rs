@@ -62,5 +62,6 @@ fn setup() -> dbi::Config {
         log,
         trace_children: opts.trace_children,
         preload_path: opts.preload_path,
+        verbose: opts.verbose,
     }
 }
