@@ -46,7 +46,7 @@
 //!   why. Several `tsan-expect` lines make one set; `none` stands alone.
 //!
 //! Every `FILE` must be the program's own file name and every `LINE` a
-//! non-blank line of it; anything malformed is a `LabelError` naming the
+//! line of code in it (not blank, not a comment); anything malformed is a `LabelError` naming the
 //! line of the label.
 
 use std::collections::BTreeSet;
@@ -387,7 +387,14 @@ impl LabelContext<'_> {
             .parse()
             .map_err(|_| format!("line number {line:?} in {text:?} is not a number"))?;
         let in_range = line >= 1 && (line as usize) <= self.lines.len();
-        if !in_range || self.lines[line as usize - 1].trim().is_empty() {
+        let is_code = in_range && {
+            let text = self.lines[line as usize - 1].trim();
+            !(text.is_empty()
+                || text.starts_with("/*")
+                || text.starts_with('*')
+                || text.starts_with("//"))
+        };
+        if !is_code {
             return Err(format!(
                 "{text:?} is not a line of code ({} has {} lines)",
                 self.program,

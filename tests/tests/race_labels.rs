@@ -259,22 +259,22 @@ fn labels_parse_into_unordered_findings() {
 #[test]
 fn every_label_kind_and_the_tsan_override_parse() {
     let source = "/* p.c: all kinds.\n\
-                  * expect-lockorder: p.c:4 / p.c:5\n\
-                  * expect-misuse: unlock-unlocked p.c:6\n\
-                  * tsan-expect: race write 1 p.c:4 / write 2 p.c:5\n\
-                  * tsan-expect: misuse unlock-unlocked p.c:6 */\n\
-                  x;\ny;\nz;\n";
+                  * expect-lockorder: p.c:7 / p.c:8\n\
+                  * expect-misuse: unlock-unlocked p.c:9\n\
+                  * tsan-expect: race write 1 p.c:7 / write 2 p.c:8\n\
+                  * tsan-expect: misuse unlock-unlocked p.c:9 */\n\
+                  w;\nx;\ny;\nz;\n";
     let labels = parse_labels("p.c", source).unwrap();
     assert_eq!(
         labels.expected,
         Findings::from([
             Finding::LockOrder {
-                held: loc(4),
-                closing: loc(5)
+                held: loc(7),
+                closing: loc(8)
             },
             Finding::Misuse {
                 what: Misuse::UnlockUnlocked,
-                at: loc(6)
+                at: loc(9)
             },
         ])
     );
@@ -282,12 +282,12 @@ fn every_label_kind_and_the_tsan_override_parse() {
         labels.for_tsan(),
         &Findings::from([
             Finding::race(
-                access(AccessKind::Write, 1, 4),
-                access(AccessKind::Write, 2, 5)
+                access(AccessKind::Write, 1, 7),
+                access(AccessKind::Write, 2, 8)
             ),
             Finding::Misuse {
                 what: Misuse::UnlockUnlocked,
-                at: loc(6)
+                at: loc(9)
             },
         ])
     );
@@ -318,6 +318,10 @@ fn malformed_labels_are_refused_with_their_line() {
         (
             "expect-race: write 4 p.c:99 / read 4 p.c:4",
             "\"p.c:99\" is not a line of code (p.c has 6 lines)",
+        ),
+        (
+            "expect-race: write 4 p.c:1 / read 4 p.c:4",
+            "\"p.c:1\" is not a line of code (p.c has 6 lines)",
         ),
         (
             "expect-race: write 4 p.c:x / read 4 p.c:4",
