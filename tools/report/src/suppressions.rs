@@ -298,8 +298,15 @@ impl SuppressionSet {
     /// Call once per occurrence of an error, as Valgrind counts.
     pub fn suppress(&mut self, err: &ErrorRecord) -> Option<&Suppression> {
         let i = self.find(err)?;
-        self.counts[i] += 1;
-        Some(&self.suppressions[i])
+        self.count_use(i);
+        self.suppressions.get(i)
+    }
+
+    /// Counts one use of suppression `index` (an index `find` returned).
+    pub fn count_use(&mut self, index: usize) {
+        if let Some(c) = self.counts.get_mut(index) {
+            *c += 1;
+        }
     }
 
     /// Suppressions used at least once, with their counts, in load order.
@@ -621,17 +628,31 @@ pub fn generate_suppression(err: &ErrorRecord) -> GeneratedSuppression {
 
 /// Makes `name` a pattern that matches only itself: unchanged when it has
 /// no wildcard (then it is compared literally), else with `*`, `?` and `\\`
-/// escaped.
+/// escaped. Whitespace at either end and control characters, which a
+/// suppression line cannot hold, become `?`.
 fn escape_pattern(name: &str) -> String {
-    if is_literal(name) {
+    let awkward = |c: char| c.is_control();
+    let edges = name.trim().len() != name.len();
+    if is_literal(name) && !edges && !name.contains(awkward) {
         return name.to_string();
     }
-    let mut out = String::with_capacity(name.len());
-    for c in name.chars() {
-        if matches!(c, '*' | '?' | '\\') {
-            out.push('\\');
+    let chars: Vec<char> = name.chars().collect();
+    let first = chars.iter().position(|c| !c.is_whitespace());
+    let last = chars.iter().rposition(|c| !c.is_whitespace());
+    let mut out = String::with_capacity(name.len() + 4);
+    for (i, &c) in chars.iter().enumerate() {
+        let at_edge = match (first, last) {
+            (Some(f), Some(l)) => i < f || i > l,
+            _ => true, // all whitespace
+        };
+        if awkward(c) || (at_edge && c.is_whitespace()) {
+            out.push('?');
+        } else {
+            if matches!(c, '*' | '?' | '\\') {
+                out.push('\\');
+            }
+            out.push(c);
         }
-        out.push(c);
     }
     out
 }

@@ -412,3 +412,52 @@ fn generated_entry_is_valgrinds_and_hides_exactly_that_error() {
     assert!(s.find(&unlock).is_some());
     assert!(s.find(&race_with(worker_stack())).is_none());
 }
+
+#[test]
+fn error_log_counts_as_valgrind_counts() {
+    use hbgrind_report::{ErrorLog, Outcome};
+    let mut supps = set("{\n   mains\n   Helgrind:Race\n   fun:main\n}\n");
+    let mut log = ErrorLog::new();
+    let worker = race_with(worker_stack());
+    let main = race_with(vec![frame(0x1, Some("main"), "/tmp/racy", None)]);
+    let mut other = race_with(vec![frame(0x2, Some("elsewhere"), "/tmp/racy", None)]);
+    assert_eq!(log.record(&worker, &mut supps), Outcome::New(0));
+    assert_eq!(log.record(&worker, &mut supps), Outcome::Duplicate(0));
+    assert_eq!(log.record(&main, &mut supps), Outcome::Suppressed(0));
+    assert_eq!(log.record(&main, &mut supps), Outcome::Suppressed(0));
+    assert_eq!(log.record(&other, &mut supps), Outcome::New(1));
+    // The same two stacks the other way round are the same race.
+    if let Report::Race(r) = &mut other.report {
+        std::mem::swap(&mut r.current, &mut r.prior);
+    }
+    assert_eq!(log.record(&other, &mut supps), Outcome::Duplicate(1));
+    let c = log.counts();
+    assert_eq!(
+        (c.errors, c.contexts, c.suppressed, c.suppressed_contexts),
+        (4, 2, 2, 1)
+    );
+    assert_eq!(
+        supps.used_lines(),
+        vec!["used_suppression:      2 mains test.supp:2"]
+    );
+}
+
+#[test]
+fn valgrinds_own_default_file_is_accepted() {
+    let path = std::path::Path::new("/usr/libexec/valgrind/default.supp");
+    if !path.exists() {
+        return; // valgrind not installed here
+    }
+    let text = std::fs::read_to_string(path).expect("readable");
+    let ours = text
+        .lines()
+        .filter(|l| {
+            let l = l.trim();
+            l.starts_with("Helgrind:") || l.starts_with("drd:") || l.starts_with("hbgrind:")
+        })
+        .count();
+    let all = text.lines().filter(|l| l.trim() == "{").count();
+    let mut s = SuppressionSet::new();
+    assert_eq!(s.load_file(path).expect("valgrind's file parses"), ours);
+    assert_eq!(s.skipped_for_other_tools(), all - ours);
+}
