@@ -10,6 +10,62 @@
 //!    `generate_suppression` builds the `--gen-suppressions` entry.
 //! 3. `TextReporter` or `XmlWriter` writes it in Valgrind's text
 //!    format or in its XML protocol 4.
+//!
+//! ```
+//! use hb_engine::{Access, AccessKind, Race, Report, ThreadId};
+//! use hbgrind_report::{
+//!     generate_suppression, ErrorLog, ErrorRecord, Frame, Outcome, Stack, SuppressionSet,
+//!     TextReporter,
+//! };
+//!
+//! let access = |thread, kind, site| Access {
+//!     thread: ThreadId(thread),
+//!     kind,
+//!     atomic: false,
+//!     site,
+//!     locks_held: Some(vec![]),
+//! };
+//! let report = Report::Race(Race {
+//!     addr: 0x10c060,
+//!     size: 4,
+//!     racy_addr: 0x10c060,
+//!     racy_len: 4,
+//!     current: access(1, AccessKind::Read, 7),
+//!     prior: access(2, AccessKind::Write, 8),
+//! });
+//! // The race tool resolves each site to a stack with `Symbolizer::stack`.
+//! let frame = |ip, name: &str, line| Frame {
+//!     ip,
+//!     function: Some(name.into()),
+//!     linkage_name: Some(name.into()),
+//!     file: Some("racy.c".into()),
+//!     line: Some(line),
+//!     ..Frame::default()
+//! };
+//! let err = ErrorRecord::new(report)
+//!     .with_stack(7, Stack::new(vec![frame(0x109210, "main", 19)]))
+//!     .with_stack(8, Stack::new(vec![frame(0x1091ad, "worker", 10)]));
+//!
+//! let mut suppressions = SuppressionSet::new();
+//! suppressions.add_str("my.supp", "{\n  quiet\n  Helgrind:Race\n  fun:worker\n}\n")?;
+//! let mut log = ErrorLog::new();
+//! let mut text = TextReporter::new(4242);
+//! let mut stderr = Vec::new();
+//! if let Outcome::New(_) = log.record(&err, &mut suppressions) {
+//!     text.error(&mut stderr, &err)?;
+//!     text.suppression(&mut stderr, &generate_suppression(&err))?; // --gen-suppressions=all
+//! }
+//! text.summary(&mut stderr, log.counts(), None)?;
+//! let stderr = String::from_utf8(stderr)?;
+//! assert!(stderr.contains(
+//!     "==4242== Possible data race during read of size 4 at 0x10C060 by thread #1\n\
+//!      ==4242== Locks held: none\n\
+//!      ==4242==    at 0x109210: main (racy.c:19)\n"
+//! ));
+//! assert!(stderr.contains("{\n   <insert_a_suppression_name_here>\n   Helgrind:Race\n   fun:main\n}\n"));
+//! assert!(stderr.ends_with("ERROR SUMMARY: 1 errors from 1 contexts (suppressed: 0 from 0)\n"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 #![forbid(unsafe_code)]
 
 mod errors; // ErrorLog: deduplication, suppression, ERROR SUMMARY counts

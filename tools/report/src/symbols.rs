@@ -439,9 +439,11 @@ fn is_legacy_rust(name: &str) -> bool {
     let Some(body) = core.strip_prefix("_ZN").and_then(|b| b.strip_suffix('E')) else {
         return false;
     };
+    // Bytes, not chars: a name is not always ASCII.
+    let body = body.as_bytes();
     body.len() >= 19 && {
         let tail = &body[body.len() - 19..];
-        tail.starts_with("17h") && tail[3..].bytes().all(|b| b.is_ascii_hexdigit())
+        tail.starts_with(b"17h") && tail[3..].iter().all(u8::is_ascii_hexdigit)
     }
 }
 
@@ -469,5 +471,12 @@ mod tests {
     fn legacy_rust_needs_the_hash() {
         assert!(is_legacy_rust("_ZN3foo3bar17h0123456789abcdefE"));
         assert!(!is_legacy_rust("_ZN2ns3Foo3barEv"));
+        assert!(!is_legacy_rust(
+            "_ZN\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}E"
+        ));
+        assert_eq!(
+            demangle("_ZN\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}E"),
+            "_ZN\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}E"
+        );
     }
 }

@@ -143,3 +143,10 @@ proptest! {
         let _ = repair(&format!("<?xml version=\"1.0\"?>\n<valgrindoutput>\n{doc}"));
     }
 }
+
+proptest! {
+    #[test]
+    fn demangling_never_panics(name in "(_Z|_R|_ZN)[A-Za-z0-9_$.@]{0,24}") {
+        let _ = hbgrind_report::demangle(&name);
+    }
+}

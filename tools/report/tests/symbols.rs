@@ -312,3 +312,38 @@ fn rust_names_are_demangled() {
     );
     assert_eq!(frames[0].linkage_name.as_deref(), Some(mangled.as_str()));
 }
+
+#[test]
+fn files_that_are_not_elf_or_are_cut_short_are_errors_not_panics() {
+    let (dir, exe) = compile("cc", "prog.c", C_PROGRAM, &["-g", "-O0"]);
+    let (worker, _) = symbol(&exe, "worker");
+    let bytes = std::fs::read(&exe).expect("read binary");
+    let text = dir.path().join("notes.txt");
+    std::fs::write(&text, "just text\n").expect("write");
+    let empty = dir.path().join("empty");
+    std::fs::write(&empty, "").expect("write");
+    let mut sym = Symbolizer::new();
+    for bad in [&text, &empty, &dir.path().to_path_buf()] {
+        let err = sym.symbolize(&module(bad, 0), 0x1000, false).unwrap_err();
+        let shown = err.to_string();
+        assert!(
+            shown.starts_with(&format!("{}: cannot read symbols: ", bad.display())),
+            "{shown}"
+        );
+        assert_eq!(
+            sym.frames(Some(&module(bad, 0)), 0x1000, false),
+            vec![Frame {
+                ip: 0x1000,
+                object: Some(bad.display().to_string()),
+                ..Frame::default()
+            }]
+        );
+    }
+    // Every way of cutting the binary short: an error or some frame, never a panic.
+    for len in [16, 64, 512, 4096, bytes.len() / 2, bytes.len() - 100] {
+        let cut = dir.path().join(format!("cut{len}"));
+        std::fs::write(&cut, &bytes[..len]).expect("write");
+        let frames = sym.frames(Some(&module(&cut, 0)), worker, false);
+        assert_eq!(frames.len(), 1, "cut at {len}");
+    }
+}
