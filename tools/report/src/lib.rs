@@ -74,6 +74,7 @@ mod model; // Frame, Stack, ErrorRecord, AddressDescription: what the race tool 
 mod suppressions; // SuppressionSet: Valgrind's suppression files, matching, generation
 mod symbols; // Symbolizer: address -> function, file, line (addr2line + object)
 mod text; // Helgrind's text format
+mod variables; // VariableIndex: global variables from DWARF, for address descriptions
 mod xml; // Valgrind's XML output protocol 4
 
 pub use crate::errors::{ErrorLog, Outcome};

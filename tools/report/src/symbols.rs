@@ -24,7 +24,8 @@ use std::path::{Path, PathBuf};
 use addr2line::Loader;
 use object::{Object, ObjectSymbol, ObjectSymbolTable};
 
-use crate::model::{Frame, Stack};
+use crate::model::{AddressDescription, Frame, Stack};
+use crate::variables::VariableIndex;
 
 /// A module mapped into the guest: its file and load bias
 /// (runtime address = file address + bias; 0 for non-PIE executables).
@@ -77,7 +78,14 @@ impl std::fmt::Debug for Symbolizer {
 struct ModuleInfo {
     /// `None` when neither the module nor a debug file has usable DWARF.
     dwarf: Option<Loader>,
+    /// The file holding the DWARF: the module or its separate debug file.
+    dwarf_path: Option<PathBuf>,
+    /// Function symbols.
     symbols: SymbolTable,
+    /// Data (object) symbols.
+    data: SymbolTable,
+    /// Global variables, read on first use (`describe_data`).
+    variables: Option<VariableIndex>,
 }
 
 impl Symbolizer {
@@ -208,6 +216,51 @@ impl Symbolizer {
         Stack::new(frames)
     }
 
+    /// Where data address `addr` lies in `module`: a global variable (from
+    /// DWARF: `Location 0x… is N bytes inside global var "x"`, `declared
+    /// at f.c:4`) or else a data symbol (`… inside data symbol "x"`); `None`
+    /// when neither covers it (heap, stacks and unknown memory are the race
+    /// tool's to describe).
+    pub fn describe_data(
+        &mut self,
+        module: &LoadedModule,
+        addr: u64,
+    ) -> Option<AddressDescription> {
+        let file_addr = addr.checked_sub(module.bias)?;
+        let info = self.module_mut(&module.path).ok()?;
+        if info.variables.is_none() {
+            info.variables = Some(match &info.dwarf_path {
+                Some(p) => VariableIndex::read(p),
+                None => VariableIndex::default(),
+            });
+        }
+        if let Some(v) = info.variables.as_ref().and_then(|v| v.lookup(file_addr)) {
+            return Some(AddressDescription::GlobalVar {
+                addr,
+                offset: file_addr - v.addr,
+                name: v.name.clone(),
+                declared_at: v.declared_at.clone(),
+            });
+        }
+        let sym = info.data.lookup_entry(file_addr)?;
+        Some(AddressDescription::DataSymbol {
+            addr,
+            offset: file_addr - sym.start,
+            name: demangle_versioned(&sym.name),
+        })
+    }
+
+    fn module_mut(&mut self, path: &Path) -> Result<&mut ModuleInfo, SymbolError> {
+        let entry = self
+            .modules
+            .entry(path.to_path_buf())
+            .or_insert_with(|| open_module(path));
+        entry.as_mut().map_err(|message| SymbolError::Load {
+            path: path.to_path_buf(),
+            message: message.clone(),
+        })
+    }
+
     fn module(&mut self, path: &Path) -> Result<&ModuleInfo, SymbolError> {
         let entry = self
             .modules
@@ -228,7 +281,8 @@ fn open_module(path: &Path) -> Result<ModuleInfo, String> {
     let cache = object::ReadCache::new(file);
     let elf = object::File::parse(&cache).map_err(|e| e.to_string())?;
     let has_dwarf = elf.section_by_name(".debug_info").is_some();
-    let mut symbols = SymbolTable::read(&elf);
+    let mut symbols = SymbolTable::read(&elf, object::SymbolKind::Text);
+    let mut data = SymbolTable::read(&elf, object::SymbolKind::Data);
     let debug_file = if has_dwarf {
         None
     } else {
@@ -240,9 +294,13 @@ fn open_module(path: &Path) -> Result<ModuleInfo, String> {
         if let Ok(f) = std::fs::File::open(debug) {
             let cache = object::ReadCache::new(f);
             if let Ok(d) = object::File::parse(&cache) {
-                let full = SymbolTable::read(&d);
+                let full = SymbolTable::read(&d, object::SymbolKind::Text);
                 if full.entries.len() > symbols.entries.len() {
                     symbols = full;
+                }
+                let full = SymbolTable::read(&d, object::SymbolKind::Data);
+                if full.entries.len() > data.entries.len() {
+                    data = full;
                 }
             }
         }
@@ -252,7 +310,13 @@ fn open_module(path: &Path) -> Result<ModuleInfo, String> {
     } else {
         None
     };
-    Ok(ModuleInfo { dwarf, symbols })
+    Ok(ModuleInfo {
+        dwarf_path: dwarf.as_ref().map(|_| dwarf_path.to_path_buf()),
+        dwarf,
+        symbols,
+        data,
+        variables: None,
+    })
 }
 
 const DEBUG_ROOT: &str = "/usr/lib/debug";
@@ -290,7 +354,7 @@ fn separate_debug_file<'d, R: object::ReadRef<'d>>(
     None
 }
 
-/// Function symbols of one module, for naming frames.
+/// Function or data symbols of one module.
 ///
 /// # Invariants
 /// - `entries` is sorted by `start`, one entry per start address: of
@@ -310,7 +374,10 @@ struct SymbolEntry {
 }
 
 impl SymbolTable {
-    fn read<'d, R: object::ReadRef<'d>>(file: &object::File<'d, R>) -> Self {
+    fn read<'d, R: object::ReadRef<'d>>(
+        file: &object::File<'d, R>,
+        kind: object::SymbolKind,
+    ) -> Self {
         let table = file
             .symbol_table()
             .filter(|t| t.symbols().next().is_some())
@@ -320,7 +387,7 @@ impl SymbolTable {
         };
         let mut entries: Vec<SymbolEntry> = table
             .symbols()
-            .filter(|s| s.kind() == object::SymbolKind::Text && s.is_definition())
+            .filter(|s| s.kind() == kind && s.is_definition())
             .filter_map(|s| {
                 let name = s.name().ok().filter(|n| !n.is_empty())?.to_string();
                 let rank = (
@@ -345,13 +412,16 @@ impl SymbolTable {
 
     /// The symbol whose range holds `probe`; of nested ones, the innermost.
     fn lookup(&self, probe: u64) -> Option<&str> {
+        self.lookup_entry(probe).map(|e| e.name.as_str())
+    }
+
+    fn lookup_entry(&self, probe: u64) -> Option<&SymbolEntry> {
         let after = self.entries.partition_point(|e| e.start <= probe);
         self.entries[..after]
             .iter()
             .rev()
             .take(16)
             .find(|e| probe < e.end)
-            .map(|e| e.name.as_str())
     }
 }
 

@@ -347,3 +347,72 @@ fn files_that_are_not_elf_or_are_cut_short_are_errors_not_panics() {
         assert_eq!(frames.len(), 1, "cut at {len}");
     }
 }
+
+const GLOBALS_PROGRAM: &str = "\
+int counter;
+struct pair { long a; long b; } table[4];
+static int hidden = 3;
+int use(void) { static int calls; calls++; return counter + (int)table[1].b + hidden + calls; }
+int main(void) { return use(); }
+";
+
+/// (symbol-table name prefix) -> address, for names the compiler may suffix
+/// (`calls.0`).
+fn symbol_starting(exe: &Path, prefix: &str) -> u64 {
+    let data = std::fs::read(exe).expect("read binary");
+    let file = object::File::parse(&*data).expect("parse ELF");
+    file.symbols()
+        .find(|s| {
+            s.name()
+                .is_ok_and(|n| n == prefix || n.starts_with(&format!("{prefix}.")))
+        })
+        .map(|s| s.address())
+        .unwrap_or_else(|| panic!("{prefix} not in the symbol table"))
+}
+
+#[test]
+fn data_addresses_are_described_by_dwarf_variables() {
+    use hbgrind_report::AddressDescription::{DataSymbol, GlobalVar};
+    let (_dir, exe) = compile("cc", "prog.c", GLOBALS_PROGRAM, &["-g", "-O0"]);
+    let bias = 0x5555_0000_0000;
+    let m = module(&exe, bias);
+    let mut sym = Symbolizer::new();
+    let var = |name: &str, offset, line| {
+        let addr = symbol_starting(&exe, name) + bias + offset;
+        (
+            addr,
+            Some(GlobalVar {
+                addr,
+                offset,
+                name: name.into(),
+                declared_at: Some(("prog.c".into(), line)),
+            }),
+        )
+    };
+    for (addr, expected) in [
+        var("counter", 0, 1),
+        var("counter", 3, 1),
+        var("table", 0, 2),
+        var("table", 24, 2),
+        var("table", 63, 2),
+        var("hidden", 0, 3),
+        var("calls", 0, 4),
+    ] {
+        assert_eq!(sym.describe_data(&m, addr), expected);
+    }
+    // Code is not data.
+    let (main, _) = symbol(&exe, "main");
+    assert_eq!(sym.describe_data(&m, main + bias), None);
+
+    // Without DWARF, the symbol table still names the object.
+    let (_dir, plain) = compile("cc", "prog.c", GLOBALS_PROGRAM, &["-O0"]);
+    let table = symbol_starting(&plain, "table");
+    assert_eq!(
+        sym.describe_data(&module(&plain, 0), table + 24),
+        Some(DataSymbol {
+            addr: table + 24,
+            offset: 24,
+            name: "table".into()
+        })
+    );
+}

@@ -1,0 +1,238 @@
+//! Global variables of a module, from its DWARF (through gimli), so a racy
+//! address can be described as `Location 0x… is 8 bytes inside global var
+//! "table"` / `declared at file.c:12`, as Helgrind does with
+//! `--read-var-info=yes`.
+//!
+//! Only variables at a fixed address count: `DW_TAG_variable` whose location
+//! is a single `DW_OP_addr` (or `DW_OP_addrx`), which covers globals and
+//! function-level statics; TLS and stack variables have other locations.
+//!
+//! # Invariants
+//! - `VariableIndex::vars` is sorted by address; a variable covers
+//!   `[addr, addr + size)`, `size` at least 1.
+//! - Reading never fails loudly: a module whose DWARF gimli cannot read has
+//!   an empty index, and the caller falls back to data symbols.
+
+use std::borrow::Cow;
+use std::path::Path;
+
+use addr2line::gimli;
+use object::{Object, ObjectSection};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Variable {
+    pub addr: u64,
+    pub size: u64,
+    pub name: String,
+    pub declared_at: Option<(String, u32)>,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct VariableIndex {
+    vars: Vec<Variable>,
+}
+
+impl VariableIndex {
+    /// The variables of the ELF file at `path` (the module or its separate
+    /// debug file).
+    pub(crate) fn read(path: &Path) -> Self {
+        let mut vars = std::fs::read(path)
+            .ok()
+            .and_then(|data| read_variables(&data))
+            .unwrap_or_default();
+        vars.sort_by_key(|v| v.addr);
+        VariableIndex { vars }
+    }
+
+    /// The variable holding file address `addr`; of overlapping ones, the
+    /// one starting last.
+    pub(crate) fn lookup(&self, addr: u64) -> Option<&Variable> {
+        let after = self.vars.partition_point(|v| v.addr <= addr);
+        self.vars[..after]
+            .iter()
+            .rev()
+            .take(16)
+            .find(|v| addr < v.addr.saturating_add(v.size))
+    }
+}
+
+type Reader<'a> = gimli::EndianSlice<'a, gimli::RunTimeEndian>;
+
+fn read_variables(data: &[u8]) -> Option<Vec<Variable>> {
+    let file = object::File::parse(data).ok()?;
+    let endian = if file.is_little_endian() {
+        gimli::RunTimeEndian::Little
+    } else {
+        gimli::RunTimeEndian::Big
+    };
+    let load = |id: gimli::SectionId| -> Result<Cow<'_, [u8]>, gimli::Error> {
+        Ok(file
+            .section_by_name(id.name())
+            .and_then(|s| s.uncompressed_data().ok())
+            .unwrap_or(Cow::Borrowed(&[])))
+    };
+    let sections = gimli::DwarfSections::load(load).ok()?;
+    let dwarf = sections.borrow(|s| gimli::EndianSlice::new(s, endian));
+    let mut out = Vec::new();
+    let mut headers = dwarf.units();
+    while let Ok(Some(header)) = headers.next() {
+        let Ok(unit) = dwarf.unit(header) else {
+            continue;
+        };
+        let unit = unit.unit_ref(&dwarf);
+        let mut entries = unit.entries();
+        while let Ok(Some((_, entry))) = entries.next_dfs() {
+            if entry.tag() != gimli::DW_TAG_variable {
+                continue;
+            }
+            let Some(addr) = fixed_address(unit, entry) else {
+                continue;
+            };
+            // A definition may carry only its location and point at the
+            // declaration (C++ static members, `extern` globals) for the rest.
+            let decl = match entry.attr_value(gimli::DW_AT_specification) {
+                Ok(Some(gimli::AttributeValue::UnitRef(offset))) => unit.entry(offset).ok(),
+                _ => None,
+            };
+            let described = decl.as_ref().unwrap_or(entry);
+            let Some(name) = string_attr(unit, entry, gimli::DW_AT_name)
+                .or_else(|| string_attr(unit, described, gimli::DW_AT_name))
+            else {
+                continue;
+            };
+            let declared_at = declaration(unit, entry).or_else(|| declaration(unit, described));
+            let size = type_size(unit, entry)
+                .or_else(|| type_size(unit, described))
+                .unwrap_or(1)
+                .max(1);
+            out.push(Variable {
+                addr,
+                size,
+                name,
+                declared_at,
+            });
+        }
+    }
+    Some(out)
+}
+
+type Entry<'abbrev, 'unit, 'a> = gimli::DebuggingInformationEntry<'abbrev, 'unit, Reader<'a>>;
+
+fn fixed_address<'a>(
+    unit: gimli::UnitRef<'_, Reader<'a>>,
+    entry: &Entry<'_, '_, 'a>,
+) -> Option<u64> {
+    let gimli::AttributeValue::Exprloc(expr) = entry.attr_value(gimli::DW_AT_location).ok()??
+    else {
+        return None;
+    };
+    let mut ops = expr.operations(unit.encoding());
+    let first = ops.next().ok()??;
+    if ops.next().ok()?.is_some() {
+        return None; // `addr + offset`, TLS and the like: not a plain global
+    }
+    match first {
+        gimli::Operation::Address { address } => Some(address),
+        gimli::Operation::AddressIndex { index } => unit.address(index).ok(),
+        _ => None,
+    }
+}
+
+fn string_attr<'a>(
+    unit: gimli::UnitRef<'_, Reader<'a>>,
+    entry: &Entry<'_, '_, 'a>,
+    at: gimli::DwAt,
+) -> Option<String> {
+    let value = entry.attr_value(at).ok()??;
+    let s = unit.attr_string(value).ok()?;
+    Some(s.to_string_lossy().into_owned())
+}
+
+/// `DW_AT_decl_file`/`DW_AT_decl_line` as (file name without directory, line).
+fn declaration<'a>(
+    unit: gimli::UnitRef<'_, Reader<'a>>,
+    entry: &Entry<'_, '_, 'a>,
+) -> Option<(String, u32)> {
+    let line = entry
+        .attr_value(gimli::DW_AT_decl_line)
+        .ok()??
+        .udata_value()?;
+    let index = match entry.attr_value(gimli::DW_AT_decl_file).ok()?? {
+        gimli::AttributeValue::FileIndex(i) => i,
+        other => other.udata_value()?,
+    };
+    let program = unit.line_program.as_ref()?;
+    let file = program.header().file(index)?;
+    let path = unit.attr_string(file.path_name()).ok()?;
+    let path = path.to_string_lossy();
+    let name = Path::new(path.as_ref())
+        .file_name()?
+        .to_string_lossy()
+        .into_owned();
+    Some((name, u32::try_from(line).ok()?))
+}
+
+/// The byte size of the entry's type: through typedefs and qualifiers to a
+/// type with `DW_AT_byte_size`, arrays multiplied out.
+fn type_size<'a>(unit: gimli::UnitRef<'_, Reader<'a>>, entry: &Entry<'_, '_, 'a>) -> Option<u64> {
+    let mut offset = match entry.attr_value(gimli::DW_AT_type).ok()?? {
+        gimli::AttributeValue::UnitRef(o) => o,
+        _ => return None,
+    };
+    let mut count = 1u64;
+    for _ in 0..16 {
+        let ty = unit.entry(offset).ok()?;
+        if let Some(size) = ty
+            .attr_value(gimli::DW_AT_byte_size)
+            .ok()?
+            .and_then(|v| v.udata_value())
+        {
+            return count.checked_mul(size);
+        }
+        if ty.tag() == gimli::DW_TAG_array_type {
+            count = count.checked_mul(array_length(unit, &ty)?)?;
+        }
+        offset = match ty.attr_value(gimli::DW_AT_type).ok()?? {
+            gimli::AttributeValue::UnitRef(o) => o,
+            _ => return None,
+        };
+    }
+    None
+}
+
+/// Elements of an array type: the product of its subranges' lengths.
+fn array_length<'a>(
+    unit: gimli::UnitRef<'_, Reader<'a>>,
+    array: &Entry<'_, '_, 'a>,
+) -> Option<u64> {
+    let mut tree = unit.entries_tree(Some(array.offset())).ok()?;
+    let root = tree.root().ok()?;
+    let mut children = root.children();
+    let mut total = 1u64;
+    while let Ok(Some(child)) = children.next() {
+        let e = child.entry();
+        if e.tag() != gimli::DW_TAG_subrange_type {
+            continue;
+        }
+        let n = if let Some(c) = e
+            .attr_value(gimli::DW_AT_count)
+            .ok()?
+            .and_then(|v| v.udata_value())
+        {
+            c
+        } else {
+            let upper = e
+                .attr_value(gimli::DW_AT_upper_bound)
+                .ok()??
+                .udata_value()?;
+            let lower = e
+                .attr_value(gimli::DW_AT_lower_bound)
+                .ok()?
+                .and_then(|v| v.udata_value())
+                .unwrap_or(0);
+            upper.checked_sub(lower)?.checked_add(1)?
+        };
+        total = total.checked_mul(n)?;
+    }
+    Some(total)
+}
