@@ -65,6 +65,21 @@ impl TextReporter {
         self.threads.insert(number, announcement);
     }
 
+    /// The start of the run: each line (tool name, version, `Command: …`)
+    /// behind the prefix, then a blank line.
+    pub fn preamble(&self, out: &mut dyn io::Write, lines: &[String]) -> io::Result<()> {
+        out.write_all(self.preamble_text(lines).as_bytes())
+    }
+
+    pub fn preamble_text(&self, lines: &[String]) -> String {
+        let mut text = Lines::default();
+        for l in lines {
+            text.push(l.as_str());
+        }
+        text.blank();
+        text.render(&format!("=={}== ", self.pid))
+    }
+
     /// Writes `err`: announcements of its threads not yet announced, the
     /// separator, the error and a blank line.
     pub fn error(&mut self, out: &mut dyn io::Write, err: &ErrorRecord) -> io::Result<()> {

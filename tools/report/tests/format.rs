@@ -335,6 +335,27 @@ fn racy_errors() -> Vec<ErrorRecord> {
 }
 
 #[test]
+fn preamble_prints_as_valgrind_prints_it() {
+    let text = TextReporter::new(15210);
+    let lines: Vec<String> = [
+        "Helgrind, a thread error detector",
+        "Copyright (C) 2007-2017, and GNU GPL'd, by OpenWorks LLP et al.",
+        "Using Valgrind-3.19.0 and LibVEX; rerun with -h for copyright info",
+        "Command: ./racy",
+    ]
+    .map(String::from)
+    .to_vec();
+    assert_eq!(
+        text.preamble_text(&lines),
+        "==15210== Helgrind, a thread error detector\n\
+         ==15210== Copyright (C) 2007-2017, and GNU GPL'd, by OpenWorks LLP et al.\n\
+         ==15210== Using Valgrind-3.19.0 and LibVEX; rerun with -h for copyright info\n\
+         ==15210== Command: ./racy\n\
+         ==15210== \n"
+    );
+}
+
+#[test]
 fn lock_order_stack_memory_and_misuse_print_as_helgrind_prints_them() {
     let mut text = TextReporter::new(15210);
     text.add_thread(
