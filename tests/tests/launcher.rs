@@ -626,3 +626,70 @@ fn argv0_is_prog_as_typed() {
         .unwrap();
     assert_eq!(native.stdout, b"sh\n");
 }
+
+#[test]
+fn env_shebang_runs_the_named_interpreter_under_the_runtime() {
+    // `#!/usr/bin/env python3`: the launcher does env's PATH lookup itself,
+    // so Python (not env, whose child would run untraced) is analysed, and
+    // Python sees the argv env would have given it.
+    let dir = scratch_dir("launcher-env-shebang");
+    let prog = dir.join("script.py");
+    write_file(
+        &prog,
+        b"#!/usr/bin/env python3\n\
+          import sys\n\
+          env = open('/proc/self/environ', 'rb').read()\n\
+          print(sys.argv[1:], b'libhbgrind_rt.so' in env)\n\
+          sys.exit(6)\n",
+        0o755,
+    );
+    let run = Run::new(&prog).args(["x", "--y"]);
+    let native = run.native();
+    assert_eq!(native.stdout_text(), "['x', '--y'] False\n");
+    let out = run.under_hbgrind(&["--tool=none"]);
+    assert_eq!(
+        out.stdout_text(),
+        "['x', '--y'] True\n",
+        "{}",
+        out.stderr_text()
+    );
+    assert_eq!(out.status.code(), Some(6));
+}
+
+#[test]
+fn env_shebang_with_missing_command() {
+    let dir = scratch_dir("launcher-env-shebang-missing");
+    let prog = dir.join("script");
+    write_file(
+        &prog,
+        b"#!/usr/bin/env hbgrind-test-no-such-interpreter\n",
+        0o755,
+    );
+    assert_refused(
+        &hbgrind_with(&[&show(&prog)]),
+        "hbgrind: hbgrind-test-no-such-interpreter: command not found in PATH",
+    );
+}
+
+#[test]
+fn setuid_program_of_another_user() {
+    // ld.so ignores LD_PRELOAD in secure-execution mode, so such a program
+    // would run unanalysed: refused. Needs root to hand the file to nobody.
+    let dir = scratch_dir("launcher-setuid");
+    let prog = dir.join("setuid-prog");
+    std::fs::copy(Program::build("exit_status.c").path, &prog).unwrap();
+    let chown = Command::new("chown")
+        .arg("65534")
+        .arg(&prog)
+        .status()
+        .unwrap();
+    assert!(chown.success(), "chown needs root; these tests run as root");
+    std::fs::set_permissions(&prog, std::fs::Permissions::from_mode(0o4755)).unwrap();
+    assert_refused(
+        &hbgrind_with(&[&show(&prog), "0"]),
+        &format!(
+            "hbgrind: {}: set-user-ID or set-group-ID program; the dynamic loader would ignore hbgrind's runtime (run hbgrind as that user instead)",
+            show(&prog)
+        ),
+    );
+}

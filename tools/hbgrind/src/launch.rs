@@ -67,6 +67,8 @@ pub(crate) enum LaunchError {
     BadInterpreterLine(PathBuf),
     #[error("{}: too many levels of #! interpreters", .0.display())]
     TooManyInterpreters(PathBuf),
+    #[error("{}: set-user-ID or set-group-ID program; the dynamic loader would ignore hbgrind's runtime (run hbgrind as that user instead)", .0.display())]
+    SetId(PathBuf),
     #[error("{}: malformed ELF file", .0.display())]
     CorruptElf(PathBuf),
     #[error("{}: 32-bit program; hbgrind runs x86-64 programs only", .0.display())]

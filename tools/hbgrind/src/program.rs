@@ -12,9 +12,17 @@
 //!    (first 256 bytes, one optional argument that may contain spaces), and
 //!    the interpreter is checked in turn, up to `MAX_INTERPRETER_DEPTH`
 //!    levels (the kernel's limit).
+//!    One exception: `#!/usr/bin/env NAME` (or `/bin/env`), with NAME one
+//!    plain word, is resolved as env itself would, by looking NAME up in
+//!    `$PATH`; argv becomes `NAME SCRIPT ARGS...`, exactly what env passes
+//!    to `execvp`. Otherwise the analysed program would be env, and the
+//!    interpreter the script is written for would run untraced.
 //! 3. A version-manager shim (see `Shim`) is followed to the program it
 //!    would exec, so `hbgrind python3 x.py` analyses Python and not bash.
-//! 4. The final file must be an x86-64 ELF executable (`ET_EXEC` or
+//! 4. A set-user-ID or set-group-ID file that would change our effective
+//!    identity is refused: the kernel runs it in secure-execution mode,
+//!    where ld.so ignores our `LD_PRELOAD`, so it would run unanalysed.
+//! 5. The final file must be an x86-64 ELF executable (`ET_EXEC` or
 //!    `ET_DYN`) with a `PT_INTERP` segment: the runtime is injected with
 //!    `LD_PRELOAD`, which only the dynamic loader honours, so a static
 //!    executable (static-pie included: it has no `PT_INTERP` either) and a
@@ -42,7 +50,7 @@ use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io::Read;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use object::elf;
@@ -96,10 +104,21 @@ pub(crate) fn resolve(program: &OsStr, args: &[OsString]) -> Result<Target, Laun
         }
         let (interpreter, optional) = parse_shebang(&target.path, &head)?;
         // The script is passed on as the path that would have been exec'ed.
+        let script = target.path.into_os_string();
+        let rest = target.argv.into_iter().skip(1);
+        if let Some(name) = env_shebang_command(&interpreter, optional.as_deref()) {
+            // `#!/usr/bin/env NAME`: do env's execvp(NAME) here (module docs).
+            target.path = locate(name)?;
+            target.argv = [name.to_os_string(), script]
+                .into_iter()
+                .chain(rest)
+                .collect();
+            continue;
+        }
         let mut argv = vec![interpreter.clone()];
         argv.extend(optional);
-        argv.push(target.path.into_os_string());
-        argv.extend(target.argv.into_iter().skip(1));
+        argv.push(script);
+        argv.extend(rest);
         target.argv = argv;
         target.path = PathBuf::from(interpreter);
     }
@@ -143,6 +162,19 @@ fn is_executable(path: &Path) -> bool {
     nix::unistd::access(path, nix::unistd::AccessFlags::X_OK).is_ok()
 }
 
+/// The NAME of a `#!/usr/bin/env NAME` line, when env would do nothing but
+/// `execvp(NAME, [NAME, SCRIPT, ARGS...])`: one word, no option, no
+/// `VAR=value` assignment.
+fn env_shebang_command<'a>(interpreter: &OsStr, optional: Option<&'a OsStr>) -> Option<&'a OsStr> {
+    let name = optional?;
+    let bytes = name.as_bytes();
+    let is_env = interpreter == "/usr/bin/env" || interpreter == "/bin/env";
+    let plain = !bytes.is_empty()
+        && !bytes.starts_with(b"-")
+        && !bytes.iter().any(|&b| b == b'=' || b == b' ' || b == b'\t');
+    (is_env && plain).then_some(name)
+}
+
 /// Exists, is a regular file, and may be executed by us.
 fn check_file(path: &Path) -> Result<(), LaunchError> {
     let meta = std::fs::metadata(path).map_err(|err| match err.kind() {
@@ -158,6 +190,15 @@ fn check_file(path: &Path) -> Result<(), LaunchError> {
     // access(2) and not the mode bits: root may run anything with an x bit.
     if meta.permissions().mode() & 0o111 == 0 || !is_executable(path) {
         return Err(LaunchError::NotExecutable(path.to_path_buf()));
+    }
+    // A set-user-ID or set-group-ID program that changes our identity runs
+    // in secure-execution mode, where ld.so ignores an LD_PRELOAD path with
+    // a slash: it would run natively, unanalysed, without a word.
+    let mode = meta.permissions().mode();
+    let changes_user = mode & 0o4000 != 0 && meta.uid() != nix::unistd::getuid().as_raw();
+    let changes_group = mode & 0o2000 != 0 && meta.gid() != nix::unistd::getgid().as_raw();
+    if changes_user || changes_group {
+        return Err(LaunchError::SetId(path.to_path_buf()));
     }
     Ok(())
 }
@@ -375,5 +416,23 @@ mod tests {
         );
         assert_eq!(shebang("#!/bin/true"), ("/bin/true".into(), None));
         assert!(parse_shebang(Path::new("s"), b"#!  \n").is_err());
+    }
+
+    #[test]
+    fn env_shebangs_resolved_only_when_env_would_just_exec() {
+        let resolve = |interp: &str, arg: Option<&str>| {
+            env_shebang_command(OsStr::new(interp), arg.map(OsStr::new))
+                .map(|n| n.to_str().unwrap().to_string())
+        };
+        assert_eq!(
+            resolve("/usr/bin/env", Some("python3")),
+            Some("python3".into())
+        );
+        assert_eq!(resolve("/bin/env", Some("perl")), Some("perl".into()));
+        assert_eq!(resolve("/usr/bin/env", Some("-S python3 -u")), None);
+        assert_eq!(resolve("/usr/bin/env", Some("A=1")), None);
+        assert_eq!(resolve("/usr/bin/env", Some("python3 -u")), None);
+        assert_eq!(resolve("/usr/bin/env", None), None);
+        assert_eq!(resolve("/opt/env", Some("python3")), None);
     }
 }
