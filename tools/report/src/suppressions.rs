@@ -259,7 +259,7 @@ impl SuppressionSet {
     /// Parses `text` (named `file` in messages) and adds its suppressions;
     /// returns how many. A malformed text adds nothing.
     pub fn add_str(&mut self, file: &str, text: &str) -> Result<usize, SuppressionError> {
-        let parsed = parse(file, text)?;
+        let parsed = parse(file, text.strip_prefix('\u{feff}').unwrap_or(text))?;
         let added = parsed.suppressions.len();
         self.skipped += parsed.skipped;
         self.counts.resize(self.counts.len() + added, 0);

@@ -13,8 +13,9 @@
 //!
 //! # Invariants
 //! - A thread is announced at most once per `TextReporter` (`announced`).
-//! - Every function here writes whole lines; `error` writes one error with a
-//!   single `write_all`, so a concurrent writer never splits one.
+//! - Every function here writes whole lines and hands each error to the
+//!   writer in one `write_all` (the runtime's raw `write(2)` sink then
+//!   emits it with as few system calls as the kernel allows).
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
@@ -29,7 +30,7 @@ const THREAD_ANNOUNCEMENT: &str =
     "---Thread-Announcement------------------------------------------";
 const SEPARATOR: &str = "----------------------------------------------------------------";
 
-/// `ERROR SUMMARY` figures, kept by the race tool (it deduplicates).
+/// `ERROR SUMMARY` figures, as `ErrorLog::counts` keeps them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ErrorCounts {
     /// Occurrences of errors shown, duplicates included.

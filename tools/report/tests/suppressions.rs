@@ -236,6 +236,17 @@ fn refuses_malformed_files_with_file_and_line() {
 }
 
 #[test]
+fn windows_line_ends_and_a_byte_order_mark_are_fine() {
+    let s =
+        set("\u{feff}# saved by an editor\r\n{\r\n  n\r\n  Helgrind:Race\r\n  fun:main\r\n}\r\n");
+    assert_eq!(
+        s.suppressions()[0].frames,
+        vec![FramePattern::Fun("main".into())]
+    );
+    assert_eq!(s.suppressions()[0].line, 3);
+}
+
+#[test]
 fn a_missing_file_names_itself() {
     let err = SuppressionSet::new()
         .load_file(std::path::Path::new("/nonexistent/x.supp"))
