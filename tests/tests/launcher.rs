@@ -693,3 +693,54 @@ fn setuid_program_of_another_user() {
         ),
     );
 }
+
+#[test]
+fn log_file_takes_the_tool_output() {
+    // --log-file=F: the tool's ==PID== lines go to F (%p is the pid of the
+    // process writing), the program's own output stays on stdout/stderr.
+    let dir = scratch_dir("launcher-log-file");
+    let out = Run::new("/bin/sh")
+        .args(["-c", "echo out; echo err >&2; exit 3"])
+        .dir(&dir)
+        .under_hbgrind(&["--tool=inscount", "--log-file=log.%p"]);
+    assert_eq!(out.stdout_text(), "out\n");
+    assert_eq!(out.stderr_text(), "err\n");
+    assert_eq!(out.status.code(), Some(3));
+    let logs: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(logs.len(), 1, "expected one log file, found {logs:?}");
+    let pid = logs[0].strip_prefix("log.").expect("log.PID");
+    assert!(pid.parse::<u32>().is_ok(), "{} is not log.PID", logs[0]);
+    let log = std::fs::read_to_string(dir.join(&logs[0])).unwrap();
+    assert!(!log.is_empty());
+    for line in log.lines() {
+        assert!(
+            line.starts_with(&format!("=={pid}==")),
+            "{line:?} in {}",
+            logs[0]
+        );
+    }
+}
+
+#[test]
+fn log_file_expands_environment_variables() {
+    // %q{VAR} is the value of $VAR, as in Valgrind; the launcher passes it
+    // on unexpanded and the runtime expands it.
+    let dir = scratch_dir("launcher-log-file-q");
+    let out = Run::new("/bin/true")
+        .dir(&dir)
+        .env("HBGRIND_TEST_RUN", "run42")
+        .under_hbgrind(&["--tool=inscount", "--log-file=log.%q{HBGRIND_TEST_RUN}"]);
+    assert_eq!(out.status.code(), Some(0), "{}", out.stderr_text());
+    assert!(
+        dir.join("log.run42").is_file(),
+        "no log.run42 in {}: {:?}",
+        dir.display(),
+        std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect::<Vec<_>>()
+    );
+}
