@@ -204,6 +204,26 @@ impl ErrorRecord {
         self
     }
 
+    /// Renumbers the report's threads (`ThreadId`s as the engine knows
+    /// them, e.g. kernel thread ids) into the numbers printed as `#N`
+    /// (1 = root thread, then in order of creation, as Helgrind numbers).
+    pub fn renumber_threads(&mut self, number: impl Fn(ThreadId) -> u32) {
+        let map = |t: &mut ThreadId| *t = ThreadId(number(*t));
+        match &mut self.report {
+            Report::Race(r) => {
+                map(&mut r.current.thread);
+                map(&mut r.prior.thread);
+            }
+            Report::LockOrder(l) => map(&mut l.thread),
+            Report::Misuse(m) => {
+                map(&mut m.thread);
+                if let MisuseKind::UnlockForeign { owner } = &mut m.kind {
+                    map(owner);
+                }
+            }
+        }
+    }
+
     pub fn kind(&self) -> ErrorKind {
         ErrorKind::of(&self.report)
     }
@@ -322,6 +342,14 @@ mod tests {
                 Frame::unknown(0xb),
             ]),
         )
+    }
+
+    #[test]
+    fn threads_are_renumbered() {
+        let mut e = race(1, 2, 4242, 4250);
+        e.renumber_threads(|t| if t.0 == 4242 { 1 } else { 2 });
+        assert_eq!(e.threads(), vec![1, 2]);
+        assert_eq!(e.thread(), ThreadId(1));
     }
 
     #[test]
