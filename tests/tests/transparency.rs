@@ -529,3 +529,65 @@ workload!(
     Program::build("asm_syscalls.S").command(),
     |native| expect(native, 7, "000000000007a314")
 );
+
+// ---------------------------------------------------------------------------
+// Children followed with --trace-children=yes: every execve'd program
+// (seq, cat in loops.sh; cc1 and as under gcc) also runs translated.
+
+#[test]
+fn bash_with_traced_children() {
+    let run = Run::new("bash").arg(program_source("loops.sh"));
+    let native = run.native();
+    expect(&native, 4, "5:line");
+    assert_same(
+        &native,
+        &run.under_hbgrind(&["--tool=none", "--trace-children=yes"]),
+    );
+}
+
+#[test]
+fn bash_with_traced_children_inscount_counts_each_process() {
+    // bash forks three children that exec seq, cat and echo (the trailing
+    // `true` keeps bash from exec'ing echo in its own process). Each of the
+    // four processes reports its counts once, at its exit, as Valgrind's
+    // tools do; an exec replaces a process without a report.
+    let run = Run::new("bash").args(["-c", "seq 3 | cat; /bin/echo done; true"]);
+    let native = run.native();
+    assert_eq!(native.stdout_text(), "1\n2\n3\ndone\n");
+    let counted = run.under_hbgrind(&["--tool=inscount", "--trace-children=yes"]);
+    assert_same_stdout_and_status(&native, &counted);
+    let pids: std::collections::BTreeSet<String> = counted
+        .tool_lines()
+        .iter()
+        .map(|line| line.split("==").nth(1).unwrap().to_string())
+        .collect();
+    assert_eq!(
+        pids.len(),
+        4,
+        "expected reports from bash, seq, cat and echo, got pids {pids:?}:\n{}",
+        counted.stderr_text()
+    );
+}
+
+#[test]
+fn gcc_compiles_with_traced_children() {
+    // gcc runs cc1, as and collect2/ld as children.
+    let source = program_source("jump_table.c");
+    let native_dir = scratch_dir("gcc-traced-native");
+    let hbgrind_dir = scratch_dir("gcc-traced-hbgrind");
+    let gcc = |dir: &Path| {
+        Run::new("gcc")
+            .args(["-O1", "-c", "-o", "out.o"])
+            .arg(&source)
+            .dir(dir)
+    };
+    let native = gcc(&native_dir).native();
+    assert_eq!(native.status.code(), Some(0), "{}", native.stderr_text());
+    let translated = gcc(&hbgrind_dir).under_hbgrind(&["--tool=none", "--trace-children=yes"]);
+    assert_same(&native, &translated);
+    assert!(
+        std::fs::read(native_dir.join("out.o")).unwrap()
+            == std::fs::read(hbgrind_dir.join("out.o")).unwrap(),
+        "gcc wrote a different object file under hbgrind"
+    );
+}
