@@ -358,6 +358,8 @@ fn suppression_xml(s: &mut String, gen: &GeneratedSuppression) {
 /// keeps everything up to the end of the last complete child of
 /// `<valgrindoutput>` and closes the document. A complete document comes
 /// back unchanged; one cut before `<valgrindoutput>` becomes an empty one.
+/// A file cut inside a multi-byte character can be read with
+/// `String::from_utf8_lossy`: the damage lies in the dropped part.
 pub fn repair(doc: &str) -> String {
     let mut reader = Reader::from_str(doc);
     let mut depth = 0usize;
