@@ -18,6 +18,8 @@ mod arch;
 mod code_cache;
 mod dispatch;
 mod os;
+#[doc(hidden)]
+pub mod selftest; // Machine: native vs translated runs, for the differential test
 mod syscall;
 mod translate;
 

@@ -50,7 +50,11 @@ pub(crate) fn handle(d: &mut Dispatcher, pc: u64, next: u64) -> u64 {
                 // concurrently: run it as a fork (after Valgrind).
                 args[0] &= !(CLONE_VM | CLONE_VFORK);
             }
+            // The kernel would start the child on the new stack, but the
+            // syscall returns into the dispatcher, which needs its own copy
+            // of the runtime's stack: give the guest its stack afterwards.
             child_stack = args[1];
+            args[1] = 0;
         }
         Some(SyscallKind::Clone3) => {
             // glibc falls back to clone, whose flags we can check and rewrite.

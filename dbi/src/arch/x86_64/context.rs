@@ -120,6 +120,31 @@ impl ThreadState {
         }
     }
 
+    /// Replaces the guest state: registers, flags and the `xsave` image
+    /// (standard format, at most `XSAVE_MAX` bytes).
+    pub(crate) fn set_guest(&self, gprs: &[u64; 16], rflags: u64, xsave: &[u8]) {
+        let tb = self.tb_mut();
+        tb.gprs = *gprs;
+        tb.rflags = rflags;
+        let n = xsave.len().min(XSAVE_MAX);
+        // SAFETY:
+        // - The xsave area is XSAVE_MAX bytes inside the mapping; `n` <= XSAVE_MAX.
+        // - `xsave` is a live slice of at least `n` bytes, not inside the mapping.
+        unsafe { core::ptr::copy_nonoverlapping(xsave.as_ptr(), self.base.add(XSAVE_OFFSET), n) };
+    }
+
+    /// The guest state: registers, flags and `len` bytes of the `xsave` image.
+    pub(crate) fn snapshot(&self, len: usize) -> ([u64; 16], u64, Vec<u8>) {
+        let tb = self.tb_mut();
+        let mut x = vec![0u8; len.min(XSAVE_MAX)];
+        // SAFETY:
+        // - The xsave area is XSAVE_MAX bytes inside the mapping; `x.len()` <= XSAVE_MAX.
+        unsafe {
+            core::ptr::copy_nonoverlapping(self.base.add(XSAVE_OFFSET), x.as_mut_ptr(), x.len())
+        };
+        (tb.gprs, tb.rflags, x)
+    }
+
     /// Runs translated code at `host` until the next exit.
     pub(crate) fn run(&self, host: u64) {
         // SAFETY:

@@ -442,3 +442,26 @@ fn finish(mut a: Asm) -> Result<EmittedBlock, EmitError> {
     }
     Ok(EmittedBlock { code: a.buf })
 }
+
+/// Code that leaves for the dispatcher with a DIRECT exit to pc 0, for
+/// running guest bytes natively under the same entry and exit paths (the
+/// differential test). Placed at `base`.
+pub(crate) fn native_exit_stub(base: u64) -> Vec<u8> {
+    let mut a = Asm {
+        base,
+        buf: Vec::new(),
+        labels: Vec::new(),
+        fixups: Vec::new(),
+        stubs: Vec::new(),
+        slots: Vec::new(),
+        infos: Vec::new(),
+    };
+    a.store_gs(RAX, SPILL_RAX);
+    let info = a.label();
+    a.bytes(&[0x48, 0x8d, 0x05]); // lea rax, [rip+info]
+    a.rel32_to(info);
+    a.infos.push((info, exit_kind::DIRECT));
+    a.jmp_gs(EXIT_COMMON);
+    let _ = base;
+    finish(a).expect("the stub always fits").code
+}

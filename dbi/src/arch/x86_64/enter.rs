@@ -40,6 +40,24 @@ pub(crate) struct CapturedState {
 }
 const _: () = assert!(core::mem::offset_of!(CapturedState, xsave) == CAPTURE_XSAVE);
 
+impl CapturedState {
+    /// A zeroed state, with the calling thread's current extended state.
+    pub(crate) fn blank() -> Box<CapturedState> {
+        let mut s = Box::new(CapturedState {
+            gprs: [0; 16],
+            rip: 0,
+            rflags: 0x202,
+            config: 0,
+            cont: 0,
+            pad: [0; 4],
+            xsave: [0; super::thread_block::XSAVE_MAX],
+        });
+        let x = current_xsave();
+        s.xsave[..x.len()].copy_from_slice(&x);
+        s
+    }
+}
+
 global_asm!(
     ".pushsection .text.hbgrind_enter,\"ax\",@progbits",
     ".globl hbgrind_enter",
@@ -283,4 +301,30 @@ pub(crate) fn xsave_size() -> usize {
 pub(crate) fn has_osxsave() -> bool {
     let r = core::arch::x86_64::__cpuid(1);
     r.ecx & (1 << 27) != 0
+}
+
+/// An `xsave` image (standard format) of the calling thread's extended
+/// state, `xsave_size()` bytes long.
+pub(crate) fn current_xsave() -> Vec<u8> {
+    #[repr(C, align(64))]
+    struct Area([u8; super::thread_block::XSAVE_MAX]);
+    let mut area = Box::new(Area([0; super::thread_block::XSAVE_MAX]));
+    let p = area.0.as_mut_ptr();
+    // SAFETY:
+    // - `p` is 64-byte aligned and XSAVE_MAX bytes long, at least `xsave_size()`
+    //   (checked below), and the header bytes start zeroed as xsave requires.
+    // - xsave only stores into that area; eax/edx are declared as inputs.
+    unsafe {
+        core::arch::asm!("xsave64 [{}]", in(reg) p, in("eax") u32::MAX, in("edx") u32::MAX, options(nostack, preserves_flags));
+    }
+    assert!(
+        xsave_size() <= area.0.len(),
+        "xsave image larger than XSAVE_MAX"
+    );
+    area.0[..xsave_size()].to_vec()
+}
+
+/// Offset of state component `i` in the standard `xsave` format (cpuid 0xD.i ebx).
+pub(crate) fn xsave_component_offset(i: u32) -> usize {
+    core::arch::x86_64::__cpuid_count(0xd, i).ebx as usize
 }

@@ -9,8 +9,11 @@ mod thread_block;
 
 pub(crate) use self::context::ThreadState;
 pub(crate) use self::decode::{decode_block, BlockEnd, MAX_BLOCK_INSNS};
-pub(crate) use self::emit::{emit_block, exit_kind, EmitError, ExitInfo};
-pub(crate) use self::enter::{exit_common_addr, has_osxsave, take_over_with, CapturedState};
+pub(crate) use self::emit::{emit_block, exit_kind, native_exit_stub, EmitError, ExitInfo};
+pub(crate) use self::enter::{
+    current_xsave, exit_common_addr, has_osxsave, take_over_with, xsave_component_offset,
+    xsave_size, CapturedState,
+};
 pub(crate) use self::instrument::plan_counters;
 
 use crate::os::linux::code_mem::{read_u64_in, write_in, CodeRegion};

@@ -48,6 +48,16 @@ impl CodeRegion {
         unsafe { core::ptr::read_unaligned(addr as *const u64) }
     }
 
+    /// Copies `len` bytes at `addr` out of the region.
+    pub(crate) fn read(&self, addr: u64, len: usize) -> Vec<u8> {
+        self.check(addr, len);
+        let mut v = vec![0u8; len];
+        // SAFETY:
+        // - `check` proved the range lies inside this mapped region; `v` is a fresh buffer.
+        unsafe { core::ptr::copy_nonoverlapping(addr as *const u8, v.as_mut_ptr(), len) };
+        v
+    }
+
     /// Whether `addr` lies inside the region.
     pub(crate) fn contains(&self, addr: u64) -> bool {
         addr >= self.base && addr < self.base + self.len as u64

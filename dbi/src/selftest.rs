@@ -1,0 +1,144 @@
+//! Running guest bytes natively and translated in this process, for the
+//! differential test of the translator (dbi/tests/differential.rs).
+//!
+//! A `Machine` owns a thread block (GS base of the calling thread), a code
+//! cache and a guest area: `DATA_LEN` bytes of data followed by code, one
+//! read-write-execute mapping, so RIP-relative operands in the code reach the
+//! data. Both runs start from the same `State` and data and use the same entry
+//! and exit paths; only the code between differs (the guest's bytes followed
+//! by an exit stub, or their translation).
+
+use crate::arch::{self, exit_kind, ThreadState};
+use crate::code_cache::CodeCache;
+use crate::os::linux::code_mem::{read_u64_in, CodeRegion};
+use crate::{Interests, Tool};
+
+/// Bytes of guest data at the start of the guest area.
+pub const DATA_LEN: usize = 64 * 1024;
+const AREA_LEN: usize = 1 << 20;
+
+/// Guest registers, flags and the `xsave` image (standard format).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct State {
+    pub gprs: [u64; 16],
+    pub rflags: u64,
+    pub xsave: Vec<u8>,
+}
+
+struct NoTool;
+impl Tool for NoTool {
+    fn name(&self) -> &'static str {
+        "none"
+    }
+    fn interests(&self) -> Interests {
+        Interests::default()
+    }
+}
+
+/// A translator instance bound to the calling thread (it sets the GS base).
+pub struct Machine {
+    ts: ThreadState,
+    cache: CodeCache,
+    area: CodeRegion,
+}
+
+impl Machine {
+    /// Sets up a thread block for the calling thread and a guest area.
+    pub fn new() -> Machine {
+        let captured = arch::CapturedState::blank();
+        let ts = ThreadState::new(&captured, arch::exit_common_addr()).expect("thread block");
+        let near = Machine::new as *const () as u64;
+        let area = CodeRegion::map_near(near, AREA_LEN, 1 << 30).expect("guest area");
+        Machine {
+            ts,
+            cache: CodeCache::new(),
+            area,
+        }
+    }
+
+    /// Address of the guest data.
+    pub fn data_addr(&self) -> u64 {
+        self.area.base
+    }
+
+    /// Address where guest code is placed.
+    pub fn code_addr(&self) -> u64 {
+        self.area.base + DATA_LEN as u64
+    }
+
+    /// The calling thread's extended state as an `xsave` image.
+    pub fn current_xsave() -> Vec<u8> {
+        arch::current_xsave()
+    }
+
+    /// Offset of `xsave` component `i` (2: the upper halves of ymm0-15).
+    pub fn xsave_component_offset(i: u32) -> usize {
+        arch::xsave_component_offset(i)
+    }
+
+    fn finish(&self) -> (State, Vec<u8>) {
+        let (gprs, rflags, xsave) = self.ts.snapshot(arch::xsave_size());
+        (
+            State {
+                gprs,
+                rflags,
+                xsave,
+            },
+            self.area.read(self.data_addr(), DATA_LEN),
+        )
+    }
+
+    /// Runs `code` (straight-line, no stack use) natively.
+    pub fn run_native(&mut self, code: &[u8], init: &State, data: &[u8]) -> (State, Vec<u8>) {
+        let at = self.code_addr();
+        let mut bytes = code.to_vec();
+        bytes.extend_from_slice(&arch::native_exit_stub(at + code.len() as u64));
+        self.area.write(at, &bytes);
+        self.area.write(self.data_addr(), data);
+        self.ts.set_guest(&init.gprs, init.rflags, &init.xsave);
+        self.ts.run(at);
+        self.finish()
+    }
+
+    /// Runs `code` translated, until it reaches the end of `code`.
+    pub fn run_translated(
+        &mut self,
+        code: &[u8],
+        init: &State,
+        data: &[u8],
+    ) -> Result<(State, Vec<u8>), String> {
+        let at = self.code_addr();
+        let stop = at + code.len() as u64;
+        let mut bytes = code.to_vec();
+        bytes.extend_from_slice(&[0x0f, 0x0b]); // ud2: ends the last block
+        self.area.write(at, &bytes);
+        self.area.write(self.data_addr(), data);
+        self.cache.flush();
+        self.ts.clear_ibl();
+        self.ts.set_guest(&init.gprs, init.rflags, &init.xsave);
+        let mut pc = at;
+        let mut tool = NoTool;
+        while pc != stop {
+            let block =
+                crate::translate::translate(pc, &mut self.cache, &mut tool, &Interests::default())
+                    .map_err(|e| e.to_string())?;
+            self.ts.run(block.host);
+            let info = self.ts.exit_info();
+            let regions = self.cache.regions();
+            let kind = read_u64_in(&regions, info + arch::INFO_KIND);
+            if kind != exit_kind::DIRECT {
+                return Err(format!(
+                    "unexpected exit kind {kind} from the block at {pc:#x}"
+                ));
+            }
+            pc = read_u64_in(&regions, info + arch::INFO_TARGET_PC);
+        }
+        Ok(self.finish())
+    }
+}
+
+impl Default for Machine {
+    fn default() -> Self {
+        Machine::new()
+    }
+}

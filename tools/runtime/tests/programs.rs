@@ -1,0 +1,164 @@
+//! Hand-written programs for the hard parts of the translator (RIP-relative
+//! data, jump tables, tail calls, indirect calls, deep recursion,
+//! setjmp/longjmp, C++ exceptions, the red zone, rep movs/stos with DF set,
+//! cpuid/rdtsc/xgetbv, AVX2, AVX-512, fork and system(), int3/ud2/hlt) and a
+//! few real programs, each run natively and under the runtime with stdout
+//! and exit status compared.
+
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn runtime() -> PathBuf {
+    // target/<profile>/deps/programs-HASH -> target/<profile>/libhbgrind_rt.so
+    let exe = std::env::current_exe().expect("test executable path");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>");
+    let so = dir.join("libhbgrind_rt.so");
+    assert!(
+        so.exists(),
+        "{} is missing: cargo builds it with the crate's tests",
+        so.display()
+    );
+    so
+}
+
+fn build(src: &str, out: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("hbgrind-rt-tests-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let exe = dir.join(out);
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/programs")
+        .join(src);
+    let cc = if src.extension().is_some_and(|e| e == "cpp") {
+        "c++"
+    } else {
+        "cc"
+    };
+    let st = Command::new(cc)
+        .args(["-O2", "-o"])
+        .arg(&exe)
+        .arg(&src)
+        .status()
+        .expect("run cc");
+    assert!(st.success(), "{cc} failed on {}", src.display());
+    exe
+}
+
+fn run(prog: &Path, args: &[&str], tool: Option<&str>) -> Output {
+    let mut c = Command::new(prog);
+    c.args(args);
+    if let Some(tool) = tool {
+        c.env("LD_PRELOAD", runtime())
+            .env("HBGRIND_OPTIONS", format!("--tool={tool}"));
+    }
+    c.output().expect("run program")
+}
+
+fn status(o: &Output) -> (Option<i32>, Option<i32>) {
+    (o.status.code(), o.status.signal())
+}
+
+/// Runs natively and under `tool`; stdout and exit status must match.
+fn check_same(prog: &Path, args: &[&str], tool: &str) -> Output {
+    let native = run(prog, args, None);
+    let under = run(prog, args, Some(tool));
+    assert_eq!(
+        (String::from_utf8_lossy(&under.stdout), status(&under)),
+        (String::from_utf8_lossy(&native.stdout), status(&native)),
+        "{} {args:?} under --tool={tool}; stderr: {}",
+        prog.display(),
+        String::from_utf8_lossy(&under.stderr)
+    );
+    under
+}
+
+const CASES: &[&str] = &[
+    "control",
+    "setjmp",
+    "strings",
+    "cpu",
+    "avx2",
+    "avx512",
+    "fork",
+    "segv",
+    "backtrace",
+    "int3",
+    "ud2",
+    "hlt",
+    "exit3",
+];
+
+#[test]
+fn hard_cases_run_as_natively() {
+    let hard = build("hard.c", "hard");
+    for case in CASES {
+        check_same(&hard, &[case], "none");
+        check_same(&hard, &[case], "inscount");
+    }
+}
+
+#[test]
+fn cxx_exceptions_unwind_through_translated_frames() {
+    let exc = build("exceptions.cpp", "exceptions");
+    check_same(&exc, &[], "none");
+}
+
+#[test]
+fn threads_are_refused_with_a_clear_message() {
+    let hard = build("hard.c", "hard-thread");
+    let under = run(&hard, &["thread"], Some("none"));
+    assert_eq!(status(&under), (Some(1), None));
+    let err = String::from_utf8_lossy(&under.stderr);
+    assert!(
+        err.contains("threads are not yet supported"),
+        "stderr: {err}"
+    );
+}
+
+#[test]
+fn inscount_reports_counts() {
+    let under = check_same(Path::new("/bin/ls"), &["-la", "/usr/bin"], "inscount");
+    let err = String::from_utf8_lossy(&under.stderr);
+    let count = |what: &str| -> u64 {
+        err.lines()
+            .find_map(|l| {
+                l.split_once(&format!("== {what}: "))
+                    .map(|(_, n)| n.trim().parse().expect("a count"))
+            })
+            .unwrap_or_else(|| panic!("no '{what}' line in: {err}"))
+    };
+    assert!(count("guest instructions") > 1_000_000);
+    assert!(count("memory accesses") > 100_000);
+}
+
+#[test]
+fn real_programs_run_as_natively() {
+    let data = std::env::temp_dir().join(format!("hbgrind-rt-data-{}", std::process::id()));
+    let bytes: Vec<u8> = (0..4_000_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    std::fs::write(&data, bytes).expect("write data");
+    let d = data.to_str().expect("utf-8 path");
+    check_same(Path::new("/usr/bin/sha256sum"), &[d], "none");
+    check_same(
+        Path::new("/usr/bin/sort"),
+        &["--parallel=1", "/etc/services"],
+        "none",
+    );
+    check_same(
+        Path::new("/bin/sh"),
+        &["-c", "for i in 1 2 3; do (echo $i); done | wc -l"],
+        "none",
+    );
+    if Path::new("/usr/bin/python3").exists() {
+        let script = "import json, re, hashlib\nclass A:\n  def f(s, x): return x * 2\n\
+                      d = {str(i): A().f(i) for i in range(2000)}\ns = json.dumps(d)\n\
+                      try:\n  raise KeyError(1)\nexcept KeyError:\n  pass\n\
+                      print(hashlib.sha256(s.encode()).hexdigest(), len(re.findall('1', s)))";
+        check_same(Path::new("/usr/bin/python3"), &["-c", script], "none");
+    }
+    let _ = std::fs::remove_file(&data);
+}
