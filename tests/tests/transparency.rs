@@ -591,3 +591,21 @@ fn gcc_compiles_with_traced_children() {
         "gcc wrote a different object file under hbgrind"
     );
 }
+
+workload!(
+    fault_handlers,
+    Program::build("fault_handlers.c").command(),
+    |native| {
+        expect(native, 0, "SIGSEGV 11100 (code 1)");
+        expect(native, 0, "SIGTRAP 500");
+    }
+);
+
+workload!(
+    jit_self_modifying_code,
+    Program::build("jit.c").command(),
+    |native| {
+        expect(native, 0, "rwx total 2999993");
+        expect(native, 0, "w^x total 180600");
+    }
+);
