@@ -609,3 +609,16 @@ workload!(
         expect(native, 0, "w^x total 180600");
     }
 );
+
+workload!(
+    dlopen_cycle_and_posix_spawn,
+    Program::build("dlopen_cycle.c").command(),
+    |native| {
+        expect(
+            native,
+            0,
+            "crc sum 143450456846, version chars 460, lzma 240, loads 60",
+        );
+        expect(native, 0, "child exited 13");
+    }
+);
