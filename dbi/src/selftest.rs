@@ -100,12 +100,14 @@ impl Machine {
         self.finish()
     }
 
-    /// Runs `code` translated, until it reaches the end of `code`.
+    /// Runs `code` translated, until it reaches the end of `code`; with
+    /// `count`, with `inscount`'s counters, which must not disturb the guest.
     pub fn run_translated(
         &mut self,
         code: &[u8],
         init: &State,
         data: &[u8],
+        count: bool,
     ) -> Result<(State, Vec<u8>), String> {
         let at = self.code_addr();
         let stop = at + code.len() as u64;
@@ -118,10 +120,14 @@ impl Machine {
         self.ts.set_guest(&init.gprs, init.rflags, &init.xsave);
         let mut pc = at;
         let mut tool = NoTool;
+        let interests = Interests {
+            instruction_counts: count,
+            memory_access_counts: count,
+            ..Interests::default()
+        };
         while pc != stop {
-            let block =
-                crate::translate::translate(pc, &mut self.cache, &mut tool, &Interests::default())
-                    .map_err(|e| e.to_string())?;
+            let block = crate::translate::translate(pc, &mut self.cache, &mut tool, &interests)
+                .map_err(|e| e.to_string())?;
             self.ts.run(block.host);
             let info = self.ts.exit_info();
             let regions = self.cache.regions();

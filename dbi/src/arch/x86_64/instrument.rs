@@ -53,7 +53,10 @@ pub(crate) fn flags_dead_at_head(block: &DecodedBlock) -> bool {
         if i.rflags_read() & STATUS & !written != 0 {
             return false;
         }
-        written |= i.rflags_modified() & STATUS;
+        // Flags an instruction leaves "undefined" may in fact keep their old
+        // value on real hardware (imul keeps SF/ZF/AF/PF here): they do not
+        // kill. Found by dbi/tests/differential.rs.
+        written |= (i.rflags_written() | i.rflags_cleared() | i.rflags_set()) & STATUS;
         if written == STATUS {
             return true;
         }
