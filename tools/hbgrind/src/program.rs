@@ -31,10 +31,10 @@
 //! # Version-manager shims (pyenv, rbenv, nodenv)
 //! On these machines `python3` on `PATH` is `~/.pyenv/shims/python3`, a bash
 //! script ending in `exec "/root/.pyenv/libexec/pyenv" exec "$program" "$@"`.
-//! Run as a `#!` script it would make hbgrind analyse `env`, whose child
-//! bash and grandchild python run untraced (`--trace-children=no`), or, with
-//! `--trace-children=yes`, analyse env, bash and pyenv's own scripts before
-//! Python. Instead the launcher recognises that line and does what
+//! Run as a `#!` script (`#!/usr/bin/env bash`) it would make hbgrind
+//! analyse bash running the shim, while pyenv's scripts and Python itself
+//! run untraced (`--trace-children=no`), or, with `--trace-children=yes`,
+//! analyse bash and pyenv's scripts before Python. Instead the launcher recognises that line and does what
 //! `pyenv exec` does without running any shell under hbgrind: it asks the
 //! manager (`MANAGER which NAME`, run natively with the shim's exported
 //! `*_ROOT` variables) for the real program, prepends that program's
