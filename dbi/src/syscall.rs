@@ -79,6 +79,13 @@ pub(crate) fn handle(d: &mut Dispatcher, pc: u64, next: u64) -> u64 {
     }
     let ret = run_guest_syscall(nr_run, args);
     d.ts.finish_syscall(ret, next);
+    let forks = matches!(
+        row.map(|r| r.kind),
+        Some(SyscallKind::Clone | SyscallKind::Fork | SyscallKind::Vfork)
+    );
+    if ret == 0 && forks {
+        crate::os::linux::mem::forget_pid();
+    }
     if ret == 0 && child_stack != 0 && matches!(row.map(|r| r.kind), Some(SyscallKind::Clone)) {
         // The fork-like child starts on the stack it was given.
         d.ts.set_gpr(4, child_stack);
@@ -103,6 +110,7 @@ fn refuse_threads(d: &mut Dispatcher, pc: u64) -> ! {
 fn after_success(d: &mut Dispatcher, nr: u64, args: &[u64; 6], ret: u64) {
     match syscall_table::lookup(nr).map(|r| r.kind) {
         Some(SyscallKind::UnmapOrProtect) => {
+            crate::os::linux::mem::forget_readable();
             let (start, len) = (args[0], args[1]);
             let gone = nr != 10 || args[2] & PROT_EXEC == 0;
             if gone {

@@ -3,6 +3,10 @@
 
 use super::raw::{nr, syscall6};
 use super::{check, Errno};
+use crate::code_cache::PcHasher;
+use std::collections::HashSet;
+use std::hash::BuildHasherDefault;
+use std::sync::Mutex;
 
 const PROT_READ: u64 = 1;
 const PROT_WRITE: u64 = 2;
@@ -91,41 +95,85 @@ pub(crate) fn map_code_near(near: u64, len: usize, reach: u64) -> Option<u64> {
     None
 }
 
+/// Guest pages known to be readable (page numbers), so that decoding reads
+/// guest code directly instead of with a syscall per block. Emptied by
+/// `forget_readable` whenever the guest unmaps or reprotects memory.
+static READABLE: Mutex<Option<HashSet<u64, BuildHasherDefault<PcHasher>>>> = Mutex::new(None);
+
+/// Forgets which guest pages are readable (after munmap, mprotect, mremap).
+pub(crate) fn forget_readable() {
+    if let Ok(mut g) = READABLE.lock() {
+        *g = None;
+    }
+}
+
+/// Whether the page at `page` (a page number) is readable, probing it with
+/// one `process_vm_readv` of one byte the first time.
+fn page_readable(set: &mut HashSet<u64, BuildHasherDefault<PcHasher>>, page: u64) -> bool {
+    if set.contains(&page) {
+        return true;
+    }
+    let mut b = [0u8; 1];
+    let l = [b.as_mut_ptr() as u64, 1u64];
+    let r = [page << 12, 1u64];
+    // SAFETY:
+    // - The kernel writes at most 1 byte into `b`, a live local.
+    // - The remote side is our own address space, read-only; a bad page fails with EFAULT.
+    let rc = unsafe {
+        syscall6(
+            nr::PROCESS_VM_READV,
+            [pid() as u64, l.as_ptr() as u64, 1, r.as_ptr() as u64, 1, 0],
+        )
+    };
+    let ok = rc == 1;
+    if ok {
+        set.insert(page);
+    }
+    ok
+}
+
+static PID: core::sync::atomic::AtomicI32 = core::sync::atomic::AtomicI32::new(0);
+
+/// Called in a fork child: our pid changed.
+pub(crate) fn forget_pid() {
+    PID.store(0, core::sync::atomic::Ordering::Relaxed);
+}
+
+/// Our pid, cached (`forget_pid` in a fork child).
+fn pid() -> i32 {
+    let p = PID.load(core::sync::atomic::Ordering::Relaxed);
+    if p != 0 {
+        return p;
+    }
+    let p = super::getpid();
+    PID.store(p, core::sync::atomic::Ordering::Relaxed);
+    p
+}
+
 /// Copies guest bytes at `addr` into `buf` without faulting: returns how many
 /// bytes were readable (reads stop at the first unreadable page).
 pub(crate) fn read_guest(addr: u64, buf: &mut [u8]) -> usize {
-    let local = [buf.as_mut_ptr() as u64, buf.len() as u64];
-    let mut done = 0usize;
-    // Read page by page: process_vm_readv stops at the first bad page of an iovec.
-    let mut a = addr;
-    while done < buf.len() {
-        let page_left = 4096 - (a & 4095) as usize;
-        let n = page_left.min(buf.len() - done);
-        let l = [local[0] + done as u64, n as u64];
-        let r = [a, n as u64];
-        // SAFETY:
-        // - The kernel writes at most `n` bytes into `buf[done..]`, a live exclusive slice.
-        // - The remote side is our own address space, read-only; a bad page fails with EFAULT.
-        let rc = unsafe {
-            syscall6(
-                nr::PROCESS_VM_READV,
-                [
-                    super::getpid() as u64,
-                    l.as_ptr() as u64,
-                    1,
-                    r.as_ptr() as u64,
-                    1,
-                    0,
-                ],
-            )
-        };
-        match check(rc) {
-            Ok(k) if k > 0 => {
-                done += k as usize;
-                a += k;
-            }
-            _ => break,
-        }
+    if buf.is_empty() {
+        return 0;
     }
-    done
+    let Ok(mut guard) = READABLE.lock() else {
+        return 0;
+    };
+    let set = guard.get_or_insert_with(HashSet::default);
+    let first = addr >> 12;
+    let last = (addr + buf.len() as u64 - 1) >> 12;
+    let mut n = 0usize;
+    for page in first..=last {
+        if !page_readable(set, page) {
+            break;
+        }
+        n = (((page + 1) << 12) - addr).min(buf.len() as u64) as usize;
+    }
+    // SAFETY:
+    // - Every page of `[addr, addr + n)` was proven readable by `page_readable`,
+    //   and stays so: the set is emptied on every unmap or reprotect, and no
+    //   guest code runs while the dispatcher reads.
+    // - `buf` is a live exclusive slice of at least `n` bytes, not guest code.
+    unsafe { core::ptr::copy_nonoverlapping(addr as *const u8, buf.as_mut_ptr(), n) };
+    n
 }
