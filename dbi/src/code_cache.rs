@@ -60,6 +60,8 @@ pub(crate) enum CacheError {
 /// All translated blocks of the process (one guest thread at a time).
 pub(crate) struct CodeCache {
     regions: Vec<Region>,
+    /// `regions[i].mem`, kept as a slice for `regions()`.
+    mems: Vec<CodeRegion>,
     blocks: HashMap<u64, Block, BuildHasherDefault<PcHasher>>,
     by_pc: BTreeMap<u64, u64>,
 }
@@ -68,6 +70,7 @@ impl CodeCache {
     pub(crate) fn new() -> CodeCache {
         CodeCache {
             regions: Vec::new(),
+            mems: Vec::new(),
             blocks: HashMap::default(),
             by_pc: BTreeMap::new(),
         }
@@ -84,8 +87,9 @@ impl CodeCache {
         self.blocks.len()
     }
 
-    pub(crate) fn regions(&self) -> Vec<CodeRegion> {
-        self.regions.iter().map(|r| r.mem).collect()
+    /// The regions' memory, for reading exit records and patching links.
+    pub(crate) fn regions(&self) -> &[CodeRegion] {
+        &self.mems
     }
 
     /// Places a translation of the block `[pc, guest_end)`; `emit(base)`
@@ -107,6 +111,7 @@ impl CodeCache {
                     CodeRegion::map_near(pc, REGION_LEN, REACH).ok_or(CacheError::NoRegion)?;
                 tracing::debug!(base = mem.base, pc, "new code-cache region");
                 self.regions.push(Region { mem, used: 0 });
+                self.mems.push(mem);
                 self.regions.len() - 1
             } else {
                 match self

@@ -55,6 +55,13 @@ fn dispatcher_main(captured: &CapturedState, config: Box<Config>) -> ! {
         tool = config.tool.name(),
         "took over"
     );
+    let threads = crate::os::linux::thread_count();
+    if threads > 1 {
+        config.log.line(&format!(
+            "hbgrind: warning: {} thread(s) started before hbgrind took over; they run natively and are not analysed",
+            threads - 1
+        ));
+    }
     let mut d = Dispatcher {
         ts,
         cache: CodeCache::new(),
@@ -63,6 +70,7 @@ fn dispatcher_main(captured: &CapturedState, config: Box<Config>) -> ! {
         modules: Vec::new(),
         exits: [0; 5],
     };
+    d.report_initial_modules();
     d.run(pc)
 }
 
@@ -92,7 +100,7 @@ impl Dispatcher {
                 }
             };
             if let Some(info) = link_from.take() {
-                arch::link_branch(&self.cache.regions(), info, host);
+                arch::link_branch(self.cache.regions(), info, host);
             }
             self.ts.run(host);
             let info = self.ts.exit_info();
@@ -143,6 +151,20 @@ impl Dispatcher {
                 }
                 _ => self.internal_error(pc, &format!("unknown exit kind {kind}")),
             }
+        }
+    }
+
+    /// Modules mapped before the takeover (the program, ld.so, libc...).
+    fn report_initial_modules(&mut self) {
+        for (start, len, path) in crate::os::linux::executable_mappings() {
+            if self.interests.modules {
+                self.config.tool.on_module_load(&crate::ModuleView {
+                    path: &path,
+                    start,
+                    len,
+                });
+            }
+            self.modules.push((start, len));
         }
     }
 

@@ -130,6 +130,56 @@ pub fn exit_group(status: i32) -> ! {
     unreachable!("exit_group returned")
 }
 
+/// The whole content of a (small, /proc) file, or empty.
+pub(crate) fn read_file(path: &[u8]) -> Vec<u8> {
+    let Ok(fd) = open(path, 0, 0) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = read(fd, &mut buf) {
+        if n == 0 {
+            break;
+        }
+        out.extend_from_slice(&buf[..n]);
+    }
+    close(fd);
+    out
+}
+
+/// Executable file mappings of the process: (start, len, path), from /proc/self/maps.
+pub(crate) fn executable_mappings() -> Vec<(u64, u64, String)> {
+    let maps = read_file(b"/proc/self/maps");
+    String::from_utf8_lossy(&maps)
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split_whitespace();
+            let range = f.next()?;
+            let perms = f.next()?;
+            let path = f.nth(3)?;
+            if !perms.contains('x') || !path.starts_with('/') {
+                return None;
+            }
+            let (a, b) = range.split_once('-')?;
+            let a = u64::from_str_radix(a, 16).ok()?;
+            let b = u64::from_str_radix(b, 16).ok()?;
+            Some((a, b - a, path.to_string()))
+        })
+        .collect()
+}
+
+/// Threads of the process (the `Threads:` line of /proc/self/status).
+pub(crate) fn thread_count() -> usize {
+    let st = read_file(b"/proc/self/status");
+    String::from_utf8_lossy(&st)
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("Threads:")
+                .and_then(|n| n.trim().parse().ok())
+        })
+        .unwrap_or(1)
+}
+
 /// `AT_HWCAP2` from /proc/self/auxv, or 0.
 pub(crate) fn hwcap2() -> u64 {
     let Ok(fd) = open(b"/proc/self/auxv", 0, 0) else {
