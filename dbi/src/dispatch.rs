@@ -105,8 +105,8 @@ impl Dispatcher {
             self.ts.run(host);
             let info = self.ts.exit_info();
             let regions = self.cache.regions();
-            let kind = read_u64_in(&regions, info + arch::INFO_KIND);
-            let target = read_u64_in(&regions, info + arch::INFO_TARGET_PC);
+            let kind = read_u64_in(regions, info + arch::INFO_KIND);
+            let target = read_u64_in(regions, info + arch::INFO_TARGET_PC);
             tracing::trace!(
                 kind,
                 target = format_args!("{target:#x}"),
@@ -119,7 +119,7 @@ impl Dispatcher {
             match kind {
                 exit_kind::DIRECT => {
                     pc = target;
-                    if read_u64_in(&regions, info + arch::INFO_PATCH_SITE) != 0 {
+                    if read_u64_in(regions, info + arch::INFO_PATCH_SITE) != 0 {
                         link_from = Some(info);
                     }
                 }

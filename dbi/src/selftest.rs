@@ -131,13 +131,13 @@ impl Machine {
             self.ts.run(block.host);
             let info = self.ts.exit_info();
             let regions = self.cache.regions();
-            let kind = read_u64_in(&regions, info + arch::INFO_KIND);
+            let kind = read_u64_in(regions, info + arch::INFO_KIND);
             if kind != exit_kind::DIRECT {
                 return Err(format!(
                     "unexpected exit kind {kind} from the block at {pc:#x}"
                 ));
             }
-            pc = read_u64_in(&regions, info + arch::INFO_TARGET_PC);
+            pc = read_u64_in(regions, info + arch::INFO_TARGET_PC);
         }
         Ok(self.finish())
     }
