@@ -29,6 +29,7 @@ impl ThreadState {
             tb.exit_common = exit_common;
             tb.xsave_addr = base as u64 + XSAVE_OFFSET as u64;
             tb.xcr0 = xcr0;
+            tb.use_xsaveopt = u64::from(enter::has_xsaveopt());
             tb.gprs = captured.gprs;
             tb.rip = captured.rip;
             tb.rflags = captured.rflags;
@@ -39,7 +40,6 @@ impl ThreadState {
         unsafe {
             core::ptr::copy_nonoverlapping(captured.xsave.as_ptr(), base.add(XSAVE_OFFSET), size);
         }
-        st.clear_ibl();
         // SAFETY:
         // - The mapping is never unmapped, so the block stays valid while GS points at it.
         // - Nothing else uses GS in this process (glibc uses FS; GS users are refused).
@@ -113,11 +113,13 @@ impl ThreadState {
         e[1] = host;
     }
 
-    /// Empties the indirect-branch table (a negated key of 1 matches no pc).
+    /// Empties the indirect-branch table (zero entries are empty, see
+    /// `thread_block.rs`), letting the kernel drop its pages.
     pub(crate) fn clear_ibl(&self) {
-        for e in self.ibl_table() {
-            *e = [1, 0];
-        }
+        // SAFETY:
+        // - The table is the page-aligned tail of our own anonymous mapping,
+        //   and no reference into it is alive (the dispatcher is not in `enter`).
+        unsafe { mem::discard(self.base.add(IBL_TABLE_OFFSET), IBL_ENTRIES * 16) };
     }
 
     /// Replaces the guest state: registers, flags and the `xsave` image

@@ -121,7 +121,13 @@ global_asm!(
     "mov rcx, qword ptr gs:[{xsave_addr}]",
     "mov eax, dword ptr gs:[{xcr0}]",
     "mov edx, dword ptr gs:[{xcr0} + 4]",
+    "cmp qword ptr gs:[{use_xsaveopt}], 0",
+    "je 2f",
+    "xsaveopt64 [rcx]",
+    "jmp 3f",
+    "2:",
     "xsave64 [rcx]",
+    "3:",
     "ldmxcsr dword ptr [rip + hbgrind_default_mxcsr]",
     "fninit",
     "pop r15", "pop r14", "pop r13", "pop r12", "pop rbx", "pop rbp",
@@ -188,6 +194,7 @@ global_asm!(
     spill_rax = const SPILL_RAX,
     exit_info = const EXIT_INFO,
     capture_xsave = const CAPTURE_XSAVE,
+    use_xsaveopt = const super::thread_block::USE_XSAVEOPT,
 );
 
 extern "C" {
@@ -295,6 +302,12 @@ pub(crate) fn xcr0() -> u64 {
 pub(crate) fn xsave_size() -> usize {
     let r = core::arch::x86_64::__cpuid_count(0xd, 0);
     r.ebx as usize
+}
+
+/// Whether the CPU has `xsaveopt` (cpuid 0xD.1 eax bit 0), which skips
+/// state components the guest did not change since the last `xrstor`.
+pub(crate) fn has_xsaveopt() -> bool {
+    core::arch::x86_64::__cpuid_count(0xd, 1).eax & 1 != 0
 }
 
 /// Whether the CPU and OS support `xsave` (cpuid 1 ecx bit 27, OSXSAVE).

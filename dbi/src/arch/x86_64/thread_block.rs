@@ -9,7 +9,10 @@
 //! One mapping per thread: the `ThreadBlock` header (one page), the guest's
 //! extended-state save area (`XSAVE_OFFSET`, 64-byte aligned), then the
 //! indirect-branch table (`IBL_TABLE_OFFSET`, `IBL_ENTRIES` entries of 16
-//! bytes: the negated guest pc, then the code-cache address).
+//! bytes: the negated guest pc, then the code-cache address). An all-zero
+//! entry is empty: it matches only guest pc 0 and sends it to host address 0,
+//! which faults at pc 0 exactly as a native jump to 0 would; so the table
+//! needs no initialisation and its pages are touched only when used.
 //!
 //! # Invariants
 //! - `self_addr` is the block's own linear address (the GS base).
@@ -37,7 +40,9 @@ pub(crate) struct ThreadBlock {
     pub(crate) xcr0: u64,
     pub(crate) insn_count: u64,
     pub(crate) mem_count: u64,
-    pub(crate) reserved: [u64; 2],
+    /// Nonzero when the CPU has `xsaveopt` (cpuid 0xD.1 eax bit 0).
+    pub(crate) use_xsaveopt: u64,
+    pub(crate) reserved: u64,
     pub(crate) gprs: [u64; 16],
     pub(crate) rip: u64,
     pub(crate) rflags: u64,
@@ -57,6 +62,7 @@ pub(crate) const XSAVE_ADDR: i32 = 0x50;
 pub(crate) const XCR0: i32 = 0x58;
 pub(crate) const INSN_COUNT: i32 = 0x60;
 pub(crate) const MEM_COUNT: i32 = 0x68;
+pub(crate) const USE_XSAVEOPT: i32 = 0x70;
 pub(crate) const GPRS: i32 = 0x80;
 pub(crate) const RIP: i32 = 0x100;
 pub(crate) const RFLAGS: i32 = 0x108;
@@ -75,6 +81,7 @@ const _: () = assert!(offset_of!(ThreadBlock, xsave_addr) == XSAVE_ADDR as usize
 const _: () = assert!(offset_of!(ThreadBlock, xcr0) == XCR0 as usize);
 const _: () = assert!(offset_of!(ThreadBlock, insn_count) == INSN_COUNT as usize);
 const _: () = assert!(offset_of!(ThreadBlock, mem_count) == MEM_COUNT as usize);
+const _: () = assert!(offset_of!(ThreadBlock, use_xsaveopt) == USE_XSAVEOPT as usize);
 const _: () = assert!(offset_of!(ThreadBlock, gprs) == GPRS as usize);
 const _: () = assert!(offset_of!(ThreadBlock, rip) == RIP as usize);
 const _: () = assert!(offset_of!(ThreadBlock, rflags) == RFLAGS as usize);

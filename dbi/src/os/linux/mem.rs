@@ -46,6 +46,20 @@ pub unsafe fn unmap(addr: *mut u8, len: usize) {
     let _ = unsafe { syscall6(nr::MUNMAP, [addr as u64, len as u64, 0, 0, 0, 0]) };
 }
 
+/// Gives the pages of `[addr, addr + len)` back to the kernel; they read as
+/// zero afterwards (MADV_DONTNEED on private anonymous memory).
+///
+/// # Safety
+/// The range must be page-aligned private anonymous memory of ours whose
+/// content nobody needs any more.
+pub(crate) unsafe fn discard(addr: *mut u8, len: usize) {
+    const MADVISE: u64 = 28;
+    const MADV_DONTNEED: u64 = 4;
+    // SAFETY:
+    // - The caller guarantees the range is ours and its content is dead.
+    let _ = unsafe { syscall6(MADVISE, [addr as u64, len as u64, MADV_DONTNEED, 0, 0, 0]) };
+}
+
 /// Makes the `len` bytes at `addr` inaccessible (a guard page).
 pub(crate) fn protect_none(addr: *mut u8, len: usize) -> Result<(), Errno> {
     // SAFETY:
