@@ -68,9 +68,14 @@ pub(crate) fn translate(
         BlockEnd::Native(p) | BlockEnd::UsesGs(p) if block.insns.is_empty() => p + 1,
         _ => block.end_pc(),
     };
+    let known: Vec<(u64, u64)> = block
+        .direct_successors()
+        .into_iter()
+        .filter_map(|t| cache.lookup(t).map(|b| (t, b.host)))
+        .collect();
     cache
         .insert(pc, guest_end, |base| {
-            arch::emit_block(&block, &counters, base).map(|e| e.code)
+            arch::emit_block(&block, &counters, base, &known).map(|e| e.code)
         })
         .map_err(TranslateError::Cache)
 }

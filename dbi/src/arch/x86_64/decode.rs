@@ -42,6 +42,27 @@ impl DecodedBlock {
         &self.bytes[off..off + insn.len()]
     }
 
+    /// Guest pcs this block may continue at through a direct branch or by
+    /// falling through.
+    pub(crate) fn direct_successors(&self) -> Vec<u64> {
+        match self.end {
+            BlockEnd::Fallthrough(pc) => vec![pc],
+            BlockEnd::Branch => {
+                let last = self.insns.last().expect("a Branch block ends in a branch");
+                match last.flow_control() {
+                    FlowControl::UnconditionalBranch | FlowControl::Call => {
+                        vec![last.near_branch_target()]
+                    }
+                    FlowControl::ConditionalBranch => {
+                        vec![last.near_branch_target(), last.next_ip()]
+                    }
+                    _ => Vec::new(),
+                }
+            }
+            _ => Vec::new(),
+        }
+    }
+
     /// One past the last guest byte of the block.
     pub(crate) fn end_pc(&self) -> u64 {
         match self.end {
@@ -105,15 +126,33 @@ fn must_run_natively(insn: &Instruction) -> bool {
 
 /// Decodes the guest block starting at `pc`.
 pub(crate) fn decode_block(pc: u64) -> DecodedBlock {
-    let mut bytes = vec![0u8; MAX_BLOCK_INSNS * 15];
+    // Most blocks are short: read a little, and more only when needed.
+    let mut want = 256;
+    loop {
+        if let Some(b) = try_decode_block(pc, want) {
+            return b;
+        }
+        want *= 2;
+    }
+}
+
+/// Decodes from `want` bytes read at `pc`; `None` when they ran out before the
+/// block ended although more bytes are readable.
+fn try_decode_block(pc: u64, want: usize) -> Option<DecodedBlock> {
+    let want = want.min(MAX_BLOCK_INSNS * 15);
+    let mut bytes = vec![0u8; want];
     let got = read_guest(pc, &mut bytes);
     bytes.truncate(got);
+    let complete = got < want || want == MAX_BLOCK_INSNS * 15;
     let mut decoder = Decoder::with_ip(64, &bytes, pc, DecoderOptions::NONE);
     let mut insns = Vec::new();
     let mut end = None;
     while end.is_none() {
         let here = decoder.ip();
         if !decoder.can_decode() {
+            if !complete {
+                return None;
+            }
             end = Some(if insns.is_empty() {
                 BlockEnd::Native(here)
             } else {
@@ -122,6 +161,10 @@ pub(crate) fn decode_block(pc: u64) -> DecodedBlock {
             break;
         }
         let insn = decoder.decode();
+        if insn.is_invalid() && !complete && (here - pc) as usize + 15 > bytes.len() {
+            // Possibly an instruction cut by the end of what we read.
+            return None;
+        }
         if uses_gs(&insn) {
             end = Some(if insns.is_empty() {
                 BlockEnd::UsesGs(here)
@@ -149,10 +192,10 @@ pub(crate) fn decode_block(pc: u64) -> DecodedBlock {
             }
         }
     }
-    DecodedBlock {
+    Some(DecodedBlock {
         pc,
         insns,
         bytes,
         end: end.expect("loop ends only with an end"),
-    }
+    })
 }

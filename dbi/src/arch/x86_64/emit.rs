@@ -97,6 +97,8 @@ struct Asm {
     slots: Vec<(Label, u64)>,
     /// Exit infos with no stub (indirect-branch misses).
     infos: Vec<(Label, u64)>,
+    /// Translated blocks this block may branch to directly: (guest pc, host).
+    known: Vec<(u64, u64)>,
 }
 
 impl Asm {
@@ -155,6 +157,16 @@ impl Asm {
         self.branch_to_new_stub(kind, target_pc);
     }
     fn branch_to_new_stub(&mut self, kind: u64, target_pc: u64) {
+        if kind == exit_kind::DIRECT {
+            // Already translated and in reach: link now, saving an exit.
+            if let Some(&(_, host)) = self.known.iter().find(|&&(pc, _)| pc == target_pc) {
+                let site = self.here();
+                if let Ok(rel) = i32::try_from(host as i64 - (site as i64 + 4)) {
+                    self.d32(rel);
+                    return;
+                }
+            }
+        }
         let l = self.label();
         let at = self.rel32_to(l);
         self.stubs.push(Stub {
@@ -180,6 +192,7 @@ pub(crate) fn emit_block(
     block: &DecodedBlock,
     counters: &CounterPlan,
     base: u64,
+    known: &[(u64, u64)],
 ) -> Result<EmittedBlock, EmitError> {
     let mut a = Asm {
         base,
@@ -189,6 +202,7 @@ pub(crate) fn emit_block(
         stubs: Vec::new(),
         slots: Vec::new(),
         infos: Vec::new(),
+        known: known.to_vec(),
     };
     emit_counters(&mut |b: &[u8]| a.bytes(b), counters);
     let mut encoder = Encoder::new(64);
@@ -455,6 +469,7 @@ pub(crate) fn native_exit_stub(base: u64) -> Vec<u8> {
         stubs: Vec::new(),
         slots: Vec::new(),
         infos: Vec::new(),
+        known: Vec::new(),
     };
     a.store_gs(RAX, SPILL_RAX);
     let info = a.label();
