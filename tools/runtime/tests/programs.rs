@@ -162,3 +162,46 @@ fn real_programs_run_as_natively() {
     }
     let _ = std::fs::remove_file(&data);
 }
+
+#[test]
+fn inscount_is_exact() {
+    let hard = build("hard.c", "hard-loop");
+    let count = |n: &str| -> u64 {
+        let o = run(&hard, &["loop", n], Some("inscount"));
+        let err = String::from_utf8_lossy(&o.stderr);
+        err.lines()
+            .find_map(|l| {
+                l.split_once("== guest instructions: ")
+                    .map(|(_, n)| n.trim().parse().expect("a count"))
+            })
+            .unwrap_or_else(|| panic!("no count in: {err}"))
+    };
+    // Same program, same path; only the loop trip count differs (3 instructions per trip).
+    assert_eq!(count("2000") - count("1000"), 3000);
+}
+
+#[test]
+fn a_guest_using_gs_is_refused() {
+    let hard = build("hard.c", "hard-gs");
+    let native = run(&hard, &["gs"], None);
+    assert_eq!(String::from_utf8_lossy(&native.stdout), "gs 42\n");
+    let under = run(&hard, &["gs"], Some("none"));
+    assert_eq!(status(&under), (Some(1), None));
+    let err = String::from_utf8_lossy(&under.stderr);
+    assert!(err.contains("hbgrind needs GS for itself"), "stderr: {err}");
+}
+
+#[test]
+fn untraced_children_lose_the_runtime_and_traced_ones_keep_it() {
+    let sh = Path::new("/bin/sh");
+    let script = "echo $LD_PRELOAD | grep -c libhbgrind_rt";
+    // Untraced (the default): the child shell's environment no longer names us.
+    let o = run(sh, &["-c", &format!("sh -c '{script}'")], Some("none"));
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "0\n");
+    let mut c = Command::new(sh);
+    c.args(["-c", &format!("sh -c '{script}'")])
+        .env("LD_PRELOAD", runtime())
+        .env("HBGRIND_OPTIONS", "--tool=none\x1f--trace-children=yes");
+    let o = c.output().expect("run sh");
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "1\n");
+}

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cpuid.h>
+#include <sys/syscall.h>
 #include <execinfo.h>
 #include <immintrin.h>
 
@@ -179,6 +180,21 @@ int main(int argc, char **argv) {
     else if (!strcmp(c, "ud2")) __asm__ volatile("ud2");
     else if (!strcmp(c, "hlt")) __asm__ volatile("hlt");
     else if (!strcmp(c, "exit3")) exit(3);
+    else if (!strcmp(c, "loop")) {
+        /* exactly 3 guest instructions per iteration: the inscount test
+         * compares the counts of two runs that differ only in n */
+        long n = argc > 2 ? atol(argv[2]) : 1000, acc = 0;
+        __asm__ volatile("1:\n\tadd $1, %0\n\tdec %1\n\tjnz 1b" : "+r"(acc), "+r"(n));
+        return acc == 0;
+    }
+    else if (!strcmp(c, "gs")) {
+        /* a guest that takes GS for itself is refused */
+        static long slot = 42;
+        long v;
+        syscall(158 /* arch_prctl */, 0x1001 /* ARCH_SET_GS */, &slot);
+        __asm__ volatile("mov %%gs:0, %0" : "=r"(v));
+        printf("gs %ld\n", v);
+    }
     else if (!strcmp(c, "thread")) {
         /* clone with CLONE_THREAD: refused with a clear message for now */
         pthread_t t;
