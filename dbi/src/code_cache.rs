@@ -63,6 +63,8 @@ pub(crate) struct CodeCache {
     /// `regions[i].mem`, kept as a slice for `regions()`.
     mems: Vec<CodeRegion>,
     blocks: HashMap<u64, Block, BuildHasherDefault<PcHasher>>,
+    /// Host start of each block: its length and safe points (for signals).
+    by_host: BTreeMap<u64, (u32, Vec<arch::SafePoint>)>,
     by_pc: BTreeMap<u64, u64>,
 }
 
@@ -71,6 +73,7 @@ impl CodeCache {
         CodeCache {
             regions: Vec::new(),
             mems: Vec::new(),
+            by_host: BTreeMap::new(),
             blocks: HashMap::default(),
             by_pc: BTreeMap::new(),
         }
@@ -98,7 +101,7 @@ impl CodeCache {
         &mut self,
         pc: u64,
         guest_end: u64,
-        mut emit: impl FnMut(u64) -> Result<Vec<u8>, arch::EmitError>,
+        mut emit: impl FnMut(u64) -> Result<arch::EmittedBlock, arch::EmitError>,
     ) -> Result<Block, CacheError> {
         let near = |r: &Region| {
             let lo = r.mem.base;
@@ -125,7 +128,9 @@ impl CodeCache {
             };
             let r = &mut self.regions[idx];
             let base = r.mem.base + r.used as u64;
-            let Ok(code) = emit(base) else { continue };
+            let Ok(arch::EmittedBlock { code, points }) = emit(base) else {
+                continue;
+            };
             if r.used + code.len() > r.mem.len {
                 continue;
             }
@@ -134,9 +139,28 @@ impl CodeCache {
             let block = Block { host: base };
             self.blocks.insert(pc, block);
             self.by_pc.insert(pc, guest_end);
+            self.by_host.insert(base, (code.len() as u32, points));
             return Ok(block);
         }
         Err(CacheError::Unplaceable)
+    }
+
+    /// Whether `host` lies in the code cache.
+    pub(crate) fn contains_host(&self, host: u64) -> bool {
+        self.mems.iter().any(|r| r.contains(host))
+    }
+
+    /// The safe point at exactly `host`, if `host` is one. Allocation-free:
+    /// called from the signal handler while the cache is not being changed.
+    pub(crate) fn safe_point_at(&self, host: u64) -> Option<arch::SafePoint> {
+        let (&start, (len, points)) = self.by_host.range(..=host).next_back()?;
+        if host >= start + u64::from(*len) {
+            return None;
+        }
+        points
+            .iter()
+            .find(|p| start + u64::from(p.offset) == host)
+            .copied()
     }
 
     /// Whether any translated block overlaps `[start, end)`.
@@ -151,6 +175,7 @@ impl CodeCache {
         tracing::debug!(blocks = self.blocks.len(), "code cache flushed");
         self.blocks.clear();
         self.by_pc.clear();
+        self.by_host.clear();
         for r in &mut self.regions {
             r.used = 0;
         }

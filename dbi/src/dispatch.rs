@@ -8,6 +8,7 @@
 use crate::arch::{self, exit_kind, CapturedState, ThreadState};
 use crate::code_cache::CodeCache;
 use crate::os::linux::code_mem::read_u64_in;
+use crate::os::linux::sigframe;
 use crate::{Config, ExitStats, Interests};
 
 /// The dispatcher of the one guest thread.
@@ -17,6 +18,8 @@ pub(crate) struct Dispatcher {
     pub(crate) config: Config,
     pub(crate) interests: Interests,
     pub(crate) modules: Vec<(u64, u64)>,
+    /// The guest's signal actions (signal.rs).
+    pub(crate) sigacts: [Option<crate::os::linux::sigframe::KernelSigaction>; 65],
     /// Exits from the code cache, by `exit_kind`.
     pub(crate) exits: [u64; 5],
 }
@@ -69,6 +72,7 @@ fn dispatcher_main(captured: &CapturedState, config: Box<Config>) -> ! {
         interests,
         modules: Vec::new(),
         exits: [0; 5],
+        sigacts: [None; 65],
     };
     d.report_initial_modules();
     d.run(pc)
@@ -77,7 +81,12 @@ fn dispatcher_main(captured: &CapturedState, config: Box<Config>) -> ! {
 impl Dispatcher {
     fn run(&mut self, mut pc: u64) -> ! {
         let mut link_from: Option<u64> = None;
+        arch::register_signal_view(&self.cache, &self.ts);
         loop {
+            if sigframe::any_pending() {
+                pc = crate::signal::deliver_pending(self, pc);
+                link_from = None;
+            }
             let host = match self.cache.lookup(pc) {
                 Some(b) => b.host,
                 None => {
@@ -102,8 +111,15 @@ impl Dispatcher {
             if let Some(info) = link_from.take() {
                 arch::link_branch(self.cache.regions(), info, host);
             }
+            sigframe::set_in_guest(true, 0);
             self.ts.run(host);
+            sigframe::set_in_guest(false, 0);
             let info = self.ts.exit_info();
+            if info == 0 {
+                // A signal stopped the guest at a safe point (sigframe.rs).
+                pc = sigframe::redirect_pc();
+                continue;
+            }
             let regions = self.cache.regions();
             let kind = read_u64_in(regions, info + arch::INFO_KIND);
             let target = read_u64_in(regions, info + arch::INFO_TARGET_PC);
@@ -139,7 +155,14 @@ impl Dispatcher {
                     // The instruction raises a signal: run it at its guest pc
                     // so the kernel reports it there. Not yet: a guest handler
                     // for it then runs natively (signals issue).
+                    sigframe::set_in_guest(true, target);
                     self.ts.run(target);
+                    sigframe::set_in_guest(false, 0);
+                    if self.ts.exit_info() == 0 {
+                        // The instruction raised a signal the guest handles.
+                        pc = sigframe::redirect_pc();
+                        continue;
+                    }
                     self.internal_error(target, "returned from native execution");
                 }
                 exit_kind::USES_GS => {

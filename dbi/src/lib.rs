@@ -20,6 +20,7 @@ mod dispatch;
 mod os;
 #[doc(hidden)]
 pub mod selftest; // Machine: native vs translated runs, for the differential test
+mod signal;
 mod syscall;
 mod translate;
 

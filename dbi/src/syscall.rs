@@ -56,6 +56,12 @@ pub(crate) fn handle(d: &mut Dispatcher, pc: u64, next: u64) -> u64 {
             child_stack = args[1];
             args[1] = 0;
         }
+        Some(SyscallKind::SigAction) => {
+            let ret = crate::signal::sigaction(d, &args);
+            d.ts.finish_syscall(ret, next);
+            return next;
+        }
+        Some(SyscallKind::SigReturn) => return crate::signal::sigreturn(d),
         Some(SyscallKind::Clone3) => {
             // glibc falls back to clone, whose flags we can check and rewrite.
             d.ts.finish_syscall(-ENOSYS, next);

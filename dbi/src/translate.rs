@@ -75,7 +75,7 @@ pub(crate) fn translate(
         .collect();
     cache
         .insert(pc, guest_end, |base| {
-            arch::emit_block(&block, &counters, base, &known).map(|e| e.code)
+            arch::emit_block(&block, &counters, base, &known)
         })
         .map_err(TranslateError::Cache)
 }

@@ -205,3 +205,12 @@ fn untraced_children_lose_the_runtime_and_traced_ones_keep_it() {
     let o = c.output().expect("run sh");
     assert_eq!(String::from_utf8_lossy(&o.stdout), "1\n");
 }
+
+#[test]
+fn signal_handlers_run_translated_and_return() {
+    // Timer signals ending a spin loop, SA_SIGINFO, masks, deferred delivery,
+    // SIGSEGV/SIGFPE left with siglongjmp, SIGCHLD, SA_RESETHAND.
+    let sig = build("signals.c", "signals");
+    check_same(&sig, &[], "none");
+    check_same(&sig, &[], "inscount");
+}

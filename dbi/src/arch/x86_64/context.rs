@@ -155,3 +155,45 @@ impl ThreadState {
         unsafe { enter::enter(host) }
     }
 }
+
+/// The code cache the real signal handler consults (`register_signal_view`).
+static SIGNAL_CACHE: core::sync::atomic::AtomicPtr<crate::code_cache::CodeCache> =
+    core::sync::atomic::AtomicPtr::new(core::ptr::null_mut());
+
+/// Tells the real signal handler where this thread's cache and thread block are.
+/// `cache` must not move for the rest of the process (the dispatcher's never does).
+pub(crate) fn register_signal_view(cache: &crate::code_cache::CodeCache, ts: &ThreadState) {
+    use super::thread_block::{SPILL_RAX, SPILL_RCX};
+    SIGNAL_CACHE.store(
+        cache as *const _ as *mut _,
+        core::sync::atomic::Ordering::Release,
+    );
+    let base = ts.base as u64;
+    crate::os::linux::sigframe::register(crate::os::linux::sigframe::SignalView {
+        lookup: signal_lookup,
+        exit_common: super::enter::exit_common_addr(),
+        spill_rax_addr: base + SPILL_RAX as u64,
+        spill_rcx_addr: base + SPILL_RCX as u64,
+        ibl_table: base + IBL_TABLE_OFFSET as u64,
+        ibl_len: (IBL_ENTRIES * 16) as u64,
+    });
+}
+
+/// For the real signal handler: the safe point at host pc `pc`, if the pc is
+/// in the cache (`Err` if not).
+fn signal_lookup(pc: u64) -> Result<Option<(u64, bool)>, ()> {
+    let cache = SIGNAL_CACHE.load(core::sync::atomic::Ordering::Acquire);
+    if cache.is_null() {
+        return Err(());
+    }
+    // SAFETY:
+    // - `cache` is the dispatcher's CodeCache, registered once and never moved
+    //   or dropped (`Dispatcher::run` never returns).
+    // - The handler calls this only while guest code runs (IN_GUEST), when
+    //   the single dispatcher thread is not changing the cache.
+    let cache = unsafe { &*cache };
+    if !cache.contains_host(pc) {
+        return Err(());
+    }
+    Ok(cache.safe_point_at(pc).map(|p| (p.guest_pc, p.rcx_spilled)))
+}

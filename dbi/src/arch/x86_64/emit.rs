@@ -99,9 +99,18 @@ struct Asm {
     infos: Vec<(Label, u64)>,
     /// Translated blocks this block may branch to directly: (guest pc, host).
     known: Vec<(u64, u64)>,
+    points: Vec<SafePoint>,
 }
 
 impl Asm {
+    /// Records a safe point at the current offset.
+    fn point(&mut self, guest_pc: u64, rcx_spilled: bool) {
+        self.points.push(SafePoint {
+            offset: self.buf.len() as u32,
+            guest_pc,
+            rcx_spilled,
+        });
+    }
     fn here(&self) -> u64 {
         self.base + self.buf.len() as u64
     }
@@ -185,6 +194,18 @@ const RDX: u8 = 2;
 /// The code for one block: bytes to place at `base`, and the block's size.
 pub(crate) struct EmittedBlock {
     pub(crate) code: Vec<u8>,
+    /// Where a signal may stop the block and the guest state be recovered.
+    pub(crate) points: Vec<SafePoint>,
+}
+
+/// A cache offset inside a block where the guest state is exactly the
+/// registers at that moment (with guest rcx in `SPILL_RCX` when
+/// `rcx_spilled`), about to execute the guest instruction at `guest_pc`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SafePoint {
+    pub(crate) offset: u32,
+    pub(crate) guest_pc: u64,
+    pub(crate) rcx_spilled: bool,
 }
 
 /// Emits `block` for placement at `base`.
@@ -203,6 +224,7 @@ pub(crate) fn emit_block(
         slots: Vec::new(),
         infos: Vec::new(),
         known: known.to_vec(),
+        points: Vec::new(),
     };
     emit_counters(&mut |b: &[u8]| a.bytes(b), counters);
     let mut encoder = Encoder::new(64);
@@ -217,7 +239,13 @@ pub(crate) fn emit_block(
         _ => (&block.insns[..], None),
     };
     for insn in body {
+        a.point(insn.ip(), false);
         copy_insn(&mut a, &mut encoder, block, insn)?;
+    }
+    match block.end {
+        BlockEnd::Branch => a.point(last.expect("a branch").ip(), false),
+        BlockEnd::Fallthrough(pc) => a.point(pc, false),
+        _ => {}
     }
     match (block.end, last) {
         (BlockEnd::Branch, Some(insn)) => emit_branch(&mut a, &mut encoder, insn)?,
@@ -374,22 +402,28 @@ fn emit_branch(a: &mut Asm, enc: &mut Encoder, insn: &Instruction) -> Result<(),
             }
         }
         FlowControl::Call => {
+            // The push may fault (stack overflow) before the call happened.
+            a.point(insn.ip(), false);
             push_return_address(a, next);
             a.jmp_exit(exit_kind::DIRECT, insn.near_branch_target());
         }
         FlowControl::IndirectBranch => {
             a.store_gs(RCX, SPILL_RCX);
+            a.point(insn.ip(), true);
             load_target_into_rcx(a, enc, insn)?;
             emit_ibl(a);
         }
         FlowControl::IndirectCall => {
             a.store_gs(RCX, SPILL_RCX);
+            a.point(insn.ip(), true);
             load_target_into_rcx(a, enc, insn)?;
+            a.point(insn.ip(), true);
             push_return_address(a, next);
             emit_ibl(a);
         }
         FlowControl::Return => {
             a.store_gs(RCX, SPILL_RCX);
+            a.point(insn.ip(), true);
             a.bytes(&[0x48, 0x8b, 0x0c, 0x24]); // mov rcx, [rsp]
             let pop = 8 + if insn.op_count() > 0 {
                 insn.immediate16() as i32
@@ -454,7 +488,10 @@ fn finish(mut a: Asm) -> Result<EmittedBlock, EmitError> {
             a.buf[at..at + 4].copy_from_slice(&(rel as i32).to_le_bytes());
         }
     }
-    Ok(EmittedBlock { code: a.buf })
+    Ok(EmittedBlock {
+        code: a.buf,
+        points: a.points,
+    })
 }
 
 /// Code that leaves for the dispatcher with a DIRECT exit to pc 0, for
@@ -470,6 +507,7 @@ pub(crate) fn native_exit_stub(base: u64) -> Vec<u8> {
         slots: Vec::new(),
         infos: Vec::new(),
         known: Vec::new(),
+        points: Vec::new(),
     };
     a.store_gs(RAX, SPILL_RAX);
     let info = a.label();

@@ -7,9 +7,11 @@ mod enter;
 mod instrument;
 mod thread_block;
 
-pub(crate) use self::context::ThreadState;
+pub(crate) use self::context::{register_signal_view, ThreadState};
 pub(crate) use self::decode::{decode_block, BlockEnd, MAX_BLOCK_INSNS};
-pub(crate) use self::emit::{emit_block, exit_kind, native_exit_stub, EmitError, ExitInfo};
+pub(crate) use self::emit::{
+    emit_block, exit_kind, native_exit_stub, EmitError, EmittedBlock, ExitInfo, SafePoint,
+};
 pub(crate) use self::enter::{
     current_xsave, exit_common_addr, has_osxsave, take_over_with, xsave_component_offset,
     xsave_size, CapturedState,

@@ -5,6 +5,7 @@ pub(crate) mod gs_base;
 pub(crate) mod guest_syscall;
 pub(crate) mod mem;
 pub(crate) mod raw;
+pub(crate) mod sigframe;
 pub(crate) mod syscall_table;
 
 use self::raw::{nr, syscall6};

@@ -23,8 +23,10 @@ pub(crate) enum SyscallKind {
     UnmapOrProtect,
     /// `arch_prctl`: a guest taking GS is refused.
     ArchPrctl,
-    /// `rt_sigaction`: guest handlers still run natively (signals issue).
+    /// `rt_sigaction`: the runtime keeps the guest's action and owns the real handler.
     SigAction,
+    /// `rt_sigreturn`: the guest state comes back from the guest's frame.
+    SigReturn,
 }
 
 /// One row of the table.
@@ -46,6 +48,7 @@ pub(crate) const SYSCALL_TABLE: &[SyscallRow] = &[
     row(10, "mprotect", UnmapOrProtect),
     row(11, "munmap", UnmapOrProtect),
     row(13, "rt_sigaction", SigAction),
+    row(15, "rt_sigreturn", SigReturn),
     row(25, "mremap", UnmapOrProtect),
     row(56, "clone", Clone),
     row(57, "fork", Fork),

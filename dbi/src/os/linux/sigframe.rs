@@ -1,0 +1,340 @@
+//! Signals on Linux x86-64: the runtime's own handler, and guest signal
+//! frames (ARCHITECTURE.md, decision 8).
+//!
+//! The runtime owns every real handler of a signal the guest handles. The
+//! real handler (`host_handler`) only records the signal. When the thread was
+//! in translated code at a *safe point* (a cache address where the guest's
+//! registers are exactly the machine's, see `emit::SafePoint`) it also
+//! redirects the interrupted context to the cache-exit path, so the thread
+//! returns to the dispatcher at once with the guest state saved; the
+//! dispatcher then builds the guest's signal frame on the guest stack and runs
+//! the guest handler translated. Elsewhere (dispatcher, stubs, the
+//! indirect-branch lookup) the signal stays pending until the next dispatcher
+//! entry; the indirect-branch table is emptied so a loop through indirect
+//! branches soon leaves the cache.
+//!
+//! Frames follow the kernel's `rt_sigframe` layout (return address, `ucontext`
+//! with `sigcontext`, `siginfo`, then an `xsave` image), so handlers that read
+//! their `ucontext` see the guest's registers; `rt_sigreturn` reads it back.
+// Not yet: guest sigaltstack (frames go on the current guest stack); a
+// synchronous fault at a cache address that is no safe point is reported as
+// an internal error.
+
+use super::raw::syscall6;
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+const NSIG: usize = 65;
+const SIGINFO_LEN: usize = 128;
+/// Bytes of the kernel's `struct ucontext` (flags, link, stack, sigcontext, mask).
+pub(crate) const UCONTEXT_LEN: usize = 304;
+const MCONTEXT_OFFSET: usize = 40;
+const SIGMASK_OFFSET: usize = 296;
+
+const SA_SIGINFO: u64 = 4;
+const SA_RESTORER: u64 = 0x0400_0000;
+pub(crate) const SA_RESTART: u64 = 0x1000_0000;
+pub(crate) const SA_NODEFER: u64 = 0x4000_0000;
+pub(crate) const SA_RESETHAND: u64 = 0x8000_0000;
+
+/// A `struct sigaction` as the kernel's rt_sigaction takes it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C)]
+pub(crate) struct KernelSigaction {
+    pub(crate) handler: u64,
+    pub(crate) flags: u64,
+    pub(crate) restorer: u64,
+    pub(crate) mask: u64,
+}
+
+struct Slots {
+    pending: [AtomicBool; NSIG],
+    info: [[AtomicU64; SIGINFO_LEN / 8]; NSIG],
+}
+
+static SLOTS: Slots = Slots {
+    pending: [const { AtomicBool::new(false) }; NSIG],
+    info: [const { [const { AtomicU64::new(0) }; SIGINFO_LEN / 8] }; NSIG],
+};
+
+/// Looks a host pc up for the real handler: `Err` if the pc is not in the
+/// code cache, else the safe point there (guest pc, rcx spilled) if any.
+pub(crate) type SafePointLookup = fn(u64) -> Result<Option<(u64, bool)>, ()>;
+
+/// What the real handler needs to know about the translator, registered by
+/// the dispatcher (`register`).
+pub(crate) struct SignalView {
+    /// Returns the safe point at a host pc (`None` if the pc is in the cache
+    /// but no safe point), or `Err(())` if the pc is not in the cache.
+    pub(crate) lookup: SafePointLookup,
+    pub(crate) exit_common: u64,
+    pub(crate) spill_rax_addr: u64,
+    pub(crate) spill_rcx_addr: u64,
+    pub(crate) ibl_table: u64,
+    pub(crate) ibl_len: u64,
+}
+
+static VIEW_LOOKUP: AtomicU64 = AtomicU64::new(0);
+static VIEW: [AtomicU64; 5] = [const { AtomicU64::new(0) }; 5];
+/// True while the thread runs guest code (between enter and exit).
+static IN_GUEST: AtomicBool = AtomicBool::new(false);
+/// The guest pc run natively by a NATIVE exit, or 0.
+static NATIVE_PC: AtomicU64 = AtomicU64::new(0);
+/// The guest pc at which a redirected context stopped.
+static REDIRECT_PC: AtomicU64 = AtomicU64::new(0);
+
+/// Registers the translator's view for the real handler.
+pub(crate) fn register(view: SignalView) {
+    VIEW_LOOKUP.store(view.lookup as *const () as u64, Ordering::Release);
+    for (slot, v) in VIEW.iter().zip([
+        view.exit_common,
+        view.spill_rax_addr,
+        view.spill_rcx_addr,
+        view.ibl_table,
+        view.ibl_len,
+    ]) {
+        slot.store(v, Ordering::Release);
+    }
+}
+
+/// Marks the thread as running guest code (`native_pc`: a guest pc run natively, or 0).
+pub(crate) fn set_in_guest(on: bool, native_pc: u64) {
+    NATIVE_PC.store(native_pc, Ordering::Relaxed);
+    IN_GUEST.store(on, Ordering::SeqCst);
+}
+
+/// The guest pc at which the last redirected context stopped.
+pub(crate) fn redirect_pc() -> u64 {
+    REDIRECT_PC.load(Ordering::Acquire)
+}
+
+/// Whether any signal waits for delivery.
+pub(crate) fn any_pending() -> bool {
+    SLOTS.pending.iter().any(|p| p.load(Ordering::Acquire))
+}
+
+/// Takes one pending signal: its number and `siginfo` bytes.
+pub(crate) fn take_pending() -> Option<(usize, [u8; SIGINFO_LEN])> {
+    for sig in 1..NSIG {
+        if SLOTS.pending[sig].swap(false, Ordering::AcqRel) {
+            let mut info = [0u8; SIGINFO_LEN];
+            for (i, w) in SLOTS.info[sig].iter().enumerate() {
+                info[i * 8..i * 8 + 8].copy_from_slice(&w.load(Ordering::Relaxed).to_le_bytes());
+            }
+            return Some((sig, info));
+        }
+    }
+    None
+}
+
+fn is_synchronous(sig: i32, info: &[u64; SIGINFO_LEN / 8]) -> bool {
+    // SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP raised by the CPU (si_code > 0).
+    let code = (info[1] & 0xffff_ffff) as i32;
+    matches!(sig, 4 | 5 | 7 | 8 | 11) && code > 0
+}
+
+extern "C" fn host_handler(sig: i32, info: *const u64, uc: *mut u64) {
+    let sig_us = sig as usize;
+    if sig_us >= NSIG {
+        return;
+    }
+    let mut words = [0u64; SIGINFO_LEN / 8];
+    for (i, w) in words.iter_mut().enumerate() {
+        // SAFETY:
+        // - The kernel passes a valid 128-byte siginfo to an SA_SIGINFO handler.
+        *w = unsafe { info.add(i).read() };
+    }
+    for (slot, w) in SLOTS.info[sig_us].iter().zip(words) {
+        slot.store(w, Ordering::Relaxed);
+    }
+    SLOTS.pending[sig_us].store(true, Ordering::Release);
+    let sync = is_synchronous(sig, &words);
+    // uc_mcontext: r8..r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip (u64 words).
+    let mc = MCONTEXT_OFFSET / 8;
+    let (rax_i, rcx_i, rip_i) = (mc + 13, mc + 14, mc + 16);
+    // SAFETY:
+    // - The kernel passes a valid ucontext; rip is inside its sigcontext.
+    let pc = unsafe { uc.add(rip_i).read() };
+    if !IN_GUEST.load(Ordering::SeqCst) {
+        if sync {
+            fatal(sig, pc, "in the runtime");
+        }
+        return;
+    }
+    let lookup_addr = VIEW_LOOKUP.load(Ordering::Acquire);
+    if lookup_addr == 0 {
+        return;
+    }
+    // SAFETY:
+    // - `lookup_addr` was stored from a `fn(u64) -> Result<Option<(u64, bool)>, ()>` in `register`.
+    let lookup: SafePointLookup = unsafe { core::mem::transmute(lookup_addr as usize) };
+    let native = NATIVE_PC.load(Ordering::Relaxed);
+    let point = match lookup(pc) {
+        Ok(p) => p,
+        // Not in the cache: a guest instruction run natively (int3, ud2...)
+        // stopped at its own pc or just after it; the registers are the guest's.
+        Err(()) if native != 0 && pc >= native && pc < native + 16 => Some((pc, false)),
+        Err(()) => None,
+    };
+    match point {
+        Some((guest_pc, rcx_spilled)) => {
+            let [exit_common, spill_rax, spill_rcx, _, _] =
+                VIEW.each_ref().map(|v| v.load(Ordering::Acquire));
+            // SAFETY:
+            // - `uc` is the kernel's ucontext (valid words at these indexes);
+            //   `spill_rax`/`spill_rcx` are fields of this thread's ThreadBlock,
+            //   which no other code touches while the guest runs.
+            unsafe {
+                if rcx_spilled {
+                    uc.add(rcx_i).write((spill_rcx as *const u64).read());
+                }
+                (spill_rax as *mut u64).write(uc.add(rax_i).read());
+                uc.add(rax_i).write(0);
+                uc.add(rip_i).write(exit_common);
+            }
+            REDIRECT_PC.store(guest_pc, Ordering::Release);
+        }
+        None if sync => fatal(
+            sig,
+            pc,
+            "at a code-cache address that maps to no guest instruction",
+        ),
+        None => {
+            // Leave the cache at the next indirect branch.
+            let table = VIEW[3].load(Ordering::Acquire);
+            let len = VIEW[4].load(Ordering::Acquire);
+            if table != 0 {
+                // SAFETY:
+                // - The table is page-aligned anonymous memory of ours; zero entries are empty.
+                let _ = unsafe { syscall6(28, [table, len, 4, 0, 0, 0]) };
+            }
+        }
+    }
+}
+
+fn fatal(sig: i32, pc: u64, where_: &str) {
+    let mut msg = *b"hbgrind: internal error: synchronous signal ?? at pc 0x????????????????                                                   \n";
+    msg[45] = b'0' + (sig / 10) as u8;
+    msg[46] = b'0' + (sig % 10) as u8;
+    for i in 0..16 {
+        let d = ((pc >> (60 - 4 * i)) & 0xf) as u8;
+        msg[55 + i] = if d < 10 { b'0' + d } else { b'a' + d - 10 };
+    }
+    let w = where_.as_bytes();
+    let n = w.len().min(msg.len() - 73);
+    msg[72..72 + n].copy_from_slice(&w[..n]);
+    let _ = super::write_all(2, &msg);
+    // Die of the signal: default action, then re-raise on return.
+    let dfl = KernelSigaction::default();
+    // SAFETY:
+    // - rt_sigaction reads `dfl`, a live local; it only changes this signal's disposition.
+    let _ = unsafe { syscall6(13, [sig as u64, &dfl as *const _ as u64, 0, 8, 0, 0]) };
+}
+
+core::arch::global_asm!(
+    ".pushsection .text.hbgrind_sigreturn,\"ax\",@progbits",
+    ".globl hbgrind_sigreturn",
+    ".hidden hbgrind_sigreturn",
+    "hbgrind_sigreturn:",
+    "mov eax, 15",
+    "syscall",
+    "ud2",
+    ".popsection",
+);
+
+extern "C" {
+    fn hbgrind_sigreturn();
+}
+
+/// Installs the runtime's real handler for `sig` (the guest asked for a
+/// handler with `guest_flags`).
+pub(crate) fn install_host_handler(sig: u64, guest_flags: u64) -> i64 {
+    let act = KernelSigaction {
+        handler: host_handler as *const () as u64,
+        flags: SA_SIGINFO | SA_RESTORER | (guest_flags & SA_RESTART),
+        restorer: hbgrind_sigreturn as *const () as u64,
+        mask: u64::MAX,
+    };
+    // SAFETY:
+    // - rt_sigaction reads `act`, a live local, and changes only `sig`'s disposition.
+    unsafe { syscall6(13, [sig, &act as *const _ as u64, 0, 8, 0, 0]) }
+}
+
+/// Sets the kernel's action for `sig` to `act` (SIG_DFL or SIG_IGN from the guest).
+pub(crate) fn set_kernel_action(sig: u64, act: &KernelSigaction) -> i64 {
+    // SAFETY:
+    // - rt_sigaction reads `act`, a live reference, and changes only `sig`'s disposition.
+    unsafe { syscall6(13, [sig, act as *const _ as u64, 0, 8, 0, 0]) }
+}
+
+/// The kernel's current action for `sig`.
+pub(crate) fn kernel_action(sig: u64) -> KernelSigaction {
+    let mut old = KernelSigaction::default();
+    // SAFETY:
+    // - rt_sigaction writes one sigaction into `old`, a live local.
+    let _ = unsafe { syscall6(13, [sig, 0, &mut old as *mut _ as u64, 8, 0, 0]) };
+    old
+}
+
+/// rt_sigprocmask(how, set) for the calling thread; returns the old mask.
+pub(crate) fn sigprocmask(how: u64, set: Option<u64>) -> u64 {
+    let mut old = 0u64;
+    let set_ptr = set.as_ref().map_or(0, |s| s as *const u64 as u64);
+    // SAFETY:
+    // - The kernel reads 8 bytes at `set_ptr` (a live local or null) and writes 8 into `old`.
+    let _ = unsafe { syscall6(14, [how, set_ptr, &mut old as *mut u64 as u64, 8, 0, 0]) };
+    old
+}
+
+/// Sends `sig` to the calling thread.
+pub(crate) fn raise(sig: u64) {
+    let pid = super::getpid() as u64;
+    // SAFETY:
+    // - gettid and tgkill touch no memory of ours.
+    unsafe {
+        let tid = syscall6(186, [0; 6]) as u64;
+        syscall6(234, [pid, tid, sig, 0, 0, 0]);
+    }
+}
+
+/// Writes `bytes` into guest memory at `addr`; false if it is not writable.
+pub(crate) fn write_guest(addr: u64, bytes: &[u8]) -> bool {
+    let l = [bytes.as_ptr() as u64, bytes.len() as u64];
+    let r = [addr, bytes.len() as u64];
+    // SAFETY:
+    // - The kernel reads `bytes` (live) and writes the guest range, failing with
+    //   EFAULT instead of faulting when it is not writable.
+    let rc = unsafe {
+        syscall6(
+            311,
+            [
+                super::getpid() as u64,
+                l.as_ptr() as u64,
+                1,
+                r.as_ptr() as u64,
+                1,
+                0,
+            ],
+        )
+    };
+    rc == bytes.len() as i64
+}
+
+/// Reads `len` bytes of guest memory at `addr`, if readable.
+pub(crate) fn read_guest_exact(addr: u64, len: usize) -> Option<Vec<u8>> {
+    let mut v = vec![0u8; len];
+    (super::mem::read_guest(addr, &mut v) == len).then_some(v)
+}
+
+/// Offsets inside a frame, for the signal layer.
+pub(crate) mod frame {
+    /// `ucontext` starts after the return address.
+    pub(crate) const UC: u64 = 8;
+    /// `siginfo` follows the `ucontext`.
+    pub(crate) const INFO: u64 = 8 + super::UCONTEXT_LEN as u64;
+    /// Bytes of return address + ucontext + siginfo.
+    pub(crate) const LEN: u64 = INFO + super::SIGINFO_LEN as u64;
+    /// Offset of the sigcontext in the ucontext.
+    pub(crate) const MCONTEXT: usize = super::MCONTEXT_OFFSET;
+    /// Offset of the signal mask in the ucontext.
+    pub(crate) const SIGMASK: usize = super::SIGMASK_OFFSET;
+}

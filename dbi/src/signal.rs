@@ -1,0 +1,233 @@
+//! The signal layer: guest signal actions, delivery of pending signals to
+//! translated guest handlers, and `rt_sigreturn` (ARCHITECTURE.md, decision 8;
+//! the real handler and frame layout are in os/linux/sigframe.rs).
+//!
+//! Signals are delivered only from the dispatcher, at a block boundary or at
+//! the safe point where the real handler stopped translated code: the guest
+//! handler then runs translated like any other guest code, with a kernel-like
+//! frame on the guest stack, the guest's signal mask applied, and
+//! `rt_sigreturn` read back from that frame.
+//!
+//! # Invariants
+//! - `Dispatcher::sigacts[s]` is the guest's action for signal `s` whenever the
+//!   guest has set one; the kernel then has the runtime's handler for it, or
+//!   the guest's own SIG_DFL/SIG_IGN.
+// Not yet: sigaltstack for guest handlers; a handler for a signal that
+// interrupts a restarted blocking syscall runs after that syscall returns.
+
+use crate::dispatch::Dispatcher;
+use crate::os::linux::sigframe::{self, frame, KernelSigaction, SA_NODEFER, SA_RESETHAND};
+
+const SIG_DFL: u64 = 0;
+const SIG_IGN: u64 = 1;
+const SIG_BLOCK: u64 = 0;
+const SIG_SETMASK: u64 = 2;
+const EINVAL: i64 = 22;
+const EFAULT: i64 = 14;
+/// Registers in `ThreadBlock::gprs` order.
+const RAX: usize = 0;
+const RCX: usize = 1;
+const RDX: usize = 2;
+const RBX: usize = 3;
+const RSP: usize = 4;
+const RBP: usize = 5;
+const RSI: usize = 6;
+const RDI: usize = 7;
+
+fn sig_bit(sig: u64) -> u64 {
+    1u64 << (sig - 1)
+}
+
+/// The guest's `rt_sigaction(sig, act, oldact, sigsetsize)`; returns its result.
+pub(crate) fn sigaction(d: &mut Dispatcher, args: &[u64; 6]) -> i64 {
+    let (sig, act_ptr, old_ptr) = (args[0], args[1], args[2]);
+    if sig == 0 || sig >= 65 || args[3] != 8 {
+        return -EINVAL;
+    }
+    let previous = d.sigacts[sig as usize].unwrap_or_else(|| sigframe::kernel_action(sig));
+    if act_ptr != 0 {
+        let Some(raw) = sigframe::read_guest_exact(act_ptr, 32) else {
+            return -EFAULT;
+        };
+        let word =
+            |i: usize| u64::from_le_bytes(raw[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
+        let act = KernelSigaction {
+            handler: word(0),
+            flags: word(1),
+            restorer: word(2),
+            mask: word(3),
+        };
+        let rc = if act.handler == SIG_DFL || act.handler == SIG_IGN {
+            sigframe::set_kernel_action(sig, &act)
+        } else {
+            sigframe::install_host_handler(sig, act.flags)
+        };
+        if rc < 0 {
+            return rc;
+        }
+        d.sigacts[sig as usize] = Some(act);
+    }
+    if old_ptr != 0 {
+        let mut b = Vec::with_capacity(32);
+        for w in [
+            previous.handler,
+            previous.flags,
+            previous.restorer,
+            previous.mask,
+        ] {
+            b.extend_from_slice(&w.to_le_bytes());
+        }
+        if !sigframe::write_guest(old_ptr, &b) {
+            return -EFAULT;
+        }
+    }
+    0
+}
+
+/// Delivers every pending signal; returns the pc the guest continues at.
+pub(crate) fn deliver_pending(d: &mut Dispatcher, mut pc: u64) -> u64 {
+    while let Some((sig, info)) = sigframe::take_pending() {
+        pc = deliver(d, pc, sig as u64, &info);
+    }
+    pc
+}
+
+fn deliver(d: &mut Dispatcher, pc: u64, sig: u64, info: &[u8; 128]) -> u64 {
+    let act = d.sigacts[sig as usize].unwrap_or_default();
+    let _span = tracing::debug_span!("signal", sig, pc = format_args!("{pc:#x}")).entered();
+    match act.handler {
+        SIG_IGN => return pc,
+        SIG_DFL => {
+            // Ignored by default: SIGCHLD, SIGCONT, SIGURG, SIGWINCH.
+            if matches!(sig, 17 | 18 | 23 | 28) {
+                return pc;
+            }
+            die_of(d, sig);
+        }
+        _ => {}
+    }
+    let (mut gprs, rflags, xsave) = d.ts.snapshot(crate::arch::xsave_size());
+    let mut sp = gprs[RSP].wrapping_sub(128); // the red zone
+    sp = sp.wrapping_sub(xsave.len() as u64) & !63;
+    let fpstate = sp;
+    let frame_at = (sp.wrapping_sub(frame::LEN) & !15).wrapping_sub(8);
+    let blocked = act.mask
+        | if act.flags & SA_NODEFER != 0 {
+            0
+        } else {
+            sig_bit(sig)
+        };
+    let old_mask = sigframe::sigprocmask(SIG_BLOCK, Some(blocked));
+    let mut uc = vec![0u8; sigframe::UCONTEXT_LEN];
+    let si_addr = u64::from_le_bytes(info[16..24].try_into().expect("8 bytes"));
+    let mcontext: [u64; 24] = [
+        gprs[8],
+        gprs[9],
+        gprs[10],
+        gprs[11],
+        gprs[12],
+        gprs[13],
+        gprs[14],
+        gprs[15],
+        gprs[RDI],
+        gprs[RSI],
+        gprs[RBP],
+        gprs[RBX],
+        gprs[RDX],
+        gprs[RAX],
+        gprs[RCX],
+        gprs[RSP],
+        pc,
+        rflags,
+        0x2b_0000_0000_0033, // cs = 0x33, gs = fs = 0, ss = 0x2b
+        0,
+        0,
+        old_mask,
+        si_addr,
+        fpstate,
+    ];
+    for (i, w) in mcontext.iter().enumerate() {
+        let at = frame::MCONTEXT + i * 8;
+        uc[at..at + 8].copy_from_slice(&w.to_le_bytes());
+    }
+    uc[frame::SIGMASK..frame::SIGMASK + 8].copy_from_slice(&old_mask.to_le_bytes());
+    let mut bytes = act.restorer.to_le_bytes().to_vec();
+    bytes.extend_from_slice(&uc);
+    bytes.extend_from_slice(info);
+    if !sigframe::write_guest(fpstate, &xsave) || !sigframe::write_guest(frame_at, &bytes) {
+        // As the kernel does when the stack cannot take the frame.
+        d.config.log.line(&format!(
+            "hbgrind: cannot write the frame for signal {sig} on the guest stack"
+        ));
+        die_of(d, 11);
+    }
+    gprs[RDI] = sig;
+    gprs[RSI] = frame_at + frame::INFO;
+    gprs[RDX] = frame_at + frame::UC;
+    gprs[RAX] = 0;
+    gprs[RSP] = frame_at;
+    d.ts.set_guest(&gprs, rflags & !0x500, &xsave); // DF and TF clear in handlers
+    if act.flags & SA_RESETHAND != 0 {
+        d.sigacts[sig as usize] = Some(KernelSigaction::default());
+        sigframe::set_kernel_action(sig, &KernelSigaction::default());
+    }
+    act.handler
+}
+
+/// The guest's `rt_sigreturn`: restores the state saved in its frame;
+/// returns the pc to continue at.
+pub(crate) fn sigreturn(d: &mut Dispatcher) -> u64 {
+    let (gprs, rflags, _) = d.ts.snapshot(0);
+    let uc_at = gprs[RSP];
+    let Some(uc) = sigframe::read_guest_exact(uc_at, sigframe::UCONTEXT_LEN) else {
+        d.config
+            .log
+            .line("hbgrind: rt_sigreturn with an unreadable frame");
+        die_of(d, 11);
+    };
+    let word = |i: usize| {
+        let at = frame::MCONTEXT + i * 8;
+        u64::from_le_bytes(uc[at..at + 8].try_into().expect("8 bytes"))
+    };
+    let mut g = [0u64; 16];
+    for (i, r) in (8..16).enumerate() {
+        g[r] = word(i);
+    }
+    g[RDI] = word(8);
+    g[RSI] = word(9);
+    g[RBP] = word(10);
+    g[RBX] = word(11);
+    g[RDX] = word(12);
+    g[RAX] = word(13);
+    g[RCX] = word(14);
+    g[RSP] = word(15);
+    let pc = word(16);
+    const USER_FLAGS: u64 = 0x0025_4dd5;
+    let flags = (rflags & !USER_FLAGS) | (word(17) & USER_FLAGS);
+    let fpstate = word(23);
+    let len = crate::arch::xsave_size();
+    let xsave = if fpstate != 0 {
+        sigframe::read_guest_exact(fpstate, len)
+    } else {
+        None
+    };
+    let xsave = xsave.unwrap_or_else(|| d.ts.snapshot(len).2);
+    let mask = u64::from_le_bytes(
+        uc[frame::SIGMASK..frame::SIGMASK + 8]
+            .try_into()
+            .expect("8 bytes"),
+    );
+    d.ts.set_guest(&g, flags, &xsave);
+    sigframe::sigprocmask(SIG_SETMASK, Some(mask));
+    pc
+}
+
+/// Ends the process as `sig` would, after the tool's report.
+fn die_of(d: &mut Dispatcher, sig: u64) -> ! {
+    let stats = d.exit_stats(128 + sig as i32);
+    d.config.tool.on_exit(&stats, &d.config.log);
+    sigframe::set_kernel_action(sig, &KernelSigaction::default());
+    sigframe::sigprocmask(1, Some(sig_bit(sig))); // SIG_UNBLOCK
+    sigframe::raise(sig);
+    crate::exit_group(128 + sig as i32)
+}
