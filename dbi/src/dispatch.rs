@@ -75,6 +75,7 @@ fn dispatcher_main(captured: &CapturedState, config: Box<Config>) -> ! {
         sigacts: [None; 65],
     };
     d.report_initial_modules();
+    crate::signal::watch_fatal_signals(&mut d);
     d.run(pc)
 }
 

@@ -84,6 +84,19 @@ pub(crate) fn sigaction(d: &mut Dispatcher, args: &[u64; 6]) -> i64 {
     0
 }
 
+/// Takes the real handler of the synchronous signals (SIGILL, SIGTRAP,
+/// SIGBUS, SIGFPE, SIGSEGV) the guest left at their default, so that a fatal
+/// fault first lets the tool write its report, then kills the process with
+/// the same signal (decision 8). The guest still sees SIG_DFL.
+pub(crate) fn watch_fatal_signals(d: &mut Dispatcher) {
+    for sig in [4u64, 5, 7, 8, 11] {
+        let now = sigframe::kernel_action(sig);
+        if now.handler == SIG_DFL && sigframe::install_host_handler(sig, 0) >= 0 {
+            d.sigacts[sig as usize] = Some(now);
+        }
+    }
+}
+
 /// Delivers every pending signal; returns the pc the guest continues at.
 pub(crate) fn deliver_pending(d: &mut Dispatcher, mut pc: u64) -> u64 {
     while let Some((sig, info)) = sigframe::take_pending() {

@@ -214,3 +214,17 @@ fn signal_handlers_run_translated_and_return() {
     check_same(&sig, &[], "none");
     check_same(&sig, &[], "inscount");
 }
+
+#[test]
+fn a_fatal_fault_still_writes_the_report_and_kills_with_the_same_signal() {
+    let hard = build("hard.c", "hard-fatal");
+    for (case, sig) in [("hlt", 11), ("ud2", 4), ("int3", 5)] {
+        let under = check_same(&hard, &[case], "inscount");
+        assert_eq!(status(&under), (None, Some(sig)));
+        let err = String::from_utf8_lossy(&under.stderr);
+        assert!(
+            err.contains("guest instructions: "),
+            "{case}: stderr: {err}"
+        );
+    }
+}
