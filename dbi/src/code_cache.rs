@@ -170,6 +170,14 @@ impl CodeCache {
             .any(|(&pc, &gend)| pc < end && gend > start)
     }
 
+    /// Drops the translation of the block at `pc` (its guest code changed).
+    /// The old code stays in place: links into it still run its check,
+    /// which now fails and leaves for the dispatcher.
+    pub(crate) fn forget(&mut self, pc: u64) {
+        self.blocks.remove(&pc);
+        self.by_pc.remove(&pc);
+    }
+
     /// Drops every translation (after guest code was unmapped or changed).
     pub(crate) fn flush(&mut self) {
         tracing::debug!(blocks = self.blocks.len(), "code cache flushed");

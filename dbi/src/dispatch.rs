@@ -21,7 +21,7 @@ pub(crate) struct Dispatcher {
     /// The guest's signal actions (signal.rs).
     pub(crate) sigacts: [Option<crate::os::linux::sigframe::KernelSigaction>; 65],
     /// Exits from the code cache, by `exit_kind`.
-    pub(crate) exits: [u64; 5],
+    pub(crate) exits: [u64; 6],
 }
 
 pub(crate) fn take_over(config: Config) {
@@ -71,7 +71,7 @@ fn dispatcher_main(captured: &CapturedState, config: Box<Config>) -> ! {
         config,
         interests,
         modules: Vec::new(),
-        exits: [0; 5],
+        exits: [0; 6],
         sigacts: [None; 65],
     };
     d.report_initial_modules();
@@ -165,6 +165,11 @@ impl Dispatcher {
                         continue;
                     }
                     self.internal_error(target, "returned from native execution");
+                }
+                exit_kind::CODE_CHANGED => {
+                    tracing::debug!(pc = format_args!("{target:#x}"), "guest code changed");
+                    self.cache.forget(target);
+                    pc = target;
                 }
                 exit_kind::USES_GS => {
                     self.config.log.line(&format!(

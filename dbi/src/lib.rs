@@ -1,28 +1,30 @@
 //! dbi: the binary translator and the instrumentation API.
 //!
 //! The runtime (tools/runtime) calls [`take_over`] from its constructor; from
-//! then on the calling thread runs only translated code: guest basic blocks
-//! are decoded with iced-x86, copied into a code cache with control transfers
-//! rewritten (papers/mangling.md), linked block to block, and indirect
-//! branches are looked up inline. Syscalls leave the cache for the syscall
-//! layer. A [`Tool`] sees every block as it is translated and declares, with
-//! [`Tool::interests`], which instrumentation it needs, so the none tool
-//! pays for nothing.
+//! then on the calling thread runs only translated code (papers/takeover.md):
+//! guest basic blocks are decoded with iced-x86, copied into a code cache
+//! with control transfers rewritten (papers/mangling.md), linked block to
+//! block, and indirect branches are looked up inline. Syscalls leave the
+//! cache for the syscall layer; signals are delivered to translated guest
+//! handlers by the signal layer. A [`Tool`] sees every block as it is
+//! translated and declares, with [`Tool::interests`], which instrumentation
+//! it needs, so the none tool pays for nothing.
 //!
 //! Not yet (later issues): buffered memory-access events with per-site
 //! metadata (decision 11) and function hooks by symbol (decision 12) are not
-//! part of the API yet; threads (clone with CLONE_THREAD is refused with an
-//! error), signals (guest handlers run natively), self-modifying code checks.
+//! part of the API yet; threads (clone with CLONE_THREAD is refused with a
+//! clear error); self-modifying code checks (decision 9: translations are
+//! dropped only when their memory is unmapped or loses PROT_EXEC).
 
-mod arch;
-mod code_cache;
-mod dispatch;
-mod os;
+mod arch; // the only cfg(target_arch): decode, emit, enter/leave, ThreadBlock
+mod code_cache; // CodeCache, Block: translations in regions near the guest code
+mod dispatch; // Dispatcher: the loop between the cache and the runtime
+mod os; // the only cfg(target_os): raw syscalls, memory, GS base, signal frames
 #[doc(hidden)]
 pub mod selftest; // Machine: native vs translated runs, for the differential test
-mod signal;
-mod syscall;
-mod translate;
+mod signal; // guest signal actions, delivery to translated handlers, sigreturn
+mod syscall; // the syscall layer: what the guest's syscalls mean to us
+mod translate; // translate(): decode, show the tool, emit, place
 
 pub use crate::os::linux::mem::{map_anon, unmap};
 pub use crate::os::linux::{close, dup_high, exit_group, getpid, open, read, write_all, Errno};

@@ -128,6 +128,7 @@ fn after_success(d: &mut Dispatcher, nr: u64, args: &[u64; 6], ret: u64) {
         }
         None if nr == MMAP && args[2] & PROT_EXEC != 0 && (args[4] as i64) >= 0 => {
             // A file mapped executable: a module (ld.so's dlopen does this).
+            crate::os::linux::mem::forget_readable();
             d.invalidate(ret, ret.saturating_add(args[1]));
             if d.interests.modules {
                 let path = fd_path(args[4] as i32).unwrap_or_default();
@@ -139,7 +140,11 @@ fn after_success(d: &mut Dispatcher, nr: u64, args: &[u64; 6], ret: u64) {
             }
             d.modules.push((ret, args[1]));
         }
-        None if nr == MMAP => d.invalidate(ret, ret.saturating_add(args[1])),
+        None if nr == MMAP => {
+            // Not executable: no block can come from it before an mprotect,
+            // which refreshes what we know about memory.
+            d.invalidate(ret, ret.saturating_add(args[1]))
+        }
         _ => {}
     }
 }

@@ -68,6 +68,11 @@ pub(crate) fn translate(
         BlockEnd::Native(p) | BlockEnd::UsesGs(p) if block.insns.is_empty() => p + 1,
         _ => block.end_pc(),
     };
+    // Code in memory the guest can write (JITs, trampolines) is checked
+    // before each run (--smc-check=all-non-file, Valgrind's default).
+    let code_len = (block.end_pc().max(pc + 1) - pc) as usize;
+    let check = (!crate::os::linux::mem::is_file_readonly(pc, pc + code_len as u64))
+        .then(|| &block.bytes[..code_len.min(block.bytes.len())]);
     let known: Vec<(u64, u64)> = block
         .direct_successors()
         .into_iter()
@@ -75,7 +80,7 @@ pub(crate) fn translate(
         .collect();
     cache
         .insert(pc, guest_end, |base| {
-            arch::emit_block(&block, &counters, base, &known)
+            arch::emit_block(&block, &counters, base, &known, check)
         })
         .map_err(TranslateError::Cache)
 }

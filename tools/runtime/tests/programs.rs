@@ -228,3 +228,10 @@ fn a_fatal_fault_still_writes_the_report_and_kills_with_the_same_signal() {
         );
     }
 }
+
+#[test]
+fn self_modifying_code_is_retranslated() {
+    let smc = build("smc.c", "smc");
+    check_same(&smc, &[], "none");
+    check_same(&smc, &[], "inscount");
+}

@@ -43,6 +43,8 @@ pub(crate) mod exit_kind {
     pub(crate) const NATIVE: u64 = 3;
     /// The guest instruction at `target_pc` uses GS.
     pub(crate) const USES_GS: u64 = 4;
+    /// The guest code of the block at `target_pc` changed since it was translated.
+    pub(crate) const CODE_CHANGED: u64 = 5;
 }
 
 /// The record an exit stub hands to the dispatcher (in the code cache).
@@ -214,6 +216,7 @@ pub(crate) fn emit_block(
     counters: &CounterPlan,
     base: u64,
     known: &[(u64, u64)],
+    check: Option<&[u8]>,
 ) -> Result<EmittedBlock, EmitError> {
     let mut a = Asm {
         base,
@@ -226,6 +229,9 @@ pub(crate) fn emit_block(
         known: known.to_vec(),
         points: Vec::new(),
     };
+    if let Some(original) = check {
+        emit_code_check(&mut a, block.pc, original);
+    }
     emit_counters(&mut |b: &[u8]| a.bytes(b), counters);
     let mut encoder = Encoder::new(64);
     let (body, last) = match block.end {
@@ -274,6 +280,57 @@ fn copy_insn(
         a.bytes(&b);
     }
     Ok(())
+}
+
+/// Self-modifying code check (decision 9, Valgrind's scheme): compares the
+/// guest bytes of the block with `original`, 8 bytes at a time, without
+/// touching the flags: rcx = guest chunk, rdx = its negated original value,
+/// and `lea rcx, [rcx+rdx]` is zero exactly when they are equal (`jrcxz`).
+/// On a difference the block leaves with `CODE_CHANGED`.
+fn emit_code_check(a: &mut Asm, pc: u64, original: &[u8]) {
+    a.store_gs(RAX, SPILL_RAX);
+    a.store_gs(RCX, SPILL_RCX);
+    a.store_gs(RDX, SPILL_RDX);
+    a.bytes(&[0x48, 0xb8]); // mov rax, imm64
+    a.bytes(&pc.to_le_bytes());
+    let fail = a.label();
+    let mut off = 0usize;
+    while off < original.len() {
+        let left = original.len() - off;
+        let (width, load): (usize, &[u8]) = match left {
+            8.. => (8, &[0x48, 0x8b, 0x88]),   // mov rcx, [rax+d32]
+            4..=7 => (4, &[0x8b, 0x88]),       // mov ecx, [rax+d32]
+            2..=3 => (2, &[0x0f, 0xb7, 0x88]), // movzx ecx, word [rax+d32]
+            _ => (1, &[0x0f, 0xb6, 0x88]),     // movzx ecx, byte [rax+d32]
+        };
+        let mut v = [0u8; 8];
+        v[..width].copy_from_slice(&original[off..off + width]);
+        let neg = u64::from_le_bytes(v).wrapping_neg();
+        a.bytes(load);
+        a.d32(off as i32);
+        let slot = a.label();
+        a.bytes(&[0x48, 0x8b, 0x15]); // mov rdx, [rip+slot]
+        a.rel32_to(slot);
+        a.slots.push((slot, neg));
+        a.bytes(&[0x48, 0x8d, 0x0c, 0x11]); // lea rcx, [rcx+rdx]
+        a.bytes(&[0xe3, 5]); // jrcxz over the jmp
+        a.bytes(&[0xe9]);
+        a.rel32_to(fail);
+        off += width;
+    }
+    let done = a.label();
+    let restore = |a: &mut Asm| {
+        a.load_gs(RDX, SPILL_RDX);
+        a.load_gs(RCX, SPILL_RCX);
+        a.load_gs(RAX, SPILL_RAX);
+    };
+    restore(a);
+    a.bytes(&[0xe9]);
+    a.rel32_to(done);
+    a.bind(fail);
+    restore(a);
+    a.jmp_exit(exit_kind::CODE_CHANGED, pc);
+    a.bind(done);
 }
 
 /// `mov rcx, <operand 0 of insn>` (the target of an indirect jmp/call).

@@ -119,6 +119,45 @@ pub(crate) fn forget_readable() {
     if let Ok(mut g) = READABLE.lock() {
         *g = None;
     }
+    if let Ok(mut g) = MAPS.lock() {
+        *g = None;
+    }
+}
+
+/// The process's mappings as (start, end, file-backed and not writable),
+/// read from /proc/self/maps when first needed after a change.
+static MAPS: Mutex<Option<Vec<(u64, u64, bool)>>> = Mutex::new(None);
+
+/// Whether all of `[start, end)` is file-backed memory the guest cannot
+/// write (so its code cannot change without an mmap/mprotect we see).
+pub(crate) fn is_file_readonly(start: u64, end: u64) -> bool {
+    let Ok(mut g) = MAPS.lock() else { return false };
+    let maps = g.get_or_insert_with(|| {
+        let text = super::read_file(b"/proc/self/maps");
+        String::from_utf8_lossy(&text)
+            .lines()
+            .filter_map(|l| {
+                let mut f = l.split_whitespace();
+                let (a, b) = f.next()?.split_once('-')?;
+                let perms = f.next()?;
+                let path = f.nth(3).unwrap_or("");
+                let fixed = path.starts_with('/') && !perms.contains('w');
+                Some((
+                    u64::from_str_radix(a, 16).ok()?,
+                    u64::from_str_radix(b, 16).ok()?,
+                    fixed,
+                ))
+            })
+            .collect()
+    });
+    let mut at = start;
+    while at < end {
+        match maps.iter().find(|&&(a, b, _)| a <= at && at < b) {
+            Some(&(_, b, true)) => at = b,
+            _ => return false,
+        }
+    }
+    true
 }
 
 /// Whether the page at `page` (a page number) is readable, probing it with
