@@ -62,6 +62,12 @@ pub(crate) fn handle(d: &mut Dispatcher, pc: u64, next: u64) -> u64 {
             return next;
         }
         Some(SyscallKind::SigReturn) => return crate::signal::sigreturn(d),
+        Some(SyscallKind::FdChange) => {
+            if let Some(ret) = protect_log_fd(d, nr, &args) {
+                d.ts.finish_syscall(ret, next);
+                return next;
+            }
+        }
         Some(SyscallKind::Clone3) => {
             // glibc falls back to clone, whose flags we can check and rewrite.
             d.ts.finish_syscall(-ENOSYS, next);
@@ -100,6 +106,32 @@ pub(crate) fn handle(d: &mut Dispatcher, pc: u64, next: u64) -> u64 {
         after_success(d, nr, &args, ret as u64);
     }
     next
+}
+
+/// Keeps the guest from closing or replacing the runtime's log descriptor
+/// (a guest that closes every descriptor above 2 must not silence the
+/// report); returns the result when the call was handled here.
+fn protect_log_fd(d: &Dispatcher, nr: u64, args: &[u64; 6]) -> Option<i64> {
+    const EBADF: i64 = 9;
+    let ours = d.config.log.fd as u64;
+    if ours <= 2 {
+        return None;
+    }
+    match nr {
+        3 if args[0] == ours => Some(-EBADF),
+        33 | 292 if args[1] == ours => Some(-EBADF),
+        436 if args[0] <= ours && ours <= args[1] => {
+            let mut ret = 0;
+            if args[0] < ours {
+                ret = run_guest_syscall(436, [args[0], ours - 1, args[2], 0, 0, 0]);
+            }
+            if ret >= 0 && args[1] > ours {
+                ret = run_guest_syscall(436, [ours + 1, args[1], args[2], 0, 0, 0]);
+            }
+            Some(ret)
+        }
+        _ => None,
+    }
 }
 
 fn refuse_threads(d: &mut Dispatcher, pc: u64) -> ! {

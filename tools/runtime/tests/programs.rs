@@ -235,3 +235,11 @@ fn self_modifying_code_is_retranslated() {
     check_same(&smc, &[], "none");
     check_same(&smc, &[], "inscount");
 }
+
+#[test]
+fn the_report_survives_a_guest_closing_all_descriptors() {
+    let hard = build("hard.c", "hard-closeall");
+    let under = check_same(&hard, &["closeall"], "inscount");
+    let err = String::from_utf8_lossy(&under.stderr);
+    assert!(err.contains("guest instructions: "), "stderr: {err}");
+}

@@ -27,6 +27,8 @@ pub(crate) enum SyscallKind {
     SigAction,
     /// `rt_sigreturn`: the guest state comes back from the guest's frame.
     SigReturn,
+    /// close, close_range, dup2, dup3: the runtime's log descriptor is not the guest's.
+    FdChange,
 }
 
 /// One row of the table.
@@ -45,11 +47,13 @@ use SyscallKind::*;
 
 /// The special syscalls of x86-64 Linux.
 pub(crate) const SYSCALL_TABLE: &[SyscallRow] = &[
+    row(3, "close", FdChange),
     row(10, "mprotect", UnmapOrProtect),
     row(11, "munmap", UnmapOrProtect),
     row(13, "rt_sigaction", SigAction),
     row(15, "rt_sigreturn", SigReturn),
     row(25, "mremap", UnmapOrProtect),
+    row(33, "dup2", FdChange),
     row(56, "clone", Clone),
     row(57, "fork", Fork),
     row(58, "vfork", Vfork),
@@ -57,8 +61,10 @@ pub(crate) const SYSCALL_TABLE: &[SyscallRow] = &[
     row(60, "exit", Exit),
     row(158, "arch_prctl", ArchPrctl),
     row(231, "exit_group", ExitGroup),
+    row(292, "dup3", FdChange),
     row(322, "execveat", Execve),
     row(435, "clone3", Clone3),
+    row(436, "close_range", FdChange),
 ];
 
 /// The row for syscall `nr`, if it is special.

@@ -180,6 +180,13 @@ int main(int argc, char **argv) {
     else if (!strcmp(c, "ud2")) __asm__ volatile("ud2");
     else if (!strcmp(c, "hlt")) __asm__ volatile("hlt");
     else if (!strcmp(c, "exit3")) exit(3);
+    else if (!strcmp(c, "closeall")) {
+        /* closes every descriptor but stdout, as daemons and shells do */
+        syscall(436 /* close_range */, 3, ~0U, 0);
+        for (int fd = 3; fd < 2000; fd++) close(fd);
+        close(2);
+        printf("closed\n");
+    }
     else if (!strcmp(c, "loop")) {
         /* exactly 3 guest instructions per iteration: the inscount test
          * compares the counts of two runs that differ only in n */
