@@ -384,7 +384,6 @@ fn push_return_address(a: &mut Asm, ret_pc: u64) {
 /// The inline indirect-branch lookup: rcx holds the guest target, guest rcx
 /// is in `SPILL_RCX`. Touches no flags and no guest memory.
 fn emit_ibl(a: &mut Asm) {
-    a.store_gs(RCX, IND_TARGET);
     a.store_gs(RDX, SPILL_RDX);
     a.store_gs(RAX, SPILL_RAX);
     a.bytes(&[0x0f, 0xb7, 0xd1]); // movzx edx, cx
@@ -392,8 +391,12 @@ fn emit_ibl(a: &mut Asm) {
     a.bytes(&[0x65, 0x48, 0x8b, 0x04, 0xd5]); // mov rax, gs:[rdx*8+table]
     a.d32(IBL_TABLE_OFFSET as i32);
     a.bytes(&[0x48, 0x8d, 0x0c, 0x01]); // lea rcx, [rcx+rax]
-    a.bytes(&[0xe3, 33]); // jrcxz hit (the miss path is 33 bytes)
+    a.bytes(&[0xe3, 50]); // jrcxz hit (the miss path is 50 bytes)
     let miss_start = a.buf.len();
+    // Miss: recover the target without flags: rcx - key = rcx + !key + 1.
+    a.bytes(&[0x48, 0xf7, 0xd0]); // not rax
+    a.bytes(&[0x48, 0x8d, 0x4c, 0x01, 0x01]); // lea rcx, [rcx+rax+1]
+    a.store_gs(RCX, IND_TARGET);
     a.load_gs(RDX, SPILL_RDX);
     a.load_gs(RCX, SPILL_RCX);
     let info = a.label();
@@ -401,7 +404,7 @@ fn emit_ibl(a: &mut Asm) {
     a.rel32_to(info);
     a.infos.push((info, exit_kind::INDIRECT));
     a.jmp_gs(EXIT_COMMON);
-    debug_assert_eq!(a.buf.len() - miss_start, 33);
+    debug_assert_eq!(a.buf.len() - miss_start, 50);
     // hit:
     a.bytes(&[0x65, 0x48, 0x8b, 0x04, 0xd5]); // mov rax, gs:[rdx*8+table+8]
     a.d32(IBL_TABLE_OFFSET as i32 + 8);
