@@ -20,6 +20,8 @@ pub(crate) struct Dispatcher {
     pub(crate) modules: Vec<(u64, u64)>,
     /// The guest's signal actions (signal.rs).
     pub(crate) sigacts: [Option<crate::os::linux::sigframe::KernelSigaction>; 65],
+    /// The guest's alternate signal stack (emulated): (ss_sp, ss_flags, ss_size).
+    pub(crate) guest_altstack: (u64, u32, u64),
     /// Exits from the code cache, by `exit_kind`.
     pub(crate) exits: [u64; 6],
 }
@@ -73,6 +75,7 @@ fn dispatcher_main(captured: &CapturedState, config: Box<Config>) -> ! {
         modules: Vec::new(),
         exits: [0; 6],
         sigacts: [None; 65],
+        guest_altstack: (0, 2, 0),
     };
     d.report_initial_modules();
     crate::signal::watch_fatal_signals(&mut d);

@@ -12,11 +12,13 @@
 //! - `Dispatcher::sigacts[s]` is the guest's action for signal `s` whenever the
 //!   guest has set one; the kernel then has the runtime's handler for it, or
 //!   the guest's own SIG_DFL/SIG_IGN.
-// Not yet: sigaltstack for guest handlers; a handler for a signal that
+// Not yet: a handler for a signal that
 // interrupts a restarted blocking syscall runs after that syscall returns.
 
 use crate::dispatch::Dispatcher;
-use crate::os::linux::sigframe::{self, frame, KernelSigaction, SA_NODEFER, SA_RESETHAND};
+use crate::os::linux::sigframe::{
+    self, frame, KernelSigaction, SA_NODEFER, SA_ONSTACK, SA_RESETHAND,
+};
 
 const SIG_DFL: u64 = 0;
 const SIG_IGN: u64 = 1;
@@ -89,12 +91,57 @@ pub(crate) fn sigaction(d: &mut Dispatcher, args: &[u64; 6]) -> i64 {
 /// fault first lets the tool write its report, then kills the process with
 /// the same signal (decision 8). The guest still sees SIG_DFL.
 pub(crate) fn watch_fatal_signals(d: &mut Dispatcher) {
+    d.guest_altstack = sigframe::altstack();
+    if let Err(e) = sigframe::install_runtime_altstack() {
+        d.config.log.line(&format!(
+            "hbgrind: warning: no signal stack for the runtime ({e})"
+        ));
+    }
     for sig in [4u64, 5, 7, 8, 11] {
         let now = sigframe::kernel_action(sig);
         if now.handler == SIG_DFL && sigframe::install_host_handler(sig, 0) >= 0 {
             d.sigacts[sig as usize] = Some(now);
         }
     }
+}
+
+/// The guest's `sigaltstack(ss, old_ss)`, emulated: the kernel's alternate
+/// stack belongs to the runtime's real handler.
+pub(crate) fn sigaltstack(d: &mut Dispatcher, args: &[u64; 6]) -> i64 {
+    const SS_ONSTACK: u64 = 1;
+    const SS_DISABLE: u64 = 2;
+    const EPERM: i64 = 1;
+    let (sp, flags, size) = d.guest_altstack;
+    let rsp = d.ts.snapshot(0).0[RSP];
+    let on = size != 0 && u64::from(flags) & SS_DISABLE == 0 && rsp.wrapping_sub(sp) < size;
+    if args[1] != 0 {
+        let f = if size == 0 {
+            SS_DISABLE
+        } else {
+            u64::from(flags) | if on { SS_ONSTACK } else { 0 }
+        };
+        let mut b = sp.to_le_bytes().to_vec();
+        b.extend_from_slice(&f.to_le_bytes());
+        b.extend_from_slice(&size.to_le_bytes());
+        if !sigframe::write_guest(args[1], &b) {
+            return -EFAULT;
+        }
+    }
+    if args[0] != 0 {
+        if on {
+            return -EPERM;
+        }
+        let Some(raw) = sigframe::read_guest_exact(args[0], 24) else {
+            return -EFAULT;
+        };
+        let w = |i: usize| u64::from_le_bytes(raw[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
+        d.guest_altstack = if w(1) & SS_DISABLE != 0 {
+            (0, SS_DISABLE as u32, 0)
+        } else {
+            (w(0), 0, w(2))
+        };
+    }
+    0
 }
 
 /// Delivers every pending signal; returns the pc the guest continues at.
@@ -120,7 +167,14 @@ fn deliver(d: &mut Dispatcher, pc: u64, sig: u64, info: &[u8; 128]) -> u64 {
         _ => {}
     }
     let (mut gprs, rflags, xsave) = d.ts.snapshot(crate::arch::xsave_size());
-    let mut sp = gprs[RSP].wrapping_sub(128); // the red zone
+    const SS_DISABLE: u32 = 2;
+    let (ss_sp, ss_flags, ss_size) = d.guest_altstack;
+    let on_alt = gprs[RSP].wrapping_sub(ss_sp) < ss_size;
+    let mut sp = if act.flags & SA_ONSTACK != 0 && ss_flags & SS_DISABLE == 0 && !on_alt {
+        ss_sp + ss_size
+    } else {
+        gprs[RSP].wrapping_sub(128) // below the red zone
+    };
     sp = sp.wrapping_sub(xsave.len() as u64) & !63;
     let fpstate = sp;
     let frame_at = (sp.wrapping_sub(frame::LEN) & !15).wrapping_sub(8);
@@ -164,6 +218,11 @@ fn deliver(d: &mut Dispatcher, pc: u64, sig: u64, info: &[u8; 128]) -> u64 {
         uc[at..at + 8].copy_from_slice(&w.to_le_bytes());
     }
     uc[frame::SIGMASK..frame::SIGMASK + 8].copy_from_slice(&old_mask.to_le_bytes());
+    // uc_stack: the alternate stack as the kernel reports it (SS_ONSTACK = 1 when on it).
+    let on_it = u64::from(sp.wrapping_sub(ss_sp) <= ss_size && ss_size != 0);
+    uc[16..24].copy_from_slice(&ss_sp.to_le_bytes());
+    uc[24..32].copy_from_slice(&(u64::from(ss_flags) | on_it).to_le_bytes());
+    uc[32..40].copy_from_slice(&ss_size.to_le_bytes());
     let mut bytes = act.restorer.to_le_bytes().to_vec();
     bytes.extend_from_slice(&uc);
     bytes.extend_from_slice(info);

@@ -62,6 +62,11 @@ pub(crate) fn handle(d: &mut Dispatcher, pc: u64, next: u64) -> u64 {
             return next;
         }
         Some(SyscallKind::SigReturn) => return crate::signal::sigreturn(d),
+        Some(SyscallKind::SigAltStack) => {
+            let ret = crate::signal::sigaltstack(d, &args);
+            d.ts.finish_syscall(ret, next);
+            return next;
+        }
         Some(SyscallKind::FdChange) => {
             if let Some(ret) = protect_log_fd(d, nr, &args) {
                 d.ts.finish_syscall(ret, next);

@@ -243,3 +243,13 @@ fn the_report_survives_a_guest_closing_all_descriptors() {
     let err = String::from_utf8_lossy(&under.stderr);
     assert!(err.contains("guest instructions: "), "stderr: {err}");
 }
+
+#[test]
+fn a_stack_overflow_is_caught_on_the_guests_alternate_stack() {
+    let prog = build("overflow.c", "overflow");
+    let under = check_same(&prog, &[], "none");
+    assert_eq!(
+        String::from_utf8_lossy(&under.stdout),
+        "caught 11 on the alternate stack: 1\n"
+    );
+}

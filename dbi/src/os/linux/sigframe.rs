@@ -16,8 +16,7 @@
 //! Frames follow the kernel's `rt_sigframe` layout (return address, `ucontext`
 //! with `sigcontext`, `siginfo`, then an `xsave` image), so handlers that read
 //! their `ucontext` see the guest's registers; `rt_sigreturn` reads it back.
-// Not yet: guest sigaltstack (frames go on the current guest stack); a
-// synchronous fault at a cache address that is no safe point is reported as
+// Not yet: a synchronous fault at a cache address that is no safe point is reported as
 // an internal error.
 
 use super::raw::syscall6;
@@ -250,7 +249,7 @@ extern "C" {
 pub(crate) fn install_host_handler(sig: u64, guest_flags: u64) -> i64 {
     let act = KernelSigaction {
         handler: host_handler as *const () as u64,
-        flags: SA_SIGINFO | SA_RESTORER | (guest_flags & SA_RESTART),
+        flags: SA_SIGINFO | SA_RESTORER | SA_ONSTACK | (guest_flags & SA_RESTART),
         restorer: hbgrind_sigreturn as *const () as u64,
         mask: u64::MAX,
     };
@@ -284,6 +283,32 @@ pub(crate) fn sigprocmask(how: u64, set: Option<u64>) -> u64 {
     let _ = unsafe { syscall6(14, [how, set_ptr, &mut old as *mut u64 as u64, 8, 0, 0]) };
     old
 }
+
+/// The calling thread's alternate signal stack in the kernel: (ss_sp, ss_flags, ss_size).
+pub(crate) fn altstack() -> (u64, u32, u64) {
+    let mut ss = [0u64; 3];
+    // SAFETY:
+    // - sigaltstack with a null new stack writes one stack_t (24 bytes) into `ss`, a live local.
+    let _ = unsafe { syscall6(131, [0, ss.as_mut_ptr() as u64, 0, 0, 0, 0]) };
+    (ss[0], ss[1] as u32, ss[2])
+}
+
+/// Gives the runtime's real handler a private alternate stack, so that it
+/// runs even when the guest's stack is exhausted. The guest's own
+/// sigaltstack is emulated (signal.rs).
+pub(crate) fn install_runtime_altstack() -> Result<(), super::Errno> {
+    const LEN: usize = 64 * 1024;
+    let stack = super::mem::map_anon(LEN)?;
+    let ss = [stack as u64, 0u64, LEN as u64];
+    // SAFETY:
+    // - sigaltstack reads one stack_t from `ss`; the stack is a fresh private
+    //   mapping that is never unmapped.
+    let rc = unsafe { syscall6(131, [ss.as_ptr() as u64, 0, 0, 0, 0, 0]) };
+    super::check(rc).map(|_| ())
+}
+
+/// `SA_ONSTACK`: run the handler on the alternate signal stack.
+pub(crate) const SA_ONSTACK: u64 = 0x0800_0000;
 
 /// Sends `sig` to the calling thread.
 pub(crate) fn raise(sig: u64) {

@@ -27,6 +27,8 @@ pub(crate) enum SyscallKind {
     SigAction,
     /// `rt_sigreturn`: the guest state comes back from the guest's frame.
     SigReturn,
+    /// `sigaltstack`: emulated; the kernel's belongs to the runtime.
+    SigAltStack,
     /// close, close_range, dup2, dup3: the runtime's log descriptor is not the guest's.
     FdChange,
 }
@@ -59,6 +61,7 @@ pub(crate) const SYSCALL_TABLE: &[SyscallRow] = &[
     row(58, "vfork", Vfork),
     row(59, "execve", Execve),
     row(60, "exit", Exit),
+    row(131, "sigaltstack", SigAltStack),
     row(158, "arch_prctl", ArchPrctl),
     row(231, "exit_group", ExitGroup),
     row(292, "dup3", FdChange),
