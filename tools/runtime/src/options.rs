@@ -13,6 +13,8 @@ pub(crate) struct Options {
     pub(crate) trace_children: bool,
     /// Our own LD_PRELOAD entry (to strip it from untraced children).
     pub(crate) preload_path: Option<Vec<u8>>,
+    /// The environment (NAME=value entries), for `%q{NAME}` in --log-file.
+    pub(crate) env: Vec<(String, String)>,
 }
 
 const TOOLS: &[&str] = &["none", "inscount", "race", "helgrind", "drd"];
@@ -31,6 +33,14 @@ impl Options {
         if opts.trace.is_none() {
             opts.trace = get(b"HBGRIND_LOG").map(|v| String::from_utf8_lossy(&v).into_owned());
         }
+        opts.env = env
+            .split(|&c| c == 0)
+            .filter_map(|v| {
+                let v = String::from_utf8_lossy(v);
+                v.split_once('=')
+                    .map(|(k, x)| (k.to_string(), x.to_string()))
+            })
+            .collect();
         opts.preload_path = get(b"LD_PRELOAD").and_then(|list| {
             list.split(|&c| c == b':' || c == b' ')
                 .find(|e| e.ends_with(b"libhbgrind_rt.so"))
@@ -49,6 +59,7 @@ impl Options {
             trace: None,
             trace_children: false,
             preload_path: None,
+            env: Vec::new(),
         };
         for arg in raw.split('\x1f').filter(|a| !a.is_empty()) {
             if let Some(t) = arg.strip_prefix("--tool=") {
@@ -78,16 +89,18 @@ impl Options {
     pub(crate) fn open_log(&self) -> dbi::Log {
         let fd = match &self.log_file {
             Some(f) => {
-                let path = f.replace("%p", &dbi::getpid().to_string());
+                let path = expand_log_name(f, dbi::getpid(), &self.env);
                 const FLAGS: u64 = 0o1 | 0o100 | 0o1000 | 0o2000000; // WRONLY|CREAT|TRUNC|CLOEXEC
                 match dbi::open(path.as_bytes(), FLAGS, 0o666) {
                     Ok(fd) => fd,
                     Err(e) => {
+                        // The program still runs; the report goes to stderr.
                         let _ = dbi::write_all(
                             2,
-                            format!("hbgrind: cannot open log file {path}: {e}\n").as_bytes(),
+                            format!("hbgrind: cannot open log file {path}: {e}; writing to stderr instead\n")
+                                .as_bytes(),
                         );
-                        dbi::exit_group(1);
+                        dbi::dup_high(2).unwrap_or(2)
                     }
                 }
             }
@@ -98,6 +111,34 @@ impl Options {
             quiet: self.quiet,
         }
     }
+}
+
+/// Expands a --log-file name as Valgrind does: `%p` is the pid, `%q{NAME}`
+/// the value of environment variable NAME (empty if unset), `%%` is `%`.
+pub(crate) fn expand_log_name(name: &str, pid: i32, env: &[(String, String)]) -> String {
+    let mut out = String::new();
+    let mut rest = name;
+    while let Some(i) = rest.find('%') {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i + 1..];
+        if let Some(t) = tail.strip_prefix('p') {
+            out.push_str(&pid.to_string());
+            rest = t;
+        } else if let Some(t) = tail.strip_prefix('%') {
+            out.push('%');
+            rest = t;
+        } else if let Some((var, t)) = tail.strip_prefix("q{").and_then(|t| t.split_once('}')) {
+            if let Some((_, v)) = env.iter().find(|(k, _)| k == var) {
+                out.push_str(v);
+            }
+            rest = t;
+        } else {
+            out.push('%');
+            rest = tail;
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 fn read_environ() -> Vec<u8> {
@@ -130,5 +171,14 @@ mod tests {
         assert_eq!(o.trace.as_deref(), Some("dbi=debug"));
         assert_eq!(Options::parse("").unwrap().tool, "race");
         assert!(Options::parse("--tool=nope").is_err());
+    }
+
+    #[test]
+    fn expands_log_file_names() {
+        let env = vec![("RUN".to_string(), "r1".to_string())];
+        assert_eq!(
+            super::expand_log_name("x.%p.%q{RUN}.%%.%q{NONE}", 42, &env),
+            "x.42.r1.%."
+        );
     }
 }
