@@ -212,8 +212,8 @@ extern "C" fn host_handler(sig: i32, info: *const u64, uc: *mut u64) {
 
 fn fatal(sig: i32, pc: u64, where_: &str) {
     let mut msg = *b"hbgrind: internal error: synchronous signal ?? at pc 0x????????????????                                                   \n";
-    msg[45] = b'0' + (sig / 10) as u8;
-    msg[46] = b'0' + (sig % 10) as u8;
+    msg[44] = b'0' + (sig / 10) as u8;
+    msg[45] = b'0' + (sig % 10) as u8;
     for i in 0..16 {
         let d = ((pc >> (60 - 4 * i)) & 0xf) as u8;
         msg[55 + i] = if d < 10 { b'0' + d } else { b'a' + d - 10 };
