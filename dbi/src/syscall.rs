@@ -62,6 +62,15 @@ pub(crate) fn handle(d: &mut Dispatcher, pc: u64, next: u64) -> u64 {
             return next;
         }
         Some(SyscallKind::SigReturn) => return crate::signal::sigreturn(d),
+        Some(SyscallKind::Rseq) if args[2] & 1 == 0 => {
+            // glibc registers rseq before the takeover; a guest doing it itself
+            // (tcmalloc) has critical sections the kernel cannot restart
+            // while they run from the code cache.
+            d.config.log.line(&format!(
+                "hbgrind: warning: the program registers restartable sequences (rseq at guest pc {pc:#x}); \
+                 their critical sections run translated and are not restarted (not yet supported)"
+            ));
+        }
         Some(SyscallKind::SigAltStack) => {
             let ret = crate::signal::sigaltstack(d, &args);
             d.ts.finish_syscall(ret, next);

@@ -29,6 +29,8 @@ pub(crate) enum SyscallKind {
     SigReturn,
     /// `sigaltstack`: emulated; the kernel's belongs to the runtime.
     SigAltStack,
+    /// `rseq`: a guest registering restartable sequences itself is warned about.
+    Rseq,
     /// close, close_range, dup2, dup3: the runtime's log descriptor is not the guest's.
     FdChange,
 }
@@ -66,6 +68,7 @@ pub(crate) const SYSCALL_TABLE: &[SyscallRow] = &[
     row(231, "exit_group", ExitGroup),
     row(292, "dup3", FdChange),
     row(322, "execveat", Execve),
+    row(334, "rseq", Rseq),
     row(435, "clone3", Clone3),
     row(436, "close_range", FdChange),
 ];
