@@ -31,6 +31,9 @@ pub(crate) enum BlockEnd {
 pub(crate) struct DecodedBlock {
     pub(crate) pc: u64,
     pub(crate) insns: Vec<Instruction>,
+    /// Per instruction: where its 32-bit displacement starts when it has a
+    /// RIP-relative operand (0 otherwise), for re-aiming it in the cache.
+    pub(crate) disp_offsets: Vec<u8>,
     pub(crate) bytes: Vec<u8>,
     pub(crate) end: BlockEnd,
 }
@@ -146,6 +149,7 @@ fn try_decode_block(pc: u64, want: usize) -> Option<DecodedBlock> {
     let complete = got < want || want == MAX_BLOCK_INSNS * 15;
     let mut decoder = Decoder::with_ip(64, &bytes, pc, DecoderOptions::NONE);
     let mut insns = Vec::new();
+    let mut disp_offsets = Vec::new();
     let mut end = None;
     while end.is_none() {
         let here = decoder.ip();
@@ -184,7 +188,19 @@ fn try_decode_block(pc: u64, want: usize) -> Option<DecodedBlock> {
             });
         } else {
             let is_branch = insn.flow_control() != FlowControl::Next;
+            let disp = if insn.is_ip_rel_memory_operand() {
+                let c = decoder.get_constant_offsets(&insn);
+                debug_assert_eq!(
+                    c.displacement_size(),
+                    4,
+                    "RIP-relative displacements are 32-bit"
+                );
+                c.displacement_offset() as u8
+            } else {
+                0
+            };
             insns.push(insn);
+            disp_offsets.push(disp);
             if is_branch {
                 end = Some(BlockEnd::Branch);
             } else if insns.len() == MAX_BLOCK_INSNS {
@@ -195,6 +211,7 @@ fn try_decode_block(pc: u64, want: usize) -> Option<DecodedBlock> {
     Some(DecodedBlock {
         pc,
         insns,
+        disp_offsets,
         bytes,
         end: end.expect("loop ends only with an end"),
     })

@@ -1,9 +1,10 @@
 //! Emitting a decoded block into the code cache.
 //!
-//! Guest instructions are copied byte for byte, except those with a
-//! RIP-relative operand, which iced-x86's `Encoder` re-encodes at their new
-//! address (it reports, rather than hides, a target out of reach). Only
-//! control transfers and `syscall` are rewritten (papers/mangling.md):
+//! Guest instructions are copied byte for byte; one with a RIP-relative
+//! operand keeps its bytes and gets its 32-bit displacement re-aimed at the
+//! same absolute target from its new address (out of reach is an error, and
+//! the block goes to a region nearer the guest code). Only control transfers
+//! and `syscall` are rewritten (papers/mangling.md):
 //!
 //! - a direct branch becomes `jmp/jcc rel32` to an *exit stub*; the
 //!   dispatcher later links it by patching the rel32 (or, when the target is
@@ -29,7 +30,7 @@ use super::instrument::{emit_counters, CounterPlan};
 use super::thread_block::{
     EXIT_COMMON, IBL_JUMP, IBL_TABLE_OFFSET, IND_TARGET, SPILL_RAX, SPILL_RCX, SPILL_RDX,
 };
-use iced_x86::{Code, Encoder, FlowControl, Instruction, MemoryOperand, OpKind, Register};
+use iced_x86::{Code, FlowControl, Instruction};
 
 /// What an exit stub asks of the dispatcher (`ExitInfo::kind`).
 pub(crate) mod exit_kind {
@@ -233,7 +234,6 @@ pub(crate) fn emit_block(
         emit_code_check(&mut a, block.pc, original);
     }
     emit_counters(&mut |b: &[u8]| a.bytes(b), counters);
-    let mut encoder = Encoder::new(64);
     let (body, last) = match block.end {
         BlockEnd::Branch => {
             let (last, body) = block
@@ -244,9 +244,9 @@ pub(crate) fn emit_block(
         }
         _ => (&block.insns[..], None),
     };
-    for insn in body {
+    for (idx, insn) in body.iter().enumerate() {
         a.point(insn.ip(), false);
-        copy_insn(&mut a, &mut encoder, block, insn)?;
+        copy_insn(&mut a, block, idx)?;
     }
     match block.end {
         BlockEnd::Branch => a.point(last.expect("a branch").ip(), false),
@@ -254,7 +254,7 @@ pub(crate) fn emit_block(
         _ => {}
     }
     match (block.end, last) {
-        (BlockEnd::Branch, Some(insn)) => emit_branch(&mut a, &mut encoder, insn)?,
+        (BlockEnd::Branch, Some(insn)) => emit_branch(&mut a, block, insn)?,
         (BlockEnd::Fallthrough(pc), _) => a.jmp_exit(exit_kind::DIRECT, pc),
         (BlockEnd::Syscall { next, .. }, _) => a.jmp_exit(exit_kind::SYSCALL, next),
         (BlockEnd::Native(pc), _) => a.jmp_exit(exit_kind::NATIVE, pc),
@@ -264,21 +264,17 @@ pub(crate) fn emit_block(
     finish(a)
 }
 
-fn copy_insn(
-    a: &mut Asm,
-    enc: &mut Encoder,
-    block: &DecodedBlock,
-    insn: &Instruction,
-) -> Result<(), EmitError> {
+fn copy_insn(a: &mut Asm, block: &DecodedBlock, idx: usize) -> Result<(), EmitError> {
+    let insn = &block.insns[idx];
+    let mut b = block.bytes_of(insn).to_vec();
     if insn.is_ip_rel_memory_operand() {
-        let ip = a.here();
-        enc.encode(insn, ip).map_err(|_| EmitError::OutOfReach)?;
-        let b = enc.take_buffer();
-        a.bytes(&b);
-    } else {
-        let b = block.bytes_of(insn).to_vec();
-        a.bytes(&b);
+        // Same bytes, displacement re-aimed at the same absolute target.
+        let at = block.disp_offsets[idx] as usize;
+        let rel = insn.memory_displacement64() as i64 - (a.here() as i64 + b.len() as i64);
+        let rel = i32::try_from(rel).map_err(|_| EmitError::OutOfReach)?;
+        b[at..at + 4].copy_from_slice(&rel.to_le_bytes());
     }
+    a.bytes(&b);
     Ok(())
 }
 
@@ -333,37 +329,47 @@ fn emit_code_check(a: &mut Asm, pc: u64, original: &[u8]) {
     a.bind(done);
 }
 
-/// `mov rcx, <operand 0 of insn>` (the target of an indirect jmp/call).
+/// `mov rcx, <operand 0 of insn>` (the target of an indirect jmp/call),
+/// made from the guest's own `FF /2` or `FF /4` bytes: same segment and
+/// address-size prefixes, REX.W with the guest's REX.X/REX.B, opcode `8B`,
+/// the ModRM with rcx as its reg field, then the guest's SIB and
+/// displacement (re-aimed when RIP-relative). Prefixes without meaning for a
+/// load (`notrack`, `bnd`) are dropped.
 fn load_target_into_rcx(
     a: &mut Asm,
-    enc: &mut Encoder,
+    block: &DecodedBlock,
     insn: &Instruction,
 ) -> Result<(), EmitError> {
-    let mov = match insn.op0_kind() {
-        OpKind::Register => {
-            Instruction::with2(Code::Mov_r64_rm64, Register::RCX, insn.op0_register())
-                .expect("valid mov")
+    let orig = block.bytes_of(insn);
+    let mut out = Vec::with_capacity(orig.len() + 2);
+    let mut i = 0;
+    while let Some(&p) = orig.get(i) {
+        match p {
+            0x64 | 0x65 | 0x67 => out.push(p),
+            0x26 | 0x2e | 0x36 | 0x3e | 0x66 | 0xf0 | 0xf2 | 0xf3 => {}
+            _ => break,
         }
-        OpKind::Memory => {
-            let mut m = MemoryOperand::with_base_index_scale_displ_size(
-                insn.memory_base(),
-                insn.memory_index(),
-                insn.memory_index_scale(),
-                insn.memory_displacement64() as i64,
-                insn.memory_displ_size(),
-            );
-            m.segment_prefix = insn.segment_prefix();
-            Instruction::with2(Code::Mov_r64_rm64, Register::RCX, m).expect("valid mov")
-        }
-        _ => unreachable!("indirect branches take a register or memory operand"),
+        i += 1;
+    }
+    let rex = if (0x40..=0x4f).contains(&orig[i]) {
+        i += 1;
+        orig[i - 1]
+    } else {
+        0
     };
-    let ip = a.here();
-    enc.encode(&mov, ip).map_err(|e| {
-        tracing::debug!(error = %e, "cannot encode the indirect-branch target load");
-        EmitError::OutOfReach
-    })?;
-    let b = enc.take_buffer();
-    a.bytes(&b);
+    assert_eq!(orig[i], 0xff, "an indirect near jmp/call is FF /2 or FF /4");
+    let modrm = orig[i + 1];
+    out.push(0x48 | (rex & 0b11));
+    out.push(0x8b);
+    out.push((modrm & 0xc7) | (1 << 3));
+    let disp_at = out.len();
+    out.extend_from_slice(&orig[i + 2..]);
+    if insn.is_ip_rel_memory_operand() {
+        let rel = insn.memory_displacement64() as i64 - (a.here() as i64 + out.len() as i64);
+        let rel = i32::try_from(rel).map_err(|_| EmitError::OutOfReach)?;
+        out[disp_at..disp_at + 4].copy_from_slice(&rel.to_le_bytes());
+    }
+    a.bytes(&out);
     Ok(())
 }
 
@@ -415,7 +421,7 @@ fn emit_ibl(a: &mut Asm) {
     a.jmp_gs(IBL_JUMP);
 }
 
-fn emit_branch(a: &mut Asm, enc: &mut Encoder, insn: &Instruction) -> Result<(), EmitError> {
+fn emit_branch(a: &mut Asm, block: &DecodedBlock, insn: &Instruction) -> Result<(), EmitError> {
     let next = insn.next_ip();
     match insn.flow_control() {
         FlowControl::UnconditionalBranch => {
@@ -470,13 +476,13 @@ fn emit_branch(a: &mut Asm, enc: &mut Encoder, insn: &Instruction) -> Result<(),
         FlowControl::IndirectBranch => {
             a.store_gs(RCX, SPILL_RCX);
             a.point(insn.ip(), true);
-            load_target_into_rcx(a, enc, insn)?;
+            load_target_into_rcx(a, block, insn)?;
             emit_ibl(a);
         }
         FlowControl::IndirectCall => {
             a.store_gs(RCX, SPILL_RCX);
             a.point(insn.ip(), true);
-            load_target_into_rcx(a, enc, insn)?;
+            load_target_into_rcx(a, block, insn)?;
             a.point(insn.ip(), true);
             push_return_address(a, next);
             emit_ibl(a);
