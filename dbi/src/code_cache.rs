@@ -74,7 +74,7 @@ impl CodeCache {
             regions: Vec::new(),
             mems: Vec::new(),
             by_host: BTreeMap::new(),
-            blocks: HashMap::default(),
+            blocks: HashMap::with_capacity_and_hasher(1 << 16, Default::default()),
             by_pc: BTreeMap::new(),
         }
     }
