@@ -10,11 +10,14 @@
 //! translated and declares, with [`Tool::interests`], which instrumentation
 //! it needs, so the none tool pays for nothing.
 //!
+//! Code from memory the guest can write is checked before each run and
+//! retranslated when it changed (decision 9, `all-non-file`).
+//!
 //! Not yet (later issues): buffered memory-access events with per-site
 //! metadata (decision 11) and function hooks by symbol (decision 12) are not
 //! part of the API yet; threads (clone with CLONE_THREAD is refused with a
-//! clear error); self-modifying code checks (decision 9: translations are
-//! dropped only when their memory is unmapped or loses PROT_EXEC).
+//! clear error, so there is no big lock and no timeslice yet); the other
+//! `--smc-check` modes.
 
 mod arch; // the only cfg(target_arch): decode, emit, enter/leave, ThreadBlock
 mod code_cache; // CodeCache, Block: translations in regions near the guest code
