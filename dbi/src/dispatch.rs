@@ -85,7 +85,7 @@ fn dispatcher_main(captured: &CapturedState, config: Box<Config>) -> ! {
 impl Dispatcher {
     fn run(&mut self, mut pc: u64) -> ! {
         let mut link_from: Option<u64> = None;
-        arch::register_signal_view(&self.cache, &self.ts);
+        arch::register_signal_view(&self.cache);
         loop {
             if sigframe::any_pending() {
                 pc = crate::signal::deliver_pending(self, pc);

@@ -160,22 +160,25 @@ impl ThreadState {
 static SIGNAL_CACHE: core::sync::atomic::AtomicPtr<crate::code_cache::CodeCache> =
     core::sync::atomic::AtomicPtr::new(core::ptr::null_mut());
 
-/// Tells the real signal handler where this thread's cache and thread block are.
-/// `cache` must not move for the rest of the process (the dispatcher's never does).
-pub(crate) fn register_signal_view(cache: &crate::code_cache::CodeCache, ts: &ThreadState) {
-    use super::thread_block::{SPILL_RAX, SPILL_RCX};
+/// Tells the real signal handler where the cache is and where its fields
+/// are in every thread's block. `cache` must not move for the rest of the
+/// process (the dispatcher's never does).
+pub(crate) fn register_signal_view(cache: &crate::code_cache::CodeCache) {
+    use super::thread_block::{IN_GUEST, NATIVE_PC, REDIRECT_PC, SPILL_RAX, SPILL_RCX};
     SIGNAL_CACHE.store(
         cache as *const _ as *mut _,
         core::sync::atomic::Ordering::Release,
     );
-    let base = ts.base as u64;
     crate::os::linux::sigframe::register(crate::os::linux::sigframe::SignalView {
         lookup: signal_lookup,
         exit_common: super::enter::exit_common_addr(),
-        spill_rax_addr: base + SPILL_RAX as u64,
-        spill_rcx_addr: base + SPILL_RCX as u64,
-        ibl_table: base + IBL_TABLE_OFFSET as u64,
+        spill_rax_off: SPILL_RAX as u64,
+        spill_rcx_off: SPILL_RCX as u64,
+        ibl_table_off: IBL_TABLE_OFFSET as u64,
         ibl_len: (IBL_ENTRIES * 16) as u64,
+        in_guest_off: IN_GUEST as u64,
+        native_pc_off: NATIVE_PC as u64,
+        redirect_pc_off: REDIRECT_PC as u64,
     });
 }
 

@@ -46,6 +46,12 @@ pub(crate) struct ThreadBlock {
     pub(crate) gprs: [u64; 16],
     pub(crate) rip: u64,
     pub(crate) rflags: u64,
+    /// Nonzero while this thread runs guest code (read by the signal handler).
+    pub(crate) in_guest: u64,
+    /// The guest pc this thread runs natively (a NATIVE exit), or 0.
+    pub(crate) native_pc: u64,
+    /// Where the signal handler stopped this thread's guest code.
+    pub(crate) redirect_pc: u64,
 }
 
 pub(crate) const SELF_ADDR: i32 = 0x00;
@@ -66,6 +72,9 @@ pub(crate) const USE_XSAVEOPT: i32 = 0x70;
 pub(crate) const GPRS: i32 = 0x80;
 pub(crate) const RIP: i32 = 0x100;
 pub(crate) const RFLAGS: i32 = 0x108;
+pub(crate) const IN_GUEST: i32 = 0x110;
+pub(crate) const NATIVE_PC: i32 = 0x118;
+pub(crate) const REDIRECT_PC: i32 = 0x120;
 
 const _: () = assert!(offset_of!(ThreadBlock, self_addr) == SELF_ADDR as usize);
 const _: () = assert!(offset_of!(ThreadBlock, host_rsp) == HOST_RSP as usize);
@@ -85,6 +94,9 @@ const _: () = assert!(offset_of!(ThreadBlock, use_xsaveopt) == USE_XSAVEOPT as u
 const _: () = assert!(offset_of!(ThreadBlock, gprs) == GPRS as usize);
 const _: () = assert!(offset_of!(ThreadBlock, rip) == RIP as usize);
 const _: () = assert!(offset_of!(ThreadBlock, rflags) == RFLAGS as usize);
+const _: () = assert!(offset_of!(ThreadBlock, in_guest) == IN_GUEST as usize);
+const _: () = assert!(offset_of!(ThreadBlock, native_pc) == NATIVE_PC as usize);
+const _: () = assert!(offset_of!(ThreadBlock, redirect_pc) == REDIRECT_PC as usize);
 const _: () = assert!(core::mem::size_of::<ThreadBlock>() <= 4096);
 
 /// Where the extended-state area starts in the thread-block mapping.

@@ -60,50 +60,88 @@ static SLOTS: Slots = Slots {
 pub(crate) type SafePointLookup = fn(u64) -> Result<Option<(u64, bool)>, ()>;
 
 /// What the real handler needs to know about the translator, registered by
-/// the dispatcher (`register`).
+/// the dispatcher (`register`). Offsets are into the calling thread's
+/// `ThreadBlock`, found through its GS base, so every thread has its own.
 pub(crate) struct SignalView {
-    /// Returns the safe point at a host pc (`None` if the pc is in the cache
-    /// but no safe point), or `Err(())` if the pc is not in the cache.
     pub(crate) lookup: SafePointLookup,
     pub(crate) exit_common: u64,
-    pub(crate) spill_rax_addr: u64,
-    pub(crate) spill_rcx_addr: u64,
-    pub(crate) ibl_table: u64,
+    pub(crate) spill_rax_off: u64,
+    pub(crate) spill_rcx_off: u64,
+    pub(crate) ibl_table_off: u64,
     pub(crate) ibl_len: u64,
+    pub(crate) in_guest_off: u64,
+    pub(crate) native_pc_off: u64,
+    pub(crate) redirect_pc_off: u64,
 }
 
 static VIEW_LOOKUP: AtomicU64 = AtomicU64::new(0);
-static VIEW: [AtomicU64; 5] = [const { AtomicU64::new(0) }; 5];
-/// True while the thread runs guest code (between enter and exit).
-static IN_GUEST: AtomicBool = AtomicBool::new(false);
-/// The guest pc run natively by a NATIVE exit, or 0.
-static NATIVE_PC: AtomicU64 = AtomicU64::new(0);
-/// The guest pc at which a redirected context stopped.
-static REDIRECT_PC: AtomicU64 = AtomicU64::new(0);
+static VIEW: [AtomicU64; 8] = [const { AtomicU64::new(0) }; 8];
+const V_EXIT_COMMON: usize = 0;
+const V_SPILL_RAX: usize = 1;
+const V_SPILL_RCX: usize = 2;
+const V_IBL: usize = 3;
+const V_IBL_LEN: usize = 4;
+const V_IN_GUEST: usize = 5;
+const V_NATIVE_PC: usize = 6;
+const V_REDIRECT_PC: usize = 7;
 
 /// Registers the translator's view for the real handler.
 pub(crate) fn register(view: SignalView) {
-    VIEW_LOOKUP.store(view.lookup as *const () as u64, Ordering::Release);
-    for (slot, v) in VIEW.iter().zip([
+    for (i, v) in [
         view.exit_common,
-        view.spill_rax_addr,
-        view.spill_rcx_addr,
-        view.ibl_table,
+        view.spill_rax_off,
+        view.spill_rcx_off,
+        view.ibl_table_off,
         view.ibl_len,
-    ]) {
-        slot.store(v, Ordering::Release);
+        view.in_guest_off,
+        view.native_pc_off,
+        view.redirect_pc_off,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        VIEW[i].store(v, Ordering::Release);
+    }
+    VIEW_LOOKUP.store(view.lookup as *const () as u64, Ordering::Release);
+}
+
+/// Address of field `which` (a `V_*` offset) of the calling thread's
+/// ThreadBlock, or None before the thread has one.
+fn tb_field(which: usize) -> Option<*mut u64> {
+    let tb = super::gs_base::gs_base();
+    let off = VIEW[which].load(Ordering::Acquire);
+    (tb != 0 && VIEW_LOOKUP.load(Ordering::Acquire) != 0).then_some((tb + off) as *mut u64)
+}
+
+fn tb_load(which: usize) -> u64 {
+    match tb_field(which) {
+        // SAFETY:
+        // - The GS base is this thread's ThreadBlock mapping (never unmapped);
+        //   the offset is one of its u64 fields (registered from thread_block.rs).
+        Some(p) => unsafe { core::ptr::read_volatile(p) },
+        None => 0,
     }
 }
 
-/// Marks the thread as running guest code (`native_pc`: a guest pc run natively, or 0).
-pub(crate) fn set_in_guest(on: bool, native_pc: u64) {
-    NATIVE_PC.store(native_pc, Ordering::Relaxed);
-    IN_GUEST.store(on, Ordering::SeqCst);
+fn tb_store(which: usize, v: u64) {
+    if let Some(p) = tb_field(which) {
+        // SAFETY:
+        // - As in `tb_load`; only this thread writes these fields.
+        unsafe { core::ptr::write_volatile(p, v) }
+    }
 }
 
-/// The guest pc at which the last redirected context stopped.
+/// Marks the calling thread as running guest code (`native_pc`: a guest pc
+/// run natively, or 0).
+pub(crate) fn set_in_guest(on: bool, native_pc: u64) {
+    tb_store(V_NATIVE_PC, native_pc);
+    tb_store(V_IN_GUEST, u64::from(on));
+    core::sync::atomic::compiler_fence(Ordering::SeqCst);
+}
+
+/// The guest pc at which the calling thread's last redirected context stopped.
 pub(crate) fn redirect_pc() -> u64 {
-    REDIRECT_PC.load(Ordering::Acquire)
+    tb_load(V_REDIRECT_PC)
 }
 
 /// Whether any signal waits for delivery.
@@ -153,7 +191,7 @@ extern "C" fn host_handler(sig: i32, info: *const u64, uc: *mut u64) {
     // SAFETY:
     // - The kernel passes a valid ucontext; rip is inside its sigcontext.
     let pc = unsafe { uc.add(rip_i).read() };
-    if !IN_GUEST.load(Ordering::SeqCst) {
+    if tb_load(V_IN_GUEST) == 0 {
         if sync {
             fatal(sig, pc, "in the runtime");
         }
@@ -166,7 +204,7 @@ extern "C" fn host_handler(sig: i32, info: *const u64, uc: *mut u64) {
     // SAFETY:
     // - `lookup_addr` was stored from a `fn(u64) -> Result<Option<(u64, bool)>, ()>` in `register`.
     let lookup: SafePointLookup = unsafe { core::mem::transmute(lookup_addr as usize) };
-    let native = NATIVE_PC.load(Ordering::Relaxed);
+    let native = tb_load(V_NATIVE_PC);
     let point = match lookup(pc) {
         Ok(p) => p,
         // Not in the cache: a guest instruction run natively (int3, ud2...)
@@ -176,21 +214,18 @@ extern "C" fn host_handler(sig: i32, info: *const u64, uc: *mut u64) {
     };
     match point {
         Some((guest_pc, rcx_spilled)) => {
-            let [exit_common, spill_rax, spill_rcx, _, _] =
-                VIEW.each_ref().map(|v| v.load(Ordering::Acquire));
+            let exit_common = VIEW[V_EXIT_COMMON].load(Ordering::Acquire);
             // SAFETY:
-            // - `uc` is the kernel's ucontext (valid words at these indexes);
-            //   `spill_rax`/`spill_rcx` are fields of this thread's ThreadBlock,
-            //   which no other code touches while the guest runs.
+            // - `uc` is the kernel's ucontext (valid words at these indexes).
             unsafe {
                 if rcx_spilled {
-                    uc.add(rcx_i).write((spill_rcx as *const u64).read());
+                    uc.add(rcx_i).write(tb_load(V_SPILL_RCX));
                 }
-                (spill_rax as *mut u64).write(uc.add(rax_i).read());
+                tb_store(V_SPILL_RAX, uc.add(rax_i).read());
                 uc.add(rax_i).write(0);
                 uc.add(rip_i).write(exit_common);
             }
-            REDIRECT_PC.store(guest_pc, Ordering::Release);
+            tb_store(V_REDIRECT_PC, guest_pc);
         }
         None if sync => fatal(
             sig,
@@ -199,11 +234,12 @@ extern "C" fn host_handler(sig: i32, info: *const u64, uc: *mut u64) {
         ),
         None => {
             // Leave the cache at the next indirect branch.
-            let table = VIEW[3].load(Ordering::Acquire);
-            let len = VIEW[4].load(Ordering::Acquire);
+            let table = tb_field(V_IBL).map_or(0, |p| p as u64);
+            let len = VIEW[V_IBL_LEN].load(Ordering::Acquire);
             if table != 0 {
                 // SAFETY:
-                // - The table is page-aligned anonymous memory of ours; zero entries are empty.
+                // - The table is page-aligned anonymous memory of this thread's
+                //   ThreadBlock; zero entries are empty.
                 let _ = unsafe { syscall6(28, [table, len, 4, 0, 0, 0]) };
             }
         }
