@@ -4,24 +4,74 @@
 //! It runs on its own stack (mapped here, never the guest's), entered from
 //! the takeover. Each `ThreadState::run` executes translated code until an
 //! exit stub returns; the stub's `ExitInfo` says why (`arch::exit_kind`).
+//!
+//! # Threads and the big lock
+//! One guest thread runs at a time (decision 10): the `Dispatcher` (code
+//! cache, tool, signal actions...) lives in `BIG`, a mutex that a thread holds
+//! while it translates or runs guest code. The running thread's `ThreadState`
+//! is swapped into `Dispatcher::ts` when it takes the lock and out when it
+//! lets go, so the single-threaded code paths are unchanged. A thread lets go
+//! only around syscalls that may block (every syscall without a row in the
+//! syscall table, once a second thread exists) and when it exits.
+// Not yet: a timeslice or preemption, so a guest thread spinning on memory
+// that another thread must change never lets go of the lock (a pure spin
+// wait hangs; futex-based waits are fine); the ticket lock of
+// --fair-sched=yes; per-thread pending signals (a signal pending for the
+// process is delivered to whichever thread enters the dispatcher next).
 
 use crate::arch::{self, exit_kind, CapturedState, ThreadState};
 use crate::code_cache::CodeCache;
 use crate::os::linux::code_mem::read_u64_in;
 use crate::os::linux::sigframe;
 use crate::{Config, ExitStats, Interests};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
 
-/// The dispatcher of the one guest thread.
+/// The big lock and everything it protects.
+static BIG: Mutex<Option<Dispatcher>> = Mutex::new(None);
+/// Guest threads under the translator.
+static THREADS: AtomicUsize = AtomicUsize::new(1);
+
+/// How many guest threads run under the translator.
+pub(crate) fn threads() -> usize {
+    THREADS.load(Ordering::Acquire)
+}
+
+/// In a fork child only the forking thread exists.
+pub(crate) fn reset_threads_after_fork() {
+    THREADS.store(1, Ordering::Release);
+}
+
+fn lock() -> MutexGuard<'static, Option<Dispatcher>> {
+    BIG.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Why a thread's dispatcher loop let go of the big lock.
+enum Step {
+    /// Run this syscall without the lock, then continue at `next`.
+    Blocking { nr: u64, args: [u64; 6], next: u64 },
+    /// The thread exits with this status.
+    ExitThread(i32),
+}
+
+/// The translator's state shared by all guest threads, behind the big lock.
 pub(crate) struct Dispatcher {
+    /// The state of the thread holding the big lock.
     pub(crate) ts: ThreadState,
+    /// Thread-block addresses of all threads (to empty their indirect-branch tables).
+    pub(crate) thread_blocks: Vec<u64>,
+    /// Set by the syscall layer: a syscall to run without the big lock.
+    pub(crate) blocking: Option<(u64, [u64; 6], u64)>,
+    /// Set by the syscall layer: the calling thread exits with this status.
+    pub(crate) exit_thread: Option<i32>,
+    /// Counts of threads that have exited (instructions, memory accesses).
+    pub(crate) exited_counts: (u64, u64),
     pub(crate) cache: CodeCache,
     pub(crate) config: Config,
     pub(crate) interests: Interests,
     pub(crate) modules: Vec<(u64, u64)>,
     /// The guest's signal actions (signal.rs).
     pub(crate) sigacts: [Option<crate::os::linux::sigframe::KernelSigaction>; 65],
-    /// The guest's alternate signal stack (emulated): (ss_sp, ss_flags, ss_size).
-    pub(crate) guest_altstack: (u64, u32, u64),
     /// Exits from the code cache, by `exit_kind`.
     pub(crate) exits: [u64; 6],
 }
@@ -75,17 +125,103 @@ fn dispatcher_main(captured: &CapturedState, config: Box<Config>) -> ! {
         modules: Vec::new(),
         exits: [0; 6],
         sigacts: [None; 65],
-        guest_altstack: (0, 2, 0),
+        thread_blocks: Vec::new(),
+        blocking: None,
+        exit_thread: None,
+        exited_counts: (0, 0),
     };
+    d.thread_blocks.push(d.ts.base_addr());
     d.report_initial_modules();
     crate::signal::watch_fatal_signals(&mut d);
-    d.run(pc)
+    // The running thread's state is swapped in by `thread_loop`.
+    let main_thread = std::mem::replace(&mut d.ts, ThreadState::placeholder());
+    {
+        let mut guard = lock();
+        *guard = Some(d);
+        let d = guard.as_ref().expect("just stored");
+        arch::register_signal_view(&d.cache);
+    }
+    thread_loop(main_thread, pc)
+}
+
+/// A thread's life under the translator: take the big lock, run guest code
+/// until a blocking syscall or the thread's exit, let go, repeat.
+fn thread_loop(mut mine: ThreadState, mut pc: u64) -> ! {
+    let mut finished: Option<(u64, [u64; 6], i64, u64)> = None;
+    loop {
+        let step = {
+            let mut guard = lock();
+            let d = guard
+                .as_mut()
+                .expect("the dispatcher exists once a thread runs");
+            std::mem::swap(&mut d.ts, &mut mine);
+            if let Some((nr, args, ret, next)) = finished.take() {
+                crate::syscall::complete(d, nr, &args, ret, next);
+                pc = next;
+            }
+            let step = d.run_until(pc);
+            if let Step::ExitThread(_) = step {
+                let me = d.ts.base_addr();
+                d.thread_blocks.retain(|&b| b != me);
+                let (i, m) = ThreadState::counts_of(me);
+                d.exited_counts.0 += i;
+                d.exited_counts.1 += m;
+                THREADS.fetch_sub(1, Ordering::AcqRel);
+            }
+            std::mem::swap(&mut d.ts, &mut mine);
+            step
+        };
+        match step {
+            Step::Blocking { nr, args, next } => {
+                let ret = crate::os::linux::guest_syscall::run_guest_syscall(nr, args);
+                finished = Some((nr, args, ret, next));
+                pc = next;
+            }
+            Step::ExitThread(status) => crate::os::linux::exit_thread(status),
+        }
+    }
+}
+
+/// The guest's `clone` with CLONE_THREAD: a new thread with its own thread
+/// block and runtime stack that starts, like the kernel's child, after the
+/// `syscall` with rax = 0 and the given stack. Returns the kernel's result.
+pub(crate) fn spawn_thread(d: &mut Dispatcher, args: &[u64; 6], next: u64) -> i64 {
+    let (mut gprs, rflags, xsave) = d.ts.snapshot(arch::xsave_size());
+    gprs[0] = 0; // rax: the child's clone returns 0
+    gprs[1] = next; // rcx and r11 as after `syscall`
+    gprs[11] = rflags;
+    if args[1] != 0 {
+        gprs[4] = args[1];
+    }
+    THREADS.fetch_add(1, Ordering::AcqRel);
+    let body = Box::new(move || {
+        let captured = CapturedState::blank();
+        let Ok(mut ts) = ThreadState::new(&captured, arch::exit_common_addr()) else {
+            crate::exit_group(125)
+        };
+        ts.set_guest(&gprs, rflags, &xsave);
+        let _ = sigframe::install_runtime_altstack();
+        ts.altstack = (0, 2, 0);
+        lock()
+            .as_mut()
+            .expect("the dispatcher exists")
+            .thread_blocks
+            .push(ts.base_addr());
+        tracing::debug!(pc = format_args!("{next:#x}"), "thread starts");
+        thread_loop(ts, next)
+    });
+    let ret = arch::spawn_thread(args[0], args[2], args[3], args[4], body);
+    if ret < 0 {
+        THREADS.fetch_sub(1, Ordering::AcqRel);
+    }
+    ret
 }
 
 impl Dispatcher {
-    fn run(&mut self, mut pc: u64) -> ! {
+    /// Runs the thread whose state is in `ts` from guest `pc` until it must
+    /// let go of the big lock.
+    fn run_until(&mut self, mut pc: u64) -> Step {
         let mut link_from: Option<u64> = None;
-        arch::register_signal_view(&self.cache);
         loop {
             if sigframe::any_pending() {
                 pc = crate::signal::deliver_pending(self, pc);
@@ -153,6 +289,12 @@ impl Dispatcher {
                 }
                 exit_kind::SYSCALL => {
                     pc = crate::syscall::handle(self, target - 2, target);
+                    if let Some((nr, args, next)) = self.blocking.take() {
+                        return Step::Blocking { nr, args, next };
+                    }
+                    if let Some(status) = self.exit_thread.take() {
+                        return Step::ExitThread(status);
+                    }
                 }
                 exit_kind::NATIVE => {
                     tracing::debug!(pc = format_args!("{target:#x}"), "running natively");
@@ -202,7 +344,12 @@ impl Dispatcher {
 
     /// The figures for the tool's exit report.
     pub(crate) fn exit_stats(&self, status: i32) -> ExitStats {
-        let (instructions, memory_accesses) = self.ts.counts();
+        let (mut instructions, mut memory_accesses) = self.exited_counts;
+        for &tb in &self.thread_blocks {
+            let (i, m) = ThreadState::counts_of(tb);
+            instructions += i;
+            memory_accesses += m;
+        }
         ExitStats {
             instructions,
             memory_accesses,
@@ -215,7 +362,9 @@ impl Dispatcher {
     pub(crate) fn invalidate(&mut self, start: u64, end: u64) {
         if self.cache.overlaps(start, end) {
             self.cache.flush();
-            self.ts.clear_ibl();
+            for &tb in &self.thread_blocks {
+                ThreadState::clear_ibl_of(tb);
+            }
         }
     }
 

@@ -91,7 +91,7 @@ pub(crate) fn sigaction(d: &mut Dispatcher, args: &[u64; 6]) -> i64 {
 /// fault first lets the tool write its report, then kills the process with
 /// the same signal (decision 8). The guest still sees SIG_DFL.
 pub(crate) fn watch_fatal_signals(d: &mut Dispatcher) {
-    d.guest_altstack = sigframe::altstack();
+    d.ts.altstack = sigframe::altstack();
     if let Err(e) = sigframe::install_runtime_altstack() {
         d.config.log.line(&format!(
             "hbgrind: warning: no signal stack for the runtime ({e})"
@@ -111,7 +111,7 @@ pub(crate) fn sigaltstack(d: &mut Dispatcher, args: &[u64; 6]) -> i64 {
     const SS_ONSTACK: u64 = 1;
     const SS_DISABLE: u64 = 2;
     const EPERM: i64 = 1;
-    let (sp, flags, size) = d.guest_altstack;
+    let (sp, flags, size) = d.ts.altstack;
     let rsp = d.ts.snapshot(0).0[RSP];
     let on = size != 0 && u64::from(flags) & SS_DISABLE == 0 && rsp.wrapping_sub(sp) < size;
     if args[1] != 0 {
@@ -135,7 +135,7 @@ pub(crate) fn sigaltstack(d: &mut Dispatcher, args: &[u64; 6]) -> i64 {
             return -EFAULT;
         };
         let w = |i: usize| u64::from_le_bytes(raw[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
-        d.guest_altstack = if w(1) & SS_DISABLE != 0 {
+        d.ts.altstack = if w(1) & SS_DISABLE != 0 {
             (0, SS_DISABLE as u32, 0)
         } else {
             (w(0), 0, w(2))
@@ -168,7 +168,7 @@ fn deliver(d: &mut Dispatcher, pc: u64, sig: u64, info: &[u8; 128]) -> u64 {
     }
     let (mut gprs, rflags, xsave) = d.ts.snapshot(crate::arch::xsave_size());
     const SS_DISABLE: u32 = 2;
-    let (ss_sp, ss_flags, ss_size) = d.guest_altstack;
+    let (ss_sp, ss_flags, ss_size) = d.ts.altstack;
     let on_alt = gprs[RSP].wrapping_sub(ss_sp) < ss_size;
     let mut sp = if act.flags & SA_ONSTACK != 0 && ss_flags & SS_DISABLE == 0 && !on_alt {
         ss_sp + ss_size

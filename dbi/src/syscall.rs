@@ -28,6 +28,12 @@ pub(crate) fn handle(d: &mut Dispatcher, pc: u64, next: u64) -> u64 {
     let mut nr_run = nr;
     let mut child_stack = 0;
     match row.map(|r| r.kind) {
+        Some(SyscallKind::Exit) if crate::dispatch::threads() > 1 => {
+            // One thread of several ends: the dispatcher releases the big
+            // lock and makes the exit syscall for it.
+            d.exit_thread = Some(args[0] as i32);
+            return next;
+        }
         Some(SyscallKind::ExitGroup | SyscallKind::Exit) => {
             let status = args[0] as i32;
             let stats = d.exit_stats(status);
@@ -43,7 +49,12 @@ pub(crate) fn handle(d: &mut Dispatcher, pc: u64, next: u64) -> u64 {
         Some(SyscallKind::Clone) => {
             let flags = args[0];
             if flags & CLONE_THREAD != 0 {
-                refuse_threads(d, pc);
+                if flags & CLONE_VM == 0 {
+                    refuse_threads(d, pc);
+                }
+                let ret = crate::dispatch::spawn_thread(d, &args, next);
+                d.ts.finish_syscall(ret, next);
+                return next;
             }
             if flags & CLONE_VM != 0 {
                 // A child sharing our memory would run the runtime on it
@@ -62,7 +73,9 @@ pub(crate) fn handle(d: &mut Dispatcher, pc: u64, next: u64) -> u64 {
             return next;
         }
         Some(SyscallKind::SigReturn) => return crate::signal::sigreturn(d),
-        Some(SyscallKind::Rseq) if args[2] & 1 == 0 => {
+        // (glibc registers each new thread's rseq itself: only the first
+        // thread's registration is someone else's.)
+        Some(SyscallKind::Rseq) if args[2] & 1 == 0 && crate::dispatch::threads() == 1 => {
             // glibc registers rseq before the takeover; a guest doing it itself
             // (tcmalloc) has critical sections the kernel cannot restart
             // while they run from the code cache.
@@ -101,6 +114,11 @@ pub(crate) fn handle(d: &mut Dispatcher, pc: u64, next: u64) -> u64 {
             ));
             crate::exit_group(1);
         }
+        None if crate::dispatch::threads() > 1 => {
+            // May block: the dispatcher runs it without the big lock.
+            d.blocking = Some((nr, args, next));
+            return next;
+        }
         _ => {}
     }
     let ret = run_guest_syscall(nr_run, args);
@@ -111,6 +129,7 @@ pub(crate) fn handle(d: &mut Dispatcher, pc: u64, next: u64) -> u64 {
     );
     if ret == 0 && forks {
         crate::os::linux::mem::forget_pid();
+        crate::dispatch::reset_threads_after_fork();
     }
     if ret == 0 && child_stack != 0 && matches!(row.map(|r| r.kind), Some(SyscallKind::Clone)) {
         // The fork-like child starts on the stack it was given.
@@ -120,6 +139,14 @@ pub(crate) fn handle(d: &mut Dispatcher, pc: u64, next: u64) -> u64 {
         after_success(d, nr, &args, ret as u64);
     }
     next
+}
+
+/// Completes a syscall that ran without the big lock (see `handle`).
+pub(crate) fn complete(d: &mut Dispatcher, nr: u64, args: &[u64; 6], ret: i64, next: u64) {
+    d.ts.finish_syscall(ret, next);
+    if ret >= 0 {
+        after_success(d, nr, args, ret as u64);
+    }
 }
 
 /// Keeps the guest from closing or replacing the runtime's log descriptor
@@ -150,8 +177,8 @@ fn protect_log_fd(d: &Dispatcher, nr: u64, args: &[u64; 6]) -> Option<i64> {
 
 fn refuse_threads(d: &mut Dispatcher, pc: u64) -> ! {
     d.config.log.line(&format!(
-        "hbgrind: the program creates a thread (clone with CLONE_THREAD at guest pc {pc:#x}); \
-         threads are not yet supported under the translator"
+        "hbgrind: the program creates a thread without CLONE_VM (clone at guest pc {pc:#x}); \
+         such threads are not supported under the translator"
     ));
     let stats = d.exit_stats(1);
     d.config.tool.on_exit(&stats, &d.config.log);

@@ -26,6 +26,10 @@ fn runtime() -> PathBuf {
 }
 
 fn build(src: &str, out: &str) -> PathBuf {
+    build_with(src, out, &[])
+}
+
+fn build_with(src: &str, out: &str, flags: &[&str]) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("hbgrind-rt-tests-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let exe = dir.join(out);
@@ -41,6 +45,7 @@ fn build(src: &str, out: &str) -> PathBuf {
         .args(["-O2", "-o"])
         .arg(&exe)
         .arg(&src)
+        .args(flags)
         .status()
         .expect("run cc");
     assert!(st.success(), "{cc} failed on {}", src.display());
@@ -107,15 +112,17 @@ fn cxx_exceptions_unwind_through_translated_frames() {
 }
 
 #[test]
-fn threads_are_refused_with_a_clear_message() {
-    let hard = build("hard.c", "hard-thread");
-    let under = run(&hard, &["thread"], Some("none"));
-    assert_eq!(status(&under), (Some(1), None));
+fn threads_run_under_the_big_lock() {
+    let thr = build_with("threads.c", "threads", &["-pthread"]);
+    check_same(&thr, &[], "none");
+    let under = check_same(&thr, &[], "inscount");
     let err = String::from_utf8_lossy(&under.stderr);
     assert!(
-        err.contains("threads are not yet supported"),
-        "stderr: {err}"
+        !err.contains("warning"),
+        "no rseq or other warning for glibc's own threads: {err}"
     );
+    let hard = build("hard.c", "hard-thread");
+    check_same(&hard, &["thread"], "none");
 }
 
 #[test]

@@ -14,13 +14,25 @@ use crate::os::linux::{gs_base, mem, Errno};
 /// One thread's runtime state: its `ThreadBlock` mapping, installed as GS base.
 pub(crate) struct ThreadState {
     base: *mut u8,
+    /// The guest's alternate signal stack (emulated): (ss_sp, ss_flags, ss_size).
+    pub(crate) altstack: (u64, u32, u64),
 }
+
+// SAFETY:
+// - The thread block is plain memory; a ThreadState moves between threads only
+//   while parked in the dispatcher (dispatch.rs swaps the running thread's in
+//   under the big lock), and only the thread whose GS base it is runs guest
+//   code with it.
+unsafe impl Send for ThreadState {}
 
 impl ThreadState {
     /// Maps a thread block, fills it from `captured`, and points GS at it.
     pub(crate) fn new(captured: &CapturedState, exit_common: u64) -> Result<ThreadState, Errno> {
         let base = mem::map_anon(MAPPING_LEN)?;
-        let st = ThreadState { base };
+        let st = ThreadState {
+            base,
+            altstack: (0, 2, 0),
+        };
         let xcr0 = enter::xcr0();
         let size = enter::xsave_size().min(XSAVE_MAX);
         {
@@ -64,10 +76,6 @@ impl ThreadState {
     }
     pub(crate) fn exit_info(&self) -> u64 {
         self.tb_mut().exit_info
-    }
-    pub(crate) fn counts(&self) -> (u64, u64) {
-        let tb = self.tb_mut();
-        (tb.insn_count, tb.mem_count)
     }
     /// The syscall the guest asked for: number and six arguments.
     pub(crate) fn syscall_args(&self) -> (u64, [u64; 6]) {
@@ -120,6 +128,46 @@ impl ThreadState {
         // - The table is the page-aligned tail of our own anonymous mapping,
         //   and no reference into it is alive (the dispatcher is not in `enter`).
         unsafe { mem::discard(self.base.add(IBL_TABLE_OFFSET), IBL_ENTRIES * 16) };
+    }
+
+    /// A stand-in that is never used, parked in the dispatcher while no
+    /// thread of the translator holds the big lock (dispatch.rs).
+    pub(crate) fn placeholder() -> ThreadState {
+        ThreadState {
+            base: core::ptr::null_mut(),
+            altstack: (0, 2, 0),
+        }
+    }
+
+    /// The thread block's address (the thread's GS base).
+    pub(crate) fn base_addr(&self) -> u64 {
+        self.base as u64
+    }
+
+    /// The instruction and memory-access counters of the thread block at `base`.
+    pub(crate) fn counts_of(base: u64) -> (u64, u64) {
+        if base == 0 {
+            return (0, 0);
+        }
+        // SAFETY:
+        // - `base` is a live thread-block mapping (never unmapped); its thread
+        //   is not running guest code while we hold the big lock, so the
+        //   counters are not being written.
+        let tb = unsafe { &*(base as *const ThreadBlock) };
+        (tb.insn_count, tb.mem_count)
+    }
+
+    /// Empties the indirect-branch table of the thread block at `base`
+    /// (another thread's, when the code cache is flushed).
+    pub(crate) fn clear_ibl_of(base: u64) {
+        if base == 0 {
+            return;
+        }
+        // SAFETY:
+        // - `base` is a live thread-block mapping (they are never unmapped); the
+        //   table is page-aligned anonymous memory whose zero entries are empty,
+        //   and its thread is not running guest code (we hold the big lock).
+        unsafe { mem::discard((base as *mut u8).add(IBL_TABLE_OFFSET), IBL_ENTRIES * 16) };
     }
 
     /// Replaces the guest state: registers, flags and the `xsave` image

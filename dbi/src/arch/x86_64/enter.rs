@@ -171,6 +171,31 @@ global_asm!(
     "ud2",
     ".size hbgrind_capture, . - hbgrind_capture",
     "",
+    ".globl hbgrind_clone_thread",
+    ".hidden hbgrind_clone_thread",
+    ".type hbgrind_clone_thread,@function",
+    "hbgrind_clone_thread:",
+    // (flags rdi, stack rsi, ptid rdx, ctid rcx, tls r8, entry r9, arg [rsp+8])
+    "push r12",
+    "push r13",
+    "mov r12, r9",
+    "mov r13, qword ptr [rsp + 24]",
+    "mov r10, rcx",
+    "mov eax, 56",
+    "syscall",
+    "test rax, rax",
+    "jz 2f",
+    "pop r13",
+    "pop r12",
+    "ret",
+    "2:",
+    "xor ebp, ebp",
+    "and rsp, -16",
+    "mov rdi, r13",
+    "call r12",
+    "ud2",
+    ".size hbgrind_clone_thread, . - hbgrind_clone_thread",
+    "",
     ".globl hbgrind_switch_stack",
     ".hidden hbgrind_switch_stack",
     ".type hbgrind_switch_stack,@function",
@@ -202,6 +227,15 @@ extern "C" {
     fn hbgrind_exit_common();
     fn hbgrind_capture(state: *mut CapturedState, cont: extern "C" fn(*mut CapturedState) -> !);
     fn hbgrind_switch_stack(sp: u64, f: extern "C" fn(u64) -> !, arg: u64) -> !;
+    fn hbgrind_clone_thread(
+        flags: u64,
+        stack: u64,
+        ptid: u64,
+        ctid: u64,
+        tls: u64,
+        entry: extern "C" fn(u64) -> !,
+        arg: u64,
+    ) -> i64;
 }
 
 /// The address exit stubs jump to (stored in `ThreadBlock::exit_common`).
@@ -340,4 +374,38 @@ pub(crate) fn current_xsave() -> Vec<u8> {
 /// Offset of state component `i` in the standard `xsave` format (cpuid 0xD.i ebx).
 pub(crate) fn xsave_component_offset(i: u32) -> usize {
     core::arch::x86_64::__cpuid_count(0xd, i).ebx as usize
+}
+
+/// What a new thread runs first, on its own runtime stack.
+pub(crate) type ThreadBody = Box<dyn FnOnce() + Send>;
+
+/// Creates a thread with `clone(flags | CLONE_VM..., ptid, ctid, tls)` that
+/// starts on a fresh 8 MiB runtime stack and runs `body` there (it must not
+/// return). Returns the kernel's result (the child's tid, or -errno).
+pub(crate) fn spawn_thread(flags: u64, ptid: u64, ctid: u64, tls: u64, body: ThreadBody) -> i64 {
+    let Ok(stack) = crate::os::linux::mem::map_anon(DISPATCH_STACK_LEN) else {
+        return -12;
+    };
+    let _ = crate::os::linux::mem::protect_none(stack, 4096);
+    let top = (stack as u64 + DISPATCH_STACK_LEN as u64 - 64) & !15;
+    let raw = Box::into_raw(Box::new(body)) as u64;
+    // SAFETY:
+    // - `top` is the aligned top of a fresh private stack; the child starts
+    //   there and calls `thread_trampoline(raw)`, which never returns.
+    // - The parent returns normally; registers the asm uses are saved.
+    let ret = unsafe { hbgrind_clone_thread(flags, top, ptid, ctid, tls, thread_trampoline, raw) };
+    if ret < 0 {
+        // SAFETY:
+        // - No child exists, so `raw` (from Box::into_raw above) is still ours.
+        drop(unsafe { Box::from_raw(raw as *mut ThreadBody) });
+    }
+    ret
+}
+
+extern "C" fn thread_trampoline(raw: u64) -> ! {
+    // SAFETY:
+    // - `raw` came from Box::into_raw in `spawn_thread` and is taken back once, here.
+    let body = unsafe { Box::from_raw(raw as *mut ThreadBody) };
+    body();
+    crate::os::linux::exit_thread(125)
 }

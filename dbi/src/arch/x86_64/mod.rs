@@ -13,8 +13,8 @@ pub(crate) use self::emit::{
     emit_block, exit_kind, native_exit_stub, EmitError, EmittedBlock, ExitInfo, SafePoint,
 };
 pub(crate) use self::enter::{
-    current_xsave, exit_common_addr, has_osxsave, take_over_with, xsave_component_offset,
-    xsave_size, CapturedState,
+    current_xsave, exit_common_addr, has_osxsave, spawn_thread, take_over_with,
+    xsave_component_offset, xsave_size, CapturedState,
 };
 pub(crate) use self::instrument::plan_counters;
 

@@ -181,6 +181,17 @@ pub(crate) fn thread_count() -> usize {
         .unwrap_or(1)
 }
 
+/// Ends the calling thread only (exit(2)); the kernel clears and wakes its
+/// CLONE_CHILD_CLEARTID word.
+pub fn exit_thread(status: i32) -> ! {
+    // SAFETY:
+    // - exit(2) ends this thread; nothing after it runs on it.
+    unsafe {
+        syscall6(60, [status as u64, 0, 0, 0, 0, 0]);
+    }
+    unreachable!("exit returned")
+}
+
 /// `AT_HWCAP2` from /proc/self/auxv, or 0.
 pub(crate) fn hwcap2() -> u64 {
     let Ok(fd) = open(b"/proc/self/auxv", 0, 0) else {
