@@ -32,6 +32,15 @@ static BIG: Mutex<Option<Dispatcher>> = Mutex::new(None);
 /// Guest threads under the translator.
 static THREADS: AtomicUsize = AtomicUsize::new(1);
 
+/// Set once a second thread exists: threads then take turns, driven by
+/// `PREEMPT_SIG`, which from then on is the runtime's.
+static PREEMPTION: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether `PREEMPT_SIG` belongs to the runtime (see `PREEMPTION`).
+pub(crate) fn preemption_on() -> bool {
+    PREEMPTION.load(Ordering::Acquire)
+}
+
 /// How many guest threads run under the translator.
 pub(crate) fn threads() -> usize {
     THREADS.load(Ordering::Acquire)
@@ -46,12 +55,18 @@ fn lock() -> MutexGuard<'static, Option<Dispatcher>> {
     BIG.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// CPU time a thread runs guest code before it lets others have the lock.
+const TIMESLICE_NS: u64 = 10_000_000;
+const SA_RESTART: u64 = 0x1000_0000;
+
 /// Why a thread's dispatcher loop let go of the big lock.
 enum Step {
     /// Run this syscall without the lock, then continue at `next`.
     Blocking { nr: u64, args: [u64; 6], next: u64 },
     /// The thread exits with this status.
     ExitThread(i32),
+    /// The timeslice is over: let others run, then continue at this pc.
+    Yield(u64),
 }
 
 /// The translator's state shared by all guest threads, behind the big lock.
@@ -64,6 +79,8 @@ pub(crate) struct Dispatcher {
     pub(crate) blocking: Option<(u64, [u64; 6], u64)>,
     /// Set by the syscall layer: the calling thread exits with this status.
     pub(crate) exit_thread: Option<i32>,
+    /// Set when the running thread's timeslice is over (signal.rs).
+    pub(crate) yield_requested: bool,
     /// Counts of threads that have exited (instructions, memory accesses).
     pub(crate) exited_counts: (u64, u64),
     pub(crate) cache: CodeCache,
@@ -129,6 +146,7 @@ fn dispatcher_main(captured: &CapturedState, config: Box<Config>) -> ! {
         blocking: None,
         exit_thread: None,
         exited_counts: (0, 0),
+        yield_requested: false,
     };
     d.thread_blocks.push(d.ts.base_addr());
     d.report_initial_modules();
@@ -178,6 +196,10 @@ fn thread_loop(mut mine: ThreadState, mut pc: u64) -> ! {
                 pc = next;
             }
             Step::ExitThread(status) => crate::os::linux::exit_thread(status),
+            Step::Yield(next) => {
+                crate::os::linux::sched_yield();
+                pc = next;
+            }
         }
     }
 }
@@ -194,6 +216,13 @@ pub(crate) fn spawn_thread(d: &mut Dispatcher, args: &[u64; 6], next: u64) -> i6
         gprs[4] = args[1];
     }
     THREADS.fetch_add(1, Ordering::AcqRel);
+    if !PREEMPTION.swap(true, Ordering::AcqRel) {
+        // The first extra thread: from now on threads take turns.
+        let _ = sigframe::install_host_handler(sigframe::PREEMPT_SIG, SA_RESTART);
+    }
+    if !d.ts.preemptible {
+        d.ts.preemptible = sigframe::arm_preemption_timer(TIMESLICE_NS).is_ok();
+    }
     let body = Box::new(move || {
         let captured = CapturedState::blank();
         let Ok(mut ts) = ThreadState::new(&captured, arch::exit_common_addr()) else {
@@ -202,6 +231,7 @@ pub(crate) fn spawn_thread(d: &mut Dispatcher, args: &[u64; 6], next: u64) -> i6
         ts.set_guest(&gprs, rflags, &xsave);
         let _ = sigframe::install_runtime_altstack();
         ts.altstack = (0, 2, 0);
+        ts.preemptible = sigframe::arm_preemption_timer(TIMESLICE_NS).is_ok();
         lock()
             .as_mut()
             .expect("the dispatcher exists")
@@ -226,6 +256,9 @@ impl Dispatcher {
             if sigframe::any_pending() {
                 pc = crate::signal::deliver_pending(self, pc);
                 link_from = None;
+                if std::mem::take(&mut self.yield_requested) {
+                    return Step::Yield(pc);
+                }
             }
             let host = match self.cache.lookup(pc) {
                 Some(b) => b.host,

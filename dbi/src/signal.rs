@@ -41,9 +41,17 @@ fn sig_bit(sig: u64) -> u64 {
 }
 
 /// The guest's `rt_sigaction(sig, act, oldact, sigsetsize)`; returns its result.
+fn act_ptr_sets(args: &[u64; 6]) -> bool {
+    args[1] != 0
+}
+
 pub(crate) fn sigaction(d: &mut Dispatcher, args: &[u64; 6]) -> i64 {
     let (sig, act_ptr, old_ptr) = (args[0], args[1], args[2]);
     if sig == 0 || sig >= 65 || args[3] != 8 {
+        return -EINVAL;
+    }
+    if sig == sigframe::PREEMPT_SIG && act_ptr_sets(args) && crate::dispatch::preemption_on() {
+        // Ours while threads run (as Valgrind keeps SIGRTMAX-ish signals).
         return -EINVAL;
     }
     let previous = d.sigacts[sig as usize].unwrap_or_else(|| sigframe::kernel_action(sig));
@@ -147,6 +155,11 @@ pub(crate) fn sigaltstack(d: &mut Dispatcher, args: &[u64; 6]) -> i64 {
 /// Delivers every pending signal; returns the pc the guest continues at.
 pub(crate) fn deliver_pending(d: &mut Dispatcher, mut pc: u64) -> u64 {
     while let Some((sig, info)) = sigframe::take_pending() {
+        if sig as u64 == sigframe::PREEMPT_SIG && crate::dispatch::preemption_on() {
+            // The timeslice is over: let another thread have the big lock.
+            d.yield_requested = true;
+            continue;
+        }
         pc = deliver(d, pc, sig as u64, &info);
     }
     pc

@@ -260,3 +260,10 @@ fn a_stack_overflow_is_caught_on_the_guests_alternate_stack() {
         "caught 11 on the alternate stack: 1\n"
     );
 }
+
+#[test]
+fn a_thread_spinning_on_memory_is_preempted() {
+    let spin = build_with("spin.c", "spin", &["-pthread"]);
+    check_same(&spin, &[], "none");
+    check_same(&spin, &[], "inscount");
+}

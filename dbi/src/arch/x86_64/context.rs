@@ -16,6 +16,8 @@ pub(crate) struct ThreadState {
     base: *mut u8,
     /// The guest's alternate signal stack (emulated): (ss_sp, ss_flags, ss_size).
     pub(crate) altstack: (u64, u32, u64),
+    /// Whether this thread's preemption timer is armed (dispatch.rs).
+    pub(crate) preemptible: bool,
 }
 
 // SAFETY:
@@ -32,6 +34,7 @@ impl ThreadState {
         let st = ThreadState {
             base,
             altstack: (0, 2, 0),
+            preemptible: false,
         };
         let xcr0 = enter::xcr0();
         let size = enter::xsave_size().min(XSAVE_MAX);
@@ -136,6 +139,7 @@ impl ThreadState {
         ThreadState {
             base: core::ptr::null_mut(),
             altstack: (0, 2, 0),
+            preemptible: false,
         }
     }
 
@@ -222,8 +226,6 @@ pub(crate) fn register_signal_view(cache: &crate::code_cache::CodeCache) {
         exit_common: super::enter::exit_common_addr(),
         spill_rax_off: SPILL_RAX as u64,
         spill_rcx_off: SPILL_RCX as u64,
-        ibl_table_off: IBL_TABLE_OFFSET as u64,
-        ibl_len: (IBL_ENTRIES * 16) as u64,
         in_guest_off: IN_GUEST as u64,
         native_pc_off: NATIVE_PC as u64,
         redirect_pc_off: REDIRECT_PC as u64,

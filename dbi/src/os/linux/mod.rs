@@ -181,6 +181,13 @@ pub(crate) fn thread_count() -> usize {
         .unwrap_or(1)
 }
 
+/// Lets other threads run (sched_yield(2)).
+pub(crate) fn sched_yield() {
+    // SAFETY:
+    // - sched_yield touches no memory.
+    let _ = unsafe { syscall6(24, [0; 6]) };
+}
+
 /// Ends the calling thread only (exit(2)); the kernel clears and wakes its
 /// CLONE_CHILD_CLEARTID word.
 pub fn exit_thread(status: i32) -> ! {

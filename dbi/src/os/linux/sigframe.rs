@@ -10,8 +10,7 @@
 //! dispatcher then builds the guest's signal frame on the guest stack and runs
 //! the guest handler translated. Elsewhere (dispatcher, stubs, the
 //! indirect-branch lookup) the signal stays pending until the next dispatcher
-//! entry; the indirect-branch table is emptied so a loop through indirect
-//! branches soon leaves the cache.
+//! entry.
 //!
 //! Frames follow the kernel's `rt_sigframe` layout (return address, `ucontext`
 //! with `sigcontext`, `siginfo`, then an `xsave` image), so handlers that read
@@ -67,23 +66,19 @@ pub(crate) struct SignalView {
     pub(crate) exit_common: u64,
     pub(crate) spill_rax_off: u64,
     pub(crate) spill_rcx_off: u64,
-    pub(crate) ibl_table_off: u64,
-    pub(crate) ibl_len: u64,
     pub(crate) in_guest_off: u64,
     pub(crate) native_pc_off: u64,
     pub(crate) redirect_pc_off: u64,
 }
 
 static VIEW_LOOKUP: AtomicU64 = AtomicU64::new(0);
-static VIEW: [AtomicU64; 8] = [const { AtomicU64::new(0) }; 8];
+static VIEW: [AtomicU64; 6] = [const { AtomicU64::new(0) }; 6];
 const V_EXIT_COMMON: usize = 0;
 const V_SPILL_RAX: usize = 1;
 const V_SPILL_RCX: usize = 2;
-const V_IBL: usize = 3;
-const V_IBL_LEN: usize = 4;
-const V_IN_GUEST: usize = 5;
-const V_NATIVE_PC: usize = 6;
-const V_REDIRECT_PC: usize = 7;
+const V_IN_GUEST: usize = 3;
+const V_NATIVE_PC: usize = 4;
+const V_REDIRECT_PC: usize = 5;
 
 /// Registers the translator's view for the real handler.
 pub(crate) fn register(view: SignalView) {
@@ -91,8 +86,6 @@ pub(crate) fn register(view: SignalView) {
         view.exit_common,
         view.spill_rax_off,
         view.spill_rcx_off,
-        view.ibl_table_off,
-        view.ibl_len,
         view.in_guest_off,
         view.native_pc_off,
         view.redirect_pc_off,
@@ -232,17 +225,11 @@ extern "C" fn host_handler(sig: i32, info: *const u64, uc: *mut u64) {
             pc,
             "at a code-cache address that maps to no guest instruction",
         ),
-        None => {
-            // Leave the cache at the next indirect branch.
-            let table = tb_field(V_IBL).map_or(0, |p| p as u64);
-            let len = VIEW[V_IBL_LEN].load(Ordering::Acquire);
-            if table != 0 {
-                // SAFETY:
-                // - The table is page-aligned anonymous memory of this thread's
-                //   ThreadBlock; zero entries are empty.
-                let _ = unsafe { syscall6(28, [table, len, 4, 0, 0, 0]) };
-            }
-        }
+        // Not at a safe point (a stub, a lookup, a counter bump): the signal
+        // stays pending until the thread next leaves the cache, or until the
+        // next preemption tick lands on a safe point. (Emptying the
+        // indirect-branch table here would race with a lookup in progress.)
+        None => {}
     }
 }
 
@@ -345,6 +332,50 @@ pub(crate) fn install_runtime_altstack() -> Result<(), super::Errno> {
 
 /// `SA_ONSTACK`: run the handler on the alternate signal stack.
 pub(crate) const SA_ONSTACK: u64 = 0x0800_0000;
+
+/// The signal the runtime keeps for itself: each thread's CPU-time timer
+/// sends it, so a thread that runs guest code for a whole timeslice leaves
+/// the cache and lets another thread have the big lock (dispatch.rs).
+pub(crate) const PREEMPT_SIG: u64 = 64;
+
+/// Arms a timer that sends `PREEMPT_SIG` to the calling thread every
+/// `period_ns` of its CPU time (so a thread blocked in a syscall gets none).
+pub(crate) fn arm_preemption_timer(period_ns: u64) -> Result<(), super::Errno> {
+    const CLOCK_THREAD_CPUTIME_ID: u64 = 3;
+    const SIGEV_THREAD_ID: u32 = 4;
+    // SAFETY:
+    // - gettid touches no memory.
+    let tid = unsafe { syscall6(186, [0; 6]) } as u32;
+    // struct sigevent: value (8), signo (4), notify (4), tid (4), padding to 64.
+    let mut sev = [0u8; 64];
+    sev[8..12].copy_from_slice(&(PREEMPT_SIG as u32).to_le_bytes());
+    sev[12..16].copy_from_slice(&SIGEV_THREAD_ID.to_le_bytes());
+    sev[16..20].copy_from_slice(&tid.to_le_bytes());
+    let mut timer: i32 = 0;
+    // SAFETY:
+    // - timer_create reads the 64-byte sigevent `sev` and writes the timer id into `timer`, both live locals.
+    let rc = unsafe {
+        syscall6(
+            222,
+            [
+                CLOCK_THREAD_CPUTIME_ID,
+                sev.as_ptr() as u64,
+                &mut timer as *mut i32 as u64,
+                0,
+                0,
+                0,
+            ],
+        )
+    };
+    super::check(rc)?;
+    let secs = period_ns / 1_000_000_000;
+    let nsecs = period_ns % 1_000_000_000;
+    let spec = [secs, nsecs, secs, nsecs]; // it_interval, it_value
+                                           // SAFETY:
+                                           // - timer_settime reads the itimerspec `spec`, a live local.
+    let rc = unsafe { syscall6(223, [timer as u64, 0, spec.as_ptr() as u64, 0, 0, 0]) };
+    super::check(rc).map(|_| ())
+}
 
 /// Sends `sig` to the calling thread.
 pub(crate) fn raise(sig: u64) {
