@@ -12,12 +12,16 @@
 //! is swapped into `Dispatcher::ts` when it takes the lock and out when it
 //! lets go, so the single-threaded code paths are unchanged. A thread lets go
 //! only around syscalls that may block (every syscall without a row in the
-//! syscall table, once a second thread exists) and when it exits.
-// Not yet: a timeslice or preemption, so a guest thread spinning on memory
-// that another thread must change never lets go of the lock (a pure spin
-// wait hangs; futex-based waits are fine); the ticket lock of
-// --fair-sched=yes; per-thread pending signals (a signal pending for the
-// process is delivered to whichever thread enters the dispatcher next).
+//! syscall table, once a second thread exists), when it exits, and when its
+//! timeslice is over: once a second thread exists, every thread has a timer
+//! that sends the runtime's signal 64 after 10 ms of its CPU time; at a safe
+//! point the real handler stops its guest code, and the thread yields the
+//! lock (so a spin wait on another thread's store ends).
+// Not yet: the fair ticket lock of --fair-sched=yes (std's mutex hands the
+// lock to whoever asks first after a yield); deterministic schedules;
+// per-thread pending signals (a signal pending for the process is delivered
+// to whichever thread enters the dispatcher next); thread blocks and runtime
+// stacks of exited threads are not reused.
 
 use crate::arch::{self, exit_kind, CapturedState, ThreadState};
 use crate::code_cache::CodeCache;

@@ -13,11 +13,13 @@
 //! Code from memory the guest can write is checked before each run and
 //! retranslated when it changed (decision 9, `all-non-file`).
 //!
+//! Guest threads take turns under a big lock (decision 10), preempted by a
+//! per-thread CPU-time timer (dispatch.rs).
+//!
 //! Not yet (later issues): buffered memory-access events with per-site
 //! metadata (decision 11) and function hooks by symbol (decision 12) are not
-//! part of the API yet; threads (clone with CLONE_THREAD is refused with a
-//! clear error, so there is no big lock and no timeslice yet); the other
-//! `--smc-check` modes.
+//! part of the API yet; `--fair-sched`, deterministic schedules, per-thread
+//! pending signals; the other `--smc-check` modes.
 
 mod arch; // the only cfg(target_arch): decode, emit, enter/leave, ThreadBlock
 mod code_cache; // CodeCache, Block: translations in regions near the guest code
