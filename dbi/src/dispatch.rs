@@ -17,8 +17,9 @@
 //! that sends the runtime's signal 64 after 10 ms of its CPU time; at a safe
 //! point the real handler stops its guest code, and the thread yields the
 //! lock (so a spin wait on another thread's store ends).
-// Not yet: the fair ticket lock of --fair-sched=yes (std's mutex hands the
-// lock to whoever asks first after a yield); deterministic schedules;
+// The lock is a FIFO ticket lock (Valgrind's --fair-sched=yes behaviour,
+// always on): a thread that yields queues behind the waiting ones.
+// Not yet: deterministic schedules;
 // per-thread pending signals (a signal pending for the process is delivered
 // to whichever thread enters the dispatcher next); thread blocks and runtime
 // stacks of exited threads are not reused.
@@ -28,7 +29,7 @@ use crate::code_cache::CodeCache;
 use crate::os::linux::code_mem::read_u64_in;
 use crate::os::linux::sigframe;
 use crate::{Config, ExitStats, Interests};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 /// The big lock and everything it protects.
@@ -53,10 +54,53 @@ pub(crate) fn threads() -> usize {
 /// In a fork child only the forking thread exists.
 pub(crate) fn reset_threads_after_fork() {
     THREADS.store(1, Ordering::Release);
+    // Tickets taken by threads that do not exist in the child are void:
+    // the forking thread holds the lock (its ticket is being served).
+    NEXT_TICKET.store(
+        SERVING.load(Ordering::Acquire).wrapping_add(1),
+        Ordering::Release,
+    );
 }
 
-fn lock() -> MutexGuard<'static, Option<Dispatcher>> {
-    BIG.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+/// The big lock's tickets: a thread takes the next ticket and waits until
+/// it is served, so a thread that lets go and asks again queues behind the
+/// others (a FIFO ticket lock, as Valgrind's --fair-sched=yes; std's mutex
+/// alone let a yielding spinner take the lock straight back).
+static NEXT_TICKET: AtomicU32 = AtomicU32::new(0);
+static SERVING: AtomicU32 = AtomicU32::new(0);
+
+/// Holds the big lock; letting go serves the next ticket.
+struct BigGuard(Option<MutexGuard<'static, Option<Dispatcher>>>);
+
+impl BigGuard {
+    fn dispatcher(&mut self) -> &mut Dispatcher {
+        self.0
+            .as_mut()
+            .and_then(|g| g.as_mut())
+            .expect("the dispatcher exists once a thread runs")
+    }
+}
+
+impl Drop for BigGuard {
+    fn drop(&mut self) {
+        drop(self.0.take());
+        SERVING.fetch_add(1, Ordering::Release);
+        crate::os::linux::futex_wake_all(&SERVING);
+    }
+}
+
+fn lock() -> BigGuard {
+    let ticket = NEXT_TICKET.fetch_add(1, Ordering::AcqRel);
+    loop {
+        let serving = SERVING.load(Ordering::Acquire);
+        if serving == ticket {
+            break;
+        }
+        crate::os::linux::futex_wait(&SERVING, serving);
+    }
+    BigGuard(Some(
+        BIG.lock().unwrap_or_else(|poisoned| poisoned.into_inner()),
+    ))
 }
 
 /// CPU time a thread runs guest code before it lets others have the lock.
@@ -159,9 +203,10 @@ fn dispatcher_main(captured: &CapturedState, config: Box<Config>) -> ! {
     let main_thread = std::mem::replace(&mut d.ts, ThreadState::placeholder());
     {
         let mut guard = lock();
-        *guard = Some(d);
-        let d = guard.as_ref().expect("just stored");
-        arch::register_signal_view(&d.cache);
+        if let Some(g) = guard.0.as_mut() {
+            **g = Some(d);
+        }
+        arch::register_signal_view(&guard.dispatcher().cache);
     }
     thread_loop(main_thread, pc)
 }
@@ -173,9 +218,7 @@ fn thread_loop(mut mine: ThreadState, mut pc: u64) -> ! {
     loop {
         let step = {
             let mut guard = lock();
-            let d = guard
-                .as_mut()
-                .expect("the dispatcher exists once a thread runs");
+            let d = guard.dispatcher();
             std::mem::swap(&mut d.ts, &mut mine);
             if let Some((nr, args, ret, next)) = finished.take() {
                 crate::syscall::complete(d, nr, &args, ret, next);
@@ -236,11 +279,7 @@ pub(crate) fn spawn_thread(d: &mut Dispatcher, args: &[u64; 6], next: u64) -> i6
         let _ = sigframe::install_runtime_altstack();
         ts.altstack = (0, 2, 0);
         ts.preemptible = sigframe::arm_preemption_timer(TIMESLICE_NS).is_ok();
-        lock()
-            .as_mut()
-            .expect("the dispatcher exists")
-            .thread_blocks
-            .push(ts.base_addr());
+        lock().dispatcher().thread_blocks.push(ts.base_addr());
         tracing::debug!(pc = format_args!("{next:#x}"), "thread starts");
         thread_loop(ts, next)
     });

@@ -267,3 +267,9 @@ fn a_thread_spinning_on_memory_is_preempted() {
     check_same(&spin, &[], "none");
     check_same(&spin, &[], "inscount");
 }
+
+#[test]
+fn fork_and_system_from_a_threaded_program() {
+    let prog = build_with("thread_fork.c", "thread_fork", &["-pthread"]);
+    check_same(&prog, &[], "none");
+}

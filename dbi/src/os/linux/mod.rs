@@ -181,6 +181,47 @@ pub(crate) fn thread_count() -> usize {
         .unwrap_or(1)
 }
 
+/// Sleeps while `word` holds `expected` (FUTEX_WAIT_PRIVATE); returns on a
+/// wake-up, a signal, or at once if the value already differs.
+pub(crate) fn futex_wait(word: &core::sync::atomic::AtomicU32, expected: u32) {
+    const FUTEX_WAIT_PRIVATE: u64 = 128;
+    // SAFETY:
+    // - The kernel only reads the live atomic `word`; no memory is written.
+    let _ = unsafe {
+        syscall6(
+            202,
+            [
+                word.as_ptr() as u64,
+                FUTEX_WAIT_PRIVATE,
+                u64::from(expected),
+                0,
+                0,
+                0,
+            ],
+        )
+    };
+}
+
+/// Wakes every thread waiting on `word` (FUTEX_WAKE_PRIVATE).
+pub(crate) fn futex_wake_all(word: &core::sync::atomic::AtomicU32) {
+    const FUTEX_WAKE_PRIVATE: u64 = 129;
+    // SAFETY:
+    // - FUTEX_WAKE only uses the address of the live atomic `word` as a key.
+    let _ = unsafe {
+        syscall6(
+            202,
+            [
+                word.as_ptr() as u64,
+                FUTEX_WAKE_PRIVATE,
+                i32::MAX as u64,
+                0,
+                0,
+                0,
+            ],
+        )
+    };
+}
+
 /// Lets other threads run (sched_yield(2)).
 pub(crate) fn sched_yield() {
     // SAFETY:
