@@ -19,10 +19,12 @@
 //! lock (so a spin wait on another thread's store ends).
 // The lock is a FIFO ticket lock (Valgrind's --fair-sched=yes behaviour,
 // always on): a thread that yields queues behind the waiting ones.
-// Not yet: deterministic schedules;
-// per-thread pending signals (a signal pending for the process is delivered
-// to whichever thread enters the dispatcher next); thread blocks and runtime
-// stacks of exited threads are not reused.
+// Signals sent to one thread (pthread_kill, faults) wait in that thread's
+// block; signals for the process go to whichever thread enters the
+// dispatcher next. A preemption tick that lands off a safe point
+// single-steps to the next one (os/linux/sigframe.rs).
+// Not yet: deterministic schedules; thread blocks and runtime stacks of
+// exited threads are not reused.
 
 use crate::arch::{self, exit_kind, CapturedState, ThreadState};
 use crate::code_cache::CodeCache;

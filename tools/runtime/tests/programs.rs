@@ -273,3 +273,13 @@ fn fork_and_system_from_a_threaded_program() {
     let prog = build_with("thread_fork.c", "thread_fork", &["-pthread"]);
     check_same(&prog, &[], "none");
 }
+
+#[test]
+fn a_signal_sent_to_one_thread_runs_in_that_thread() {
+    let prog = build_with("thread_signals.c", "thread_signals", &["-pthread"]);
+    let under = check_same(&prog, &[], "none");
+    assert_eq!(
+        String::from_utf8_lossy(&under.stdout),
+        "got 0 0 1\ncancelled 1\n"
+    );
+}

@@ -216,7 +216,9 @@ static SIGNAL_CACHE: core::sync::atomic::AtomicPtr<crate::code_cache::CodeCache>
 /// are in every thread's block. `cache` must not move for the rest of the
 /// process (the dispatcher's never does).
 pub(crate) fn register_signal_view(cache: &crate::code_cache::CodeCache) {
-    use super::thread_block::{IN_GUEST, NATIVE_PC, REDIRECT_PC, SPILL_RAX, SPILL_RCX};
+    use super::thread_block::{
+        IN_GUEST, NATIVE_PC, REDIRECT_PC, SPILL_RAX, SPILL_RCX, STEPPING, THREAD_SIGNALS_OFFSET,
+    };
     SIGNAL_CACHE.store(
         cache as *const _ as *mut _,
         core::sync::atomic::Ordering::Release,
@@ -229,6 +231,8 @@ pub(crate) fn register_signal_view(cache: &crate::code_cache::CodeCache) {
         in_guest_off: IN_GUEST as u64,
         native_pc_off: NATIVE_PC as u64,
         redirect_pc_off: REDIRECT_PC as u64,
+        thread_signals_off: THREAD_SIGNALS_OFFSET as u64,
+        stepping_off: STEPPING as u64,
     });
 }
 

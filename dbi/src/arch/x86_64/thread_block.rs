@@ -52,6 +52,9 @@ pub(crate) struct ThreadBlock {
     pub(crate) native_pc: u64,
     /// Where the signal handler stopped this thread's guest code.
     pub(crate) redirect_pc: u64,
+    /// Nonzero while the signal handler single-steps this thread's cache
+    /// code towards a safe point (os/linux/sigframe.rs).
+    pub(crate) stepping: u64,
 }
 
 pub(crate) const SELF_ADDR: i32 = 0x00;
@@ -75,6 +78,7 @@ pub(crate) const RFLAGS: i32 = 0x108;
 pub(crate) const IN_GUEST: i32 = 0x110;
 pub(crate) const NATIVE_PC: i32 = 0x118;
 pub(crate) const REDIRECT_PC: i32 = 0x120;
+pub(crate) const STEPPING: i32 = 0x128;
 
 const _: () = assert!(offset_of!(ThreadBlock, self_addr) == SELF_ADDR as usize);
 const _: () = assert!(offset_of!(ThreadBlock, host_rsp) == HOST_RSP as usize);
@@ -97,6 +101,7 @@ const _: () = assert!(offset_of!(ThreadBlock, rflags) == RFLAGS as usize);
 const _: () = assert!(offset_of!(ThreadBlock, in_guest) == IN_GUEST as usize);
 const _: () = assert!(offset_of!(ThreadBlock, native_pc) == NATIVE_PC as usize);
 const _: () = assert!(offset_of!(ThreadBlock, redirect_pc) == REDIRECT_PC as usize);
+const _: () = assert!(offset_of!(ThreadBlock, stepping) == STEPPING as usize);
 const _: () = assert!(core::mem::size_of::<ThreadBlock>() <= 4096);
 
 /// Where the extended-state area starts in the thread-block mapping.
@@ -107,8 +112,13 @@ pub(crate) const XSAVE_MAX: usize = 3 * 4096;
 pub(crate) const IBL_TABLE_OFFSET: usize = XSAVE_OFFSET + XSAVE_MAX;
 /// Entries in the indirect-branch table (indexed by the pc's low 16 bits).
 pub(crate) const IBL_ENTRIES: usize = 1 << 16;
+/// Where the thread's own pending signals start: for each signal number a
+/// u64 flag and the 128-byte siginfo (os/linux/sigframe.rs).
+pub(crate) const THREAD_SIGNALS_OFFSET: usize = IBL_TABLE_OFFSET + IBL_ENTRIES * 16;
+/// Bytes of the thread's pending-signal slots (65 signals × 136 bytes, page-rounded).
+pub(crate) const THREAD_SIGNALS_LEN: usize = (65 * 136 + 4095) & !4095;
 /// Bytes of the whole thread-block mapping.
-pub(crate) const MAPPING_LEN: usize = IBL_TABLE_OFFSET + IBL_ENTRIES * 16;
+pub(crate) const MAPPING_LEN: usize = THREAD_SIGNALS_OFFSET + THREAD_SIGNALS_LEN;
 
 /// Register numbers in `ThreadBlock::gprs`.
 pub(crate) mod reg {

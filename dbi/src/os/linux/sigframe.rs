@@ -8,9 +8,11 @@
 //! redirects the interrupted context to the cache-exit path, so the thread
 //! returns to the dispatcher at once with the guest state saved; the
 //! dispatcher then builds the guest's signal frame on the guest stack and runs
-//! the guest handler translated. Elsewhere (dispatcher, stubs, the
-//! indirect-branch lookup) the signal stays pending until the next dispatcher
-//! entry.
+//! the guest handler translated. In the cache but off a safe point (a stub,
+//! the indirect-branch lookup, a counter bump) it sets the trap flag and
+//! single-steps to the next safe point. In the dispatcher the signal stays
+//! pending until the next entry. Signals sent to one thread (tgkill, CPU
+//! faults) are kept in that thread's block, the others process-wide.
 //!
 //! Frames follow the kernel's `rt_sigframe` layout (return address, `ucontext`
 //! with `sigcontext`, `siginfo`, then an `xsave` image), so handlers that read
@@ -69,16 +71,23 @@ pub(crate) struct SignalView {
     pub(crate) in_guest_off: u64,
     pub(crate) native_pc_off: u64,
     pub(crate) redirect_pc_off: u64,
+    /// Start of the thread's own pending-signal slots (65 × (flag, siginfo)).
+    pub(crate) thread_signals_off: u64,
+    /// The thread's single-stepping flag.
+    pub(crate) stepping_off: u64,
 }
 
 static VIEW_LOOKUP: AtomicU64 = AtomicU64::new(0);
-static VIEW: [AtomicU64; 6] = [const { AtomicU64::new(0) }; 6];
+static VIEW: [AtomicU64; 8] = [const { AtomicU64::new(0) }; 8];
 const V_EXIT_COMMON: usize = 0;
 const V_SPILL_RAX: usize = 1;
 const V_SPILL_RCX: usize = 2;
 const V_IN_GUEST: usize = 3;
 const V_NATIVE_PC: usize = 4;
 const V_REDIRECT_PC: usize = 5;
+const V_THREAD_SIGNALS: usize = 6;
+const V_STEPPING: usize = 7;
+const THREAD_SLOT: usize = 8 + SIGINFO_LEN;
 
 /// Registers the translator's view for the real handler.
 pub(crate) fn register(view: SignalView) {
@@ -89,6 +98,8 @@ pub(crate) fn register(view: SignalView) {
         view.in_guest_off,
         view.native_pc_off,
         view.redirect_pc_off,
+        view.thread_signals_off,
+        view.stepping_off,
     ]
     .into_iter()
     .enumerate()
@@ -140,10 +151,53 @@ pub(crate) fn redirect_pc() -> u64 {
 /// Whether any signal waits for delivery.
 pub(crate) fn any_pending() -> bool {
     SLOTS.pending.iter().any(|p| p.load(Ordering::Acquire))
+        || thread_slots().is_some_and(|base| {
+            (1..NSIG).any(|s| thread_flag(base, s).load(Ordering::Acquire) != 0)
+        })
+}
+
+/// The calling thread's pending-signal slots (in its ThreadBlock), if any.
+fn thread_slots() -> Option<u64> {
+    let tb = super::gs_base::gs_base();
+    let off = VIEW[V_THREAD_SIGNALS].load(Ordering::Acquire);
+    (tb != 0 && off != 0).then_some(tb + off)
+}
+
+fn thread_flag(base: u64, sig: usize) -> &'static AtomicU64 {
+    // SAFETY:
+    // - `base` is this thread's slot area inside its ThreadBlock mapping,
+    //   which is never unmapped; each slot starts 8-aligned with its flag.
+    unsafe { AtomicU64::from_ptr((base + (sig * THREAD_SLOT) as u64) as *mut u64) }
+}
+
+fn thread_info(base: u64, sig: usize, i: usize) -> &'static AtomicU64 {
+    // SAFETY:
+    // - As in `thread_flag`; word `i` < 16 of the slot's siginfo.
+    unsafe { AtomicU64::from_ptr((base + (sig * THREAD_SLOT + 8 + i * 8) as u64) as *mut u64) }
+}
+
+/// Whether a signal was sent to this thread rather than to the process:
+/// raised by the CPU, or sent with tgkill/pthread_kill (SI_TKILL).
+fn is_thread_directed(sig: i32, words: &[u64; SIGINFO_LEN / 8]) -> bool {
+    const SI_TKILL: i32 = -6;
+    let code = (words[1] & 0xffff_ffff) as i32;
+    code == SI_TKILL || is_synchronous(sig, words)
 }
 
 /// Takes one pending signal: its number and `siginfo` bytes.
 pub(crate) fn take_pending() -> Option<(usize, [u8; SIGINFO_LEN])> {
+    if let Some(base) = thread_slots() {
+        for sig in 1..NSIG {
+            if thread_flag(base, sig).swap(0, Ordering::AcqRel) != 0 {
+                let mut info = [0u8; SIGINFO_LEN];
+                for i in 0..SIGINFO_LEN / 8 {
+                    let w = thread_info(base, sig, i).load(Ordering::Relaxed);
+                    info[i * 8..i * 8 + 8].copy_from_slice(&w.to_le_bytes());
+                }
+                return Some((sig, info));
+            }
+        }
+    }
     for sig in 1..NSIG {
         if SLOTS.pending[sig].swap(false, Ordering::AcqRel) {
             let mut info = [0u8; SIGINFO_LEN];
@@ -173,18 +227,41 @@ extern "C" fn host_handler(sig: i32, info: *const u64, uc: *mut u64) {
         // - The kernel passes a valid 128-byte siginfo to an SA_SIGINFO handler.
         *w = unsafe { info.add(i).read() };
     }
-    for (slot, w) in SLOTS.info[sig_us].iter().zip(words) {
-        slot.store(w, Ordering::Relaxed);
+    // A trace trap we asked for (single-stepping towards a safe point) is
+    // ours, not the guest's.
+    const TRAP_TRACE: u64 = 2;
+    let our_step = sig == 5 && words[1] & 0xffff_ffff == TRAP_TRACE && tb_load(V_STEPPING) != 0;
+    match thread_slots().filter(|_| is_thread_directed(sig, &words)) {
+        _ if our_step => {}
+        // For this thread only (pthread_kill, a fault): only it may take it.
+        Some(base) => {
+            for (i, w) in words.iter().enumerate() {
+                thread_info(base, sig_us, i).store(*w, Ordering::Relaxed);
+            }
+            thread_flag(base, sig_us).store(1, Ordering::Release);
+        }
+        None => {
+            for (slot, w) in SLOTS.info[sig_us].iter().zip(words) {
+                slot.store(w, Ordering::Relaxed);
+            }
+            SLOTS.pending[sig_us].store(true, Ordering::Release);
+        }
     }
-    SLOTS.pending[sig_us].store(true, Ordering::Release);
-    let sync = is_synchronous(sig, &words);
+    let sync = is_synchronous(sig, &words) && !our_step;
     // uc_mcontext: r8..r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip (u64 words).
     let mc = MCONTEXT_OFFSET / 8;
-    let (rax_i, rcx_i, rip_i) = (mc + 13, mc + 14, mc + 16);
+    let (rax_i, rcx_i, rip_i, flags_i) = (mc + 13, mc + 14, mc + 16, mc + 17);
+    const TF: u64 = 0x100;
     // SAFETY:
     // - The kernel passes a valid ucontext; rip is inside its sigcontext.
     let pc = unsafe { uc.add(rip_i).read() };
     if tb_load(V_IN_GUEST) == 0 {
+        if our_step {
+            tb_store(V_STEPPING, 0);
+            // SAFETY:
+            // - `uc` is the kernel's ucontext; eflags is a word of its sigcontext.
+            unsafe { uc.add(flags_i).write(uc.add(flags_i).read() & !TF) };
+        }
         if sync {
             fatal(sig, pc, "in the runtime");
         }
@@ -198,7 +275,8 @@ extern "C" fn host_handler(sig: i32, info: *const u64, uc: *mut u64) {
     // - `lookup_addr` was stored from a `fn(u64) -> Result<Option<(u64, bool)>, ()>` in `register`.
     let lookup: SafePointLookup = unsafe { core::mem::transmute(lookup_addr as usize) };
     let native = tb_load(V_NATIVE_PC);
-    let point = match lookup(pc) {
+    let in_cache = lookup(pc);
+    let point = match in_cache {
         Ok(p) => p,
         // Not in the cache: a guest instruction run natively (int3, ud2...)
         // stopped at its own pc or just after it; the registers are the guest's.
@@ -217,7 +295,11 @@ extern "C" fn host_handler(sig: i32, info: *const u64, uc: *mut u64) {
                 tb_store(V_SPILL_RAX, uc.add(rax_i).read());
                 uc.add(rax_i).write(0);
                 uc.add(rip_i).write(exit_common);
+                if our_step {
+                    uc.add(flags_i).write(uc.add(flags_i).read() & !TF);
+                }
             }
+            tb_store(V_STEPPING, 0);
             tb_store(V_REDIRECT_PC, guest_pc);
         }
         None if sync => fatal(
@@ -225,11 +307,27 @@ extern "C" fn host_handler(sig: i32, info: *const u64, uc: *mut u64) {
             pc,
             "at a code-cache address that maps to no guest instruction",
         ),
-        // Not at a safe point (a stub, a lookup, a counter bump): the signal
-        // stays pending until the thread next leaves the cache, or until the
-        // next preemption tick lands on a safe point. (Emptying the
-        // indirect-branch table here would race with a lookup in progress.)
-        None => {}
+        // In the cache but not at a safe point (a stub, a lookup, a counter
+        // bump): single-step (the trap flag) until one is reached; a few
+        // instructions at most. (Emptying the indirect-branch table instead
+        // would race with a lookup in progress.)
+        None if matches!(in_cache, Ok(None)) => {
+            tb_store(V_STEPPING, 1);
+            // SAFETY:
+            // - `uc` is the kernel's ucontext; eflags is a word of its sigcontext.
+            unsafe { uc.add(flags_i).write(uc.add(flags_i).read() | TF) };
+        }
+        // Elsewhere (entering or leaving the cache): the signal stays pending
+        // until the next dispatcher entry; a step that left the cache stops
+        // stepping before anything saves the flags.
+        None => {
+            if our_step {
+                tb_store(V_STEPPING, 0);
+                // SAFETY:
+                // - `uc` is the kernel's ucontext; eflags is a word of its sigcontext.
+                unsafe { uc.add(flags_i).write(uc.add(flags_i).read() & !TF) };
+            }
+        }
     }
 }
 
