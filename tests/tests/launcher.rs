@@ -751,3 +751,37 @@ fn log_file_expands_environment_variables() {
             .collect::<Vec<_>>()
     );
 }
+
+/// Until the race tool exists, the default tool says it is not analysing
+/// rather than finishing silently as if the program were race free.
+#[test]
+fn the_unfinished_race_tool_says_so() {
+    let run = Run::new("/bin/true");
+    for tool in [
+        None,
+        Some("--tool=race"),
+        Some("--tool=helgrind"),
+        Some("--tool=drd"),
+    ] {
+        let options: Vec<&str> = tool.into_iter().collect();
+        let out = run.under_hbgrind(&options);
+        let lines: Vec<String> = out
+            .tool_lines()
+            .iter()
+            .map(|l| {
+                l.split_once("== ")
+                    .map(|(_, text)| text.to_string())
+                    .unwrap_or_default()
+            })
+            .collect();
+        let name = tool.map_or("race", |t| t.trim_start_matches("--tool="));
+        assert_eq!(
+            lines,
+            [format!("warning: the {name} tool is not implemented yet; running without analysis, as --tool=none")]
+        );
+        assert_eq!(out.status.code(), Some(0));
+    }
+    let quiet = run.under_hbgrind(&["-q"]);
+    assert!(quiet.tool_lines().is_empty());
+    assert!(run.under_hbgrind(&["--tool=none"]).tool_lines().is_empty());
+}
