@@ -2,12 +2,79 @@
 
 use crate::Effect::*;
 use crate::When::{Entry, Exit, ExitOnSuccess};
-use crate::{LockModel, ModelledFunction};
+use crate::{Effect, LockModel, ModelledFunction, When};
 
-const fn f(
-    symbol: &'static str,
-    effects: &'static [(crate::When, crate::Effect)],
-) -> ModelledFunction {
+type Effects = &'static [(When, Effect)];
+
+const LOCK: Effects = &[(
+    ExitOnSuccess,
+    Lock {
+        lock: 0,
+        trylock: false,
+    },
+)];
+const TRYLOCK: Effects = &[(
+    ExitOnSuccess,
+    Lock {
+        lock: 0,
+        trylock: true,
+    },
+)];
+const UNLOCK: Effects = &[(Entry, Unlock { lock: 0 })];
+const RDLOCK: Effects = &[(
+    ExitOnSuccess,
+    RwLock {
+        lock: 0,
+        write: false,
+        trylock: false,
+    },
+)];
+const TRYRDLOCK: Effects = &[(
+    ExitOnSuccess,
+    RwLock {
+        lock: 0,
+        write: false,
+        trylock: true,
+    },
+)];
+const WRLOCK: Effects = &[(
+    ExitOnSuccess,
+    RwLock {
+        lock: 0,
+        write: true,
+        trylock: false,
+    },
+)];
+const TRYWRLOCK: Effects = &[(
+    ExitOnSuccess,
+    RwLock {
+        lock: 0,
+        write: true,
+        trylock: true,
+    },
+)];
+const RWUNLOCK: Effects = &[(Entry, RwUnlock { lock: 0 })];
+const DESTROY: Effects = &[(Entry, Destroy { object: 0 })];
+const RELEASE: Effects = &[(Entry, Release { object: 0 })];
+const ACQUIRE: Effects = &[(ExitOnSuccess, Acquire { object: 0 })];
+const JOIN: Effects = &[(ExitOnSuccess, Join { thread: 0 })];
+/// The mutex is released at entry and re-taken at exit whatever the result
+/// (a timed-out wait still holds the mutex on return); the condition is
+/// learned only from a wakeup. The re-take adds no lock-order edge: the
+/// order was checked when the mutex was first taken.
+const COND_WAIT: Effects = &[
+    (Entry, Unlock { lock: 1 }),
+    (ExitOnSuccess, Acquire { object: 0 }),
+    (
+        Exit,
+        Lock {
+            lock: 1,
+            trylock: true,
+        },
+    ),
+];
+
+const fn f(symbol: &'static str, effects: Effects) -> ModelledFunction {
     ModelledFunction {
         symbol,
         effects,
@@ -21,209 +88,32 @@ const fn f(
 pub static PTHREAD: LockModel = LockModel {
     name: "pthread",
     functions: &[
-        f(
-            "pthread_mutex_lock",
-            &[(
-                ExitOnSuccess,
-                Lock {
-                    lock: 0,
-                    trylock: false,
-                },
-            )],
-        ),
-        f(
-            "pthread_mutex_timedlock",
-            &[(
-                ExitOnSuccess,
-                Lock {
-                    lock: 0,
-                    trylock: false,
-                },
-            )],
-        ),
-        f(
-            "pthread_mutex_clocklock",
-            &[(
-                ExitOnSuccess,
-                Lock {
-                    lock: 0,
-                    trylock: false,
-                },
-            )],
-        ),
-        f(
-            "pthread_mutex_trylock",
-            &[(
-                ExitOnSuccess,
-                Lock {
-                    lock: 0,
-                    trylock: true,
-                },
-            )],
-        ),
-        f("pthread_mutex_unlock", &[(Entry, Unlock { lock: 0 })]),
-        f("pthread_mutex_destroy", &[(Entry, Destroy { object: 0 })]),
-        f(
-            "pthread_spin_lock",
-            &[(
-                ExitOnSuccess,
-                Lock {
-                    lock: 0,
-                    trylock: false,
-                },
-            )],
-        ),
-        f(
-            "pthread_spin_trylock",
-            &[(
-                ExitOnSuccess,
-                Lock {
-                    lock: 0,
-                    trylock: true,
-                },
-            )],
-        ),
-        f("pthread_spin_unlock", &[(Entry, Unlock { lock: 0 })]),
-        f("pthread_spin_destroy", &[(Entry, Destroy { object: 0 })]),
-        f(
-            "pthread_rwlock_rdlock",
-            &[(
-                ExitOnSuccess,
-                RwLock {
-                    lock: 0,
-                    write: false,
-                    trylock: false,
-                },
-            )],
-        ),
-        f(
-            "pthread_rwlock_timedrdlock",
-            &[(
-                ExitOnSuccess,
-                RwLock {
-                    lock: 0,
-                    write: false,
-                    trylock: false,
-                },
-            )],
-        ),
-        f(
-            "pthread_rwlock_clockrdlock",
-            &[(
-                ExitOnSuccess,
-                RwLock {
-                    lock: 0,
-                    write: false,
-                    trylock: false,
-                },
-            )],
-        ),
-        f(
-            "pthread_rwlock_tryrdlock",
-            &[(
-                ExitOnSuccess,
-                RwLock {
-                    lock: 0,
-                    write: false,
-                    trylock: true,
-                },
-            )],
-        ),
-        f(
-            "pthread_rwlock_wrlock",
-            &[(
-                ExitOnSuccess,
-                RwLock {
-                    lock: 0,
-                    write: true,
-                    trylock: false,
-                },
-            )],
-        ),
-        f(
-            "pthread_rwlock_timedwrlock",
-            &[(
-                ExitOnSuccess,
-                RwLock {
-                    lock: 0,
-                    write: true,
-                    trylock: false,
-                },
-            )],
-        ),
-        f(
-            "pthread_rwlock_clockwrlock",
-            &[(
-                ExitOnSuccess,
-                RwLock {
-                    lock: 0,
-                    write: true,
-                    trylock: false,
-                },
-            )],
-        ),
-        f(
-            "pthread_rwlock_trywrlock",
-            &[(
-                ExitOnSuccess,
-                RwLock {
-                    lock: 0,
-                    write: true,
-                    trylock: true,
-                },
-            )],
-        ),
-        f("pthread_rwlock_unlock", &[(Entry, RwUnlock { lock: 0 })]),
-        f("pthread_rwlock_destroy", &[(Entry, Destroy { object: 0 })]),
-        f("pthread_cond_signal", &[(Entry, Release { object: 0 })]),
-        f("pthread_cond_broadcast", &[(Entry, Release { object: 0 })]),
-        // The mutex is released at entry and re-taken at exit whatever the
-        // result (a timed-out wait still holds the mutex on return); the
-        // condition is learned only from a wakeup. The re-take adds no
-        // lock-order edge: the order was checked when the mutex was first taken.
-        f(
-            "pthread_cond_wait",
-            &[
-                (Entry, Unlock { lock: 1 }),
-                (ExitOnSuccess, Acquire { object: 0 }),
-                (
-                    Exit,
-                    Lock {
-                        lock: 1,
-                        trylock: true,
-                    },
-                ),
-            ],
-        ),
-        f(
-            "pthread_cond_timedwait",
-            &[
-                (Entry, Unlock { lock: 1 }),
-                (ExitOnSuccess, Acquire { object: 0 }),
-                (
-                    Exit,
-                    Lock {
-                        lock: 1,
-                        trylock: true,
-                    },
-                ),
-            ],
-        ),
-        f(
-            "pthread_cond_clockwait",
-            &[
-                (Entry, Unlock { lock: 1 }),
-                (ExitOnSuccess, Acquire { object: 0 }),
-                (
-                    Exit,
-                    Lock {
-                        lock: 1,
-                        trylock: true,
-                    },
-                ),
-            ],
-        ),
-        f("pthread_cond_destroy", &[(Entry, Destroy { object: 0 })]),
+        f("pthread_mutex_lock", LOCK),
+        f("pthread_mutex_timedlock", LOCK),
+        f("pthread_mutex_clocklock", LOCK),
+        f("pthread_mutex_trylock", TRYLOCK),
+        f("pthread_mutex_unlock", UNLOCK),
+        f("pthread_mutex_destroy", DESTROY),
+        f("pthread_spin_lock", LOCK),
+        f("pthread_spin_trylock", TRYLOCK),
+        f("pthread_spin_unlock", UNLOCK),
+        f("pthread_spin_destroy", DESTROY),
+        f("pthread_rwlock_rdlock", RDLOCK),
+        f("pthread_rwlock_timedrdlock", RDLOCK),
+        f("pthread_rwlock_clockrdlock", RDLOCK),
+        f("pthread_rwlock_tryrdlock", TRYRDLOCK),
+        f("pthread_rwlock_wrlock", WRLOCK),
+        f("pthread_rwlock_timedwrlock", WRLOCK),
+        f("pthread_rwlock_clockwrlock", WRLOCK),
+        f("pthread_rwlock_trywrlock", TRYWRLOCK),
+        f("pthread_rwlock_unlock", RWUNLOCK),
+        f("pthread_rwlock_destroy", DESTROY),
+        f("pthread_cond_signal", RELEASE),
+        f("pthread_cond_broadcast", RELEASE),
+        f("pthread_cond_wait", COND_WAIT),
+        f("pthread_cond_timedwait", COND_WAIT),
+        f("pthread_cond_clockwait", COND_WAIT),
+        f("pthread_cond_destroy", DESTROY),
         f(
             "pthread_barrier_init",
             &[(
@@ -238,23 +128,17 @@ pub static PTHREAD: LockModel = LockModel {
             "pthread_barrier_wait",
             &[(Entry, BarrierWait { barrier: 0 })],
         ),
-        f("pthread_barrier_destroy", &[(Entry, Destroy { object: 0 })]),
-        f("sem_post", &[(Entry, Release { object: 0 })]),
-        f("sem_wait", &[(ExitOnSuccess, Acquire { object: 0 })]),
-        f("sem_trywait", &[(ExitOnSuccess, Acquire { object: 0 })]),
-        f("sem_timedwait", &[(ExitOnSuccess, Acquire { object: 0 })]),
-        f("sem_clockwait", &[(ExitOnSuccess, Acquire { object: 0 })]),
-        f("sem_destroy", &[(Entry, Destroy { object: 0 })]),
-        f("pthread_join", &[(ExitOnSuccess, Join { thread: 0 })]),
-        f(
-            "pthread_timedjoin_np",
-            &[(ExitOnSuccess, Join { thread: 0 })],
-        ),
-        f(
-            "pthread_clockjoin_np",
-            &[(ExitOnSuccess, Join { thread: 0 })],
-        ),
-        f("pthread_tryjoin_np", &[(ExitOnSuccess, Join { thread: 0 })]),
+        f("pthread_barrier_destroy", DESTROY),
+        f("sem_post", RELEASE),
+        f("sem_wait", ACQUIRE),
+        f("sem_trywait", ACQUIRE),
+        f("sem_timedwait", ACQUIRE),
+        f("sem_clockwait", ACQUIRE),
+        f("sem_destroy", DESTROY),
+        f("pthread_join", JOIN),
+        f("pthread_timedjoin_np", JOIN),
+        f("pthread_clockjoin_np", JOIN),
+        f("pthread_tryjoin_np", JOIN),
         f("pthread_detach", &[(ExitOnSuccess, Detach { thread: 0 })]),
     ],
 };
