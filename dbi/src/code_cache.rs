@@ -19,6 +19,8 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 const REGION_LEN: usize = 32 << 20;
 const REACH: u64 = 1 << 30;
+/// Regions mapped before the cache is flushed instead of growing (512 MiB).
+const MAX_REGIONS: usize = 16;
 
 /// A fast hasher for guest pcs (they are already well spread).
 #[derive(Default)]
@@ -55,6 +57,11 @@ pub(crate) enum CacheError {
     NoRegion,
     /// The block does not fit or reach even in a fresh region.
     Unplaceable,
+    /// `MAX_REGIONS` regions are in use and none near the guest pc has room:
+    /// the caller flushes the cache and retries (JITs that rewrite their
+    /// code keep retranslating it, and old translations are never freed one
+    /// by one).
+    Full,
 }
 
 /// All translated blocks of the process (one guest thread at a time).
@@ -110,6 +117,9 @@ impl CodeCache {
         };
         for fresh in [false, true] {
             let idx = if fresh {
+                if self.regions.len() >= MAX_REGIONS && !self.blocks.is_empty() {
+                    return Err(CacheError::Full);
+                }
                 let mem =
                     CodeRegion::map_near(pc, REGION_LEN, REACH).ok_or(CacheError::NoRegion)?;
                 tracing::debug!(base = mem.base, pc, "new code-cache region");

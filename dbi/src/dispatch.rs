@@ -27,9 +27,10 @@
 // exited threads are not reused.
 
 use crate::arch::{self, exit_kind, CapturedState, ThreadState};
-use crate::code_cache::CodeCache;
+use crate::code_cache::{CacheError, CodeCache};
 use crate::os::linux::code_mem::read_u64_in;
 use crate::os::linux::sigframe;
+use crate::translate::TranslateError;
 use crate::{Config, ExitStats, Interests};
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
@@ -308,12 +309,27 @@ impl Dispatcher {
             let host = match self.cache.lookup(pc) {
                 Some(b) => b.host,
                 None => {
-                    let b = match crate::translate::translate(
+                    let mut result = crate::translate::translate(
                         pc,
                         &mut self.cache,
                         &mut *self.config.tool,
                         &self.interests,
-                    ) {
+                    );
+                    if let Err(TranslateError::Cache(CacheError::Full | CacheError::NoRegion)) =
+                        result
+                    {
+                        // Evict everything, as an unmap of guest code does,
+                        // and try once more in the emptied regions.
+                        self.flush_all();
+                        link_from = None;
+                        result = crate::translate::translate(
+                            pc,
+                            &mut self.cache,
+                            &mut *self.config.tool,
+                            &self.interests,
+                        );
+                    }
+                    let b = match result {
                         Ok(b) => b,
                         Err(e) => self.internal_error(pc, &e.to_string()),
                     };
@@ -439,10 +455,15 @@ impl Dispatcher {
     /// Drops translations of `[start, end)` if there are any.
     pub(crate) fn invalidate(&mut self, start: u64, end: u64) {
         if self.cache.overlaps(start, end) {
-            self.cache.flush();
-            for &tb in &self.thread_blocks {
-                ThreadState::clear_ibl_of(tb);
-            }
+            self.flush_all();
+        }
+    }
+
+    /// Drops every translation and every thread's indirect-branch entries.
+    fn flush_all(&mut self) {
+        self.cache.flush();
+        for &tb in &self.thread_blocks {
+            ThreadState::clear_ibl_of(tb);
         }
     }
 

@@ -20,6 +20,9 @@ impl core::fmt::Display for TranslateError {
                     "no memory for the code cache within 1 GiB of the guest code"
                 )
             }
+            TranslateError::Cache(CacheError::Full) => {
+                write!(f, "the code cache is full even after a flush")
+            }
             TranslateError::Cache(CacheError::Unplaceable) => {
                 write!(f, "the block's RIP-relative operands reach too far to be placed in the code cache")
             }
