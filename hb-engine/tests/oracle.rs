@@ -25,6 +25,7 @@ const DATA_LEN: u64 = 24;
 const MUTEXES: [u64; 2] = [0x5000, 0x5008];
 const RWLOCK: u64 = 0x6000;
 const ANNOTATIONS: [u64; 2] = [0x7000, 0x7008];
+const BARRIERS: [u64; 2] = [0x8000, 0x8008];
 const MAX_EVENTS: usize = 120;
 const MAX_THREADS: u32 = 8;
 
@@ -66,6 +67,29 @@ fn generate(choices: &[(u8, u8, u8, u8)]) -> Vec<Event> {
         let atomic_size = if b % 2 == 0 { 4 } else { 8 };
         let order = orders[b as usize % orders.len()];
         let site = Some(u32::from(what) << 8 | u32::from(b));
+        if what % 20 == 19 && b % 4 == 0 {
+            // A barrier round: every live thread arrives, one after the
+            // other, before any of them does anything else.
+            if events.len() + alive.len() + 1 > MAX_EVENTS {
+                continue;
+            }
+            let addr = BARRIERS[c as usize % 2];
+            let count = alive.len() as u32;
+            events.push(Event::BarrierInit {
+                thread,
+                addr,
+                count,
+            });
+            for k in 0..alive.len() {
+                let waiter = tid(alive[(k + a as usize) % alive.len()]);
+                events.push(Event::BarrierWait {
+                    thread: waiter,
+                    addr,
+                    site,
+                });
+            }
+            continue;
+        }
         let event = match what % 20 {
             0..=4 => Event::Access {
                 thread,
@@ -249,6 +273,10 @@ fn oracle_racy_bytes(events: &[Event]) -> BTreeSet<u64> {
     let mut location: HashMap<u64, Vec<usize>> = HashMap::new();
     let mut last_release_fence: HashMap<ThreadId, usize> = HashMap::new();
     let mut pending_acquire: HashMap<ThreadId, Vec<usize>> = HashMap::new();
+    // Barriers: (count, arrivals of the current round); and for each
+    // thread, the arrivals its next event must come after.
+    let mut barriers: HashMap<u64, (u32, Vec<usize>)> = HashMap::new();
+    let mut after_barrier: HashMap<ThreadId, Vec<usize>> = HashMap::new();
 
     for (i, event) in events.iter().enumerate() {
         let t = event.thread();
@@ -261,7 +289,28 @@ fn oracle_racy_bytes(events: &[Event]) -> BTreeSet<u64> {
             }
         }
         last_of.insert(t, i);
+        if let Some(arrivals) = after_barrier.remove(&t) {
+            preds[i].extend(arrivals);
+        }
         match *event {
+            Event::BarrierInit { addr, count, .. } => {
+                barriers.insert(addr, (count, Vec::new()));
+            }
+            Event::BarrierWait { addr, .. } => {
+                let (count, arrivals) = barriers
+                    .get_mut(&addr)
+                    .expect("generated barriers are initialised");
+                arrivals.push(i);
+                if arrivals.len() as u32 == *count {
+                    let round = std::mem::take(arrivals);
+                    for &a in &round {
+                        after_barrier
+                            .entry(events[a].thread())
+                            .or_default()
+                            .extend(&round);
+                    }
+                }
+            }
             Event::Create { child, .. } => {
                 created_at.insert(child, i);
             }
