@@ -27,6 +27,15 @@ fn assert_refused(output: &Output, message: &str) {
     assert_eq!(output.status.code(), Some(1), "{}", output.command);
 }
 
+/// hbgrind refuses to run `prog`, naming it: `hbgrind: PROG: REASON`.
+fn assert_file_refused(prog: &Path, reason: &str) {
+    let shown = show(prog);
+    assert_refused(
+        &hbgrind_with(&[&shown]),
+        &format!("hbgrind: {shown}: {reason}"),
+    );
+}
+
 fn write_file(path: &Path, bytes: &[u8], mode: u32) {
     std::fs::write(path, bytes).unwrap();
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
@@ -226,13 +235,7 @@ fn not_executable() {
     let dir = scratch_dir("launcher-not-executable");
     let prog = dir.join("script.sh");
     write_file(&prog, b"#!/bin/sh\necho hello\n", 0o644);
-    assert_refused(
-        &hbgrind_with(&[&show(&prog)]),
-        &format!(
-            "hbgrind: {}: permission denied (not executable)",
-            show(&prog)
-        ),
-    );
+    assert_file_refused(&prog, "permission denied (not executable)");
 }
 
 #[test]
@@ -257,10 +260,7 @@ fn not_executable_in_path() {
 #[test]
 fn directory() {
     let dir = scratch_dir("launcher-directory");
-    assert_refused(
-        &hbgrind_with(&[&show(&dir)]),
-        &format!("hbgrind: {}: is a directory", show(&dir)),
-    );
+    assert_file_refused(&dir, "is a directory");
 }
 
 #[test]
@@ -268,22 +268,10 @@ fn text_file_without_shebang() {
     let dir = scratch_dir("launcher-text");
     let prog = dir.join("notes.txt");
     write_file(&prog, b"echo this is not a script\n", 0o755);
-    assert_refused(
-        &hbgrind_with(&[&show(&prog)]),
-        &format!(
-            "hbgrind: {}: not an ELF executable and no #! script",
-            show(&prog)
-        ),
-    );
+    assert_file_refused(&prog, "not an ELF executable and no #! script");
     let empty = dir.join("empty");
     write_file(&empty, b"", 0o755);
-    assert_refused(
-        &hbgrind_with(&[&show(&empty)]),
-        &format!(
-            "hbgrind: {}: not an ELF executable and no #! script",
-            show(&empty)
-        ),
-    );
+    assert_file_refused(&empty, "not an ELF executable and no #! script");
 }
 
 #[test]
@@ -293,13 +281,7 @@ fn elf32() {
     let dir = scratch_dir("launcher-elf32");
     let prog = dir.join("prog32");
     write_file(&prog, &elf_header(false, EM_386, ET_EXEC), 0o755);
-    assert_refused(
-        &hbgrind_with(&[&show(&prog)]),
-        &format!(
-            "hbgrind: {}: 32-bit program; hbgrind runs x86-64 programs only",
-            show(&prog)
-        ),
-    );
+    assert_file_refused(&prog, "32-bit program; hbgrind runs x86-64 programs only");
 }
 
 #[test]
@@ -307,13 +289,7 @@ fn elf64_for_another_machine() {
     let dir = scratch_dir("launcher-aarch64");
     let prog = dir.join("prog-arm");
     write_file(&prog, &elf_header(true, EM_AARCH64, ET_EXEC), 0o755);
-    assert_refused(
-        &hbgrind_with(&[&show(&prog)]),
-        &format!(
-            "hbgrind: {}: AArch64 program; hbgrind runs x86-64 programs only",
-            show(&prog)
-        ),
-    );
+    assert_file_refused(&prog, "AArch64 program; hbgrind runs x86-64 programs only");
 }
 
 #[test]
@@ -321,12 +297,9 @@ fn elf_object_file() {
     let dir = scratch_dir("launcher-object");
     let prog = dir.join("thing.o");
     write_file(&prog, &elf_header(true, EM_X86_64, ET_REL), 0o755);
-    assert_refused(
-        &hbgrind_with(&[&show(&prog)]),
-        &format!(
-            "hbgrind: {}: ELF file is not an executable (relocatable object or core dump?)",
-            show(&prog)
-        ),
+    assert_file_refused(
+        &prog,
+        "ELF file is not an executable (relocatable object or core dump?)",
     );
 }
 
@@ -335,10 +308,7 @@ fn truncated_elf() {
     let dir = scratch_dir("launcher-truncated");
     let prog = dir.join("truncated");
     write_file(&prog, &elf_header(true, EM_X86_64, ET_EXEC)[..20], 0o755);
-    assert_refused(
-        &hbgrind_with(&[&show(&prog)]),
-        &format!("hbgrind: {}: malformed ELF file", show(&prog)),
-    );
+    assert_file_refused(&prog, "malformed ELF file");
 }
 
 #[test]
@@ -406,10 +376,7 @@ fn script_with_empty_shebang() {
     let dir = scratch_dir("launcher-empty-shebang");
     let prog = dir.join("script");
     write_file(&prog, b"#!   \necho hi\n", 0o755);
-    assert_refused(
-        &hbgrind_with(&[&show(&prog)]),
-        &format!("hbgrind: {}: malformed #! line", show(&prog)),
-    );
+    assert_file_refused(&prog, "malformed #! line");
 }
 
 #[test]
@@ -417,13 +384,7 @@ fn script_interpreter_loop() {
     let dir = scratch_dir("launcher-interpreter-loop");
     let prog = dir.join("script");
     write_file(&prog, format!("#!{}\n", show(&prog)).as_bytes(), 0o755);
-    assert_refused(
-        &hbgrind_with(&[&show(&prog)]),
-        &format!(
-            "hbgrind: {}: too many levels of #! interpreters",
-            show(&prog)
-        ),
-    );
+    assert_file_refused(&prog, "too many levels of #! interpreters");
 }
 
 /// A copy of hbgrind in a directory without the runtime next to it.
