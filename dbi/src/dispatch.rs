@@ -424,12 +424,13 @@ impl Dispatcher {
 
     /// Modules mapped before the takeover (the program, ld.so, libc...).
     fn report_initial_modules(&mut self) {
-        for (start, len, path) in crate::os::linux::executable_mappings() {
+        for (start, len, path, bias) in crate::os::linux::executable_mappings() {
             if self.interests.modules {
                 self.config.tool.on_module_load(&crate::ModuleView {
                     path: &path,
                     start,
                     len,
+                    bias,
                 });
             }
             self.modules.push((start, len));

@@ -16,10 +16,8 @@
 //! Guest threads take turns under a big lock (decision 10), preempted by a
 //! per-thread CPU-time timer (dispatch.rs).
 //!
-//! Not yet (later issues): buffered memory-access events with per-site
-//! metadata (decision 11) and function hooks by symbol (decision 12) are not
-//! part of the API yet; `--fair-sched`, deterministic schedules, per-thread
-//! pending signals; the other `--smc-check` modes.
+//! Not yet: `--fair-sched`, deterministic schedules; the other
+//! `--smc-check` modes.
 
 mod arch; // the only cfg(target_arch): decode, emit, enter/leave, ThreadBlock
 mod code_cache; // CodeCache, Block: translations in regions near the guest code
@@ -27,6 +25,7 @@ mod dispatch; // Dispatcher: the loop between the cache and the runtime
 mod os; // the only cfg(target_os): raw syscalls, memory, GS base, signal frames
 #[doc(hidden)]
 pub mod selftest; // Machine: native vs translated runs, for the differential test
+mod stacks; // the call-stack tree behind StackId
 mod signal; // guest signal actions, delivery to translated handlers, sigreturn
 mod syscall; // the syscall layer: what the guest's syscalls mean to us
 mod translate; // translate(): decode, show the tool, emit, place
@@ -48,6 +47,78 @@ pub struct Interests {
     pub syscalls: bool,
     /// Call [`Tool::on_module_load`] / [`Tool::on_module_unload`].
     pub modules: bool,
+    /// Deliver every guest load and store, in order, to [`Tool::on_accesses`]
+    /// (buffered by translated code; implies `call_stacks`).
+    pub memory_accesses: bool,
+    /// Keep a shadow call stack per thread, so events carry a [`StackId`].
+    pub call_stacks: bool,
+    /// Call [`Tool::on_thread_create`] / [`Tool::on_thread_exit`].
+    pub threads: bool,
+    /// Hand client requests (`valgrind.h`) the translator does not answer
+    /// itself to [`Tool::on_client_request`].
+    pub client_requests: bool,
+}
+
+/// A guest thread as tools see it: 1 for the thread hbgrind took over, then
+/// 2, 3, ... in creation order (Valgrind's thread numbers). Never reused.
+pub type ThreadNum = u32;
+
+/// A node of the translator's call-stack tree: the chain of return
+/// addresses of a thread at some moment. [`call_stack`] expands it.
+/// `StackId(0)` is the empty stack.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StackId(pub u32);
+
+/// What a memory access does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AccessKind {
+    Read,
+    Write,
+    /// A read-modify-write of the same bytes (`add [m], r`, `xchg`, `lock cmpxchg`).
+    Update,
+}
+
+/// One executed guest memory access.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemAccess {
+    /// The real address (FS-relative operands include the FS base).
+    pub addr: u64,
+    /// Bytes accessed; a `rep` string instruction is one access of
+    /// count × element size bytes (0 when the count was 0).
+    pub size: u32,
+    pub kind: AccessKind,
+    /// LOCK-prefixed or `xchg` with memory: atomic by the instruction itself.
+    pub atomic: bool,
+    /// Guest address of the accessing instruction.
+    pub pc: u64,
+    /// The thread's call stack at the access (callers of `pc`'s function).
+    pub stack: StackId,
+}
+
+/// A function the tool wants to hear about, by symbol name (every module's
+/// definition of that name, any symbol version).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HookRequest {
+    pub symbol: String,
+    /// Also call [`Tool::on_hook_exit`] when the call returns.
+    pub exit: bool,
+    /// Drop the memory accesses made inside the call (and in what it calls):
+    /// they are the synchronisation itself.
+    pub quiet: bool,
+}
+
+/// A call of a hooked function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HookCall {
+    pub thread: ThreadNum,
+    /// Index into the tool's [`Tool::hooks`] list.
+    pub hook: usize,
+    /// Address of the function's entry.
+    pub function: u64,
+    /// The six integer argument registers at entry (rdi, rsi, rdx, rcx, r8, r9).
+    pub args: [u64; 6],
+    /// The caller's stack (the call site is the innermost frame).
+    pub stack: StackId,
 }
 
 /// One guest block as it is translated.
@@ -65,6 +136,9 @@ pub struct ModuleView<'a> {
     pub path: &'a str,
     pub start: u64,
     pub len: u64,
+    /// What to add to an ELF virtual address of the file to get its run-time
+    /// address (mapping start minus file offset; 0 for a non-PIE program).
+    pub bias: u64,
 }
 
 /// Figures the translator gathered, given to [`Tool::on_exit`].
@@ -115,8 +189,59 @@ pub trait Tool: Send {
     fn on_module_load(&mut self, _module: &ModuleView<'_>) {}
     /// An executable mapping of a file went away.
     fn on_module_unload(&mut self, _start: u64, _len: u64) {}
-    /// The process is exiting; write the tool's report to `log`.
+    /// The process is exiting; write the tool's report to `log`. Also
+    /// called when a fatal signal is about to kill the process.
     fn on_exit(&mut self, _stats: &ExitStats, _log: &Log) {}
+    /// The functions to hook, asked once before the first block runs.
+    fn hooks(&self) -> Vec<HookRequest> {
+        Vec::new()
+    }
+    /// `thread` executed these accesses, in this order. Every event of a
+    /// thread (hooks, client requests, thread events, syscalls) comes after
+    /// the delivery of all accesses it made before it.
+    fn on_accesses(&mut self, _thread: ThreadNum, _accesses: &[MemAccess]) {}
+    /// A hooked function was entered.
+    fn on_hook_entry(&mut self, _call: &HookCall) {}
+    /// A hooked function (with `exit: true`) returned `ret` (rax) to its caller.
+    fn on_hook_exit(&mut self, _call: &HookCall, _ret: u64) {}
+    /// `parent` created `child` (clone with CLONE_THREAD succeeded); called
+    /// in the parent before the child runs its first instruction. `pc` is
+    /// the `syscall` instruction, `stack` the parent's stack there.
+    fn on_thread_create(
+        &mut self,
+        _parent: ThreadNum,
+        _child: ThreadNum,
+        _pc: u64,
+        _stack: StackId,
+    ) {
+    }
+    /// `thread` is exiting (its last event).
+    fn on_thread_exit(&mut self, _thread: ThreadNum) {}
+    /// A client request (`VALGRIND_DO_CLIENT_REQUEST`): `args[0]` is the
+    /// request code, `args[1..6]` its arguments. Return the value the guest
+    /// gets, or `None` for "not mine" (the guest then gets the default it
+    /// passed). `stack` is the caller's stack, `pc` the request's address.
+    fn on_client_request(
+        &mut self,
+        _thread: ThreadNum,
+        _args: &[u64; 6],
+        _pc: u64,
+        _stack: StackId,
+    ) -> Option<u64> {
+        None
+    }
+}
+
+/// The return addresses of a call stack, innermost first (the caller of
+/// the function running at the event comes first). Empty for an unknown id.
+pub fn call_stack(id: StackId) -> Vec<u64> {
+    stacks::frames(id)
+}
+
+/// Copies guest memory at `addr` into `buf` without risking a fault;
+/// false if some of it is not readable.
+pub fn read_guest(addr: u64, buf: &mut [u8]) -> bool {
+    crate::os::linux::mem::read_guest(addr, buf) == buf.len()
 }
 
 /// How the runtime configured the translator.

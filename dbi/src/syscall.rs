@@ -209,6 +209,7 @@ fn after_success(d: &mut Dispatcher, nr: u64, args: &[u64; 6], ret: u64) {
                     path: &path,
                     start: ret,
                     len: args[1],
+                    bias: ret.wrapping_sub(args[5]),
                 });
             }
             d.modules.push((ret, args[1]));

@@ -149,7 +149,9 @@ pub(crate) fn read_file(path: &[u8]) -> Vec<u8> {
 }
 
 /// Executable file mappings of the process: (start, len, path), from /proc/self/maps.
-pub(crate) fn executable_mappings() -> Vec<(u64, u64, String)> {
+/// Executable file mappings: (start, len, path, bias), bias being the
+/// mapping start minus its file offset.
+pub(crate) fn executable_mappings() -> Vec<(u64, u64, String, u64)> {
     let maps = read_file(b"/proc/self/maps");
     String::from_utf8_lossy(&maps)
         .lines()
@@ -157,14 +159,15 @@ pub(crate) fn executable_mappings() -> Vec<(u64, u64, String)> {
             let mut f = l.split_whitespace();
             let range = f.next()?;
             let perms = f.next()?;
-            let path = f.nth(3)?;
+            let offset = u64::from_str_radix(f.next()?, 16).ok()?;
+            let path = f.nth(2)?;
             if !perms.contains('x') || !path.starts_with('/') {
                 return None;
             }
             let (a, b) = range.split_once('-')?;
             let a = u64::from_str_radix(a, 16).ok()?;
             let b = u64::from_str_radix(b, 16).ok()?;
-            Some((a, b - a, path.to_string()))
+            Some((a, b - a, path.to_string(), a.wrapping_sub(offset)))
         })
         .collect()
 }
