@@ -73,6 +73,12 @@ fn apply_effect(
             Some(child) => engine.thread_join(t, child),
             None => Ok(()),
         },
+        Effect::Init { object } => engine.sync_destroy(t, arg(object), site),
+        Effect::Spawned { .. } => Ok(()),
+        Effect::SyncWord { object, len } => {
+            engine.ignore_range(arg(object), len);
+            Ok(())
+        }
         Effect::Detach { thread } => {
             if let Some(child) = threads.thread_of(arg(thread)) {
                 engine.thread_detach(child);

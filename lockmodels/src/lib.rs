@@ -83,6 +83,25 @@ pub enum Effect {
     Detach {
         thread: usize,
     },
+    /// The sync object at `object` starts afresh (`*_init`): what it
+    /// carried before is forgotten, as by `Destroy`.
+    Init {
+        object: usize,
+    },
+    /// A thread was created and its `pthread_t` stored at `*handle`. The
+    /// engine learns of the thread from the translator (`clone`), so
+    /// `apply` does nothing; the race tool reads the handle to map the
+    /// `pthread_t` to the new thread (`ThreadLookup`).
+    Spawned {
+        handle: usize,
+    },
+    /// The `len` bytes at `object` are the synchronisation itself (a
+    /// `pthread_once_t` read with plain loads on its fast path): their
+    /// accesses are not race checked from now on.
+    SyncWord {
+        object: usize,
+        len: u64,
+    },
 }
 
 /// A function whose calls synchronise.
@@ -90,8 +109,24 @@ pub enum Effect {
 pub struct ModelledFunction {
     pub symbol: &'static str,
     pub effects: &'static [(When, Effect)],
-    /// Accesses inside the call are not race checked.
+    /// Accesses inside the call are not race checked. False for functions
+    /// that run user code (`pthread_once` runs the init routine).
     pub quiet: bool,
+}
+
+impl ModelledFunction {
+    /// True if some effect is due at exit, so the hook must see the return.
+    pub fn has_exit_effects(&self) -> bool {
+        self.effects.iter().any(|(when, _)| *when != When::Entry)
+    }
+
+    /// The argument holding the new thread's handle, for `Spawned`.
+    pub fn spawned_handle(&self) -> Option<usize> {
+        self.effects.iter().find_map(|(_, effect)| match effect {
+            Effect::Spawned { handle } => Some(*handle),
+            _ => None,
+        })
+    }
 }
 
 /// A library's functions and how they synchronise.

@@ -74,6 +74,18 @@ const COND_WAIT: Effects = &[
     ),
 ];
 
+const INIT: Effects = &[(Entry, Init { object: 0 })];
+/// `pthread_once(once_control, init_routine)`: the thread that ran the
+/// routine publishes it at exit; every caller learns it at exit (acquire
+/// first, so a caller does not learn its own release). `once_control` is
+/// read with plain loads on glibc's fast path, so its bytes are not checked.
+const ONCE: Effects = &[
+    (Entry, SyncWord { object: 0, len: 4 }),
+    (Exit, Acquire { object: 0 }),
+    (Exit, Release { object: 0 }),
+];
+
+/// A synchronising function whose own accesses are not checked.
 const fn f(symbol: &'static str, effects: Effects) -> ModelledFunction {
     ModelledFunction {
         symbol,
@@ -82,22 +94,37 @@ const fn f(symbol: &'static str, effects: Effects) -> ModelledFunction {
     }
 }
 
+/// A synchronising function that runs user code, whose accesses are checked.
+const fn loud(symbol: &'static str, effects: Effects) -> ModelledFunction {
+    ModelledFunction {
+        symbol,
+        effects,
+        quiet: false,
+    }
+}
+
 /// pthread mutexes, spin locks, rwlocks, condition variables, barriers,
-/// semaphores, join and detach. Thread creation and exit come from the
-/// translator (clone and exit), not from hooks.
+/// semaphores, once, create, join and detach. The engine learns of thread
+/// creation and exit from the translator (clone and exit), not from hooks;
+/// `pthread_create` is hooked only to map its `pthread_t` to the new thread
+/// (`Spawned`), and `pthread_exit` needs no model (the thread's end is its
+/// last event; its cleanup handlers run as ordinary checked code).
 pub static PTHREAD: LockModel = LockModel {
     name: "pthread",
     functions: &[
+        f("pthread_mutex_init", INIT),
         f("pthread_mutex_lock", LOCK),
         f("pthread_mutex_timedlock", LOCK),
         f("pthread_mutex_clocklock", LOCK),
         f("pthread_mutex_trylock", TRYLOCK),
         f("pthread_mutex_unlock", UNLOCK),
         f("pthread_mutex_destroy", DESTROY),
+        f("pthread_spin_init", INIT),
         f("pthread_spin_lock", LOCK),
         f("pthread_spin_trylock", TRYLOCK),
         f("pthread_spin_unlock", UNLOCK),
         f("pthread_spin_destroy", DESTROY),
+        f("pthread_rwlock_init", INIT),
         f("pthread_rwlock_rdlock", RDLOCK),
         f("pthread_rwlock_timedrdlock", RDLOCK),
         f("pthread_rwlock_clockrdlock", RDLOCK),
@@ -108,6 +135,7 @@ pub static PTHREAD: LockModel = LockModel {
         f("pthread_rwlock_trywrlock", TRYWRLOCK),
         f("pthread_rwlock_unlock", RWUNLOCK),
         f("pthread_rwlock_destroy", DESTROY),
+        f("pthread_cond_init", INIT),
         f("pthread_cond_signal", RELEASE),
         f("pthread_cond_broadcast", RELEASE),
         f("pthread_cond_wait", COND_WAIT),
@@ -129,12 +157,15 @@ pub static PTHREAD: LockModel = LockModel {
             &[(Entry, BarrierWait { barrier: 0 })],
         ),
         f("pthread_barrier_destroy", DESTROY),
+        f("sem_init", INIT),
         f("sem_post", RELEASE),
         f("sem_wait", ACQUIRE),
         f("sem_trywait", ACQUIRE),
         f("sem_timedwait", ACQUIRE),
         f("sem_clockwait", ACQUIRE),
         f("sem_destroy", DESTROY),
+        f("pthread_create", &[(ExitOnSuccess, Spawned { handle: 0 })]),
+        loud("pthread_once", ONCE),
         f("pthread_join", JOIN),
         f("pthread_timedjoin_np", JOIN),
         f("pthread_clockjoin_np", JOIN),

@@ -199,3 +199,341 @@ fn every_modelled_symbol_is_listed_once() {
         assert!(!f.effects.is_empty(), "{} has no effect", f.symbol);
     }
 }
+
+// ---- one scenario per modelled function ---------------------------------
+//
+// `covered` lists the symbols the scenarios below exercise; the last test
+// checks that it names every function of the model, so a new entry in
+// `PTHREAD` without a scenario fails.
+
+const EBUSY: u64 = 16;
+
+/// T2 publishes `X` with `release` (a whole call), T3 takes it with
+/// `acquire` returning `ret`, then writes `X`: the race pairs found.
+fn handoff(release: (&str, &[u64]), acquire: (&str, &[u64]), ret: u64) -> Vec<(u32, u32)> {
+    let mut s = Sim::new();
+    s.write(T2, X, 1);
+    s.call(T2, release.0, release.1, 0);
+    s.call(T3, acquire.0, acquire.1, ret);
+    s.write(T3, X, 2);
+    s.races()
+}
+
+const LOCKS: &[(&str, &str)] = &[
+    ("pthread_mutex_lock", "pthread_mutex_unlock"),
+    ("pthread_mutex_timedlock", "pthread_mutex_unlock"),
+    ("pthread_mutex_clocklock", "pthread_mutex_unlock"),
+    ("pthread_mutex_trylock", "pthread_mutex_unlock"),
+    ("pthread_spin_lock", "pthread_spin_unlock"),
+    ("pthread_spin_trylock", "pthread_spin_unlock"),
+];
+
+#[test]
+fn every_lock_function_orders_critical_sections_only_when_it_succeeds() {
+    for &(lock, unlock) in LOCKS {
+        let mut s = Sim::new();
+        s.call(T2, lock, &[M], 0);
+        s.write(T2, X, 1);
+        s.call(T2, unlock, &[M], 0);
+        s.call(T3, lock, &[M], 0);
+        s.write(T3, X, 2);
+        s.call(T3, unlock, &[M], 0);
+        assert_eq!(s.races(), [], "{lock}");
+        assert!(s.engine.take_reports().is_empty(), "{lock}: no misuse");
+
+        let mut s = Sim::new();
+        s.call(T2, lock, &[M], 0);
+        s.write(T2, X, 1);
+        s.call(T2, unlock, &[M], 0);
+        s.call(T3, lock, &[M], EBUSY);
+        s.write(T3, X, 2);
+        assert_eq!(s.races(), [(2, 1)], "{lock} failing");
+    }
+}
+
+#[test]
+fn unlocking_a_lock_nobody_holds_is_misuse() {
+    for unlock in ["pthread_mutex_unlock", "pthread_spin_unlock"] {
+        let mut s = Sim::new();
+        s.call(T2, unlock, &[M], 0);
+        let reports = s.engine.take_reports();
+        assert!(
+            matches!(
+                reports.as_slice(),
+                [Report::Misuse(m)] if m.kind == hb_engine::MisuseKind::UnlockUnlocked
+            ),
+            "{unlock}: {reports:?}"
+        );
+    }
+}
+
+#[test]
+fn every_rwlock_function() {
+    let readers = [
+        "pthread_rwlock_rdlock",
+        "pthread_rwlock_timedrdlock",
+        "pthread_rwlock_clockrdlock",
+        "pthread_rwlock_tryrdlock",
+    ];
+    let writers = [
+        "pthread_rwlock_wrlock",
+        "pthread_rwlock_timedwrlock",
+        "pthread_rwlock_clockwrlock",
+        "pthread_rwlock_trywrlock",
+    ];
+    const L: u64 = 0x7000;
+    for lock in readers.iter().chain(&writers) {
+        for (ret, expected) in [(0, vec![]), (EBUSY, vec![(2, 1)])] {
+            let mut s = Sim::new();
+            s.call(T2, "pthread_rwlock_wrlock", &[L], 0);
+            s.write(T2, X, 1);
+            s.call(T2, "pthread_rwlock_unlock", &[L], 0);
+            s.call(T3, lock, &[L], ret);
+            s.write(T3, X, 2);
+            assert_eq!(s.races(), expected, "{lock} returning {ret}");
+        }
+    }
+    // Two readers do not order each other's writes.
+    let mut s = Sim::new();
+    s.call(T2, "pthread_rwlock_rdlock", &[L], 0);
+    s.write(T2, X, 1);
+    s.call(T2, "pthread_rwlock_unlock", &[L], 0);
+    s.call(T3, "pthread_rwlock_rdlock", &[L], 0);
+    s.write(T3, X, 2);
+    assert_eq!(s.races(), [(2, 1)]);
+}
+
+#[test]
+fn every_condvar_wait_learns_from_signal_and_broadcast() {
+    for wait in [
+        "pthread_cond_wait",
+        "pthread_cond_timedwait",
+        "pthread_cond_clockwait",
+    ] {
+        for signal in ["pthread_cond_signal", "pthread_cond_broadcast"] {
+            let mut s = Sim::new();
+            s.call(T3, "pthread_mutex_lock", &[M], 0);
+            s.enter(T3, wait, &[CV, M, 0]);
+            s.write(T2, X, 1);
+            s.call(T2, signal, &[CV], 0);
+            s.exit(T3, wait, &[CV, M, 0], 0);
+            s.write(T3, X, 2);
+            s.call(T3, "pthread_mutex_unlock", &[M], 0);
+            assert_eq!(s.races(), [], "{wait} after {signal}");
+            assert!(s.engine.take_reports().is_empty(), "{wait}: no misuse");
+        }
+    }
+}
+
+#[test]
+fn every_semaphore_wait_learns_from_post_when_it_succeeds() {
+    const S: u64 = 0x6000;
+    for wait in ["sem_wait", "sem_trywait", "sem_timedwait", "sem_clockwait"] {
+        assert_eq!(handoff(("sem_post", &[S]), (wait, &[S]), 0), [], "{wait}");
+        let failed = u64::from(u32::MAX); // -1 as a C int
+        assert_eq!(
+            handoff(("sem_post", &[S]), (wait, &[S]), failed),
+            [(2, 1)],
+            "{wait} failing"
+        );
+    }
+}
+
+#[test]
+fn init_and_destroy_forget_what_an_object_carried() {
+    const S: u64 = 0x6000;
+    for (post, wait, reset) in [
+        ("sem_post", "sem_wait", "sem_init"),
+        ("sem_post", "sem_wait", "sem_destroy"),
+        ("pthread_cond_signal", "sem_wait", "pthread_cond_init"),
+        ("pthread_cond_signal", "sem_wait", "pthread_cond_destroy"),
+    ] {
+        let mut s = Sim::new();
+        s.write(T2, X, 1);
+        s.call(T2, post, &[S], 0);
+        s.call(T1, reset, &[S, 0, 0], 0);
+        s.call(T3, wait, &[S], 0);
+        s.write(T3, X, 2);
+        assert_eq!(s.races(), [(2, 1)], "{reset}");
+    }
+    for (lock, unlock, reset) in [
+        (
+            "pthread_mutex_lock",
+            "pthread_mutex_unlock",
+            "pthread_mutex_init",
+        ),
+        (
+            "pthread_mutex_lock",
+            "pthread_mutex_unlock",
+            "pthread_mutex_destroy",
+        ),
+        (
+            "pthread_spin_lock",
+            "pthread_spin_unlock",
+            "pthread_spin_init",
+        ),
+        (
+            "pthread_spin_lock",
+            "pthread_spin_unlock",
+            "pthread_spin_destroy",
+        ),
+        (
+            "pthread_rwlock_wrlock",
+            "pthread_rwlock_unlock",
+            "pthread_rwlock_init",
+        ),
+        (
+            "pthread_rwlock_wrlock",
+            "pthread_rwlock_unlock",
+            "pthread_rwlock_destroy",
+        ),
+    ] {
+        let mut s = Sim::new();
+        s.call(T2, lock, &[M], 0);
+        s.write(T2, X, 1);
+        s.call(T2, unlock, &[M], 0);
+        s.call(T1, reset, &[M, 0], 0);
+        s.call(T3, lock, &[M], 0);
+        s.write(T3, X, 2);
+        assert_eq!(s.races(), [(2, 1)], "{reset}");
+    }
+}
+
+#[test]
+fn destroying_a_held_mutex_is_misuse() {
+    let mut s = Sim::new();
+    s.call(T2, "pthread_mutex_lock", &[M], 0);
+    s.call(T2, "pthread_mutex_destroy", &[M], 0);
+    let reports = s.engine.take_reports();
+    assert!(
+        matches!(
+            reports.as_slice(),
+            [Report::Misuse(m)] if m.kind == hb_engine::MisuseKind::DestroyLocked
+        ),
+        "{reports:?}"
+    );
+}
+
+#[test]
+fn a_destroyed_barrier_is_uninitialised() {
+    let mut s = Sim::new();
+    s.call(T1, "pthread_barrier_init", &[0x8000, 0, 1], 0);
+    s.call(T1, "pthread_barrier_destroy", &[0x8000], 0);
+    s.call(T2, "pthread_barrier_wait", &[0x8000], 0);
+    let reports = s.engine.take_reports();
+    assert!(
+        matches!(
+            reports.as_slice(),
+            [Report::Misuse(m)] if m.kind == hb_engine::MisuseKind::BarrierUninitialised
+        ),
+        "{reports:?}"
+    );
+}
+
+#[test]
+fn every_join_orders_the_child_only_when_it_succeeds() {
+    for join in [
+        "pthread_join",
+        "pthread_timedjoin_np",
+        "pthread_clockjoin_np",
+        "pthread_tryjoin_np",
+    ] {
+        for (ret, expected) in [(0, vec![]), (EBUSY, vec![(2, 1)])] {
+            let mut s = Sim::new();
+            s.write(T2, X, 1);
+            if ret == 0 {
+                s.engine.thread_exit(T2);
+            }
+            s.call(T1, join, &[0x2000, 0, 0], ret);
+            s.write(T1, X, 2);
+            assert_eq!(s.races(), expected, "{join} returning {ret}");
+        }
+    }
+}
+
+#[test]
+fn detach_and_create_change_no_order() {
+    let mut s = Sim::new();
+    s.write(T2, X, 1);
+    s.call(T2, "pthread_detach", &[0x2000], 0);
+    s.call(T1, "pthread_create", &[0x9000, 0, 0, 0], 0);
+    s.write(T3, X, 2);
+    assert_eq!(s.races(), [(2, 1)]);
+    let create = PTHREAD.function("pthread_create").unwrap();
+    assert_eq!(create.spawned_handle(), Some(0));
+    assert!(create.has_exit_effects());
+    assert!(!PTHREAD
+        .function("pthread_mutex_unlock")
+        .unwrap()
+        .has_exit_effects());
+}
+
+#[test]
+fn pthread_once_publishes_the_init_routine_and_its_word_is_not_checked() {
+    const ONCE: u64 = 0xa000;
+    let mut s = Sim::new();
+    // T2 runs the init routine inside the call.
+    s.enter(T2, "pthread_once", &[ONCE, 0]);
+    s.write(T2, ONCE, 3);
+    s.write(T2, X, 1);
+    s.exit(T2, "pthread_once", &[ONCE, 0], 0);
+    // T3 finds it done: a plain read of the word, then the data.
+    s.enter(T3, "pthread_once", &[ONCE, 0]);
+    s.engine.read(T3, ONCE, 4, 4).unwrap();
+    s.exit(T3, "pthread_once", &[ONCE, 0], 0);
+    s.write(T3, X, 2);
+    assert_eq!(s.races(), []);
+    assert!(!PTHREAD.function("pthread_once").unwrap().quiet);
+}
+
+#[test]
+fn every_modelled_function_has_a_scenario() {
+    let covered: Vec<&str> = LOCKS
+        .iter()
+        .flat_map(|&(l, u)| [l, u])
+        .chain([
+            "pthread_mutex_init",
+            "pthread_mutex_destroy",
+            "pthread_spin_init",
+            "pthread_spin_destroy",
+            "pthread_rwlock_init",
+            "pthread_rwlock_destroy",
+            "pthread_rwlock_rdlock",
+            "pthread_rwlock_timedrdlock",
+            "pthread_rwlock_clockrdlock",
+            "pthread_rwlock_tryrdlock",
+            "pthread_rwlock_wrlock",
+            "pthread_rwlock_timedwrlock",
+            "pthread_rwlock_clockwrlock",
+            "pthread_rwlock_trywrlock",
+            "pthread_rwlock_unlock",
+            "pthread_cond_init",
+            "pthread_cond_destroy",
+            "pthread_cond_wait",
+            "pthread_cond_timedwait",
+            "pthread_cond_clockwait",
+            "pthread_cond_signal",
+            "pthread_cond_broadcast",
+            "pthread_barrier_init",
+            "pthread_barrier_wait",
+            "pthread_barrier_destroy",
+            "sem_init",
+            "sem_destroy",
+            "sem_post",
+            "sem_wait",
+            "sem_trywait",
+            "sem_timedwait",
+            "sem_clockwait",
+            "pthread_create",
+            "pthread_once",
+            "pthread_join",
+            "pthread_timedjoin_np",
+            "pthread_clockjoin_np",
+            "pthread_tryjoin_np",
+            "pthread_detach",
+        ])
+        .collect();
+    for f in PTHREAD.functions {
+        assert!(covered.contains(&f.symbol), "{} has no scenario", f.symbol);
+    }
+}
