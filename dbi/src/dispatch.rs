@@ -31,7 +31,9 @@ use crate::code_cache::{CacheError, CodeCache};
 use crate::os::linux::code_mem::read_u64_in;
 use crate::os::linux::sigframe;
 use crate::translate::TranslateError;
-use crate::{Config, ExitStats, Interests};
+use crate::events::Sites;
+use crate::hooks::Hooks;
+use crate::{Config, ExitStats, Interests, ThreadNum};
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
@@ -141,7 +143,17 @@ pub(crate) struct Dispatcher {
     /// The guest's signal actions (signal.rs).
     pub(crate) sigacts: [Option<crate::os::linux::sigframe::KernelSigaction>; 65],
     /// Exits from the code cache, by `exit_kind`.
-    pub(crate) exits: [u64; 6],
+    pub(crate) exits: [u64; exit_kind::COUNT],
+    /// The sites translated code records events at (events.rs).
+    pub(crate) sites: Sites,
+    /// The tool's function hooks (hooks.rs).
+    pub(crate) hooks: Hooks,
+    /// Whether user code may run `rdfsbase` (FS-relative access records).
+    rdfsbase: bool,
+    /// The next thread number to hand out.
+    next_thread: ThreadNum,
+    /// Client requests answered, by whom: (translator, tool, nobody).
+    pub(crate) client_requests: (u64, u64, u64),
 }
 
 pub(crate) fn take_over(config: Config) {
@@ -185,13 +197,19 @@ fn dispatcher_main(captured: &CapturedState, config: Box<Config>) -> ! {
             threads - 1
         ));
     }
+    let hooks = Hooks::new(config.tool.hooks());
     let mut d = Dispatcher {
         ts,
+        sites: Sites::new(),
+        hooks,
+        rdfsbase: crate::os::linux::hwcap2() & 2 != 0,
+        next_thread: 2,
+        client_requests: (0, 0, 0),
         cache: CodeCache::new(),
         config,
         interests,
         modules: Vec::new(),
-        exits: [0; 6],
+        exits: [0; exit_kind::COUNT],
         sigacts: [None; 65],
         thread_blocks: Vec::new(),
         blocking: None,
@@ -200,6 +218,9 @@ fn dispatcher_main(captured: &CapturedState, config: Box<Config>) -> ! {
         yield_requested: false,
     };
     d.thread_blocks.push(d.ts.base_addr());
+    let mut main_ts = std::mem::replace(&mut d.ts, ThreadState::placeholder());
+    d.adopt_thread(&mut main_ts, 1);
+    d.ts = main_ts;
     d.report_initial_modules();
     crate::signal::watch_fatal_signals(&mut d);
     // The running thread's state is swapped in by `thread_loop`.
@@ -229,6 +250,10 @@ fn thread_loop(mut mine: ThreadState, mut pc: u64) -> ! {
             }
             let step = d.run_until(pc);
             if let Step::ExitThread(_) = step {
+                if d.interests.threads {
+                    let num = d.ts.events.num;
+                    d.config.tool.on_thread_exit(num);
+                }
                 let me = d.ts.base_addr();
                 d.thread_blocks.retain(|&b| b != me);
                 let (i, m) = ThreadState::counts_of(me);
@@ -273,6 +298,7 @@ pub(crate) fn spawn_thread(d: &mut Dispatcher, args: &[u64; 6], next: u64) -> i6
     if !d.ts.preemptible {
         d.ts.preemptible = sigframe::arm_preemption_timer(TIMESLICE_NS).is_ok();
     }
+    let num = d.next_thread;
     let body = Box::new(move || {
         let captured = CapturedState::blank();
         let Ok(mut ts) = ThreadState::new(&captured, arch::exit_common_addr()) else {
@@ -282,13 +308,26 @@ pub(crate) fn spawn_thread(d: &mut Dispatcher, args: &[u64; 6], next: u64) -> i6
         let _ = sigframe::install_runtime_altstack();
         ts.altstack = (0, 2, 0);
         ts.preemptible = sigframe::arm_preemption_timer(TIMESLICE_NS).is_ok();
-        lock().dispatcher().thread_blocks.push(ts.base_addr());
+        {
+            let mut guard = lock();
+            let d = guard.dispatcher();
+            d.thread_blocks.push(ts.base_addr());
+            d.adopt_thread(&mut ts, num);
+        }
         tracing::debug!(pc = format_args!("{next:#x}"), "thread starts");
         thread_loop(ts, next)
     });
     let ret = arch::spawn_thread(args[0], args[2], args[3], args[4], body);
     if ret < 0 {
         THREADS.fetch_sub(1, Ordering::AcqRel);
+    } else {
+        // The child waits for the big lock we hold: it has not run yet.
+        d.next_thread += 1;
+        if d.interests.threads {
+            let parent = d.ts.events.num;
+            let stack = d.ts.events.stack_id();
+            d.config.tool.on_thread_create(parent, num, next - 2, stack);
+        }
     }
     ret
 }
@@ -298,7 +337,19 @@ impl Dispatcher {
     /// let go of the big lock.
     fn run_until(&mut self, mut pc: u64) -> Step {
         let mut link_from: Option<u64> = None;
+        // A HOOK or CLIENT_REQUEST exit continues inside its block.
+        let mut resume: Option<u64> = None;
         loop {
+            if let Some(host) = resume.take() {
+                sigframe::set_in_guest(true, 0);
+                self.ts.run(host);
+                sigframe::set_in_guest(false, 0);
+                self.flush_events();
+                match self.after_exit(&mut pc, &mut link_from, &mut resume) {
+                    Some(step) => return step,
+                    None => continue,
+                }
+            }
             if sigframe::any_pending() {
                 pc = crate::signal::deliver_pending(self, pc);
                 link_from = None;
@@ -309,12 +360,7 @@ impl Dispatcher {
             let host = match self.cache.lookup(pc) {
                 Some(b) => b.host,
                 None => {
-                    let mut result = crate::translate::translate(
-                        pc,
-                        &mut self.cache,
-                        &mut *self.config.tool,
-                        &self.interests,
-                    );
+                    let mut result = self.translate_at(pc);
                     if let Err(TranslateError::Cache(CacheError::Full | CacheError::NoRegion)) =
                         result
                     {
@@ -322,18 +368,15 @@ impl Dispatcher {
                         // and try once more in the emptied regions.
                         self.flush_all();
                         link_from = None;
-                        result = crate::translate::translate(
-                            pc,
-                            &mut self.cache,
-                            &mut *self.config.tool,
-                            &self.interests,
-                        );
+                        result = self.translate_at(pc);
                     }
                     let b = match result {
                         Ok(b) => b,
                         Err(e) => self.internal_error(pc, &e.to_string()),
                     };
-                    self.ts.ibl_insert(pc, b.host);
+                    if !self.return_watched(pc) {
+                        self.ts.ibl_insert(pc, b.host);
+                    }
                     tracing::trace!(
                         pc = format_args!("{pc:#x}"),
                         host = format_args!("{:#x}", b.host),
@@ -348,11 +391,28 @@ impl Dispatcher {
             sigframe::set_in_guest(true, 0);
             self.ts.run(host);
             sigframe::set_in_guest(false, 0);
+            self.flush_events();
+            if let Some(step) = self.after_exit(&mut pc, &mut link_from, &mut resume) {
+                return step;
+            }
+        }
+    }
+
+    /// Acts on the exit the running thread just took: sets the next `pc`
+    /// (or `resume` host address, or a branch to link); `Some` when the
+    /// thread must let go of the big lock.
+    fn after_exit(
+        &mut self,
+        pc: &mut u64,
+        link_from: &mut Option<u64>,
+        resume: &mut Option<u64>,
+    ) -> Option<Step> {
+        {
             let info = self.ts.exit_info();
             if info == 0 {
                 // A signal stopped the guest at a safe point (sigframe.rs).
-                pc = sigframe::redirect_pc();
-                continue;
+                *pc = sigframe::redirect_pc();
+                return None;
             }
             let regions = self.cache.regions();
             let kind = read_u64_in(regions, info + arch::INFO_KIND);
@@ -368,27 +428,42 @@ impl Dispatcher {
             }
             match kind {
                 exit_kind::DIRECT => {
-                    pc = target;
+                    *pc = target;
                     if read_u64_in(regions, info + arch::INFO_PATCH_SITE) != 0 {
-                        link_from = Some(info);
+                        *link_from = Some(info);
                     }
                 }
                 exit_kind::INDIRECT => {
                     // A miss: the target may be translated but evicted from
                     // the direct-mapped table; put it back.
-                    pc = self.ts.ind_target();
-                    if let Some(b) = self.cache.lookup(pc) {
-                        self.ts.ibl_insert(pc, b.host);
+                    *pc = self.ts.ind_target();
+                    self.check_hooked_return(*pc);
+                    if !self.return_watched(*pc) {
+                        if let Some(b) = self.cache.lookup(*pc) {
+                            self.ts.ibl_insert(*pc, b.host);
+                        }
                     }
                 }
                 exit_kind::SYSCALL => {
-                    pc = crate::syscall::handle(self, target - 2, target);
+                    *pc = crate::syscall::handle(self, target - 2, target);
                     if let Some((nr, args, next)) = self.blocking.take() {
-                        return Step::Blocking { nr, args, next };
+                        return Some(Step::Blocking { nr, args, next });
                     }
                     if let Some(status) = self.exit_thread.take() {
-                        return Step::ExitThread(status);
+                        return Some(Step::ExitThread(status));
                     }
+                }
+                exit_kind::BUF_FULL => *pc = target,
+                exit_kind::HOOK => {
+                    *resume = Some(read_u64_in(regions, info + arch::INFO_RESUME));
+                    *pc = target;
+                    self.enter_hook(target);
+                }
+                exit_kind::CLIENT_REQUEST => {
+                    // Continue after the request's `xchg rbx, rbx` (3 bytes)
+                    // through the cache: the request may flush it.
+                    *pc = target + 3;
+                    self.client_request(target);
                 }
                 exit_kind::NATIVE => {
                     tracing::debug!(pc = format_args!("{target:#x}"), "running natively");
@@ -400,15 +475,15 @@ impl Dispatcher {
                     sigframe::set_in_guest(false, 0);
                     if self.ts.exit_info() == 0 {
                         // The instruction raised a signal the guest handles.
-                        pc = sigframe::redirect_pc();
-                        continue;
+                        *pc = sigframe::redirect_pc();
+                        return None;
                     }
                     self.internal_error(target, "returned from native execution");
                 }
                 exit_kind::CODE_CHANGED => {
                     tracing::debug!(pc = format_args!("{target:#x}"), "guest code changed");
                     self.cache.forget(target);
-                    pc = target;
+                    *pc = target;
                 }
                 exit_kind::USES_GS => {
                     self.config.log.line(&format!(
@@ -417,14 +492,35 @@ impl Dispatcher {
                     ));
                     crate::exit_group(1);
                 }
-                _ => self.internal_error(pc, &format!("unknown exit kind {kind}")),
+                _ => self.internal_error(*pc, &format!("unknown exit kind {kind}")),
             }
         }
+        None
+    }
+
+
+    /// Translates the block at `pc` into the cache.
+    fn translate_at(&mut self, pc: u64) -> Result<crate::code_cache::Block, TranslateError> {
+        let hooks = &self.hooks;
+        let hooked = |p: u64| hooks.at(p).is_some();
+        let mut cx = crate::translate::TranslateContext {
+            sites: &mut self.sites,
+            hooked: &hooked,
+            rdfsbase: self.rdfsbase,
+        };
+        crate::translate::translate(
+            pc,
+            &mut self.cache,
+            &mut *self.config.tool,
+            &self.interests,
+            &mut cx,
+        )
     }
 
     /// Modules mapped before the takeover (the program, ld.so, libc...).
     fn report_initial_modules(&mut self) {
         for (start, len, path, bias) in crate::os::linux::executable_mappings() {
+            self.hooks.scan_module(&path, bias);
             if self.interests.modules {
                 self.config.tool.on_module_load(&crate::ModuleView {
                     path: &path,

@@ -25,9 +25,12 @@ mod dispatch; // Dispatcher: the loop between the cache and the runtime
 mod os; // the only cfg(target_os): raw syscalls, memory, GS base, signal frames
 #[doc(hidden)]
 pub mod selftest; // Machine: native vs translated runs, for the differential test
+mod events; // event buffers: sites, records, replay into MemAccess
+mod hooks; // function hooks by symbol
 mod stacks; // the call-stack tree behind StackId
 mod signal; // guest signal actions, delivery to translated handlers, sigreturn
 mod syscall; // the syscall layer: what the guest's syscalls mean to us
+mod tool_events; // flushes, hooked calls and returns, client requests
 mod translate; // translate(): decode, show the tool, emit, place
 
 pub use crate::os::linux::mem::{map_anon, unmap};

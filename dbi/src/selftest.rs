@@ -11,7 +11,8 @@
 use crate::arch::{self, exit_kind, ThreadState};
 use crate::code_cache::CodeCache;
 use crate::os::linux::code_mem::{read_u64_in, CodeRegion};
-use crate::{Interests, Tool};
+use crate::events::{Sites, ThreadEvents};
+use crate::{Interests, MemAccess, Tool};
 
 /// Bytes of guest data at the start of the guest area.
 pub const DATA_LEN: usize = 64 * 1024;
@@ -25,13 +26,20 @@ pub struct State {
     pub xsave: Vec<u8>,
 }
 
-struct NoTool;
-impl Tool for NoTool {
+/// Collects the accesses translated code recorded.
+#[derive(Default)]
+struct Recorder {
+    accesses: Vec<MemAccess>,
+}
+impl Tool for Recorder {
     fn name(&self) -> &'static str {
-        "none"
+        "recorder"
     }
     fn interests(&self) -> Interests {
         Interests::default()
+    }
+    fn on_accesses(&mut self, _thread: u32, accesses: &[MemAccess]) {
+        self.accesses.extend_from_slice(accesses);
     }
 }
 
@@ -40,6 +48,9 @@ pub struct Machine {
     ts: ThreadState,
     cache: CodeCache,
     area: CodeRegion,
+    sites: Sites,
+    recording: bool,
+    tool: Recorder,
 }
 
 impl Machine {
@@ -53,7 +64,26 @@ impl Machine {
             ts,
             cache: CodeCache::new(),
             area,
+            sites: Sites::new(),
+            recording: false,
+            tool: Recorder::default(),
         }
+    }
+
+    /// Makes translated runs record their memory accesses (the race tool's
+    /// instrumentation), kept until [`Machine::take_recorded`].
+    pub fn set_recording(&mut self, on: bool) {
+        if on && self.ts.buf_ptr() == 0 {
+            self.ts.events = ThreadEvents::new(1);
+            let start = self.ts.events.map_buffer().expect("event buffer");
+            self.ts.set_buf_ptr(start);
+        }
+        self.recording = on;
+    }
+
+    /// The accesses recorded since the last call.
+    pub fn take_recorded(&mut self) -> Vec<MemAccess> {
+        std::mem::take(&mut self.tool.accesses)
     }
 
     /// Address of the guest data.
@@ -119,19 +149,34 @@ impl Machine {
         self.ts.clear_ibl();
         self.ts.set_guest(&init.gprs, init.rflags, &init.xsave);
         let mut pc = at;
-        let mut tool = NoTool;
         let interests = Interests {
             instruction_counts: count,
             memory_access_counts: count,
+            memory_accesses: self.recording,
             ..Interests::default()
         };
         while pc != stop {
-            let block = crate::translate::translate(pc, &mut self.cache, &mut tool, &interests)
-                .map_err(|e| e.to_string())?;
+            let mut cx = crate::translate::TranslateContext {
+                sites: &mut self.sites,
+                hooked: &|_| false,
+                rdfsbase: crate::os::linux::hwcap2() & 2 != 0,
+            };
+            let block =
+                crate::translate::translate(pc, &mut self.cache, &mut self.tool, &interests, &mut cx)
+                    .map_err(|e| e.to_string())?;
             self.ts.run(block.host);
+            if self.recording {
+                let end = self.ts.buf_ptr();
+                let start = self.ts.events.flush(end, &self.sites, &mut self.tool);
+                self.ts.set_buf_ptr(start);
+            }
             let info = self.ts.exit_info();
             let regions = self.cache.regions();
             let kind = read_u64_in(regions, info + arch::INFO_KIND);
+            if kind == exit_kind::BUF_FULL {
+                pc = read_u64_in(regions, info + arch::INFO_TARGET_PC);
+                continue;
+            }
             if kind != exit_kind::DIRECT {
                 return Err(format!(
                     "unexpected exit kind {kind} from the block at {pc:#x}"

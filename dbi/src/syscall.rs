@@ -203,8 +203,9 @@ fn after_success(d: &mut Dispatcher, nr: u64, args: &[u64; 6], ret: u64) {
             // A file mapped executable: a module (ld.so's dlopen does this).
             crate::os::linux::mem::forget_readable();
             d.invalidate(ret, ret.saturating_add(args[1]));
+            let path = fd_path(args[4] as i32).unwrap_or_default();
+            d.hooks.scan_module(&path, ret.wrapping_sub(args[5]));
             if d.interests.modules {
-                let path = fd_path(args[4] as i32).unwrap_or_default();
                 d.config.tool.on_module_load(&ModuleView {
                     path: &path,
                     start: ret,
@@ -225,6 +226,7 @@ fn after_success(d: &mut Dispatcher, nr: u64, args: &[u64; 6], ret: u64) {
 
 fn unload_modules(d: &mut Dispatcher, start: u64, len: u64) {
     let end = start.saturating_add(len);
+    d.hooks.forget_range(start, len);
     let tool: &mut dyn Tool = &mut *d.config.tool;
     let wants = d.interests.modules;
     d.modules.retain(|&(s, l)| {

@@ -1,6 +1,7 @@
 //! Translating one guest block: decode, show it to the tool, emit, place.
 
-use crate::arch::{self, BlockEnd};
+use crate::arch::{self, BlockEnd, BlockInstrumentation, RecordWants};
+use crate::events::Sites;
 use crate::code_cache::{Block, CacheError, CodeCache};
 use crate::{BlockView, Interests, Tool};
 use iced_x86::InstructionInfoFactory;
@@ -30,6 +31,14 @@ impl core::fmt::Display for TranslateError {
     }
 }
 
+/// What translation needs besides the block: the sites table, the hooked
+/// function entries, and how the CPU lets us read the FS base.
+pub(crate) struct TranslateContext<'a> {
+    pub(crate) sites: &'a mut Sites,
+    pub(crate) hooked: &'a dyn Fn(u64) -> bool,
+    pub(crate) rdfsbase: bool,
+}
+
 /// Translates the guest block at `pc` into `cache`.
 #[tracing::instrument(level = "trace", skip_all, fields(pc = format_args!("{pc:#x}")))]
 pub(crate) fn translate(
@@ -37,6 +46,7 @@ pub(crate) fn translate(
     cache: &mut CodeCache,
     tool: &mut dyn Tool,
     interests: &Interests,
+    cx: &mut TranslateContext<'_>,
 ) -> Result<Block, TranslateError> {
     let block = arch::decode_block(pc);
     tracing::trace!(insns = block.insns.len(), end = ?block.end, "decoded");
@@ -67,6 +77,17 @@ pub(crate) fn translate(
         interests.instruction_counts,
         interests.memory_access_counts,
     );
+    let wants = RecordWants {
+        accesses: interests.memory_accesses,
+        calls: interests.call_stacks || interests.memory_accesses,
+    };
+    let sites = &mut *cx.sites;
+    let instrument = BlockInstrumentation {
+        hook: (cx.hooked)(pc),
+        client_requests: true,
+        records: arch::plan_records(&block, wants, &mut |s| sites.id(s)),
+        rdfsbase: cx.rdfsbase,
+    };
     let guest_end = match block.end {
         BlockEnd::Native(p) | BlockEnd::UsesGs(p) if block.insns.is_empty() => p + 1,
         _ => block.end_pc(),
@@ -83,7 +104,7 @@ pub(crate) fn translate(
         .collect();
     cache
         .insert(pc, guest_end, |base| {
-            arch::emit_block(&block, &counters, base, &known, check)
+            arch::emit_block(&block, &counters, &instrument, base, &known, check)
         })
         .map_err(TranslateError::Cache)
 }

@@ -514,9 +514,30 @@ fn campaign(seed: u64, blocks: usize) {
             *x = rng.next() as u8;
         }
         let native = m.run_native(&code, &init, &buf);
+        // Half the blocks run with the race tool's access records, which
+        // must not disturb the guest either, and must name the guest data.
+        let recording = b % 4 >= 2;
+        m.set_recording(recording);
         let translated = m
             .run_translated(&code, &init, &buf, b % 2 == 1)
             .unwrap_or_else(|e| panic!("block {b}: {e}"));
+        for a in m.take_recorded() {
+            if a.addr < data || a.addr + u64::from(a.size) > data + DATA_LEN as u64 {
+                let off = (a.pc - m.code_addr()) as usize;
+                let mut dec = iced_x86::Decoder::with_ip(
+                    64,
+                    &code[off..],
+                    a.pc,
+                    iced_x86::DecoderOptions::NONE,
+                );
+                panic!(
+                    "seed {seed:#x} block {b}: {} recorded {:#x} ({} bytes), data at {data:#x}",
+                    dec.decode(),
+                    a.addr,
+                    a.size
+                );
+            }
+        }
         if let Err(e) = compare(&native, &translated) {
             let mut dec = iced_x86::Decoder::with_ip(
                 64,

@@ -18,6 +18,8 @@ pub(crate) struct ThreadState {
     pub(crate) altstack: (u64, u32, u64),
     /// Whether this thread's preemption timer is armed (dispatch.rs).
     pub(crate) preemptible: bool,
+    /// The thread's event buffer, shadow stack and pending hooked calls.
+    pub(crate) events: crate::events::ThreadEvents,
 }
 
 // SAFETY:
@@ -35,6 +37,7 @@ impl ThreadState {
             base,
             altstack: (0, 2, 0),
             preemptible: false,
+            events: crate::events::ThreadEvents::new(0),
         };
         let xcr0 = enter::xcr0();
         let size = enter::xsave_size().min(XSAVE_MAX);
@@ -73,6 +76,17 @@ impl ThreadState {
 
     pub(crate) fn set_gpr(&self, i: usize, v: u64) {
         self.tb_mut().gprs[i] = v;
+    }
+    /// Guest register `i` (hardware encoding order) while in the dispatcher.
+    pub(crate) fn gpr(&self, i: usize) -> u64 {
+        self.tb_mut().gprs[i]
+    }
+    /// Where translated code writes the next event record.
+    pub(crate) fn buf_ptr(&self) -> u64 {
+        self.tb_mut().buf_ptr
+    }
+    pub(crate) fn set_buf_ptr(&self, v: u64) {
+        self.tb_mut().buf_ptr = v;
     }
     pub(crate) fn ind_target(&self) -> u64 {
         self.tb_mut().ind_target
@@ -124,6 +138,15 @@ impl ThreadState {
         e[1] = host;
     }
 
+    /// Takes `guest_pc` out of the indirect-branch table, so the next
+    /// indirect branch to it leaves for the dispatcher.
+    pub(crate) fn ibl_remove(&self, guest_pc: u64) {
+        let e = &mut self.ibl_table()[(guest_pc & 0xffff) as usize];
+        if e[0] == guest_pc.wrapping_neg() {
+            *e = [0, 0];
+        }
+    }
+
     /// Empties the indirect-branch table (zero entries are empty, see
     /// `thread_block.rs`), letting the kernel drop its pages.
     pub(crate) fn clear_ibl(&self) {
@@ -140,6 +163,7 @@ impl ThreadState {
             base: core::ptr::null_mut(),
             altstack: (0, 2, 0),
             preemptible: false,
+            events: crate::events::ThreadEvents::new(0),
         }
     }
 

@@ -27,6 +27,7 @@
 
 use super::decode::{BlockEnd, DecodedBlock};
 use super::instrument::{emit_counters, CounterPlan};
+use super::record::{emit_record, emit_room_check_head, is_client_request, RecordPlan};
 use super::thread_block::{
     EXIT_COMMON, IBL_JUMP, IBL_TABLE_OFFSET, IND_TARGET, SPILL_RAX, SPILL_RCX, SPILL_RDX,
 };
@@ -46,6 +47,14 @@ pub(crate) mod exit_kind {
     pub(crate) const USES_GS: u64 = 4;
     /// The guest code of the block at `target_pc` changed since it was translated.
     pub(crate) const CODE_CHANGED: u64 = 5;
+    /// The event buffer has no room for the block at `target_pc`: flush, rerun it.
+    pub(crate) const BUF_FULL: u64 = 6;
+    /// The hooked function at `target_pc` is entered; continue at `link_slot`.
+    pub(crate) const HOOK: u64 = 7;
+    /// A client request at `target_pc`; continue at `link_slot`.
+    pub(crate) const CLIENT_REQUEST: u64 = 8;
+    /// How many kinds there are.
+    pub(crate) const COUNT: usize = 9;
 }
 
 /// The record an exit stub hands to the dispatcher (in the code cache).
@@ -98,8 +107,8 @@ struct Asm {
     stubs: Vec<Stub>,
     /// Guest return addresses for `push qword [rip+slot]`.
     slots: Vec<(Label, u64)>,
-    /// Exit infos with no stub (indirect-branch misses).
-    infos: Vec<(Label, u64)>,
+    /// Exit infos with no stub: (info, kind, target pc, resume label).
+    infos: Vec<(Label, u64, u64, Option<Label>)>,
     /// Translated blocks this block may branch to directly: (guest pc, host).
     known: Vec<(u64, u64)>,
     points: Vec<SafePoint>,
@@ -168,6 +177,18 @@ impl Asm {
         self.bytes(&[0xe9]);
         self.branch_to_new_stub(kind, target_pc);
     }
+    /// Leaves for the dispatcher with `kind`; the dispatcher continues right
+    /// after this sequence (the info's `link_slot`), guest state unchanged.
+    fn exit_and_resume(&mut self, kind: u64, target_pc: u64) {
+        self.store_gs(RAX, SPILL_RAX);
+        let info = self.label();
+        self.bytes(&[0x48, 0x8d, 0x05]); // lea rax, [rip+info]
+        self.rel32_to(info);
+        let resume = self.label();
+        self.infos.push((info, kind, target_pc, Some(resume)));
+        self.jmp_gs(EXIT_COMMON);
+        self.bind(resume);
+    }
     fn branch_to_new_stub(&mut self, kind: u64, target_pc: u64) {
         if kind == exit_kind::DIRECT {
             // Already translated and in reach: link now, saving an exit.
@@ -194,6 +215,18 @@ const RAX: u8 = 0;
 const RCX: u8 = 1;
 const RDX: u8 = 2;
 
+/// What a tool asked to be added to a block besides counters.
+#[derive(Debug, Default)]
+pub(crate) struct BlockInstrumentation {
+    /// The block starts a hooked function: leave with a `HOOK` exit first.
+    pub(crate) hook: bool,
+    /// Turn client-request sequences into `CLIENT_REQUEST` exits.
+    pub(crate) client_requests: bool,
+    pub(crate) records: RecordPlan,
+    /// The CPU lets user code run `rdfsbase`.
+    pub(crate) rdfsbase: bool,
+}
+
 /// The code for one block: bytes to place at `base`, and the block's size.
 pub(crate) struct EmittedBlock {
     pub(crate) code: Vec<u8>,
@@ -215,6 +248,7 @@ pub(crate) struct SafePoint {
 pub(crate) fn emit_block(
     block: &DecodedBlock,
     counters: &CounterPlan,
+    instrument: &BlockInstrumentation,
     base: u64,
     known: &[(u64, u64)],
     check: Option<&[u8]>,
@@ -233,7 +267,21 @@ pub(crate) fn emit_block(
     if let Some(original) = check {
         emit_code_check(&mut a, block.pc, original);
     }
+    // The room check comes first: a full buffer reruns the block from its
+    // head, and the hook must not be announced twice.
+    let records = &instrument.records;
+    if records.total > 0 {
+        emit_room_check_head(&mut a.buf, (records.total * 16) as u32);
+        a.bytes(&[0xe3, 14]); // jrcxz over the 14-byte exit path
+        a.load_gs(RCX, SPILL_RCX);
+        a.jmp_exit(exit_kind::BUF_FULL, block.pc);
+        a.load_gs(RCX, SPILL_RCX);
+    }
+    if instrument.hook {
+        a.exit_and_resume(exit_kind::HOOK, block.pc);
+    }
     emit_counters(&mut |b: &[u8]| a.bytes(b), counters);
+    let records_of = |idx: usize| records.per_insn.get(idx).map_or(&[][..], |v| &v[..]);
     let (body, last) = match block.end {
         BlockEnd::Branch => {
             let (last, body) = block
@@ -246,10 +294,31 @@ pub(crate) fn emit_block(
     };
     for (idx, insn) in body.iter().enumerate() {
         a.point(insn.ip(), false);
+        if !records_of(idx).is_empty() {
+            for r in records_of(idx) {
+                emit_record(&mut a.buf, r, instrument.rdfsbase);
+            }
+            // A fault of the instruction itself stops here.
+            a.point(insn.ip(), false);
+        }
+        if instrument.client_requests && is_client_request(&block.insns, idx) {
+            a.exit_and_resume(exit_kind::CLIENT_REQUEST, insn.ip());
+            continue;
+        }
         copy_insn(&mut a, block, idx)?;
     }
     match block.end {
-        BlockEnd::Branch => a.point(last.expect("a branch").ip(), false),
+        BlockEnd::Branch => {
+            let last = last.expect("a branch");
+            a.point(last.ip(), false);
+            let recs = records_of(block.insns.len() - 1);
+            if !recs.is_empty() {
+                for r in recs {
+                    emit_record(&mut a.buf, r, instrument.rdfsbase);
+                }
+                a.point(last.ip(), false);
+            }
+        }
         BlockEnd::Fallthrough(pc) => a.point(pc, false),
         _ => {}
     }
@@ -408,7 +477,7 @@ fn emit_ibl(a: &mut Asm) {
     let info = a.label();
     a.bytes(&[0x48, 0x8d, 0x05]); // lea rax, [rip+info]
     a.rel32_to(info);
-    a.infos.push((info, exit_kind::INDIRECT));
+    a.infos.push((info, exit_kind::INDIRECT, 0, None));
     a.jmp_gs(EXIT_COMMON);
     debug_assert_eq!(a.buf.len() - miss_start, 50);
     // hit:
@@ -530,9 +599,12 @@ fn finish(mut a: Asm) -> Result<EmittedBlock, EmitError> {
             a.bytes(&v.to_le_bytes());
         }
     }
-    for (l, kind) in std::mem::take(&mut a.infos) {
+    for (l, kind, target_pc, resume) in std::mem::take(&mut a.infos) {
         a.bind(l);
-        for v in [0, 0, kind, 0] {
+        let resume = resume.map_or(0, |r| {
+            a.base + a.labels[r.0].expect("a resume label is bound") as u64
+        });
+        for v in [resume, target_pc, kind, 0] {
             a.bytes(&v.to_le_bytes());
         }
     }
@@ -579,7 +651,7 @@ pub(crate) fn native_exit_stub(base: u64) -> Vec<u8> {
     let info = a.label();
     a.bytes(&[0x48, 0x8d, 0x05]); // lea rax, [rip+info]
     a.rel32_to(info);
-    a.infos.push((info, exit_kind::DIRECT));
+    a.infos.push((info, exit_kind::DIRECT, 0, None));
     a.jmp_gs(EXIT_COMMON);
     let _ = base;
     finish(a).expect("the stub always fits").code

@@ -5,18 +5,22 @@ mod decode;
 mod emit;
 mod enter;
 mod instrument;
+mod record;
 mod thread_block;
 
 pub(crate) use self::context::{register_signal_view, ThreadState};
 pub(crate) use self::decode::{decode_block, BlockEnd, MAX_BLOCK_INSNS};
 pub(crate) use self::emit::{
-    emit_block, exit_kind, native_exit_stub, EmitError, EmittedBlock, ExitInfo, SafePoint,
+    emit_block, exit_kind, native_exit_stub, BlockInstrumentation, EmitError, EmittedBlock,
+    ExitInfo, SafePoint,
 };
+pub(crate) use self::record::{plan_records, RecordWants};
 pub(crate) use self::enter::{
     current_xsave, exit_common_addr, has_osxsave, spawn_thread, take_over_with,
     xsave_component_offset, xsave_size, CapturedState,
 };
 pub(crate) use self::instrument::plan_counters;
+pub(crate) use self::thread_block::reg;
 
 use crate::os::linux::code_mem::{read_u64_in, write_in, CodeRegion};
 
@@ -24,6 +28,8 @@ use crate::os::linux::code_mem::{read_u64_in, write_in, CodeRegion};
 pub(crate) const MAX_BLOCK_BYTES: u64 = MAX_BLOCK_INSNS as u64 * 15;
 /// Offsets of `ExitInfo` fields.
 pub(crate) const INFO_TARGET_PC: u64 = core::mem::offset_of!(ExitInfo, target_pc) as u64;
+/// Where a HOOK or CLIENT_REQUEST exit resumes (the info's first field).
+pub(crate) const INFO_RESUME: u64 = core::mem::offset_of!(ExitInfo, link_slot) as u64;
 pub(crate) const INFO_KIND: u64 = core::mem::offset_of!(ExitInfo, kind) as u64;
 pub(crate) const INFO_PATCH_SITE: u64 = core::mem::offset_of!(ExitInfo, patch_site) as u64;
 

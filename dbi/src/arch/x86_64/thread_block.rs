@@ -55,6 +55,10 @@ pub(crate) struct ThreadBlock {
     /// Nonzero while the signal handler single-steps this thread's cache
     /// code towards a safe point (os/linux/sigframe.rs).
     pub(crate) stepping: u64,
+    /// Where translated code writes the next event record (events.rs).
+    pub(crate) buf_ptr: u64,
+    /// Scratch word of the block-head room check.
+    pub(crate) buf_scratch: u64,
 }
 
 pub(crate) const SELF_ADDR: i32 = 0x00;
@@ -79,6 +83,8 @@ pub(crate) const IN_GUEST: i32 = 0x110;
 pub(crate) const NATIVE_PC: i32 = 0x118;
 pub(crate) const REDIRECT_PC: i32 = 0x120;
 pub(crate) const STEPPING: i32 = 0x128;
+pub(crate) const BUF_PTR: i32 = 0x130;
+pub(crate) const BUF_SCRATCH: i32 = 0x138;
 
 const _: () = assert!(offset_of!(ThreadBlock, self_addr) == SELF_ADDR as usize);
 const _: () = assert!(offset_of!(ThreadBlock, host_rsp) == HOST_RSP as usize);
@@ -102,6 +108,8 @@ const _: () = assert!(offset_of!(ThreadBlock, in_guest) == IN_GUEST as usize);
 const _: () = assert!(offset_of!(ThreadBlock, native_pc) == NATIVE_PC as usize);
 const _: () = assert!(offset_of!(ThreadBlock, redirect_pc) == REDIRECT_PC as usize);
 const _: () = assert!(offset_of!(ThreadBlock, stepping) == STEPPING as usize);
+const _: () = assert!(offset_of!(ThreadBlock, buf_ptr) == BUF_PTR as usize);
+const _: () = assert!(offset_of!(ThreadBlock, buf_scratch) == BUF_SCRATCH as usize);
 const _: () = assert!(core::mem::size_of::<ThreadBlock>() <= 4096);
 
 /// Where the extended-state area starts in the thread-block mapping.
@@ -125,6 +133,7 @@ pub(crate) mod reg {
     pub(crate) const RAX: usize = 0;
     pub(crate) const RCX: usize = 1;
     pub(crate) const RDX: usize = 2;
+    pub(crate) const RSP: usize = 4;
     pub(crate) const RSI: usize = 6;
     pub(crate) const RDI: usize = 7;
     pub(crate) const R8: usize = 8;

@@ -60,6 +60,53 @@ pub(crate) unsafe fn discard(addr: *mut u8, len: usize) {
     let _ = unsafe { syscall6(MADVISE, [addr as u64, len as u64, MADV_DONTNEED, 0, 0, 0]) };
 }
 
+/// Maps `len` bytes of zeroed read-write memory at an address aligned to
+/// `align` (a power of two, at least a page), followed by an inaccessible
+/// guard page. Returns the start. Never unmapped.
+pub(crate) fn map_aligned_with_guard(len: usize, align: usize) -> Result<u64, Errno> {
+    let total = len + 4096 + align;
+    // SAFETY:
+    // - A fresh anonymous PROT_NONE reservation without MAP_FIXED replaces nothing.
+    let rc = unsafe {
+        syscall6(
+            nr::MMAP,
+            [
+                0,
+                total as u64,
+                0,
+                MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                u64::MAX,
+                0,
+            ],
+        )
+    };
+    let reserved = check(rc)?;
+    let start = (reserved + align as u64 - 1) & !(align as u64 - 1);
+    let end = start + len as u64 + 4096;
+    // SAFETY:
+    // - Both ranges are parts of the reservation just made, holding nothing.
+    unsafe {
+        if start > reserved {
+            unmap(reserved as *mut u8, (start - reserved) as usize);
+        }
+        let tail = reserved + total as u64;
+        if tail > end {
+            unmap(end as *mut u8, (tail - end) as usize);
+        }
+    }
+    // SAFETY:
+    // - `[start, start + len)` is inside our reservation; making it
+    //   read-write changes no memory anyone uses.
+    let rc = unsafe {
+        syscall6(
+            nr::MPROTECT,
+            [start, len as u64, PROT_READ | PROT_WRITE, 0, 0, 0],
+        )
+    };
+    check(rc)?;
+    Ok(start)
+}
+
 /// Makes the `len` bytes at `addr` inaccessible (a guard page).
 pub(crate) fn protect_none(addr: *mut u8, len: usize) -> Result<(), Errno> {
     // SAFETY:

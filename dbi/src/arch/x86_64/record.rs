@@ -1,0 +1,378 @@
+//! Recording events inline (decision 11): which records a block writes, and
+//! the code that writes them (crate::events explains the buffer).
+//!
+//! Every sequence here uses only `mov`, `lea`, `movzx`, `rdfsbase` and
+//! `jrcxz`, so the guest's flags are never touched, and spills go to the
+//! thread block, never to the guest stack.
+//!
+//! What is recorded:
+//! - each memory operand iced-x86 reports as really accessed, with its
+//!   real address: FS-relative operands get the FS base added, RIP-relative
+//!   ones become absolute; a `rep` string operand records count × element
+//!   size as its length (the direction flag is assumed clear);
+//! - `call` (the stack pointer before it, and a site naming the return
+//!   address) and `ret` (the stack pointer before it), for the shadow stack.
+//!
+//! Not recorded: the implicit stack accesses of push/pop/call/ret/enter/
+//! leave (a thread's own frames), gather/scatter operands (a vector index
+//! cannot be computed with `lea`), and operands whose size iced-x86 does
+//! not know.
+
+use super::decode::DecodedBlock;
+use super::thread_block::{BUF_PTR, BUF_SCRATCH, SPILL_RAX, SPILL_RCX, SPILL_RDX};
+use crate::events::Site;
+use crate::AccessKind;
+use iced_x86::{
+    Code, Encoder, FlowControl, Instruction, InstructionInfoFactory, MemoryOperand, OpAccess,
+    Register,
+};
+
+/// How a recorded memory operand's address is formed.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Address {
+    /// `lea` of the guest's own base + index*scale + displacement.
+    Lea {
+        base: Register,
+        index: Register,
+        scale: u32,
+        displacement: i64,
+        /// FS-relative: the FS base is added.
+        fs: bool,
+    },
+    /// A RIP-relative operand's absolute address.
+    Absolute(u64),
+}
+
+/// One record a block writes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Record {
+    /// A memory operand; `rep_scale` is the element size of a `rep` string operand.
+    Operand {
+        address: Address,
+        site: u32,
+        rep_scale: Option<u8>,
+    },
+    /// The stack pointer, for a call or return site.
+    StackPointer { site: u32 },
+}
+
+/// The records of a block, per instruction, written just before it runs.
+#[derive(Debug, Default)]
+pub(crate) struct RecordPlan {
+    pub(crate) per_insn: Vec<Vec<Record>>,
+    /// The most records one execution of the block writes.
+    pub(crate) total: usize,
+}
+
+/// What a tool wants recorded.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct RecordWants {
+    pub(crate) accesses: bool,
+    pub(crate) calls: bool,
+}
+
+fn access_kind(a: OpAccess) -> Option<AccessKind> {
+    match a {
+        OpAccess::Read | OpAccess::CondRead => Some(AccessKind::Read),
+        OpAccess::Write | OpAccess::CondWrite => Some(AccessKind::Write),
+        OpAccess::ReadWrite | OpAccess::ReadCondWrite => Some(AccessKind::Update),
+        _ => None,
+    }
+}
+
+fn is_atomic(insn: &Instruction) -> bool {
+    insn.has_lock_prefix()
+        || matches!(
+            insn.code(),
+            Code::Xchg_rm8_r8 | Code::Xchg_rm16_r16 | Code::Xchg_rm32_r32 | Code::Xchg_rm64_r64
+        ) && insn.op0_kind() == iced_x86::OpKind::Memory
+}
+
+/// Plans the records of `block`; `site` hands out site ids.
+pub(crate) fn plan_records(
+    block: &DecodedBlock,
+    wants: RecordWants,
+    site: &mut dyn FnMut(Site) -> u32,
+) -> RecordPlan {
+    let mut plan = RecordPlan::default();
+    if !wants.accesses && !wants.calls {
+        return plan;
+    }
+    let mut factory = InstructionInfoFactory::new();
+    for insn in &block.insns {
+        let mut recs = Vec::new();
+        if wants.accesses {
+            let stack_op = insn.stack_pointer_increment() != 0;
+            let rep = insn.is_string_instruction()
+                && (insn.has_rep_prefix() || insn.has_repne_prefix());
+            let atomic = is_atomic(insn);
+            for (operand, m) in factory.info(insn).used_memory().iter().enumerate() {
+                let Some(kind) = access_kind(m.access()) else {
+                    continue;
+                };
+                let size = m.memory_size().size() as u32;
+                if size == 0 || m.index().is_vector_register() {
+                    continue;
+                }
+                if stack_op
+                    && m.segment() == Register::SS
+                    && matches!(m.base(), Register::RSP | Register::RBP)
+                {
+                    continue;
+                }
+                let absolute = matches!(m.base(), Register::RIP | Register::EIP)
+                    || (m.base() == Register::None
+                        && m.index() == Register::None
+                        && m.segment() != Register::FS);
+                let address = if absolute {
+                    Address::Absolute(m.displacement())
+                } else {
+                    Address::Lea {
+                        base: m.base(),
+                        index: m.index(),
+                        scale: m.scale(),
+                        displacement: m.displacement() as i64,
+                        fs: m.segment() == Register::FS,
+                    }
+                };
+                let id = site(Site::Access {
+                    pc: insn.ip(),
+                    size,
+                    kind,
+                    atomic,
+                    rep,
+                    operand: operand as u8,
+                });
+                recs.push(Record::Operand {
+                    address,
+                    site: id,
+                    rep_scale: rep.then_some(size as u8),
+                });
+            }
+        }
+        if wants.calls {
+            match insn.flow_control() {
+                FlowControl::Call | FlowControl::IndirectCall => {
+                    let id = site(Site::Call {
+                        ret: insn.next_ip(),
+                    });
+                    recs.push(Record::StackPointer { site: id });
+                }
+                FlowControl::Return => recs.push(Record::StackPointer { site: 0 }),
+                _ => {}
+            }
+        }
+        plan.total += recs.len();
+        plan.per_insn.push(recs);
+    }
+    plan
+}
+
+const RAX: u8 = 0;
+const RCX: u8 = 1;
+const RDX: u8 = 2;
+
+/// `mov gs:[off], r64`.
+pub(crate) fn store_gs(out: &mut Vec<u8>, reg: u8, off: i32) {
+    out.extend_from_slice(&[
+        0x65,
+        0x48 | ((reg >> 3) << 2),
+        0x89,
+        ((reg & 7) << 3) | 4,
+        0x25,
+    ]);
+    out.extend_from_slice(&off.to_le_bytes());
+}
+
+/// `mov r64, gs:[off]`.
+pub(crate) fn load_gs(out: &mut Vec<u8>, reg: u8, off: i32) {
+    out.extend_from_slice(&[
+        0x65,
+        0x48 | ((reg >> 3) << 2),
+        0x8b,
+        ((reg & 7) << 3) | 4,
+        0x25,
+    ]);
+    out.extend_from_slice(&off.to_le_bytes());
+}
+
+/// `lea dst, [base + index*scale + disp]`.
+fn lea(out: &mut Vec<u8>, dst: Register, base: Register, index: Register, scale: u32, disp: i64) {
+    let scale = if index == Register::None { 1 } else { scale };
+    // iced-x86's sizes: 1 for a byte, else the address size (8, or 4 with
+    // 32-bit registers, which take a 0x67 prefix).
+    let wide = if base.is_gpr32() || index.is_gpr32() {
+        4
+    } else {
+        8
+    };
+    let disp_size = if base == Register::None {
+        wide
+    } else if disp == 0 {
+        0
+    } else if i8::try_from(disp).is_ok() {
+        1
+    } else {
+        wide
+    };
+    let mem = MemoryOperand::with_base_index_scale_displ_size(base, index, scale, disp, disp_size);
+    let encoded = Instruction::with2(Code::Lea_r64_m, dst, mem)
+        .map_err(|e| e.to_string())
+        .and_then(|i| {
+            let mut e = Encoder::new(64);
+            e.encode(&i, 0).map_err(|e| e.to_string())?;
+            Ok(e.take_buffer())
+        });
+    match encoded {
+        Ok(bytes) => out.extend_from_slice(&bytes),
+        // Every operand comes from a decoded 64-bit instruction, so it encodes.
+        Err(e) => unreachable!("lea of a decoded memory operand: {e}"),
+    }
+}
+
+/// Appends the tail shared by every record: rcx = buffer pointer, store
+/// the value in rax (or rsp), the site and (for rep) edx, bump the pointer.
+fn write_record(out: &mut Vec<u8>, value_from_rsp: bool, site: u32, extra_in_edx: bool) {
+    load_gs(out, RCX, BUF_PTR);
+    if value_from_rsp {
+        out.extend_from_slice(&[0x48, 0x89, 0x21]); // mov [rcx], rsp
+    } else {
+        out.extend_from_slice(&[0x48, 0x89, 0x01]); // mov [rcx], rax
+    }
+    out.extend_from_slice(&[0xc7, 0x41, 0x08]); // mov dword [rcx+8], imm32
+    out.extend_from_slice(&site.to_le_bytes());
+    if extra_in_edx {
+        out.extend_from_slice(&[0x89, 0x51, 0x0c]); // mov [rcx+12], edx
+    }
+    out.extend_from_slice(&[0x48, 0x8d, 0x49, 0x10]); // lea rcx, [rcx+16]
+    store_gs(out, RCX, BUF_PTR);
+}
+
+/// The code writing `rec`; leaves every guest register and flag as it was.
+pub(crate) fn emit_record(out: &mut Vec<u8>, rec: &Record, rdfsbase: bool) {
+    match *rec {
+        Record::StackPointer { site } => {
+            store_gs(out, RCX, SPILL_RCX);
+            write_record(out, true, site, false);
+            load_gs(out, RCX, SPILL_RCX);
+        }
+        Record::Operand {
+            address,
+            site,
+            rep_scale,
+        } => {
+            store_gs(out, RAX, SPILL_RAX);
+            store_gs(out, RCX, SPILL_RCX);
+            if let Some(scale) = rep_scale {
+                store_gs(out, RDX, SPILL_RDX);
+                // rdx = guest rcx * element size (the byte count).
+                lea(
+                    out,
+                    Register::RDX,
+                    Register::None,
+                    Register::RCX,
+                    u32::from(scale),
+                    0,
+                );
+            }
+            match address {
+                Address::Absolute(a) => {
+                    out.extend_from_slice(&[0x48, 0xb8]); // mov rax, imm64
+                    out.extend_from_slice(&a.to_le_bytes());
+                }
+                Address::Lea {
+                    base,
+                    index,
+                    scale,
+                    displacement,
+                    fs,
+                } => {
+                    lea(out, Register::RAX, base, index, scale, displacement);
+                    if fs {
+                        if rdfsbase {
+                            out.extend_from_slice(&[0xf3, 0x48, 0x0f, 0xae, 0xc1]); // rdfsbase rcx
+                        } else {
+                            // glibc's TCB starts with a pointer to itself.
+                            out.extend_from_slice(&[0x64, 0x48, 0x8b, 0x0c, 0x25, 0, 0, 0, 0]);
+                        }
+                        out.extend_from_slice(&[0x48, 0x8d, 0x04, 0x08]); // lea rax, [rax+rcx]
+                    }
+                }
+            }
+            write_record(out, false, site, rep_scale.is_some());
+            if rep_scale.is_some() {
+                load_gs(out, RDX, SPILL_RDX);
+            }
+            load_gs(out, RCX, SPILL_RCX);
+            load_gs(out, RAX, SPILL_RAX);
+        }
+    }
+}
+
+/// The first half of the block-head room check: guest rcx spilled, and
+/// rcx = 0 exactly when `need` more bytes fit in the buffer (the caller
+/// follows with `jrcxz` and restores rcx on both paths).
+pub(crate) fn emit_room_check_head(out: &mut Vec<u8>, need: u32) {
+    store_gs(out, RCX, SPILL_RCX);
+    load_gs(out, RCX, BUF_PTR);
+    out.extend_from_slice(&[0x48, 0x8d, 0x89]); // lea rcx, [rcx+imm32]
+    out.extend_from_slice(&need.to_le_bytes());
+    store_gs(out, RCX, BUF_SCRATCH);
+    // movzx ecx, byte gs:[BUF_SCRATCH+2]: bits 16..23 of ptr + need.
+    out.extend_from_slice(&[0x65, 0x0f, 0xb6, 0x0c, 0x25]);
+    out.extend_from_slice(&(BUF_SCRATCH + 2).to_le_bytes());
+}
+
+/// Whether `insns[..=idx]` ends with Valgrind's client-request sequence:
+/// `rol rdi,3; rol rdi,13; rol rdi,61; rol rdi,51; xchg rbx,rbx`.
+pub(crate) fn is_client_request(insns: &[Instruction], idx: usize) -> bool {
+    if idx < 4 {
+        return false;
+    }
+    let x = &insns[idx];
+    let xchg_rbx = x.code() == Code::Xchg_rm64_r64
+        && x.op0_register() == Register::RBX
+        && x.op1_register() == Register::RBX;
+    xchg_rbx
+        && [3u8, 13, 61, 51].iter().enumerate().all(|(k, &n)| {
+            let r = &insns[idx - 4 + k];
+            r.code() == Code::Rol_rm64_imm8
+                && r.op0_register() == Register::RDI
+                && r.immediate8() == n
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode(bytes: &[u8]) -> Instruction {
+        let mut d = iced_x86::Decoder::new(64, bytes, iced_x86::DecoderOptions::NONE);
+        let i = d.decode();
+        assert_eq!(i.len(), bytes.len(), "one instruction");
+        i
+    }
+
+    #[test]
+    fn lea_keeps_the_operand() {
+        for (base, index, scale, disp) in [
+            (Register::R15, Register::None, 1, 0x4e4a),
+            (Register::RSP, Register::None, 1, -8),
+            (Register::RBP, Register::RAX, 8, 0),
+            (Register::None, Register::RCX, 4, 0x1000),
+            (Register::R13, Register::R12, 2, -0x1234_5678),
+            (Register::EAX, Register::None, 1, 16),
+        ] {
+            let mut out = Vec::new();
+            lea(&mut out, Register::RAX, base, index, scale, disp);
+            let i = decode(&out);
+            assert_eq!(i.code(), Code::Lea_r64_m);
+            assert_eq!(i.memory_base(), base);
+            assert_eq!(i.memory_index(), index);
+            if index != Register::None {
+                assert_eq!(i.memory_index_scale(), scale);
+            }
+            assert_eq!(i.memory_displacement64() as i64 as i32, disp as i32);
+        }
+    }
+}

@@ -1,0 +1,229 @@
+//! Event buffers: what translated code records, and how it reaches a tool.
+//!
+//! Translated code appends 16-byte `RawRecord`s to its thread's buffer
+//! (decision 11): every memory access, call and return, each naming a
+//! *site*, an entry of the `Sites` table made when the block was
+//! translated (guest pc, size, kind). The dispatcher flushes the buffer
+//! (`ThreadEvents::flush`) every time the thread leaves the code cache, so
+//! a tool sees a thread's accesses before any other event of that thread,
+//! and before any other thread runs.
+//!
+//! Flushing replays calls and returns against the thread's shadow call
+//! stack, so each `MemAccess` carries the `StackId` it was made under.
+//!
+//! # Buffer layout and room check
+//! A thread's buffer is `BUF_LEN` bytes at an address aligned to
+//! `BUF_ALIGN`, followed by a guard page. Each block that records anything
+//! first checks that its worst case fits: `ptr + need` still has bits
+//! 16..23 clear (so `need` ≤ `BUF_LEN`). Otherwise the block leaves with a
+//! `BUF_FULL` exit before recording anything, and is rerun after the flush.
+//! No check runs per record; the guard page turns a bug into a fault
+//! rather than corrupted memory.
+//!
+//! # Invariants
+//! - Site 0 is the return site; call sites carry their return address.
+//! - A site id, once handed out, keeps its meaning for the process's life
+//!   (retranslations of the same instruction get the same id back).
+//! - Records of a thread are delivered in the order they were written.
+
+use std::collections::HashMap;
+
+use crate::os::linux::{mem, Errno};
+use crate::{AccessKind, HookCall, MemAccess, StackId, ThreadNum, Tool};
+
+/// Bytes of a thread's event buffer.
+pub(crate) const BUF_LEN: usize = 1 << 16;
+/// Alignment of a buffer: bits 16..23 of every address in it are clear.
+pub(crate) const BUF_ALIGN: usize = 1 << 24;
+
+/// One record as translated code writes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(C)]
+pub(crate) struct RawRecord {
+    /// The accessed address; for calls and returns, the stack pointer
+    /// before the instruction.
+    pub(crate) value: u64,
+    pub(crate) site: u32,
+    /// For `rep` string sites: the byte count (count × element size).
+    pub(crate) extra: u32,
+}
+
+const _: () = assert!(core::mem::size_of::<RawRecord>() == 16);
+
+/// What a site records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Site {
+    /// A `ret` (site 0).
+    Return,
+    /// A `call` whose return address is `ret`.
+    Call { ret: u64 },
+    /// A memory operand of the instruction at `pc`.
+    Access {
+        pc: u64,
+        size: u32,
+        kind: AccessKind,
+        atomic: bool,
+        /// A `rep` string operand: the record carries the byte count.
+        rep: bool,
+        /// Which memory operand of the instruction (0, 1...).
+        operand: u8,
+    },
+}
+
+/// The sites of all translated code.
+pub(crate) struct Sites {
+    all: Vec<Site>,
+    ids: HashMap<Site, u32>,
+}
+
+impl Sites {
+    pub(crate) fn new() -> Sites {
+        Sites {
+            all: vec![Site::Return],
+            ids: HashMap::from([(Site::Return, 0)]),
+        }
+    }
+
+    /// The id of `site`, made on first use.
+    pub(crate) fn id(&mut self, site: Site) -> u32 {
+        let next = self.all.len() as u32;
+        let id = *self.ids.entry(site).or_insert(next);
+        if id == next {
+            self.all.push(site);
+        }
+        id
+    }
+
+    fn get(&self, id: u32) -> Option<&Site> {
+        self.all.get(id as usize)
+    }
+}
+
+/// A hooked call waiting for its return.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PendingReturn {
+    pub(crate) call: HookCall,
+    /// Where the call returns to.
+    pub(crate) ret_addr: u64,
+    /// The stack pointer after the return (entry rsp + 8).
+    pub(crate) rsp_after: u64,
+    pub(crate) quiet: bool,
+    /// Whether the tool wants the exit.
+    pub(crate) exit: bool,
+}
+
+/// One thread's event state, kept by the dispatcher.
+pub(crate) struct ThreadEvents {
+    pub(crate) num: ThreadNum,
+    /// The buffer mapping (start of the records), or 0 when off.
+    buf: u64,
+    /// The shadow call stack: (node, stack pointer before the call).
+    stack: Vec<(StackId, u64)>,
+    /// Hooked calls not yet returned, innermost last.
+    pub(crate) pending: Vec<PendingReturn>,
+    out: Vec<MemAccess>,
+}
+
+impl ThreadEvents {
+    pub(crate) fn new(num: ThreadNum) -> ThreadEvents {
+        ThreadEvents {
+            num,
+            buf: 0,
+            stack: Vec::new(),
+            pending: Vec::new(),
+            out: Vec::new(),
+        }
+    }
+
+    /// Maps the thread's buffer; returns its start (the first `buf_ptr`).
+    pub(crate) fn map_buffer(&mut self) -> Result<u64, Errno> {
+        if self.buf == 0 {
+            self.buf = mem::map_aligned_with_guard(BUF_LEN, BUF_ALIGN)?;
+        }
+        Ok(self.buf)
+    }
+
+    /// The thread's stack now.
+    pub(crate) fn stack_id(&self) -> StackId {
+        self.stack.last().map_or(StackId(0), |&(id, _)| id)
+    }
+
+    /// Whether the thread runs inside a quiet hooked function.
+    fn quiet(&self) -> bool {
+        self.pending.iter().any(|p| p.quiet)
+    }
+
+    /// Forgets hooked calls whose frames are gone (left by longjmp,
+    /// cancellation or an exception): the stack pointer is above them.
+    pub(crate) fn drop_stale_pending(&mut self, rsp: u64) {
+        while self.pending.last().is_some_and(|p| rsp > p.rsp_after) {
+            self.pending.pop();
+        }
+    }
+
+    /// Replays the records from the buffer start to `end` (the thread's
+    /// `buf_ptr`) and hands the accesses to `tool`. Returns the new
+    /// `buf_ptr` (the buffer start).
+    pub(crate) fn flush(&mut self, end: u64, sites: &Sites, tool: &mut dyn Tool) -> u64 {
+        if self.buf == 0 || end <= self.buf {
+            return self.buf;
+        }
+        let n = ((end - self.buf) as usize / 16).min(BUF_LEN / 16);
+        // SAFETY:
+        // - `[buf, buf + 16n)` lies in this thread's buffer mapping (never
+        //   unmapped), written by its translated code, which is not running:
+        //   the dispatcher of this thread holds the big lock.
+        // - RawRecord is plain old data with the layout translated code writes.
+        let records =
+            unsafe { core::slice::from_raw_parts(self.buf as *const RawRecord, n) };
+        let quiet = self.quiet();
+        self.out.clear();
+        for r in records {
+            match sites.get(r.site) {
+                Some(Site::Return) => {
+                    // The frame whose call left rsp at r.value + 8, and deeper ones.
+                    let after = r.value.wrapping_add(8);
+                    while self.stack.last().is_some_and(|&(_, sp)| sp <= after) {
+                        self.stack.pop();
+                    }
+                }
+                Some(&Site::Call { ret }) => {
+                    while self.stack.last().is_some_and(|&(_, sp)| sp <= r.value) {
+                        self.stack.pop();
+                    }
+                    let id = crate::stacks::child(self.stack_id(), ret);
+                    self.stack.push((id, r.value));
+                }
+                Some(&Site::Access {
+                    pc,
+                    size,
+                    kind,
+                    atomic,
+                    rep,
+                    ..
+                }) => {
+                    if quiet {
+                        continue;
+                    }
+                    let size = if rep { r.extra } else { size };
+                    if size == 0 {
+                        continue;
+                    }
+                    self.out.push(MemAccess {
+                        addr: r.value,
+                        size,
+                        kind,
+                        atomic,
+                        pc,
+                        stack: self.stack_id(),
+                    });
+                }
+                None => {}
+            }
+        }
+        if !self.out.is_empty() {
+            tool.on_accesses(self.num, &self.out);
+        }
+        self.buf
+    }
+}

@@ -1,0 +1,163 @@
+//! Handing the running thread's events to the tool: buffer flushes, hooked
+//! calls and returns, client requests, new threads.
+//!
+//! All of it runs in the dispatcher of the thread that holds the big lock,
+//! right after the thread left the code cache, so its buffer has just been
+//! flushed: the tool sees every access before the event that follows it.
+
+use crate::arch::{reg, ThreadState};
+use crate::dispatch::Dispatcher;
+use crate::events::PendingReturn;
+use crate::{HookCall, ThreadNum};
+
+/// `RUNNING_ON_VALGRIND`.
+const VG_RUNNING_ON_VALGRIND: u64 = 0x1001;
+/// `VALGRIND_DISCARD_TRANSLATIONS(addr, len)`.
+const VG_DISCARD_TRANSLATIONS: u64 = 0x1002;
+
+impl Dispatcher {
+    /// Whether the tool wants the event buffer.
+    fn records_events(&self) -> bool {
+        self.interests.memory_accesses || self.interests.call_stacks
+    }
+
+    /// Gives `ts` its thread number and, if the tool records events, its buffer.
+    pub(crate) fn adopt_thread(&mut self, ts: &mut ThreadState, num: ThreadNum) {
+        ts.events = crate::events::ThreadEvents::new(num);
+        if self.records_events() {
+            match ts.events.map_buffer() {
+                Ok(start) => ts.set_buf_ptr(start),
+                Err(e) => {
+                    self.config.log.line(&format!(
+                        "hbgrind: internal error: no memory for thread {num}'s event buffer: {e}"
+                    ));
+                    crate::exit_group(125);
+                }
+            }
+        }
+    }
+
+    /// Delivers the running thread's buffered records to the tool.
+    pub(crate) fn flush_events(&mut self) {
+        if !self.records_events() {
+            return;
+        }
+        let end = self.ts.buf_ptr();
+        let start = self
+            .ts
+            .events
+            .flush(end, &self.sites, &mut *self.config.tool);
+        self.ts.set_buf_ptr(start);
+    }
+
+    /// Whether an indirect branch to `pc` must leave the cache for now
+    /// (a hooked call of this thread returns there).
+    pub(crate) fn return_watched(&self, pc: u64) -> bool {
+        self.ts.events.pending.iter().any(|p| p.ret_addr == pc)
+    }
+
+    /// The thread entered the hooked function at `pc`.
+    pub(crate) fn enter_hook(&mut self, pc: u64) {
+        let Some(hook) = self.hooks.at(pc) else {
+            return;
+        };
+        let rsp = self.ts.gpr(reg::RSP);
+        self.ts.events.drop_stale_pending(rsp);
+        let mut ret = [0u8; 8];
+        let ret_addr = if crate::read_guest(rsp, &mut ret) {
+            u64::from_le_bytes(ret)
+        } else {
+            0
+        };
+        let call = HookCall {
+            thread: self.ts.events.num,
+            hook,
+            function: pc,
+            args: [
+                self.ts.gpr(reg::RDI),
+                self.ts.gpr(reg::RSI),
+                self.ts.gpr(reg::RDX),
+                self.ts.gpr(reg::RCX),
+                self.ts.gpr(reg::R8),
+                self.ts.gpr(reg::R9),
+            ],
+            stack: self.ts.events.stack_id(),
+        };
+        self.config.tool.on_hook_entry(&call);
+        let request = &self.hooks.requests[hook];
+        if (request.exit || request.quiet) && ret_addr != 0 {
+            self.ts.events.pending.push(PendingReturn {
+                call,
+                ret_addr,
+                rsp_after: rsp.wrapping_add(8),
+                quiet: request.quiet,
+                exit: request.exit,
+            });
+            self.ts.ibl_remove(ret_addr);
+        }
+    }
+
+    /// An indirect branch reached `pc`: the return of a hooked call?
+    pub(crate) fn check_hooked_return(&mut self, pc: u64) {
+        if self.ts.events.pending.is_empty() {
+            return;
+        }
+        let rsp = self.ts.gpr(reg::RSP);
+        self.ts.events.drop_stale_pending(rsp);
+        let Some(p) = self.ts.events.pending.last().copied() else {
+            return;
+        };
+        if p.ret_addr != pc || p.rsp_after != rsp {
+            return;
+        }
+        self.ts.events.pending.pop();
+        if p.exit {
+            let ret = self.ts.gpr(reg::RAX);
+            self.config.tool.on_hook_exit(&p.call, ret);
+        }
+    }
+
+    /// A client request at `pc`: the guest's rax points at six words (the
+    /// request code and five arguments), rdx holds the default result,
+    /// which the answer replaces.
+    pub(crate) fn client_request(&mut self, pc: u64) {
+        let at = self.ts.gpr(reg::RAX);
+        let mut raw = [0u8; 48];
+        if !crate::read_guest(at, &mut raw) {
+            return;
+        }
+        let mut args = [0u64; 6];
+        for (i, a) in args.iter_mut().enumerate() {
+            *a = u64::from_le_bytes(raw[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
+        }
+        let answer = match args[0] {
+            VG_RUNNING_ON_VALGRIND => {
+                self.client_requests.0 += 1;
+                Some(1)
+            }
+            VG_DISCARD_TRANSLATIONS => {
+                self.client_requests.0 += 1;
+                self.invalidate(args[1], args[1].saturating_add(args[2]));
+                Some(0)
+            }
+            _ if self.interests.client_requests => {
+                let thread = self.ts.events.num;
+                let stack = self.ts.events.stack_id();
+                let a = self.config.tool.on_client_request(thread, &args, pc, stack);
+                if a.is_some() {
+                    self.client_requests.1 += 1;
+                } else {
+                    self.client_requests.2 += 1;
+                }
+                a
+            }
+            _ => {
+                self.client_requests.2 += 1;
+                None
+            }
+        };
+        if let Some(v) = answer {
+            self.ts.set_gpr(reg::RDX, v);
+        }
+    }
+}
