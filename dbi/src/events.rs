@@ -221,6 +221,20 @@ impl ThreadEvents {
                 None => {}
             }
         }
+        if tracing::enabled!(tracing::Level::TRACE) {
+            for a in &self.out {
+                tracing::trace!(
+                    thread = self.num,
+                    addr = format_args!("{:#x}", a.addr),
+                    size = a.size,
+                    kind = ?a.kind,
+                    atomic = a.atomic,
+                    pc = format_args!("{:#x}", a.pc),
+                    stack = ?crate::stacks::frames(a.stack),
+                    "access"
+                );
+            }
+        }
         if !self.out.is_empty() {
             tool.on_accesses(self.num, &self.out);
         }

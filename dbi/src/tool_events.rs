@@ -42,6 +42,11 @@ impl Dispatcher {
         if !self.records_events() {
             return;
         }
+        if !self.ts.events.pending.is_empty() {
+            // A longjmp or an exception may have left a hooked call.
+            let rsp = self.ts.gpr(reg::RSP);
+            self.ts.events.drop_stale_pending(rsp);
+        }
         let end = self.ts.buf_ptr();
         let start = self
             .ts
@@ -83,6 +88,12 @@ impl Dispatcher {
             ],
             stack: self.ts.events.stack_id(),
         };
+        tracing::debug!(
+            thread = call.thread,
+            function = %self.hooks.requests[hook].symbol,
+            args = ?call.args,
+            "hook entry"
+        );
         self.config.tool.on_hook_entry(&call);
         let request = &self.hooks.requests[hook];
         if (request.exit || request.quiet) && ret_addr != 0 {
@@ -111,6 +122,12 @@ impl Dispatcher {
             return;
         }
         self.ts.events.pending.pop();
+        tracing::debug!(
+            thread = p.call.thread,
+            function = %self.hooks.requests[p.call.hook].symbol,
+            ret = self.ts.gpr(reg::RAX),
+            "hook exit"
+        );
         if p.exit {
             let ret = self.ts.gpr(reg::RAX);
             self.config.tool.on_hook_exit(&p.call, ret);
