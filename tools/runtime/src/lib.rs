@@ -11,8 +11,10 @@
 //! comes from `alloc` (mmap based), output goes through raw `write(2)`.
 
 mod alloc; // HbAlloc: the private mmap-based global allocator
+mod client; // Request, Core: client requests (valgrind.h, helgrind.h, drd.h)
 mod options; // Options: HBGRIND_OPTIONS decoded
-mod tools; // None, InsCount: the tools on dbi's Tool API
+mod race; // RaceTool: the default tool, hb-engine behind dbi's events
+mod tools; // make(): none, inscount, race (helgrind, drd)
 mod trace; // RawSubscriber: tracing to the log over raw writes
 
 use crate::options::Options;
@@ -56,16 +58,14 @@ fn setup() -> dbi::Config {
     if let Some(filter) = &opts.trace {
         trace::install(filter, log);
     }
-    let tool = tools::make(&opts.tool);
-    if tool.name() != opts.tool && !opts.quiet {
-        // Not yet: the race tool needs memory-access events and function
-        // hooks (issue 5). Say so rather than print a clean bill of health.
-        log.line(&format!(
-            "warning: the {} tool is not implemented yet; running without analysis, as --tool={}",
-            opts.tool,
-            tool.name()
-        ));
-    }
+    // A bad suppression file or XML sink stops us before the program runs.
+    let tool = match tools::make(&opts, log) {
+        Ok(tool) => tool,
+        Err(msg) => {
+            let _ = dbi::write_all(2, format!("hbgrind: {msg}\n").as_bytes());
+            dbi::exit_group(1);
+        }
+    };
     if opts.verbose {
         log.line(&format!("hbgrind: tool {}, taking over", tool.name()));
     }

@@ -15,6 +15,23 @@ pub(crate) struct Options {
     pub(crate) preload_path: Option<Vec<u8>>,
     /// The environment (NAME=value entries), for `%q{NAME}` in --log-file.
     pub(crate) env: Vec<(String, String)>,
+    /// `--xml=yes`: errors also go to `xml_fd` or `xml_file` as XML protocol 4.
+    pub(crate) xml: bool,
+    pub(crate) xml_fd: Option<i32>,
+    pub(crate) xml_file: Option<String>,
+    /// `--error-exitcode=N`: the exit status when errors were shown (0: off).
+    pub(crate) error_exitcode: u8,
+    /// `--num-callers=N`: frames per stack.
+    pub(crate) num_callers: usize,
+    /// `--suppressions=FILE`, in order.
+    pub(crate) suppressions: Vec<String>,
+    /// `--gen-suppressions=yes|all` (yes behaves as all: no prompt).
+    pub(crate) gen_suppressions: bool,
+    /// `--default-suppressions=no` turns the built-in files off.
+    pub(crate) default_suppressions: bool,
+    /// The command line as the user typed it (for XML's `<args>`), when
+    /// the launcher passed it: HBGRIND_OPTIONS holds only the options.
+    pub(crate) raw: Vec<String>,
 }
 
 const TOOLS: &[&str] = &["none", "inscount", "race", "helgrind", "drd"];
@@ -60,9 +77,50 @@ impl Options {
             trace_children: false,
             preload_path: None,
             env: Vec::new(),
+            xml: false,
+            xml_fd: None,
+            xml_file: None,
+            error_exitcode: 0,
+            num_callers: 12,
+            suppressions: Vec::new(),
+            gen_suppressions: false,
+            default_suppressions: true,
+            raw: Vec::new(),
         };
         for arg in raw.split('\x1f').filter(|a| !a.is_empty()) {
-            if let Some(t) = arg.strip_prefix("--tool=") {
+            o.raw.push(arg.to_string());
+            // The launcher validated every value; a bad one here means
+            // HBGRIND_OPTIONS was written by hand: refuse it, naming it.
+            let bad = |what: &str| format!("bad value in option '{arg}': expected {what}");
+            let yes_no = |v: &str| match v {
+                "yes" => Ok(true),
+                "no" => Ok(false),
+                _ => Err(bad("yes or no")),
+            };
+            if let Some(v) = arg.strip_prefix("--xml=") {
+                o.xml = yes_no(v)?;
+            } else if let Some(v) = arg.strip_prefix("--xml-fd=") {
+                o.xml_fd = Some(v.parse().map_err(|_| bad("a file descriptor"))?);
+            } else if let Some(v) = arg.strip_prefix("--xml-file=") {
+                o.xml_file = Some(v.into());
+            } else if let Some(v) = arg.strip_prefix("--error-exitcode=") {
+                o.error_exitcode = v.parse().map_err(|_| bad("an integer from 0 to 255"))?;
+            } else if let Some(v) = arg.strip_prefix("--num-callers=") {
+                o.num_callers = match v.parse() {
+                    Ok(n) if (1..=500).contains(&n) => n,
+                    _ => return Err(bad("an integer from 1 to 500")),
+                };
+            } else if let Some(v) = arg.strip_prefix("--suppressions=") {
+                o.suppressions.push(v.into());
+            } else if let Some(v) = arg.strip_prefix("--gen-suppressions=") {
+                o.gen_suppressions = match v {
+                    "no" => false,
+                    "yes" | "all" => true,
+                    _ => return Err(bad("no, yes or all")),
+                };
+            } else if let Some(v) = arg.strip_prefix("--default-suppressions=") {
+                o.default_suppressions = yes_no(v)?;
+            } else if let Some(t) = arg.strip_prefix("--tool=") {
                 if !TOOLS.contains(&t) {
                     return Err(format!(
                         "unknown tool '{t}' in --tool (known: none, inscount, race)"
@@ -83,6 +141,27 @@ impl Options {
             // Other options belong to tools or later issues: accepted, ignored.
         }
         Ok(o)
+    }
+
+    /// The XML sink, when `--xml=yes`: `--xml-fd` (duplicated high, so the
+    /// guest closing its copy does not cut us off) or `--xml-file`.
+    pub(crate) fn open_xml(&self) -> Result<Option<i32>, String> {
+        if !self.xml {
+            return Ok(None);
+        }
+        if let Some(f) = &self.xml_file {
+            let path = expand_log_name(f, dbi::getpid(), &self.env);
+            const FLAGS: u64 = 0o1 | 0o100 | 0o1000 | 0o2000000; // WRONLY|CREAT|TRUNC|CLOEXEC
+            return dbi::open(path.as_bytes(), FLAGS, 0o666)
+                .map(Some)
+                .map_err(|e| format!("cannot open XML file {path}: {e}"));
+        }
+        match self.xml_fd {
+            Some(fd) => dbi::dup_high(fd)
+                .map(Some)
+                .map_err(|e| format!("--xml-fd={fd}: {e}")),
+            None => Err("--xml=yes needs --xml-fd=N or --xml-file=FILE".into()),
+        }
     }
 
     /// The log sink: --log-file (with %p as the pid) or stderr.
@@ -171,6 +250,29 @@ mod tests {
         assert_eq!(o.trace.as_deref(), Some("dbi=debug"));
         assert_eq!(Options::parse("").unwrap().tool, "race");
         assert!(Options::parse("--tool=nope").is_err());
+    }
+
+    #[test]
+    fn decodes_report_options() {
+        let o = Options::parse(
+            "--xml=yes\x1f--xml-fd=3\x1f--error-exitcode=7\x1f--num-callers=4\x1f\
+             --suppressions=a.supp\x1f--suppressions=b.supp\x1f--gen-suppressions=yes\x1f\
+             --default-suppressions=no",
+        )
+        .unwrap();
+        assert!(o.xml && o.gen_suppressions && !o.default_suppressions);
+        assert_eq!(o.xml_fd, Some(3));
+        assert_eq!(o.error_exitcode, 7);
+        assert_eq!(o.num_callers, 4);
+        assert_eq!(o.suppressions, ["a.supp", "b.supp"]);
+        let d = Options::parse("").unwrap();
+        assert_eq!((d.num_callers, d.default_suppressions), (12, true));
+        assert_eq!(
+            Options::parse("--num-callers=0").unwrap_err(),
+            "bad value in option '--num-callers=0': expected an integer from 1 to 500"
+        );
+        assert!(Options::parse("--xml=maybe").is_err());
+        assert!(Options::parse("--error-exitcode=300").is_err());
     }
 
     #[test]

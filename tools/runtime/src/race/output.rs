@@ -1,0 +1,438 @@
+//! `Reporter`: from engine `Report`s to what the user reads, through
+//! hbgrind-report: sites become symbolised stacks, addresses get their
+//! description, `ErrorLog` deduplicates and applies suppressions, and each
+//! new error is written at once, in Helgrind's text on the log or in XML
+//! protocol 4 (`--xml=yes`).
+//!
+//! # Invariants
+//! - A thread is announced (text and XML) before the first error naming
+//!   it; its creation stack is symbolised only then (`announce`).
+//! - Stacks are cut to `--num-callers` return addresses before they are
+//!   symbolised, and to as many frames after (inlined calls add frames), so
+//!   suppressions match what the user sees.
+//! - Nothing here reads guest memory or calls glibc's malloc or stdio:
+//!   output goes through `dbi::write_all`; ELF and DWARF files are read by
+//!   the report crate with Rust's `std::fs` (plain syscall wrappers).
+//! - `finish` runs once; after it the reporter writes nothing.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io;
+use std::time::Instant;
+
+use dbi::StackId;
+use hb_engine::Report;
+use hbgrind_report::{
+    generate_suppression, AddressDescription, ErrorLog, ErrorRecord, LoadedModule, LockInfo,
+    Outcome, Preamble, Stack, SuppressionSet, Symbolizer, TextReporter, ThreadAnnouncement,
+    XmlWriter,
+};
+
+use super::heap::Heap;
+use super::sites::SiteTable;
+
+/// An `io::Write` over a raw file descriptor (`dbi::write_all`).
+pub(crate) struct FdWriter(pub(crate) i32);
+
+impl io::Write for FdWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        dbi::write_all(self.0, buf)
+            .map(|()| buf.len())
+            .map_err(|e| io::Error::from_raw_os_error(e.0 as i32))
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A file mapped executable: code addresses in `[start, end)` belong to it.
+struct Module {
+    start: u64,
+    end: u64,
+    loaded: LoadedModule,
+}
+
+/// How the reporter was configured (from the options).
+pub(crate) struct ReportConfig {
+    pub(crate) log_fd: i32,
+    pub(crate) xml_fd: Option<i32>,
+    pub(crate) num_callers: usize,
+    pub(crate) gen_suppressions: bool,
+    pub(crate) verbose: bool,
+    /// Our options as the user gave them (XML `<vargv>`).
+    pub(crate) tool_args: Vec<String>,
+}
+
+/// Where a thread's stack lies and how it came to be.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ThreadInfo {
+    /// The creating `syscall` and its stack (`None` for the root thread).
+    pub(crate) created_at: Option<(u64, StackId)>,
+    /// `[low, high)` of its stack, when the `clone` told us.
+    pub(crate) stack: Option<(u64, u64)>,
+}
+
+/// Everything between engine reports and the log.
+pub(crate) struct Reporter {
+    config: ReportConfig,
+    symbolizer: Symbolizer,
+    modules: Vec<Module>,
+    errors: ErrorLog,
+    suppressions: SuppressionSet,
+    text: TextReporter,
+    xml: Option<XmlWriter<FdWriter>>,
+    announced: HashSet<u32>,
+    started: Instant,
+    /// The root thread's stack (`[stack]` in /proc/self/maps), read once.
+    root_stack: Option<Option<(u64, u64)>>,
+    finished: bool,
+}
+
+impl Reporter {
+    pub(crate) fn new(config: ReportConfig, mut suppressions: SuppressionSet) -> Self {
+        let pid = dbi::getpid() as u32;
+        suppressions.set_num_callers(config.num_callers);
+        let started = Instant::now();
+        let xml = config.xml_fd.and_then(|fd| {
+            let (exe, args) = command_line();
+            let preamble = Preamble {
+                lines: vec![
+                    "hbgrind, a data race detector".to_string(),
+                    "Command: ".to_string()
+                        + &std::iter::once(exe.clone())
+                            .chain(args.iter().cloned())
+                            .collect::<Vec<_>>()
+                            .join(" "),
+                ],
+                pid,
+                ppid: parent_pid(),
+                tool: "hbgrind".to_string(),
+                tool_exe: "hbgrind".to_string(),
+                tool_args: config.tool_args.clone(),
+                exe,
+                args,
+            };
+            XmlWriter::start(FdWriter(fd), &preamble, started.elapsed()).ok()
+        });
+        Reporter {
+            config,
+            symbolizer: Symbolizer::new(),
+            modules: Vec::new(),
+            errors: ErrorLog::new(),
+            suppressions,
+            text: TextReporter::new(pid),
+            xml,
+            announced: HashSet::new(),
+            started,
+            root_stack: None,
+            finished: false,
+        }
+    }
+
+    pub(crate) fn module_loaded(&mut self, path: &str, start: u64, len: u64, bias: u64) {
+        let m = Module {
+            start,
+            end: start.saturating_add(len),
+            loaded: LoadedModule::new(path, bias),
+        };
+        let at = self.modules.partition_point(|x| x.start < start);
+        self.modules.insert(at, m);
+    }
+
+    pub(crate) fn module_unloaded(&mut self, start: u64) {
+        self.modules.retain(|m| m.start != start);
+    }
+
+    /// Errors shown so far (duplicates included), for `VALGRIND_COUNT_ERRORS`.
+    pub(crate) fn error_count(&self) -> u64 {
+        self.errors.counts().errors
+    }
+
+    /// The stack of instruction `pc` called from `stack`, symbolised.
+    pub(crate) fn stack(&mut self, pc: u64, stack: StackId) -> Stack {
+        let mut ips = Vec::with_capacity(self.config.num_callers);
+        ips.push(pc);
+        ips.extend(
+            dbi::call_stack(stack)
+                .into_iter()
+                .take(self.config.num_callers.saturating_sub(1)),
+        );
+        let modules = &self.modules;
+        let mut s = self.symbolizer.stack(&ips, |ip| module_of(modules, ip));
+        s.frames.truncate(self.config.num_callers);
+        s
+    }
+
+    fn site_stack(&mut self, sites: &SiteTable, site: u32) -> Stack {
+        match sites.get(site) {
+            Some(s) => self.stack(s.pc, s.stack),
+            None => Stack::default(),
+        }
+    }
+
+    /// Where `addr` lies: a heap block, a thread's stack, a global variable.
+    fn describe(
+        &mut self,
+        addr: u64,
+        sites: &SiteTable,
+        heap: &Heap,
+        threads: &BTreeMap<u32, ThreadInfo>,
+    ) -> Option<AddressDescription> {
+        if let Some(b) = heap.find(addr) {
+            return Some(AddressDescription::HeapBlock {
+                addr,
+                offset: addr - b.start,
+                block_size: b.size,
+                alloc_stack: self.site_stack(sites, b.site),
+                alloc_thread: Some(b.thread),
+            });
+        }
+        for (&t, info) in threads {
+            if let Some((low, high)) = info.stack {
+                if (low..high).contains(&addr) {
+                    return Some(AddressDescription::ThreadStack {
+                        addr,
+                        thread: t,
+                        frame: None,
+                    });
+                }
+            }
+        }
+        if let Some((low, high)) = self.root_stack() {
+            if (low..high).contains(&addr) {
+                return Some(AddressDescription::ThreadStack {
+                    addr,
+                    thread: 1,
+                    frame: None,
+                });
+            }
+        }
+        // Data lies above its module's code: try the nearest module below.
+        let at = self.modules.partition_point(|m| m.start <= addr);
+        let module = self.modules.get(at.checked_sub(1)?)?.loaded.clone();
+        self.symbolizer.describe_data(&module, addr)
+    }
+
+    fn root_stack(&mut self) -> Option<(u64, u64)> {
+        *self.root_stack.get_or_insert_with(|| {
+            let maps = read_proc_file(b"/proc/self/maps");
+            String::from_utf8_lossy(&maps).lines().find_map(|l| {
+                if !l.ends_with("[stack]") {
+                    return None;
+                }
+                let range = l.split_whitespace().next()?;
+                let (a, b) = range.split_once('-')?;
+                Some((
+                    u64::from_str_radix(a, 16).ok()?,
+                    u64::from_str_radix(b, 16).ok()?,
+                ))
+            })
+        })
+    }
+
+    /// Turns one engine report into an error and writes it if it is new
+    /// and not suppressed.
+    pub(crate) fn report(
+        &mut self,
+        report: Report,
+        sites: &SiteTable,
+        heap: &Heap,
+        threads: &BTreeMap<u32, ThreadInfo>,
+        lock_sites: &HashMap<u64, u32>,
+    ) {
+        if self.finished {
+            return;
+        }
+        let mut site_ids = Vec::new();
+        let mut locks = Vec::new();
+        let mut about = None;
+        match &report {
+            Report::Race(r) => {
+                site_ids.extend([r.current.site, r.prior.site]);
+                locks.extend(r.current.locks_held.iter().flatten().copied());
+                locks.extend(r.prior.locks_held.iter().flatten().copied());
+                about = Some(r.racy_addr);
+            }
+            Report::LockOrder(l) => {
+                site_ids.extend([l.observed.first_site, l.observed.second_site]);
+                for e in &l.required {
+                    site_ids.extend([e.first_site, e.second_site]);
+                }
+                locks.extend([l.observed.first, l.observed.second]);
+            }
+            Report::Misuse(m) => {
+                site_ids.push(m.site);
+                about = Some(m.object);
+            }
+        }
+        let mut err = ErrorRecord::new(report);
+        for site in site_ids {
+            if let std::collections::hash_map::Entry::Vacant(slot) = err.stacks.entry(site) {
+                slot.insert(self.site_stack(sites, site));
+            }
+        }
+        err.address = about.and_then(|a| self.describe(a, sites, heap, threads));
+        for lock in locks {
+            if err.locks.contains_key(&lock) {
+                continue;
+            }
+            let info = LockInfo {
+                first_observed: lock_sites.get(&lock).map(|&s| self.site_stack(sites, s)),
+                description: self.describe(lock, sites, heap, threads),
+            };
+            err.locks.insert(lock, info);
+        }
+        match self.errors.record(&err, &mut self.suppressions) {
+            Outcome::New(_) => {
+                self.announce(&err, threads);
+                let generated = self
+                    .config
+                    .gen_suppressions
+                    .then(|| generate_suppression(&err));
+                match &mut self.xml {
+                    Some(xml) => {
+                        let _ = xml.error(&err, generated.as_ref());
+                    }
+                    None => {
+                        let mut text = self.text.error_text(&err);
+                        if let Some(g) = &generated {
+                            text.push_str(&g.to_text());
+                        }
+                        let _ = dbi::write_all(self.config.log_fd, text.as_bytes());
+                    }
+                }
+            }
+            Outcome::Duplicate(id) => {
+                if let Some(xml) = &mut self.xml {
+                    xml.count_again(id);
+                }
+            }
+            Outcome::Suppressed(_) => {}
+        }
+    }
+
+    /// Tells the text and XML writers how the error's threads came to be.
+    fn announce(&mut self, err: &ErrorRecord, threads: &BTreeMap<u32, ThreadInfo>) {
+        for t in err.threads() {
+            if !self.announced.insert(t) {
+                continue;
+            }
+            let announcement = match threads.get(&t).and_then(|i| i.created_at) {
+                Some((pc, stack)) => ThreadAnnouncement::Created(self.stack(pc, stack)),
+                None => ThreadAnnouncement::Root,
+            };
+            if let Some(xml) = &mut self.xml {
+                xml.add_thread(t, announcement.clone());
+            }
+            self.text.add_thread(t, announcement);
+        }
+    }
+
+    /// The lines of a backtrace, for `VALGRIND_PRINTF_BACKTRACE`.
+    pub(crate) fn backtrace_lines(&mut self, pc: u64, stack: StackId) -> Vec<String> {
+        let s = self.stack(pc, stack);
+        s.frames
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let lead = if i == 0 { "at" } else { "by" };
+                let name = f.function.as_deref().unwrap_or("???");
+                match (&f.file, f.line, &f.object) {
+                    (Some(file), Some(line), _) => {
+                        format!("   {lead} 0x{:X}: {name} ({file}:{line})", f.ip)
+                    }
+                    (_, _, Some(obj)) => format!("   {lead} 0x{:X}: {name} (in {obj})", f.ip),
+                    _ => format!("   {lead} 0x{:X}: {name}", f.ip),
+                }
+            })
+            .collect()
+    }
+
+    /// The end of the run: `ERROR SUMMARY` (with `-v`, the used
+    /// suppressions), the XML trailer. Returns the errors shown.
+    pub(crate) fn finish(&mut self) -> u64 {
+        if self.finished {
+            return self.errors.counts().errors;
+        }
+        self.finished = true;
+        let counts = self.errors.counts();
+        let verbose = self.config.verbose.then_some(&self.suppressions);
+        let summary = self.text.summary_text(counts, verbose);
+        let _ = dbi::write_all(self.config.log_fd, summary.as_bytes());
+        if let Some(xml) = self.xml.take() {
+            let _ = xml.finish(&self.suppressions, self.started.elapsed());
+        }
+        counts.errors
+    }
+}
+
+fn module_of(modules: &[Module], ip: u64) -> Option<&LoadedModule> {
+    let at = modules.partition_point(|m| m.start <= ip);
+    let m = modules.get(at.checked_sub(1)?)?;
+    (ip < m.end).then_some(&m.loaded)
+}
+
+/// Reads a small /proc file with raw syscalls.
+pub(crate) fn read_proc_file(path: &[u8]) -> Vec<u8> {
+    let Ok(fd) = dbi::open(path, 0, 0) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = dbi::read(fd, &mut buf) {
+        if n == 0 {
+            break;
+        }
+        out.extend_from_slice(&buf[..n]);
+    }
+    dbi::close(fd);
+    out
+}
+
+/// The program's path and arguments, from /proc/self/cmdline.
+fn command_line() -> (String, Vec<String>) {
+    let raw = read_proc_file(b"/proc/self/cmdline");
+    let mut words = raw
+        .split(|&b| b == 0)
+        .filter(|w| !w.is_empty())
+        .map(|w| String::from_utf8_lossy(w).into_owned());
+    let exe = words.next().unwrap_or_default();
+    (exe, words.collect())
+}
+
+/// The parent's pid: the fourth field of /proc/self/stat (after the
+/// parenthesised command name, which may hold spaces).
+fn parent_pid() -> u32 {
+    let stat = read_proc_file(b"/proc/self/stat");
+    let text = String::from_utf8_lossy(&stat);
+    text.rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse().ok())
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modules_are_found_by_code_address() {
+        let mk = |start, end, path: &str| Module {
+            start,
+            end,
+            loaded: LoadedModule::new(path, 0),
+        };
+        let modules = vec![mk(0x1000, 0x2000, "a"), mk(0x5000, 0x6000, "b")];
+        let path = |ip| module_of(&modules, ip).map(|m| m.path.display().to_string());
+        assert_eq!(path(0x1000).as_deref(), Some("a"));
+        assert_eq!(path(0x1fff).as_deref(), Some("a"));
+        assert_eq!(path(0x2000), None);
+        assert_eq!(path(0x5800).as_deref(), Some("b"));
+        assert_eq!(path(0x10), None);
+    }
+
+    #[test]
+    fn reads_our_own_parent_and_command_line() {
+        assert_eq!(parent_pid(), std::os::unix::process::parent_id());
+        let (exe, _) = command_line();
+        assert!(!exe.is_empty());
+    }
+}

@@ -1,0 +1,158 @@
+//! `SiteTable`: the engine's opaque `site: u32` ids, one per distinct
+//! (call stack, pc) pair the race tool hands the engine.
+//!
+//! Every access goes through `intern`, so it is the hot path: a direct-mapped
+//! cache of recent pairs answers most lookups with one compare, and misses
+//! fall back to a hash map with a multiply-rotate hash (no SipHash).
+//!
+//! # Invariants
+//! - Ids are dense, `0..len()`, and never reused: `sites[id]` is the pair
+//!   that id stands for, so a report's site always resolves.
+//! - A cache slot whose `pc` is 0 is empty (no guest instruction lives at
+//!   address 0); a filled slot always agrees with `ids`.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+use dbi::StackId;
+
+/// Slots of the direct-mapped cache (a power of two).
+const CACHE_SLOTS: usize = 4096;
+
+#[derive(Clone, Copy, Default)]
+struct Slot {
+    pc: u64,
+    stack: u32,
+    site: u32,
+}
+
+/// What a site id stands for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct Site {
+    /// The callers (`dbi::call_stack`).
+    pub(crate) stack: StackId,
+    /// The accessing instruction, or the called function for a hook.
+    pub(crate) pc: u64,
+}
+
+/// Interned sites.
+pub(crate) struct SiteTable {
+    ids: HashMap<Site, u32, BuildHasherDefault<FastHasher>>,
+    sites: Vec<Site>,
+    cache: Box<[Slot]>,
+}
+
+impl Default for SiteTable {
+    fn default() -> Self {
+        SiteTable {
+            ids: HashMap::default(),
+            sites: Vec::new(),
+            cache: vec![Slot::default(); CACHE_SLOTS].into_boxed_slice(),
+        }
+    }
+}
+
+impl SiteTable {
+    /// The id of (`stack`, `pc`), made on first sight.
+    #[inline]
+    pub(crate) fn intern(&mut self, stack: StackId, pc: u64) -> u32 {
+        let slot = slot_of(stack, pc);
+        let cached = self.cache[slot];
+        if cached.pc == pc && cached.stack == stack.0 && pc != 0 {
+            return cached.site;
+        }
+        self.intern_slow(stack, pc, slot)
+    }
+
+    #[inline(never)]
+    fn intern_slow(&mut self, stack: StackId, pc: u64, slot: usize) -> u32 {
+        let key = Site { stack, pc };
+        let next = self.sites.len() as u32;
+        let site = *self.ids.entry(key).or_insert(next);
+        if site == next {
+            self.sites.push(key);
+        }
+        self.cache[slot] = Slot {
+            pc,
+            stack: stack.0,
+            site,
+        };
+        site
+    }
+
+    /// What `site` stands for; `None` for an id this table never gave.
+    pub(crate) fn get(&self, site: u32) -> Option<Site> {
+        self.sites.get(site as usize).copied()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.sites.len()
+    }
+}
+
+#[inline]
+fn slot_of(stack: StackId, pc: u64) -> usize {
+    let h = (pc ^ (u64::from(stack.0) << 20)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (h >> (64 - CACHE_SLOTS.trailing_zeros())) as usize
+}
+
+/// A multiply-rotate hasher (after rustc's FxHasher): the keys are guest
+/// addresses and stack ids, not attacker-chosen strings.
+#[derive(Default)]
+pub(crate) struct FastHasher(u64);
+
+impl Hasher for FastHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+    fn write_u32(&mut self, v: u32) {
+        self.write_u64(u64::from(v));
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_dense_stable_and_resolve() {
+        let mut t = SiteTable::default();
+        let a = t.intern(StackId(1), 0x400000);
+        let b = t.intern(StackId(2), 0x400000);
+        let c = t.intern(StackId(1), 0x400004);
+        assert_eq!((a, b, c), (0, 1, 2));
+        assert_eq!(t.intern(StackId(1), 0x400000), a);
+        assert_eq!(t.intern(StackId(2), 0x400000), b);
+        assert_eq!(
+            t.get(b),
+            Some(Site {
+                stack: StackId(2),
+                pc: 0x400000
+            })
+        );
+        assert_eq!(t.get(99), None);
+        assert_eq!(t.len(), 3);
+    }
+
+    #[test]
+    fn cache_collisions_do_not_confuse_sites() {
+        let mut t = SiteTable::default();
+        let mut ids = Vec::new();
+        for i in 0..20_000u64 {
+            ids.push(t.intern(StackId((i % 7) as u32), 0x1000 + i * 3));
+        }
+        for i in 0..20_000u64 {
+            let id = t.intern(StackId((i % 7) as u32), 0x1000 + i * 3);
+            assert_eq!(id, ids[i as usize]);
+            assert_eq!(t.get(id).unwrap().pc, 0x1000 + i * 3);
+        }
+    }
+}

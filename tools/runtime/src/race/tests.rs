@@ -1,0 +1,380 @@
+//! The race tool driven by hand-made dbi events, natively: what the
+//! translator will deliver, and what the log then says.
+
+use super::*;
+
+const O_RDWR_CREAT_TRUNC: u64 = 0o2 | 0o100 | 0o1000;
+
+/// A race tool writing its log (and XML) to scratch files.
+struct Harness {
+    tool: RaceTool,
+    log_path: String,
+    xml_path: Option<String>,
+}
+
+fn scratch(name: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("hbgrind-rt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name).display().to_string()
+}
+
+impl Harness {
+    fn new(name: &str) -> Harness {
+        Harness::with(name, |_| {})
+    }
+
+    fn with(name: &str, adjust: impl FnOnce(&mut RaceConfig)) -> Harness {
+        let log_path = scratch(&format!("{name}.log"));
+        let fd = dbi::open(log_path.as_bytes(), O_RDWR_CREAT_TRUNC, 0o644).unwrap();
+        let log = Log { fd, quiet: false };
+        let mut config = RaceConfig {
+            report: ReportConfig {
+                log_fd: fd,
+                xml_fd: None,
+                num_callers: 12,
+                gen_suppressions: false,
+                verbose: false,
+                tool_args: Vec::new(),
+            },
+            suppressions: load_suppressions(&[], true).unwrap(),
+            error_exitcode: 0,
+        };
+        adjust(&mut config);
+        let xml_path = config
+            .report
+            .xml_fd
+            .map(|_| scratch(&format!("{name}.xml")));
+        if let Some(p) = &xml_path {
+            config.report.xml_fd =
+                Some(dbi::open(p.as_bytes(), O_RDWR_CREAT_TRUNC, 0o644).unwrap());
+        }
+        Harness {
+            tool: RaceTool::new(config, log),
+            log_path,
+            xml_path,
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap()
+    }
+
+    fn xml(&self) -> String {
+        std::fs::read_to_string(self.xml_path.as_ref().unwrap()).unwrap()
+    }
+
+    fn access(&mut self, thread: u32, addr: u64, size: u32, kind: DbiAccessKind, pc: u64) {
+        self.tool.on_accesses(
+            thread,
+            &[MemAccess {
+                addr,
+                size,
+                kind,
+                atomic: false,
+                pc,
+                stack: StackId(0),
+            }],
+        );
+    }
+
+    fn write(&mut self, thread: u32, addr: u64, pc: u64) {
+        self.access(thread, addr, 4, DbiAccessKind::Write, pc);
+    }
+
+    fn hook(&self, symbol: &str) -> usize {
+        self.tool
+            .hooks()
+            .iter()
+            .position(|h| h.symbol == symbol)
+            .unwrap_or_else(|| panic!("{symbol} is not hooked"))
+    }
+
+    /// A whole call of a hooked function returning `ret`.
+    fn call(&mut self, thread: u32, symbol: &str, args: &[u64], ret: u64) {
+        let mut a = [0u64; 6];
+        a[..args.len()].copy_from_slice(args);
+        let call = HookCall {
+            thread,
+            hook: self.hook(symbol),
+            function: 0x7000_0000 + self.hook(symbol) as u64 * 16,
+            args: a,
+            stack: StackId(0),
+        };
+        self.tool.on_hook_entry(&call);
+        if self.tool.hooks()[call.hook].exit {
+            self.tool.on_hook_exit(&call, ret);
+        }
+    }
+
+    fn request(&mut self, thread: u32, args: [u64; 6]) -> Option<u64> {
+        self.tool
+            .on_client_request(thread, &args, 0x40_1000, StackId(0))
+    }
+
+    fn races(&self) -> usize {
+        self.log().matches("Possible data race").count()
+    }
+
+    fn exit(&mut self) {
+        let log = self.tool.log;
+        self.tool.on_exit(&ExitStats::default(), &log);
+    }
+}
+
+/// Threads 2 and 3, created by thread 1.
+fn two_threads(h: &mut Harness) {
+    h.tool.on_thread_create(1, 2, 0x40_0100, StackId(0));
+    h.tool.on_thread_create(1, 3, 0x40_0100, StackId(0));
+}
+
+#[test]
+fn an_unsynchronised_write_pair_is_reported_once_with_both_threads() {
+    let mut h = Harness::new("unsync");
+    two_threads(&mut h);
+    h.write(2, 0x1000, 0x40_0200);
+    h.write(3, 0x1000, 0x40_0300);
+    h.write(3, 0x1000, 0x40_0300);
+    h.exit();
+    let log = h.log();
+    assert_eq!(h.races(), 1, "{log}");
+    assert!(log.contains("Thread #3 was created"), "{log}");
+    assert!(log.contains("Thread #2 was created"), "{log}");
+    assert!(log.contains("Possible data race during write of size 4 at 0x1000 by thread #3"));
+    assert!(log.contains("This conflicts with a previous write of size 4 by thread #2"));
+    assert!(log.contains("at 0x400300: ???"), "{log}");
+    assert!(log.contains("ERROR SUMMARY: 1 errors from 1 contexts (suppressed: 0 from 0)"));
+}
+
+#[test]
+fn a_mutex_orders_critical_sections() {
+    let mut h = Harness::new("mutex");
+    two_threads(&mut h);
+    for t in [2, 3] {
+        h.call(t, "pthread_mutex_lock", &[0x5000], 0);
+        h.write(t, 0x1000, 0x40_0200 + u64::from(t));
+        h.call(t, "pthread_mutex_unlock", &[0x5000], 0);
+    }
+    h.exit();
+    assert_eq!(h.races(), 0, "{}", h.log());
+    assert!(h.log().contains("ERROR SUMMARY: 0 errors"));
+}
+
+#[test]
+fn locks_held_are_named_with_where_they_were_first_taken() {
+    let mut h = Harness::new("locks");
+    two_threads(&mut h);
+    h.call(2, "pthread_mutex_lock", &[0x5000], 0);
+    h.write(2, 0x1000, 0x40_0200);
+    h.call(2, "pthread_mutex_unlock", &[0x5000], 0);
+    h.write(3, 0x1000, 0x40_0300);
+    let log = h.log();
+    assert!(log.contains("Lock at 0x5000 was first observed"), "{log}");
+    assert!(log.contains("Locks held: 1, at address 0x5000"), "{log}");
+}
+
+#[test]
+fn atomic_instructions_do_not_race_and_order_what_follows() {
+    let mut h = Harness::new("atomic");
+    two_threads(&mut h);
+    let rmw = |pc| MemAccess {
+        addr: 0x2000,
+        size: 4,
+        kind: DbiAccessKind::Update,
+        atomic: true,
+        pc,
+        stack: StackId(0),
+    };
+    h.write(2, 0x1000, 0x40_0200);
+    h.tool.on_accesses(2, &[rmw(0x40_0210)]);
+    h.tool.on_accesses(3, &[rmw(0x40_0310)]);
+    h.write(3, 0x1000, 0x40_0300);
+    assert_eq!(h.races(), 0, "{}", h.log());
+}
+
+#[test]
+fn sizes_are_split_and_empty_accesses_skipped() {
+    let mut h = Harness::new("sizes");
+    two_threads(&mut h);
+    let big = AccessRecord::MAX_SIZE + 16;
+    h.access(2, 0x10_0000, big, DbiAccessKind::Write, 0x40_0200);
+    h.access(
+        3,
+        0x10_0000 + u64::from(big) - 4,
+        4,
+        DbiAccessKind::Read,
+        0x40_0300,
+    );
+    h.access(3, 0x10_0000, 0, DbiAccessKind::Write, 0x40_0310);
+    let log = h.log();
+    assert_eq!(h.races(), 1, "{log}");
+    assert!(
+        log.contains("Possible data race during read of size 4"),
+        "{log}"
+    );
+}
+
+#[test]
+fn heap_blocks_are_described_and_reuse_starts_clean() {
+    let mut h = Harness::new("heap");
+    two_threads(&mut h);
+    h.call(1, "malloc", &[64], 0x9_0000);
+    h.write(2, 0x9_0008, 0x40_0200);
+    h.write(3, 0x9_0008, 0x40_0300);
+    let log = h.log();
+    assert!(
+        log.contains("Address 0x90008 is 8 bytes inside a block of size 64 alloc'd"),
+        "{log}"
+    );
+    assert!(log.contains("Block was alloc'd by thread #1"), "{log}");
+    // Freed by 3, reallocated by 1, written by 2: a new life, no race.
+    h.call(3, "free", &[0x9_0000], 0);
+    h.call(1, "_Znwm", &[32], 0x9_0000);
+    h.write(2, 0x9_0008, 0x40_0220);
+    h.call(1, "calloc", &[4, 8], 0xa_0000);
+    h.call(1, "realloc", &[0xa_0000, 128], 0xb_0000);
+    assert_eq!(h.races(), 1, "{}", h.log());
+    assert!(h.tool.heap.find(0xa_0000).is_none());
+    assert_eq!(h.tool.heap.find(0xb_0010).map(|b| b.size), Some(128));
+    let p: u64 = std::hint::black_box(0xc_0000);
+    let handle = std::ptr::addr_of!(p) as u64;
+    h.call(1, "posix_memalign", &[handle, 64, 256], 0);
+    assert_eq!(h.tool.heap.find(0xc_00ff).map(|b| b.size), Some(256));
+    h.tool.on_syscall(SYS_MUNMAP, &[0xc_0000, 4096, 0, 0, 0, 0]);
+    assert!(h.tool.heap.find(0xc_0000).is_none());
+}
+
+#[test]
+fn pthread_create_maps_the_handle_for_join() {
+    let mut h = Harness::new("join");
+    let mut handle: u64 = 0;
+    let at = std::ptr::addr_of_mut!(handle) as u64;
+    let create = h.hook("pthread_create");
+    let call = HookCall {
+        thread: 1,
+        hook: create,
+        function: 0x7000_0000,
+        args: [at, 0, 0, 0, 0, 0],
+        stack: StackId(0),
+    };
+    h.tool.on_hook_entry(&call);
+    h.tool.on_thread_create(1, 2, 0x40_0100, StackId(0));
+    h.write(2, 0x1000, 0x40_0200);
+    h.tool.on_thread_exit(2);
+    handle = 0x7f00_1234_5000;
+    std::hint::black_box(&mut handle);
+    h.tool.on_hook_exit(&call, 0);
+    h.call(1, "pthread_join", &[0x7f00_1234_5000, 0], 0);
+    h.write(1, 0x1000, 0x40_0300);
+    assert_eq!(h.races(), 0, "{}", h.log());
+}
+
+#[test]
+fn annotations_add_order_and_silence_ranges() {
+    let mut h = Harness::new("annotations");
+    two_threads(&mut h);
+    // ANNOTATE_HAPPENS_BEFORE / AFTER.
+    h.write(2, 0x1000, 0x40_0200);
+    assert_eq!(h.request(2, [0x4847_0121, 0x77, 0, 0, 0, 0]), Some(0));
+    assert_eq!(h.request(3, [0x4847_0122, 0x77, 0, 0, 0, 0]), Some(0));
+    h.write(3, 0x1000, 0x40_0300);
+    // VALGRIND_HG_DISABLE_CHECKING.
+    h.request(1, [0x4847_0127, 0x2000, 8, 0, 0, 0]);
+    h.write(2, 0x2000, 0x40_0210);
+    h.write(3, 0x2004, 0x40_0310);
+    // DRD's ANNOTATE_IGNORE_WRITES_BEGIN in thread 3 only.
+    h.request(3, [0x4452_0007, 0, 0, 0, 0, 0]);
+    h.write(2, 0x3000, 0x40_0220);
+    h.write(3, 0x3000, 0x40_0320);
+    assert_eq!(h.races(), 0, "{}", h.log());
+    h.request(3, [0x4452_0007, 1, 0, 0, 0, 0]);
+    h.write(3, 0x3000, 0x40_0330);
+    assert_eq!(h.races(), 1, "{}", h.log());
+    assert_eq!(h.request(3, [0x1201, 0, 0, 0, 0, 0]), Some(1));
+    assert_eq!(h.request(3, [0x4452_0000, 0, 0, 0, 0, 0]), Some(3));
+    assert_eq!(h.request(3, [0x1234_5678, 0, 0, 0, 0, 0]), None);
+    assert_eq!(h.tool.core.unknown_count(), 1);
+}
+
+#[test]
+fn suppressions_hide_errors_and_generated_ones_are_printed() {
+    let mut h = Harness::with("supp", |c| {
+        c.report.gen_suppressions = true;
+        c.report.verbose = true;
+        c.suppressions
+            .add_str("t.supp", "{\n  quiet\n  Helgrind:Race\n  obj:nowhere\n}\n")
+            .unwrap();
+    });
+    two_threads(&mut h);
+    h.write(2, 0x1000, 0x40_0200);
+    h.write(3, 0x1000, 0x40_0300);
+    h.exit();
+    let log = h.log();
+    assert!(log.contains("<insert_a_suppression_name_here>"), "{log}");
+    assert!(log.contains("Helgrind:Race"), "{log}");
+
+    let mut h = Harness::with("supp2", |c| {
+        c.report.verbose = true;
+        c.suppressions
+            .add_str("t.supp", "{\n  quiet\n  Helgrind:Race\n  fun:*\n}\n")
+            .unwrap();
+    });
+    two_threads(&mut h);
+    h.write(2, 0x1000, 0x40_0200);
+    h.write(3, 0x1000, 0x40_0300);
+    h.exit();
+    let log = h.log();
+    assert_eq!(h.races(), 0, "{log}");
+    assert!(log.contains("(suppressed: 1 from 1)"), "{log}");
+    assert!(log.contains("used_suppression:"), "{log}");
+}
+
+#[test]
+fn xml_output_is_a_whole_document() {
+    let mut h = Harness::with("xml", |c| c.report.xml_fd = Some(-1));
+    two_threads(&mut h);
+    h.write(2, 0x1000, 0x40_0200);
+    h.write(3, 0x1000, 0x40_0300);
+    h.exit();
+    let xml = h.xml();
+    assert!(xml.starts_with("<?xml version=\"1.0\"?>"), "{xml}");
+    assert!(xml.contains("<kind>Race</kind>"), "{xml}");
+    assert!(xml.contains("<state>FINISHED</state>"), "{xml}");
+    assert!(xml.trim_end().ends_with("</valgrindoutput>"), "{xml}");
+    assert_eq!(h.races(), 0, "errors go to the XML only");
+    assert!(h.log().contains("ERROR SUMMARY: 1 errors"));
+}
+
+#[test]
+fn suppression_files_are_read_and_malformed_ones_refused() {
+    let good = scratch("good.supp");
+    std::fs::write(&good, "{\n  a\n  Helgrind:Race\n  fun:f\n}\n").unwrap();
+    let set = load_suppressions(std::slice::from_ref(&good), true).unwrap();
+    assert_eq!(set.len(), 1);
+    let bad = scratch("bad.supp");
+    std::fs::write(&bad, "{\n  a\n  Helgrind:Race\n").unwrap();
+    let err = load_suppressions(std::slice::from_ref(&bad), false).unwrap_err();
+    assert!(err.starts_with(&format!("{bad}:")), "{err}");
+    let missing = scratch("missing.supp");
+    assert_eq!(
+        load_suppressions(std::slice::from_ref(&missing), false).unwrap_err(),
+        format!("{missing}: cannot read suppression file (errno 2)")
+    );
+}
+
+#[test]
+fn every_model_function_and_heap_function_is_hooked() {
+    let h = Harness::new("hooks");
+    let hooks = h.tool.hooks();
+    for f in PTHREAD.functions {
+        let r = hooks.iter().find(|r| r.symbol == f.symbol).unwrap();
+        assert_eq!(r.quiet, f.quiet, "{}", f.symbol);
+        assert_eq!(r.exit, f.has_exit_effects(), "{}", f.symbol);
+    }
+    for (symbol, _) in HEAP_FUNCTIONS {
+        let r = hooks.iter().find(|r| r.symbol == *symbol).unwrap();
+        assert!(r.quiet);
+    }
+    let i = h.tool.interests();
+    assert!(i.memory_accesses && i.call_stacks && i.threads && i.client_requests);
+    assert!(i.modules && i.syscalls);
+}
