@@ -17,10 +17,15 @@
 //!   which stream differs and shows its first differing line.
 //! - `scratch_dir` and `cached_file` give each test its own directory and
 //!   generate deterministic inputs (large files, databases) once.
+//! - `labels` (what the race programs expect), `races` (their names and
+//!   builds) and `helgrind` (Helgrind-format reports read back as findings)
+//!   serve the race tests.
 
 #![forbid(unsafe_code)]
 
+pub mod helgrind;
 pub mod labels;
+pub mod races;
 use std::collections::hash_map::DefaultHasher;
 use std::ffi::{OsStr, OsString};
 use std::hash::{Hash, Hasher};

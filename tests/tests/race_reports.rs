@@ -1,0 +1,949 @@
+//! The race tool end to end: every labelled program of
+//! `tests/programs/races/` runs natively and under `hbgrind` (the default
+//! tool, reports to `--log-file`); stdout, stderr and the exit status must
+//! be the native ones, and the Helgrind-format reports read back
+//! (`hbgrind_tests::helgrind`) must be exactly the labels: the same set of
+//! findings (kind, size and both source lines, sides in either order), one
+//! report per finding, and an `ERROR SUMMARY` with that many contexts. A
+//! race-free program must end with `ERROR SUMMARY: 0 errors from 0
+//! contexts`. A missing log, a missing summary or a race without its
+//! previous access all fail.
+//!
+//! Then what the labels do not say: whole stacks, thread announcements,
+//! address descriptions, stderr output, `--error-exitcode`, XML, generated
+//! suppressions fed back, malformed suppression files, the default
+//! suppression files, and real multithreaded programs (pigz, xz, zstd) that
+//! must report nothing.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use hbgrind_tests::helgrind::{own_loc, parse_frame, parse_log, ErrorBlock, Frame, HelgrindLog};
+use hbgrind_tests::labels::{describe_difference, Findings};
+use hbgrind_tests::races::{build_race_program, labels_of, race_programs};
+use hbgrind_tests::{assert_same, cached_file, scratch_dir, tests_dir, Output, Rng, Run};
+
+/// The last lines of a log, for failure messages.
+fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// A run of `run` under `hbgrind OPTIONS --log-file=DIR/hbgrind.log`, with
+/// the log's text. The program's own streams and status must be native.
+struct Logged {
+    output: Output,
+    log: String,
+}
+
+fn run_logged(run: &Run, dir: &Path, options: &[&str]) -> Logged {
+    let log_path = dir.join("hbgrind.log");
+    let _ = std::fs::remove_file(&log_path);
+    let mut all = vec![format!("--log-file={}", log_path.display())];
+    all.extend(options.iter().map(|o| o.to_string()));
+    let all: Vec<&str> = all.iter().map(String::as_str).collect();
+    let output = run.under_hbgrind(&all);
+    let log = std::fs::read_to_string(&log_path).unwrap_or_else(|err| {
+        panic!(
+            "{}: {err}; hbgrind wrote no log ({}); its stderr:\n{}",
+            log_path.display(),
+            output.status_text(),
+            tail(&output.stderr_text(), 30)
+        )
+    });
+    Logged { output, log }
+}
+
+/// Builds `races/NAME`, runs it natively and under hbgrind, checks
+/// transparency and returns the parsed log.
+fn run_race_program(name: &str, options: &[&str]) -> (HelgrindLog, String) {
+    let program = build_race_program(name, &[]);
+    let stem = name.trim_end_matches(".c");
+    let dir = scratch_dir(&format!("race_reports_{stem}"));
+    let native = program.command().native();
+    assert!(
+        native.status.success(),
+        "{name} fails natively: {}",
+        native.status_text()
+    );
+    let logged = run_logged(&program.command(), &dir, options);
+    assert_same(&native, &logged.output);
+    (parse_log(name, &logged.log), logged.log)
+}
+
+/// Everything wrong with `log` against the labels of `name`.
+fn compare_with_labels(name: &str, log: &HelgrindLog) -> Vec<String> {
+    let expected = labels_of(name).expected;
+    let found = log.findings();
+    let mut problems = Vec::new();
+    let difference = describe_difference(&expected, &found);
+    if !difference.is_empty() {
+        problems.push(format!("reports differ from the labels:\n{difference}"));
+    }
+    if log.errors.len() != found.len() {
+        let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+        for e in &log.errors {
+            *seen.entry(e.finding.to_string()).or_default() += 1;
+        }
+        let repeated: Vec<String> = seen
+            .into_iter()
+            .filter(|(_, n)| *n > 1)
+            .map(|(f, n)| format!("  {n} reports of: {f}"))
+            .collect();
+        problems.push(format!(
+            "{} reports for {} distinct findings:\n{}",
+            log.errors.len(),
+            found.len(),
+            repeated.join("\n")
+        ));
+    }
+    match log.summary {
+        None => problems.push("no `ERROR SUMMARY` line".into()),
+        Some(s) if expected.is_empty() && (s.errors, s.contexts) != (0, 0) => {
+            problems.push(format!(
+                "race-free, but ERROR SUMMARY: {} errors from {} contexts",
+                s.errors, s.contexts
+            ))
+        }
+        Some(s) if s.contexts != log.errors.len() as u64 => problems.push(format!(
+            "ERROR SUMMARY counts {} contexts, the log shows {} reports",
+            s.contexts,
+            log.errors.len()
+        )),
+        Some(s) if s.errors < s.contexts => problems.push(format!(
+            "ERROR SUMMARY: {} errors from {} contexts (fewer errors than contexts)",
+            s.errors, s.contexts
+        )),
+        Some(_) => {}
+    }
+    problems
+}
+
+fn check_labelled(name: &str) {
+    let (log, text) = run_race_program(name, &[]);
+    let problems = compare_with_labels(name, &log);
+    assert!(
+        problems.is_empty(),
+        "{name}: {}\nlog (last lines):\n{}",
+        problems.join("\n"),
+        tail(&text, 80)
+    );
+}
+
+/// One test per program of `tests/programs/races/`, named after it, and a
+/// test that the list is the directory's.
+macro_rules! labelled_programs {
+    ($($name:ident),* $(,)?) => {
+        mod labelled {
+            $(
+                #[test]
+                fn $name() {
+                    super::check_labelled(concat!(stringify!($name), ".c"));
+                }
+            )*
+        }
+
+        #[test]
+        fn every_race_program_has_a_test() {
+            let mut listed = vec![$(concat!(stringify!($name), ".c").to_string()),*];
+            listed.sort();
+            assert_eq!(listed, race_programs(), "update labelled_programs! in race_reports.rs");
+        }
+    };
+}
+
+labelled_programs!(
+    adjacent_bytes,
+    annotate_benign_race,
+    annotate_happens_before,
+    atomic_acquire_release,
+    atomic_acquire_release_rmw,
+    atomic_builtin_counter,
+    atomic_cas_spinlock,
+    atomic_relaxed_publication,
+    atomic_seq_cst,
+    atomic_vs_plain,
+    barrier_phases,
+    barrier_write_after,
+    bitfield_same_byte,
+    condvar_broadcast,
+    condvar_handoff,
+    condvar_queue,
+    condvar_timedwait,
+    condvar_write_after_signal,
+    counter_unlocked,
+    create_join_chain,
+    create_join_siblings,
+    deep_call_chain,
+    detach_race,
+    detach_sem_handoff,
+    drd_happens_before,
+    drd_ignore_reads_writes,
+    global_read_after_join,
+    global_read_read,
+    global_write_after_create,
+    global_write_write,
+    global_written_before_create,
+    heap_free_in_other_thread,
+    heap_handoff_join,
+    heap_realloc_race,
+    heap_reuse_after_free,
+    heap_unlocked,
+    hg_clean_memory,
+    hg_disable_checking,
+    hg_enable_checking,
+    join_grandchild,
+    join_wrong_thread,
+    lockorder_consistent,
+    lockorder_rwlock,
+    lockorder_three_locks,
+    lockorder_trylock_no_cycle,
+    lockorder_two_locks,
+    lockorder_two_threads,
+    memcpy_disjoint,
+    memcpy_race,
+    memset_large_race,
+    memset_race,
+    mutex_counter,
+    mutex_different_locks,
+    mutex_one_side,
+    mutex_recursive,
+    mutex_timedlock,
+    mutex_trylock,
+    pthread_exit_value,
+    pthread_once_init,
+    pthread_once_write_outside,
+    race_in_helper_function,
+    rwlock_reader_vs_unlocked_writer,
+    rwlock_readers_writer,
+    rwlock_timed,
+    rwlock_try,
+    sem_as_mutex,
+    sem_post_wait,
+    sem_timedwait,
+    sem_trywait,
+    sem_write_after_post,
+    size_byte_in_word,
+    size_disjoint_halves,
+    size_overlap_upper_half,
+    size_unaligned_overlap,
+    spin_lock,
+    spin_lock_one_side,
+    spin_trylock,
+    stack_passed_joined,
+    stack_passed_to_thread,
+    struct_adjacent_fields,
+    struct_same_field,
+    thread_local,
+    thread_local_address_shared,
+    thread_stack_reuse,
+    two_races_two_functions,
+    unlock_unlocked,
+    work_queue_pool,
+);
+
+// ---------------------------------------------------------------------------
+// What the labels do not say.
+
+/// The one error of a program labelled with one finding, checked first
+/// against the labels.
+fn only_error(name: &str) -> (ErrorBlock, HelgrindLog) {
+    let (log, text) = run_race_program(name, &[]);
+    let problems = compare_with_labels(name, &log);
+    assert!(
+        problems.is_empty() && log.errors.len() == 1,
+        "{name}: {}\n{}",
+        problems.join("\n"),
+        tail(&text, 80)
+    );
+    (log.errors[0].clone(), log)
+}
+
+/// `function (file:line)` of the frames of `frames` in `program`.
+fn own_frames(program: &str, frames: &[Frame]) -> Vec<String> {
+    frames
+        .iter()
+        .filter(|f| {
+            f.source
+                .as_ref()
+                .is_some_and(|(file, _)| file.rsplit('/').next() == Some(program))
+        })
+        .map(Frame::describe)
+        .collect()
+}
+
+/// The address in `Possible data race during … at 0xADDR by thread #N`.
+fn race_address(error: &ErrorBlock) -> u64 {
+    let header = error.sections[0].header.trim();
+    let hex = header
+        .split(" at 0x")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .unwrap_or_else(|| panic!("no address in {header:?}"));
+    u64::from_str_radix(hex, 16).unwrap_or_else(|_| panic!("bad address in {header:?}"))
+}
+
+#[test]
+fn race_stacks_show_every_frame_of_both_sides() {
+    let (error, _) = only_error("deep_call_chain.c");
+    let current = &error.sections[0];
+    let prior = error
+        .section("This conflicts with a previous")
+        .expect("checked by only_error");
+    let chain = |caller: &str| {
+        vec![
+            "level3 (deep_call_chain.c:13)".to_string(),
+            "level2 (deep_call_chain.c:19)".to_string(),
+            "level1 (deep_call_chain.c:25)".to_string(),
+            caller.to_string(),
+        ]
+    };
+    let mut stacks = [
+        own_frames("deep_call_chain.c", &current.frames),
+        own_frames("deep_call_chain.c", &prior.frames),
+    ];
+    stacks.sort();
+    assert_eq!(
+        stacks,
+        [
+            chain("main (deep_call_chain.c:40)"),
+            chain("worker (deep_call_chain.c:32)")
+        ],
+        "{}",
+        error.text()
+    );
+    // The innermost frame is the racing instruction's own, at its line.
+    for side in [current, prior] {
+        assert_eq!(
+            side.frames[0].describe(),
+            "level3 (deep_call_chain.c:13)",
+            "{}",
+            error.text()
+        );
+    }
+}
+
+#[test]
+fn threads_are_announced_with_their_creation_stack() {
+    let (error, log) = only_error("counter_unlocked.c");
+    let lines = &log.tool_lines;
+    let root = lines
+        .iter()
+        .position(|l| l == "Thread #1 is the program's root thread");
+    let created = lines.iter().position(|l| l == "Thread #2 was created");
+    let (Some(root), Some(created)) = (root, created) else {
+        panic!("thread announcements missing:\n{}", lines.join("\n"));
+    };
+    let first_error = lines
+        .iter()
+        .position(|l| l.starts_with("Possible data race"))
+        .expect("the race");
+    assert!(
+        root < first_error && created < first_error,
+        "threads are announced before the first error that names them"
+    );
+    let frames: Vec<Frame> = lines[created + 1..]
+        .iter()
+        .map_while(|l| parse_frame(l))
+        .collect();
+    assert_eq!(
+        own_loc("counter_unlocked.c", &frames).to_string(),
+        "counter_unlocked.c:20",
+        "thread #2's creation stack:\n{}",
+        lines[created..].join("\n")
+    );
+    assert!(error.sections[0]
+        .notes
+        .iter()
+        .any(|n| n == "Locks held: none"));
+}
+
+#[test]
+fn heap_races_describe_the_block_and_its_allocation() {
+    for (name, offset, size, alloc_fn, alloc_line) in [
+        ("heap_unlocked.c", 12, 32, "calloc", 18),
+        ("heap_realloc_race.c", 160, 256, "realloc", 24),
+    ] {
+        let (error, _) = only_error(name);
+        let addr = race_address(&error);
+        let description = error
+            .section("Address 0x")
+            .unwrap_or_else(|| panic!("{name}: no address description:\n{}", error.text()));
+        assert_eq!(
+            description.header,
+            format!(" Address 0x{addr:x} is {offset} bytes inside a block of size {size} alloc'd"),
+            "{name}"
+        );
+        let first = description
+            .frames
+            .first()
+            .unwrap_or_else(|| panic!("{name}: no allocation stack:\n{}", error.text()));
+        assert!(
+            first.function == alloc_fn || first.function.ends_with(&format!("_{alloc_fn}")),
+            "{name}: the allocation stack starts in {}, not {alloc_fn}",
+            first.describe()
+        );
+        assert_eq!(
+            description.own_loc(name).line,
+            alloc_line,
+            "{name}: allocation site\n{}",
+            error.text()
+        );
+        assert!(
+            error.section("Block was alloc'd by thread #1").is_some(),
+            "{name}:\n{}",
+            error.text()
+        );
+    }
+}
+
+#[test]
+fn global_races_name_the_variable_and_its_declaration() {
+    for (name, variable, offset, declared) in [
+        ("counter_unlocked.c", "counter", 0, 7),
+        ("memset_race.c", "buffer", 100, 0),
+    ] {
+        let (error, _) = only_error(name);
+        let addr = race_address(&error);
+        let lines: Vec<&str> = error.sections.iter().map(|s| s.header.as_str()).collect();
+        let at = lines
+            .iter()
+            .position(|l| l.starts_with(" Location 0x"))
+            .unwrap_or_else(|| panic!("{name}: no variable description:\n{}", error.text()));
+        assert_eq!(
+            lines[at],
+            format!(" Location 0x{addr:x} is {offset} bytes inside global var \"{variable}\""),
+            "{name}"
+        );
+        if declared != 0 {
+            assert_eq!(
+                lines.get(at + 1).copied(),
+                Some(format!(" declared at {name}:{declared}").as_str())
+            );
+        } else {
+            assert!(
+                lines
+                    .get(at + 1)
+                    .is_some_and(|l| l.starts_with(&format!(" declared at {name}:"))),
+                "{name}:\n{}",
+                error.text()
+            );
+        }
+    }
+}
+
+#[test]
+fn stack_races_name_the_thread_whose_stack_it_is() {
+    let (error, _) = only_error("stack_passed_to_thread.c");
+    let addr = race_address(&error);
+    assert!(
+        error
+            .section(&format!("Address 0x{addr:x} is on thread #1's stack"))
+            .is_some(),
+        "{}",
+        error.text()
+    );
+}
+
+#[test]
+fn reports_go_to_stderr_without_a_log_file() {
+    let name = "two_races_two_functions.c";
+    let program = build_race_program(name, &[]);
+    let native = program.command().native();
+    let run = program.command().under_hbgrind(&[]);
+    assert_eq!(
+        (&run.stdout, run.status_text()),
+        (&native.stdout, native.status_text())
+    );
+    assert_eq!(run.stderr_without_tool_lines(), native.stderr);
+    let log = parse_log(name, &run.stderr_text());
+    let problems = compare_with_labels(name, &log);
+    assert!(
+        problems.is_empty(),
+        "{}\n{}",
+        problems.join("\n"),
+        tail(&run.stderr_text(), 80)
+    );
+}
+
+#[test]
+fn error_exitcode_applies_only_when_errors_were_found() {
+    for (name, racy) in [("counter_unlocked.c", true), ("mutex_counter.c", false)] {
+        let program = build_race_program(name, &[]);
+        let native = program.command().native();
+        let dir = scratch_dir(&format!(
+            "race_reports_exitcode_{}",
+            name.trim_end_matches(".c")
+        ));
+        let logged = run_logged(&program.command(), &dir, &["--error-exitcode=42"]);
+        assert_eq!(logged.output.stdout, native.stdout, "{name}");
+        let expected = if racy { Some(42) } else { native.status.code() };
+        assert_eq!(
+            logged.output.status.code(),
+            expected,
+            "{name}: {}\n{}",
+            logged.output.status_text(),
+            tail(&logged.log, 40)
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// XML.
+
+/// An XML element: name, text (trimmed, concatenated) and children.
+#[derive(Debug, Default)]
+struct Element {
+    name: String,
+    text: String,
+    children: Vec<Element>,
+}
+
+impl Element {
+    fn child(&self, name: &str) -> Option<&Element> {
+        self.children.iter().find(|c| c.name == name)
+    }
+
+    fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Element> + 'a {
+        self.children.iter().filter(move |c| c.name == name)
+    }
+
+    fn text_of(&self, name: &str) -> Option<&str> {
+        self.child(name).map(|c| c.text.as_str())
+    }
+}
+
+/// Parses a whole document with quick-xml (well-formedness: matching end
+/// tags, one root, valid escapes); an error names the byte position.
+fn parse_xml(text: &str) -> Result<Element, String> {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_str(text);
+    reader.config_mut().trim_text(true);
+    let mut stack: Vec<Element> = vec![Element::default()];
+    loop {
+        let event = reader
+            .read_event()
+            .map_err(|err| format!("at byte {}: {err}", reader.buffer_position()))?;
+        match event {
+            Event::Start(e) => stack.push(Element {
+                name: String::from_utf8_lossy(e.name().as_ref()).into_owned(),
+                ..Element::default()
+            }),
+            Event::Empty(e) => stack
+                .last_mut()
+                .expect("document element")
+                .children
+                .push(Element {
+                    name: String::from_utf8_lossy(e.name().as_ref()).into_owned(),
+                    ..Element::default()
+                }),
+            Event::End(_) => {
+                let done = stack.pop().expect("a start for each end");
+                stack
+                    .last_mut()
+                    .ok_or("more end tags than start tags")?
+                    .children
+                    .push(done);
+            }
+            Event::Text(t) => {
+                let text = t.unescape().map_err(|err| err.to_string())?;
+                stack.last_mut().expect("document").text.push_str(&text);
+            }
+            Event::CData(t) => {
+                let text = String::from_utf8_lossy(&t).into_owned();
+                stack.last_mut().expect("document").text.push_str(&text);
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    let mut document = stack.pop().ok_or("unbalanced document")?;
+    if !stack.is_empty() {
+        return Err(format!("{} elements not closed at the end", stack.len()));
+    }
+    if document.children.len() != 1 {
+        return Err(format!(
+            "{} root elements, not one",
+            document.children.len()
+        ));
+    }
+    Ok(document.children.remove(0))
+}
+
+/// `file:line` of the innermost frame of `stack` in `program`.
+fn xml_own_line(program: &str, stack: &Element) -> Option<String> {
+    stack.all("frame").find_map(|f| {
+        let file = f.text_of("file")?;
+        (file.rsplit('/').next() == Some(program))
+            .then(|| format!("{program}:{}", f.text_of("line").unwrap_or("?")))
+    })
+}
+
+#[test]
+fn xml_output_parses_and_holds_the_race() {
+    let name = "counter_unlocked.c";
+    let program = build_race_program(name, &[]);
+    let dir = scratch_dir("race_reports_xml");
+    let xml_path = dir.join("out.xml");
+    let native = program.command().native();
+    let run = program
+        .command()
+        .under_hbgrind(&["--xml=yes", &format!("--xml-file={}", xml_path.display())]);
+    assert_eq!(
+        (&run.stdout, run.status_text()),
+        (&native.stdout, native.status_text())
+    );
+    let text = std::fs::read_to_string(&xml_path)
+        .unwrap_or_else(|err| panic!("{}: {err}\n{}", xml_path.display(), run.stderr_text()));
+    assert!(
+        text.starts_with("<?xml version=\"1.0\"?>"),
+        "{}",
+        tail(&text, 20)
+    );
+    let root = parse_xml(&text).unwrap_or_else(|err| panic!("not well-formed: {err}\n{text}"));
+    assert_eq!(root.name, "valgrindoutput");
+    assert_eq!(root.text_of("protocolversion"), Some("4"));
+    assert_eq!(root.text_of("protocoltool"), Some("helgrind"));
+    let errors: Vec<&Element> = root.all("error").collect();
+    assert_eq!(errors.len(), 1, "{text}");
+    let error = errors[0];
+    assert_eq!(error.text_of("kind"), Some("Race"));
+    let what = error
+        .child("xwhat")
+        .and_then(|w| w.text_of("text"))
+        .unwrap_or_default();
+    assert!(
+        what.starts_with("Possible data race during read of size 4 at 0x")
+            || what.starts_with("Possible data race during write of size 4 at 0x"),
+        "{what}"
+    );
+    let prior = error
+        .child("xauxwhat")
+        .and_then(|w| w.text_of("text"))
+        .unwrap_or_default();
+    assert!(
+        prior.starts_with("This conflicts with a previous "),
+        "{prior:?}"
+    );
+    let stacks: Vec<&Element> = error.all("stack").collect();
+    assert_eq!(stacks.len(), 2, "both sides have a stack:\n{text}");
+    let mut lines: Vec<Option<String>> = stacks.iter().map(|s| xml_own_line(name, s)).collect();
+    lines.sort();
+    assert_eq!(
+        lines,
+        [
+            Some("counter_unlocked.c:13".to_string()),
+            Some("counter_unlocked.c:21".to_string())
+        ]
+    );
+    // The side that is read is main's, at line 21.
+    let read_line = if what.contains(" read ") {
+        &stacks[0]
+    } else {
+        &stacks[1]
+    };
+    assert_eq!(
+        xml_own_line(name, read_line).as_deref(),
+        Some("counter_unlocked.c:21")
+    );
+    let counts = root.child("errorcounts").expect("<errorcounts>");
+    let pairs: Vec<(&str, &str)> = counts
+        .all("pair")
+        .map(|p| {
+            (
+                p.text_of("count").unwrap_or(""),
+                p.text_of("unique").unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(pairs.len(), 1, "{text}");
+    assert_eq!(Some(pairs[0].1), error.text_of("unique"));
+    let states: Vec<&str> = root
+        .all("status")
+        .filter_map(|s| s.text_of("state"))
+        .collect();
+    assert_eq!(states, ["RUNNING", "FINISHED"]);
+}
+
+// ---------------------------------------------------------------------------
+// Suppressions.
+
+#[test]
+fn a_generated_suppression_suppresses_exactly_its_race() {
+    let name = "two_races_two_functions.c";
+    let program = build_race_program(name, &[]);
+    let dir = scratch_dir("race_reports_gen_suppressions");
+    let native = program.command().native();
+    let generated = run_logged(&program.command(), &dir, &["--gen-suppressions=all"]);
+    assert_eq!(generated.output.stdout, native.stdout);
+    let log = parse_log(name, &generated.log);
+    let problems = compare_with_labels(name, &log);
+    assert!(
+        problems.is_empty(),
+        "{}\n{}",
+        problems.join("\n"),
+        generated.log
+    );
+    let is_width = |e: &ErrorBlock| {
+        e.finding
+            .to_string()
+            .contains(" two_races_two_functions.c:15")
+    };
+    let width = log.errors.iter().find(|e| is_width(e)).expect("width race");
+    let height = log
+        .errors
+        .iter()
+        .find(|e| !is_width(e))
+        .expect("height race");
+    let entry = width
+        .suppression
+        .as_deref()
+        .unwrap_or_else(|| panic!("no suppression after the error:\n{}", generated.log));
+    assert!(
+        entry.starts_with("{\n   <insert_a_suppression_name_here>\n   Helgrind:Race\n   fun:"),
+        "{entry}"
+    );
+    assert!(
+        height.suppression.is_some(),
+        "--gen-suppressions=all: one per error"
+    );
+    let supp_path = dir.join("width.supp");
+    std::fs::write(
+        &supp_path,
+        entry.replace("<insert_a_suppression_name_here>", "width-race"),
+    )
+    .expect("writable");
+
+    let suppressed = run_logged(
+        &program.command(),
+        &dir,
+        &["-v", &format!("--suppressions={}", supp_path.display())],
+    );
+    assert_eq!(suppressed.output.stdout, native.stdout);
+    let again = parse_log(name, &suppressed.log);
+    assert_eq!(
+        again.findings(),
+        Findings::from([height.finding.clone()]),
+        "only the height race is left:\n{}",
+        suppressed.log
+    );
+    assert_eq!(again.errors.len(), 1);
+    let summary = again.summary.expect("ERROR SUMMARY");
+    // The default suppressions may hide glibc's own doings as well.
+    assert!(
+        summary.contexts == 1 && summary.suppressed_contexts >= 1,
+        "{}",
+        suppressed.log
+    );
+    let used: Vec<_> = again
+        .used_suppressions
+        .iter()
+        .filter(|u| u.name == "width-race")
+        .collect();
+    assert_eq!(
+        used.len(),
+        1,
+        "-v lists the used suppression:\n{}",
+        suppressed.log
+    );
+    // Each racing line runs once: one occurrence suppressed.
+    assert_eq!(used[0].count, 1);
+    assert_eq!(used[0].location, format!("{}:2", supp_path.display()));
+}
+
+#[test]
+fn a_malformed_suppression_file_is_refused_before_the_program_runs() {
+    let name = "counter_unlocked.c";
+    let program = build_race_program(name, &[]);
+    let dir = scratch_dir("race_reports_bad_suppressions");
+    let supp_path = dir.join("bad.supp");
+    std::fs::write(
+        &supp_path,
+        "{\n   fine so far\n   Helgrind:Race\n   fun:main\n   bogus-frame-line\n}\n",
+    )
+    .expect("writable");
+    let run = program
+        .command()
+        .under_hbgrind(&[&format!("--suppressions={}", supp_path.display())]);
+    let stderr = run.stderr_text();
+    assert!(!run.status.success(), "{}", run.status_text());
+    assert!(
+        run.stdout.is_empty(),
+        "the program ran: {:?}",
+        run.stdout_text()
+    );
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr:?}");
+    assert!(
+        stderr.starts_with("hbgrind: ")
+            && stderr.contains(&format!("{}:5: ", supp_path.display()))
+            && stderr.contains("bogus-frame-line"),
+        "names file:line and the culprit: {stderr:?}"
+    );
+}
+
+/// The suppression files of `suppressions/`.
+fn default_suppression_files() -> Vec<PathBuf> {
+    let dir = tests_dir().join("..").join("suppressions");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|err| panic!("{}: {err}", dir.display()))
+        .map(|e| e.expect("readable entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "supp"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn default_suppression_files_parse_and_hold_entries() {
+    let files = default_suppression_files();
+    let names: Vec<String> = files
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    for wanted in ["glibc.supp", "ld.so.supp"] {
+        assert!(
+            names.iter().any(|n| n == wanted),
+            "suppressions/{wanted} missing"
+        );
+    }
+    for path in &files {
+        let mut set = hbgrind_report::SuppressionSet::new();
+        let added = set.load_file(path).unwrap_or_else(|err| panic!("{err}"));
+        assert!(added > 0, "{} holds no suppression", path.display());
+        let text = std::fs::read_to_string(path).expect("readable");
+        let mut seen = std::collections::BTreeSet::new();
+        for s in set.suppressions() {
+            assert!(
+                seen.insert(s.name.clone()),
+                "{}: two suppressions named {:?}",
+                path.display(),
+                s.name
+            );
+        }
+        assert!(
+            text.starts_with('#'),
+            "{} opens with a comment saying what it is for",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn default_suppressions_are_accepted_by_hbgrind_and_change_nothing_on_a_clean_program() {
+    let name = "mutex_counter.c";
+    let program = build_race_program(name, &[]);
+    let native = program.command().native();
+    let dir = scratch_dir("race_reports_default_suppressions");
+    let mut options: Vec<String> = default_suppression_files()
+        .iter()
+        .map(|p| format!("--suppressions={}", p.display()))
+        .collect();
+    options.push("--default-suppressions=no".into());
+    let options: Vec<&str> = options.iter().map(String::as_str).collect();
+    let logged = run_logged(&program.command(), &dir, &options);
+    assert_same(&native, &logged.output);
+    let log = parse_log(name, &logged.log);
+    assert!(compare_with_labels(name, &log).is_empty(), "{}", logged.log);
+}
+
+// ---------------------------------------------------------------------------
+// Real programs: zero reports, byte-identical output.
+
+/// About 4 MB of compressible text (repeated words, numbers), generated once.
+fn compressible_input() -> PathBuf {
+    cached_file("race-reports-input-4MB-v1.txt", |path| {
+        let words = [
+            "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india",
+            "juliet", "kilo", "lima",
+        ];
+        let mut rng = Rng::new(5);
+        let mut text = String::with_capacity(4 << 20);
+        while text.len() < 4 << 20 {
+            let w = words[rng.below(words.len() as u64) as usize];
+            let n = rng.below(100_000);
+            text.push_str(&format!("{w} {n} {}\n", words[(n % 12) as usize]));
+        }
+        std::fs::write(path, text).expect("input writable");
+    })
+}
+
+/// The path of `program` on `PATH`, or why the test is skipped.
+fn installed(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    let found = std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|p| p.is_file());
+    if found.is_none() {
+        println!("skipped: {program} is not installed (apt-get install {program})");
+    }
+    found
+}
+
+/// Compresses the input with `compress` and decompresses the native result
+/// with `decompress`, each natively and under hbgrind: same bytes, same
+/// status, and no report.
+fn check_compressor(tool: &str, compress: &[&str], decompress: &[&str]) {
+    let Some(binary) = installed(tool) else {
+        return;
+    };
+    let input = std::fs::read(compressible_input()).expect("input readable");
+    let dir = scratch_dir(&format!("race_reports_{tool}"));
+    let compress_run = Run::new(&binary).args(compress).stdin(input.clone());
+    let native = compress_run.native();
+    assert!(native.status.success(), "{}", native.stderr_text());
+    for (what, run) in [
+        ("compress", compress_run),
+        (
+            "decompress",
+            Run::new(&binary)
+                .args(decompress)
+                .stdin(native.stdout.clone()),
+        ),
+    ] {
+        let expected = run.native();
+        let logged = run_logged(&run, &dir, &[]);
+        assert_same(&expected, &logged.output);
+        if what == "decompress" {
+            assert!(
+                expected.stdout == input,
+                "{tool}: the round trip changed the data"
+            );
+        }
+        let log = parse_log(tool, &logged.log);
+        let summary = log.summary.unwrap_or_else(|| {
+            panic!(
+                "{tool} {what}: no ERROR SUMMARY:\n{}",
+                tail(&logged.log, 40)
+            )
+        });
+        assert_eq!(
+            (summary.errors, summary.contexts, log.errors.len()),
+            (0, 0, 0),
+            "{tool} {what}: reports on a correct program:\n{}",
+            tail(&logged.log, 120)
+        );
+    }
+}
+
+#[test]
+fn pigz_two_threads_reports_nothing() {
+    check_compressor("pigz", &["-p", "2", "-n", "-c"], &["-p", "2", "-d", "-c"]);
+}
+
+#[test]
+fn xz_two_threads_reports_nothing() {
+    check_compressor(
+        "xz",
+        &["-T2", "--block-size=1MiB", "-c"],
+        &["-T2", "-d", "-c"],
+    );
+}
+
+#[test]
+fn zstd_two_threads_reports_nothing() {
+    check_compressor(
+        "zstd",
+        &["-T2", "-B1048576", "-q", "-c"],
+        &["-T2", "-d", "-q", "-c"],
+    );
+}
