@@ -113,6 +113,7 @@ fn help_lists_every_option() {
         "--error-exitcode=N",
         "--num-callers=N",
         "--xml=yes|no",
+        "--xml-fd=N",
         "--xml-file=FILE",
         "--suppressions=FILE",
         "--gen-suppressions=no|yes|all",
@@ -196,6 +197,30 @@ fn malformed_option_values() {
     assert_refused(
         &hbgrind_with(&["--xml", "/bin/true"]),
         "hbgrind: option '--xml' needs a value: --xml=yes|no; see hbgrind --help",
+    );
+    assert_refused(
+        &hbgrind_with(&["--xml-fd=x", "/bin/true"]),
+        "hbgrind: bad value in option '--xml-fd=x': expected a file descriptor from 0 to 1023; see hbgrind --help",
+    );
+    assert_refused(
+        &hbgrind_with(&["--xml-file=", "/bin/true"]),
+        "hbgrind: bad value in option '--xml-file=': expected a non-empty value; see hbgrind --help",
+    );
+    assert_refused(
+        &hbgrind_with(&["--xml=yes", "/bin/true"]),
+        "hbgrind: --xml=yes needs a destination: --xml-fd=N or --xml-file=FILE; see hbgrind --help",
+    );
+    assert_refused(
+        &hbgrind_with(&["--suppressions=", "/bin/true"]),
+        "hbgrind: bad value in option '--suppressions=': expected a non-empty value; see hbgrind --help",
+    );
+    assert_refused(
+        &hbgrind_with(&["--default-suppressions=maybe", "/bin/true"]),
+        "hbgrind: bad value in option '--default-suppressions=maybe': expected yes or no; see hbgrind --help",
+    );
+    assert_refused(
+        &hbgrind_with(&["--num-callers=501", "/bin/true"]),
+        "hbgrind: bad value in option '--num-callers=501': expected an integer from 1 to 500; see hbgrind --help",
     );
     assert_refused(
         &hbgrind_with(&["-q=1", "/bin/true"]),
@@ -427,6 +452,30 @@ fn initial_environment(out: &Output) -> Vec<(String, String)> {
             (k.to_string(), v.to_string())
         })
         .collect()
+}
+
+/// A suppression file the race tool cannot use stops hbgrind before the
+/// program runs, with one `FILE:LINE: message` line.
+#[test]
+fn malformed_or_missing_suppression_file() {
+    let dir = scratch_dir("launcher-suppressions");
+    let bad = dir.join("bad.supp");
+    std::fs::write(&bad, "{\n   name\n   Helgrind:Race\n   fun:main\n").unwrap();
+    let out = hbgrind_with(&[&format!("--suppressions={}", show(&bad)), "/bin/true"]);
+    let line = out.stderr_text();
+    assert!(
+        line.starts_with(&format!("hbgrind: {}:", show(&bad))) && line.lines().count() == 1,
+        "{line}"
+    );
+    assert_eq!(out.status.code(), Some(1), "{line}");
+    let missing = dir.join("missing.supp");
+    assert_refused(
+        &hbgrind_with(&[&format!("--suppressions={}", show(&missing)), "/bin/true"]),
+        &format!(
+            "hbgrind: {}: cannot read suppression file: no such file",
+            show(&missing)
+        ),
+    );
 }
 
 fn lookup<'a>(env: &'a [(String, String)], key: &str) -> Option<&'a str> {
@@ -713,10 +762,10 @@ fn log_file_expands_environment_variables() {
     );
 }
 
-/// Until the race tool exists, the default tool says it is not analysing
-/// rather than finishing silently as if the program were race free.
+/// The race tool is the default, `helgrind` and `drd` name it too: a
+/// Valgrind-style preamble and the `ERROR SUMMARY`, nothing with `-q`.
 #[test]
-fn the_unfinished_race_tool_says_so() {
+fn the_race_tool_is_the_default_and_helgrind_and_drd_name_it() {
     let run = Run::new("/bin/true");
     for tool in [
         None,
@@ -735,10 +784,16 @@ fn the_unfinished_race_tool_says_so() {
                     .unwrap_or_default()
             })
             .collect();
-        let name = tool.map_or("race", |t| t.trim_start_matches("--tool="));
         assert_eq!(
             lines,
-            [format!("warning: the {name} tool is not implemented yet; running without analysis, as --tool=none")]
+            [
+                format!("hbgrind-{}, a data race detector", env!("CARGO_PKG_VERSION")),
+                "Command: /bin/true".to_string(),
+                String::new(),
+                String::new(),
+                "ERROR SUMMARY: 0 errors from 0 contexts (suppressed: 0 from 0)".to_string(),
+            ],
+            "{tool:?}"
         );
         assert_eq!(out.status.code(), Some(0));
     }

@@ -34,6 +34,8 @@ pub(crate) enum OptionError {
     BadValue { arg: String, expected: &'static str },
     #[error("no program given; usage: hbgrind [OPTIONS] PROG [ARGS...], see hbgrind --help")]
     NoProgram,
+    #[error("--xml=yes needs a destination: --xml-fd=N or --xml-file=FILE; see hbgrind --help")]
+    NoXmlDestination,
 }
 
 /// Which analysis the runtime runs. `helgrind` and `drd` are spellings of
@@ -152,6 +154,11 @@ const SPECS: &[Spec] = &[
         help: "write reports in Valgrind's XML format (protocol 4)? [no]",
     },
     Spec {
+        name: "--xml-fd",
+        value: Value::Int(0, 1023, "a file descriptor from 0 to 1023"),
+        help: "write the XML output to file descriptor N",
+    },
+    Spec {
         name: "--xml-file",
         value: Value::Text("FILE"),
         help: "write the XML output to FILE (%p and %q{VAR} as in --log-file)",
@@ -241,6 +248,7 @@ pub(crate) fn parse(args: &[OsString]) -> Result<Command, OptionError> {
     let mut raw = Vec::new();
     let mut tool = Tool::Race;
     let mut trace_children = false;
+    let (mut xml, mut xml_destination) = (false, false);
     let mut rest = args.iter();
     let program = loop {
         let Some(arg) = rest.next() else {
@@ -271,10 +279,15 @@ pub(crate) fn parse(args: &[OsString]) -> Result<Command, OptionError> {
             ("--tool", Some("inscount")) => tool = Tool::Inscount,
             ("--tool", Some(_)) => tool = Tool::Race,
             ("--trace-children", Some(value)) => trace_children = value == "yes",
+            ("--xml", Some(value)) => xml = value == "yes",
+            ("--xml-fd" | "--xml-file", Some(_)) => xml_destination = true,
             _ => {}
         }
         raw.push(text.to_string());
     };
+    if xml && !xml_destination {
+        return Err(OptionError::NoXmlDestination);
+    }
     Ok(Command::Run(Options {
         raw,
         tool,
@@ -423,6 +436,18 @@ mod tests {
         assert_eq!(
             error(&["-q=3", "ls"]),
             "unknown option '-q=3'; see hbgrind --help"
+        );
+        assert_eq!(
+            error(&["--xml-fd=-1", "ls"]),
+            "bad value in option '--xml-fd=-1': expected a file descriptor from 0 to 1023; see hbgrind --help"
+        );
+        assert_eq!(
+            error(&["--xml=yes", "ls"]),
+            "--xml=yes needs a destination: --xml-fd=N or --xml-file=FILE; see hbgrind --help"
+        );
+        assert_eq!(
+            run(&["--xml=yes", "--xml-fd=3", "ls"]).raw,
+            ["--xml=yes", "--xml-fd=3"]
         );
         assert_eq!(
             error(&["-q"]),

@@ -107,6 +107,7 @@ pub(crate) fn make(opts: &Options, log: Log) -> Result<Box<dyn Tool>, String> {
                     num_callers: opts.num_callers,
                     gen_suppressions: opts.gen_suppressions,
                     verbose,
+                    quiet: opts.quiet,
                     tool_args: opts.raw.clone(),
                 },
                 suppressions,

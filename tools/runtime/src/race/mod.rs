@@ -45,7 +45,8 @@ use lockmodels::{Call, Effect, ModelledFunction, ThreadLookup, PTHREAD};
 use crate::client::{self, CoreContext, Guest, GuestMemory, Request};
 
 use self::heap::{Block, Heap, HeapFn, HEAP_FUNCTIONS};
-pub(crate) use self::output::{read_proc_file, ReportConfig};
+use self::output::read_file;
+pub(crate) use self::output::ReportConfig;
 use self::output::{Reporter, ThreadInfo};
 use self::sites::SiteTable;
 
@@ -130,14 +131,23 @@ pub(crate) fn load_suppressions(
         }
     }
     for file in files {
-        let fd = dbi::open(file.as_bytes(), 0, 0)
-            .map_err(|e| format!("{file}: cannot read suppression file ({e})"))?;
-        dbi::close(fd);
-        let text = read_proc_file(file.as_bytes());
+        let text = read_file(file.as_bytes())
+            .map_err(|e| format!("{file}: cannot read suppression file: {}", errno_text(e)))?;
         set.add_str(file, &String::from_utf8_lossy(&text))
             .map_err(|e| e.to_string())?;
     }
     Ok(set)
+}
+
+/// The words for the errors opening a file can give.
+fn errno_text(e: dbi::Errno) -> String {
+    match e.0 {
+        2 => "no such file".into(),
+        13 => "permission denied".into(),
+        20 => "a component of the path is not a directory".into(),
+        21 => "is a directory".into(),
+        _ => e.to_string(),
+    }
 }
 
 impl RaceTool {

@@ -58,6 +58,8 @@ pub(crate) struct ReportConfig {
     pub(crate) num_callers: usize,
     pub(crate) gen_suppressions: bool,
     pub(crate) verbose: bool,
+    /// `-q`: no preamble and no `ERROR SUMMARY` (errors are still shown).
+    pub(crate) quiet: bool,
     /// Our options as the user gave them (XML `<vargv>`).
     pub(crate) tool_args: Vec<String>,
 }
@@ -92,8 +94,23 @@ impl Reporter {
         let pid = dbi::getpid() as u32;
         suppressions.set_num_callers(config.num_callers);
         let started = Instant::now();
+        let (exe, args) = command_line();
+        let command = std::iter::once(exe.as_str())
+            .chain(args.iter().map(String::as_str))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let text = TextReporter::new(pid);
+        if !config.quiet {
+            let lines = [
+                format!(
+                    "hbgrind-{}, a data race detector",
+                    env!("CARGO_PKG_VERSION")
+                ),
+                format!("Command: {command}"),
+            ];
+            let _ = dbi::write_all(config.log_fd, text.preamble_text(&lines).as_bytes());
+        }
         let xml = config.xml_fd.and_then(|fd| {
-            let (exe, args) = command_line();
             let preamble = Preamble {
                 lines: vec![
                     "hbgrind, a data race detector".to_string(),
@@ -108,8 +125,8 @@ impl Reporter {
                 tool: "hbgrind".to_string(),
                 tool_exe: "hbgrind".to_string(),
                 tool_args: config.tool_args.clone(),
-                exe,
-                args,
+                exe: exe.clone(),
+                args: args.clone(),
             };
             XmlWriter::start(FdWriter(fd), &preamble, started.elapsed()).ok()
         });
@@ -119,7 +136,7 @@ impl Reporter {
             modules: Vec::new(),
             errors: ErrorLog::new(),
             suppressions,
-            text: TextReporter::new(pid),
+            text,
             xml,
             announced: HashSet::new(),
             started,
@@ -356,8 +373,10 @@ impl Reporter {
         self.finished = true;
         let counts = self.errors.counts();
         let verbose = self.config.verbose.then_some(&self.suppressions);
-        let summary = self.text.summary_text(counts, verbose);
-        let _ = dbi::write_all(self.config.log_fd, summary.as_bytes());
+        if !self.config.quiet || self.config.verbose {
+            let summary = self.text.summary_text(counts, verbose);
+            let _ = dbi::write_all(self.config.log_fd, summary.as_bytes());
+        }
         if let Some(xml) = self.xml.take() {
             let _ = xml.finish(&self.suppressions, self.started.elapsed());
         }
@@ -371,21 +390,26 @@ fn module_of(modules: &[Module], ip: u64) -> Option<&LoadedModule> {
     (ip < m.end).then_some(&m.loaded)
 }
 
-/// Reads a small /proc file with raw syscalls.
+/// Reads a small /proc file with raw syscalls; empty if unreadable.
 pub(crate) fn read_proc_file(path: &[u8]) -> Vec<u8> {
-    let Ok(fd) = dbi::open(path, 0, 0) else {
-        return Vec::new();
-    };
+    read_file(path).unwrap_or_default()
+}
+
+/// Reads a whole file with raw syscalls.
+pub(crate) fn read_file(path: &[u8]) -> Result<Vec<u8>, dbi::Errno> {
+    let fd = dbi::open(path, 0o2000000, 0)?; // O_RDONLY | O_CLOEXEC
     let mut out = Vec::new();
     let mut buf = [0u8; 4096];
-    while let Ok(n) = dbi::read(fd, &mut buf) {
-        if n == 0 {
-            break;
+    let result = loop {
+        match dbi::read(fd, &mut buf) {
+            Ok(0) => break Ok(out),
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e) if e.0 == 4 => {} // EINTR
+            Err(e) => break Err(e),
         }
-        out.extend_from_slice(&buf[..n]);
-    }
+    };
     dbi::close(fd);
-    out
+    result
 }
 
 /// The program's path and arguments, from /proc/self/cmdline.

@@ -34,6 +34,7 @@ impl Harness {
                 num_callers: 12,
                 gen_suppressions: false,
                 verbose: false,
+                quiet: false,
                 tool_args: Vec::new(),
             },
             suppressions: load_suppressions(&[], true).unwrap(),
@@ -357,7 +358,12 @@ fn suppression_files_are_read_and_malformed_ones_refused() {
     let missing = scratch("missing.supp");
     assert_eq!(
         load_suppressions(std::slice::from_ref(&missing), false).unwrap_err(),
-        format!("{missing}: cannot read suppression file (errno 2)")
+        format!("{missing}: cannot read suppression file: no such file")
+    );
+    let dir = std::env::temp_dir().display().to_string();
+    assert_eq!(
+        load_suppressions(std::slice::from_ref(&dir), false).unwrap_err(),
+        format!("{dir}: cannot read suppression file: is a directory")
     );
 }
 
