@@ -51,10 +51,21 @@ use self::output::{Reporter, ThreadInfo};
 use self::sites::SiteTable;
 
 /// The default suppression files, built in (`--default-suppressions=yes`).
-const DEFAULT_SUPPRESSIONS: &[(&str, &str)] = &[(
-    "suppressions/default.supp",
-    include_str!("../../../../suppressions/default.supp"),
-)];
+/// Every file listed here must parse (the unit tests load them all).
+const DEFAULT_SUPPRESSIONS: &[(&str, &str)] = &[
+    (
+        "suppressions/default.supp",
+        include_str!("../../../../suppressions/default.supp"),
+    ),
+    (
+        "suppressions/glibc.supp",
+        include_str!("../../../../suppressions/glibc.supp"),
+    ),
+    (
+        "suppressions/ld.so.supp",
+        include_str!("../../../../suppressions/ld.so.supp"),
+    ),
+];
 
 /// Syscall numbers the tool acts on.
 const SYS_MUNMAP: u64 = 11;
