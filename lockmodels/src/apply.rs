@@ -2,7 +2,7 @@
 
 use hb_engine::{Engine, EngineError, ThreadId};
 
-use crate::{Effect, ModelledFunction, When};
+use crate::{Effect, ModelledFunction};
 
 /// One hooked call, at its entry (`ret` is `None`) or its exit.
 #[derive(Clone, Copy, Debug)]
@@ -15,10 +15,15 @@ pub struct Call<'a> {
     pub site: u32,
 }
 
-/// Finds the thread a `pthread_t` names (on glibc, its thread pointer: the
-/// FS base the translator saw at `clone`).
+/// What the tool knows that the engine does not tell.
 pub trait ThreadLookup {
+    /// The thread a `pthread_t` names (on glibc, its descriptor address, as
+    /// `pthread_create` stored it).
     fn thread_of(&self, pthread: u64) -> Option<ThreadId>;
+    /// Whether some thread holds the lock at `lock` (for `InitOrUnlock`).
+    fn is_held(&self, _lock: u64) -> bool {
+        false
+    }
 }
 
 /// Applies the effects of `function` due at this point of `call`: its entry
@@ -30,18 +35,33 @@ pub fn apply(
     threads: &dyn ThreadLookup,
 ) -> Result<(), EngineError> {
     for &(when, effect) in function.effects {
-        let due = match (when, call.ret) {
-            (When::Entry, None) => true,
-            (When::Exit, Some(_)) => true,
-            // Return values are C `int`s: only the low 32 bits count.
-            (When::ExitOnSuccess, Some(ret)) => ret as u32 == 0,
-            _ => false,
-        };
-        if due {
+        if when.is_due(call.ret) {
             apply_effect(engine, effect, call, threads)?;
         }
     }
     Ok(())
+}
+
+/// How this point of `call` changes which locks are held: `(lock, true)`
+/// for a lock taken, `(lock, false)` for one let go or reset. A tool that
+/// answers `ThreadLookup::is_held` keeps its set with these, after `apply`.
+pub fn held_changes<'a>(
+    function: &'a ModelledFunction,
+    call: &'a Call<'a>,
+) -> impl Iterator<Item = (u64, bool)> + 'a {
+    let arg = move |i: usize| call.args.get(i).copied().unwrap_or(0);
+    function
+        .effects
+        .iter()
+        .filter(move |(when, _)| when.is_due(call.ret))
+        .filter_map(move |&(_, effect)| match effect {
+            Effect::Lock { lock, .. } | Effect::RwLock { lock, .. } => Some((arg(lock), true)),
+            Effect::Unlock { lock } | Effect::RwUnlock { lock } | Effect::InitOrUnlock { lock } => {
+                Some((arg(lock), false))
+            }
+            Effect::Init { object } | Effect::Destroy { object } => Some((arg(object), false)),
+            _ => None,
+        })
 }
 
 fn apply_effect(
@@ -74,6 +94,13 @@ fn apply_effect(
             None => Ok(()),
         },
         Effect::Init { object } => engine.sync_destroy(t, arg(object), site),
+        Effect::InitOrUnlock { lock } => {
+            if threads.is_held(arg(lock)) {
+                engine.mutex_unlock(t, arg(lock), site)
+            } else {
+                engine.sync_destroy(t, arg(lock), site)
+            }
+        }
         Effect::Spawned { .. } => Ok(()),
         Effect::SyncWord { object, len } => {
             engine.ignore_range(arg(object), len);

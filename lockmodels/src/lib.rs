@@ -21,7 +21,7 @@
 mod apply;
 mod pthread;
 
-pub use crate::apply::{apply, Call, ThreadLookup};
+pub use crate::apply::{apply, held_changes, Call, ThreadLookup};
 pub use crate::pthread::PTHREAD;
 
 /// Where in a call an effect happens.
@@ -32,6 +32,19 @@ pub enum When {
     ExitOnSuccess,
     /// At exit, whatever the call returned.
     Exit,
+}
+
+impl When {
+    /// Whether an effect at `self` is due at this point of a call: its
+    /// entry when `ret` is `None`, else its exit returning `ret`.
+    pub fn is_due(self, ret: Option<u64>) -> bool {
+        match (self, ret) {
+            (When::Entry, None) | (When::Exit, Some(_)) => true,
+            // Return values are C `int`s: only the low 32 bits count.
+            (When::ExitOnSuccess, Some(ret)) => ret as u32 == 0,
+            _ => false,
+        }
+    }
 }
 
 /// One happens-before effect of a call. Numbers are argument indices
@@ -82,6 +95,12 @@ pub enum Effect {
     },
     Detach {
         thread: usize,
+    },
+    /// glibc's `pthread_spin_unlock` and `pthread_spin_init` are one
+    /// function (two names for "store 0"), so a call of it is an unlock
+    /// when the lock is held (`ThreadLookup::is_held`) and an init otherwise.
+    InitOrUnlock {
+        lock: usize,
     },
     /// The sync object at `object` starts afresh (`*_init`): what it
     /// carried before is forgotten, as by `Destroy`.

@@ -75,6 +75,11 @@ const COND_WAIT: Effects = &[
 ];
 
 const INIT: Effects = &[(Entry, Init { object: 0 })];
+/// glibc defines `pthread_spin_init` as another name of `pthread_spin_unlock`
+/// (both store 0), so a hook cannot tell them apart: both names get the
+/// effect that decides by whether the lock is held (Helgrind's
+/// `SPIN_INIT_OR_UNLOCK` does the same).
+const SPIN_INIT_OR_UNLOCK: Effects = &[(Entry, InitOrUnlock { lock: 0 })];
 /// `pthread_once(once_control, init_routine)`: the thread that ran the
 /// routine publishes it at exit; every caller learns it at exit (acquire
 /// first, so a caller does not learn its own release). `once_control` is
@@ -119,10 +124,10 @@ pub static PTHREAD: LockModel = LockModel {
         f("pthread_mutex_trylock", TRYLOCK),
         f("pthread_mutex_unlock", UNLOCK),
         f("pthread_mutex_destroy", DESTROY),
-        f("pthread_spin_init", INIT),
+        f("pthread_spin_init", SPIN_INIT_OR_UNLOCK),
         f("pthread_spin_lock", LOCK),
         f("pthread_spin_trylock", TRYLOCK),
-        f("pthread_spin_unlock", UNLOCK),
+        f("pthread_spin_unlock", SPIN_INIT_OR_UNLOCK),
         f("pthread_spin_destroy", DESTROY),
         f("pthread_rwlock_init", INIT),
         f("pthread_rwlock_rdlock", RDLOCK),

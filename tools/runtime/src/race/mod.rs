@@ -32,7 +32,7 @@ mod heap; // Heap, HeapFn: live blocks, the hooked allocation functions
 mod output; // Reporter: symbolised stacks, descriptions, text and XML
 mod sites; // SiteTable: (stack, pc) -> site id
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use dbi::{
     AccessKind as DbiAccessKind, ExitStats, HookCall, HookRequest, Interests, Log, MemAccess,
@@ -40,7 +40,7 @@ use dbi::{
 };
 use hb_engine::{AccessKind, AccessRecord, Engine, EngineError, MemoryOrder, ThreadId};
 use hbgrind_report::SuppressionSet;
-use lockmodels::{Call, Effect, ModelledFunction, ThreadLookup, PTHREAD};
+use lockmodels::{held_changes, Call, Effect, ModelledFunction, ThreadLookup, PTHREAD};
 
 use crate::client::{self, CoreContext, Guest, GuestMemory, Request};
 
@@ -82,13 +82,20 @@ enum Hook {
     Heap(HeapFn),
 }
 
-/// `pthread_t` values (glibc: the thread's descriptor address) to threads.
+/// What the lock model asks of the tool: `pthread_t` values (glibc: the
+/// thread's descriptor address) to threads, and the locks held now.
 #[derive(Default)]
-struct Pthreads(HashMap<u64, ThreadNum>);
+struct Pthreads {
+    threads: HashMap<u64, ThreadNum>,
+    held: HashSet<u64>,
+}
 
 impl ThreadLookup for Pthreads {
     fn thread_of(&self, pthread: u64) -> Option<ThreadId> {
-        self.0.get(&pthread).map(|&t| ThreadId(t))
+        self.threads.get(&pthread).map(|&t| ThreadId(t))
+    }
+    fn is_held(&self, lock: u64) -> bool {
+        self.held.contains(&lock)
     }
 }
 
@@ -113,6 +120,10 @@ pub(crate) struct RaceTool {
     lock_sites: HashMap<u64, u32>,
     /// `IGNORE_READS | IGNORE_WRITES` by thread number.
     ignore: Vec<u8>,
+    /// The dynamic linker's code, `(start, len)`: its accesses are not
+    /// checked (lazy binding writes GOT slots that PLT stubs in every
+    /// thread read; Helgrind does not instrument ld.so either).
+    ld_so: (u64, u64),
     batch: Vec<AccessRecord>,
     reporter: Reporter,
     core: client::Core,
@@ -148,6 +159,12 @@ pub(crate) fn load_suppressions(
             .map_err(|e| e.to_string())?;
     }
     Ok(set)
+}
+
+/// True for the dynamic linker (`ld-linux-x86-64.so.2`, `ld-2.31.so`).
+fn is_dynamic_linker(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    name.starts_with("ld-") && name.contains(".so")
 }
 
 /// The words for the errors opening a file can give.
@@ -194,6 +211,7 @@ impl RaceTool {
             pending_stack: None,
             lock_sites: HashMap::new(),
             ignore: Vec::new(),
+            ld_so: (0, 0),
             batch: Vec::with_capacity(1024),
             reporter: Reporter::new(config.report, config.suppressions),
             core: client::Core::new(log),
@@ -277,13 +295,20 @@ impl RaceTool {
         };
         let result = lockmodels::apply(&mut self.engine, f, &c, &self.pthreads);
         self.check(result);
+        for (lock, held) in held_changes(f, &c) {
+            if held {
+                self.pthreads.held.insert(lock);
+            } else {
+                self.pthreads.held.remove(&lock);
+            }
+        }
         if let (Some(handle), Some(ret)) = (f.spawned_handle(), ret) {
             if ret as u32 == 0 {
                 if let (Some(child), Some(pthread)) = (
                     self.last_created.remove(&call.thread),
                     Guest.read_u64(call.args[handle]),
                 ) {
-                    self.pthreads.0.insert(pthread, child);
+                    self.pthreads.threads.insert(pthread, child);
                 }
             }
         }
@@ -444,7 +469,7 @@ impl Tool for RaceTool {
         let tid = ThreadId(thread);
         let ignore = self.ignore_flags(thread);
         for a in accesses {
-            if a.size == 0 {
+            if a.size == 0 || a.pc.wrapping_sub(self.ld_so.0) < self.ld_so.1 {
                 continue;
             }
             let write = a.kind != DbiAccessKind::Read;
@@ -547,11 +572,17 @@ impl Tool for RaceTool {
     }
 
     fn on_module_load(&mut self, module: &ModuleView<'_>) {
+        if is_dynamic_linker(module.path) {
+            self.ld_so = (module.start, module.len);
+        }
         self.reporter
             .module_loaded(module.path, module.start, module.len, module.bias);
     }
 
     fn on_module_unload(&mut self, start: u64, _len: u64) {
+        if start == self.ld_so.0 {
+            self.ld_so = (0, 0);
+        }
         self.reporter.module_unloaded(start);
     }
 

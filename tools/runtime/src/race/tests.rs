@@ -392,3 +392,21 @@ fn every_model_function_and_heap_function_is_hooked() {
     assert!(i.memory_accesses && i.call_stacks && i.threads && i.client_requests);
     assert!(i.modules && i.syscalls);
 }
+
+#[test]
+fn the_dynamic_linkers_own_accesses_are_not_checked() {
+    assert!(is_dynamic_linker("/lib64/ld-linux-x86-64.so.2"));
+    assert!(is_dynamic_linker("/lib/x86_64-linux-gnu/ld-2.31.so"));
+    assert!(!is_dynamic_linker("/usr/lib/libld-foo.so"));
+    let mut h = Harness::new("ldso");
+    h.tool.on_module_load(&ModuleView {
+        path: "/lib64/ld-linux-x86-64.so.2",
+        start: 0x7f00_0000,
+        len: 0x1000,
+        bias: 0x7eff_f000,
+    });
+    two_threads(&mut h);
+    h.write(2, 0x1000, 0x7f00_0010); // _dl_fixup writing a GOT slot
+    h.access(3, 0x1000, 4, DbiAccessKind::Read, 0x40_0300); // a PLT stub
+    assert_eq!(h.races(), 0, "{}", h.log());
+}
