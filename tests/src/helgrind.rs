@@ -89,11 +89,20 @@ pub struct ErrorBlock {
 }
 
 impl ErrorBlock {
-    /// The first section whose header (trimmed) starts with `prefix`.
+    /// The first section from the title on whose header (trimmed) starts
+    /// with `prefix`.
     pub fn section(&self, prefix: &str) -> Option<&Section> {
-        self.sections
+        self.sections[title_index(&self.sections)..]
             .iter()
             .find(|s| s.header.trim_start().starts_with(prefix))
+    }
+
+    /// The error's title section (`Possible data race during …` and the
+    /// current access's stack), after any lock announcements.
+    pub fn title(&self) -> &Section {
+        self.sections
+            .get(title_index(&self.sections))
+            .expect("an error has at least one line")
     }
 
     /// All lines of the error again, without prefix, for messages.
@@ -360,6 +369,20 @@ fn error_block(program: &str, lines: &[&str]) -> ErrorBlock {
     }
 }
 
+/// Where the error proper starts: a race first announces the locks held
+/// at either access (` Lock at 0x… was first observed`, its stack and where
+/// it lies), then comes its title.
+fn title_index(sections: &[Section]) -> usize {
+    sections
+        .iter()
+        .position(|s| {
+            let h = s.header.trim();
+            h.starts_with("Possible data race during ") || h.starts_with("Thread #")
+        })
+        .unwrap_or(0)
+        .min(sections.len())
+}
+
 fn other(program: &str, what: &str, sections: &[Section]) -> Finding {
     Finding::Other {
         what: what.to_string(),
@@ -383,6 +406,7 @@ fn kind_and_size(text: &str) -> Option<(AccessKind, u32)> {
 }
 
 fn finding(program: &str, sections: &[Section]) -> Finding {
+    let sections = &sections[title_index(sections)..];
     let Some(first) = sections.first() else {
         return other(program, "an empty error", sections);
     };
@@ -465,6 +489,11 @@ mod tests {
 ==18294== Thread #1 is the program's root thread
 ==18294== 
 ==18294== ----------------------------------------------------------------
+==18294== 
+==18294==  Lock at 0x10C060 was first observed
+==18294==    at 0x484976E: ??? (in /usr/libexec/valgrind/vgpreload_helgrind-amd64-linux.so)
+==18294==    by 0x109168: main (p.c:13)
+==18294==  Address 0x10c060 is 0 bytes inside data symbol \"lock\"
 ==18294== 
 ==18294== Possible data race during write of size 1 at 0x10C0C4 by thread #1
 ==18294== Locks held: none

@@ -12,7 +12,7 @@ static void *worker(void *arg)
 {
     int *main_copy = arg;
     __asm__ volatile("" ::: "memory");
-    *main_copy = 1;
+    main_copy[0] = 1;
     return NULL;
 }
 
