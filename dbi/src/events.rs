@@ -31,6 +31,39 @@ use std::collections::HashMap;
 use crate::os::linux::{mem, Errno};
 use crate::{AccessKind, HookCall, MemAccess, StackId, ThreadNum, Tool};
 
+/// Sites remembered for merging runs of accesses in one flush.
+const MERGE_SLOTS: usize = 64;
+/// The largest access a merge makes.
+const MERGE_MAX: u32 = 1 << 16;
+
+impl MemAccess {
+    /// Grows `self` to cover `next` when both are plain accesses of the same
+    /// instruction and stack, and `next` continues `self` up or down.
+    fn extends(&mut self, next: &MemAccess) -> bool {
+        if self.pc != next.pc
+            || self.stack != next.stack
+            || self.kind != next.kind
+            || self.atomic
+            || self.size + next.size > MERGE_MAX
+        {
+            return false;
+        }
+        if self.addr + u64::from(self.size) == next.addr {
+            self.size += next.size;
+            true
+        } else if next.addr + u64::from(next.size) == self.addr {
+            self.addr = next.addr;
+            self.size += next.size;
+            true
+        } else {
+            // Already covered (the same bytes again) is a merge too.
+            let covered = next.addr >= self.addr
+                && next.addr + u64::from(next.size) <= self.addr + u64::from(self.size);
+            covered
+        }
+    }
+}
+
 /// Bytes of a thread's event buffer.
 pub(crate) const BUF_LEN: usize = 1 << 16;
 /// Alignment of a buffer: bits 16..23 of every address in it are clear.
@@ -178,6 +211,7 @@ impl ThreadEvents {
             unsafe { core::slice::from_raw_parts(self.buf as *const RawRecord, n) };
         let quiet = self.quiet();
         self.out.clear();
+        let mut merge = [0u32; MERGE_SLOTS];
         for r in records {
             match sites.get(r.site) {
                 Some(Site::Return) => {
@@ -209,14 +243,33 @@ impl ThreadEvents {
                     if size == 0 {
                         continue;
                     }
-                    self.out.push(MemAccess {
+                    let access = MemAccess {
                         addr: r.value,
                         size,
                         kind,
                         atomic,
                         pc,
                         stack: self.stack_id(),
-                    });
+                    };
+                    // Runs of one instruction over adjacent bytes (a loop
+                    // walking a buffer) become one access: between two
+                    // atomic accesses a batch holds no synchronisation of
+                    // this thread, so its accesses are in one epoch and
+                    // their order does not matter.
+                    if atomic {
+                        merge = [0; MERGE_SLOTS];
+                    }
+                    let slot = &mut merge[r.site as usize % MERGE_SLOTS];
+                    if let Some(prev) = (*slot as usize)
+                        .checked_sub(1)
+                        .and_then(|i| self.out.get_mut(i))
+                    {
+                        if !atomic && prev.extends(&access) {
+                            continue;
+                        }
+                    }
+                    self.out.push(access);
+                    *slot = self.out.len() as u32;
                 }
                 None => {}
             }

@@ -17,6 +17,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use smallvec::SmallVec;
 
 use crate::epoch::ThreadId;
+use crate::filter::granule_mask;
 use crate::lock_order::LockOrderGraph;
 use crate::report::{Access, AccessKind, LockOrderViolation, Misuse, MisuseKind, Race, Report};
 use crate::shadow::{AccessCtx, Conflict, Entry, ShadowMemory, LOCKSET_UNKNOWN};
@@ -153,6 +154,8 @@ impl Locksets {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct EngineStats {
     pub accesses: u64,
+    /// Accesses the same-epoch filter found redundant (counted in `accesses`).
+    pub filtered: u64,
     pub sync_events: u64,
     pub races_found: u64,
     pub shadow_pages: usize,
@@ -175,6 +178,9 @@ pub struct Engine {
     reports: Vec<Report>,
     reported_sites: HashSet<(u32, u32)>,
     stats: EngineStats,
+    /// Bumped by every synchronisation event and range operation: the
+    /// generation the access filters are valid in (filter.rs).
+    gen: u32,
 }
 
 type Result<T> = std::result::Result<T, EngineError>;
@@ -201,6 +207,7 @@ impl Engine {
             reports: Vec::new(),
             reported_sites: HashSet::new(),
             stats: EngineStats::default(),
+            gen: 1,
         }
     }
 
@@ -241,6 +248,7 @@ impl Engine {
         for record in records {
             let write = record.kind() == AccessKind::Write;
             if record.is_atomic() {
+                self.gen = self.gen.wrapping_add(1);
                 if write {
                     self.store_atomic(
                         t,
@@ -272,9 +280,28 @@ impl Engine {
         Ok(())
     }
 
+    /// Whether the access is redundant (filter.rs); otherwise remembers it.
+    #[inline]
+    fn filtered(&mut self, t: usize, addr: u64, size: u64, write: bool) -> bool {
+        let Some((granule, mask)) = granule_mask(addr, size) else {
+            return false;
+        };
+        let gen = self.gen;
+        let filter = &mut self.threads.live[t].filter;
+        if filter.covers(granule, mask, write, gen) {
+            self.stats.filtered += 1;
+            return true;
+        }
+        filter.insert(granule, mask, write, gen);
+        false
+    }
+
     #[inline]
     fn check(&mut self, t: usize, addr: u64, size: u64, write: bool, atomic: bool, site: u32) {
         self.stats.accesses += 1;
+        if !atomic && self.filtered(t, addr, size, write) {
+            return;
+        }
         let thread = &self.threads.live[t];
         let x = AccessCtx {
             clock: &thread.clock,
@@ -364,6 +391,7 @@ impl Engine {
         order: MemoryOrder,
         site: u32,
     ) -> Result<()> {
+        self.gen = self.gen.wrapping_add(1);
         let t = self.threads.get_or_start(tid)?;
         self.load_atomic(t, addr, size, order, site);
         Ok(())
@@ -377,6 +405,7 @@ impl Engine {
         order: MemoryOrder,
         site: u32,
     ) -> Result<()> {
+        self.gen = self.gen.wrapping_add(1);
         let t = self.threads.get_or_start(tid)?;
         self.store_atomic(t, addr, size, order, site);
         Ok(())
@@ -391,6 +420,7 @@ impl Engine {
         order: MemoryOrder,
         site: u32,
     ) -> Result<()> {
+        self.gen = self.gen.wrapping_add(1);
         let t = self.threads.get_or_start(tid)?;
         self.stats.sync_events += 1;
         let location = self.atomics.entry(addr).or_default();
@@ -440,6 +470,7 @@ impl Engine {
     }
 
     pub fn fence(&mut self, tid: ThreadId, order: MemoryOrder) -> Result<()> {
+        self.gen = self.gen.wrapping_add(1);
         let t = self.threads.get_or_start(tid)?;
         self.stats.sync_events += 1;
         let thread = &mut self.threads.live[t];
@@ -466,10 +497,12 @@ impl Engine {
         trylock: bool,
         site: u32,
     ) -> Result<()> {
+        self.gen = self.gen.wrapping_add(1);
         self.lock(tid, mutex, true, trylock, site)
     }
 
     pub fn mutex_unlock(&mut self, tid: ThreadId, mutex: u64, site: u32) -> Result<()> {
+        self.gen = self.gen.wrapping_add(1);
         self.unlock(tid, mutex, site)
     }
 
@@ -482,10 +515,12 @@ impl Engine {
         trylock: bool,
         site: u32,
     ) -> Result<()> {
+        self.gen = self.gen.wrapping_add(1);
         self.lock(tid, lock, write, trylock, site)
     }
 
     pub fn rwlock_unlock(&mut self, tid: ThreadId, lock: u64, site: u32) -> Result<()> {
+        self.gen = self.gen.wrapping_add(1);
         self.unlock(tid, lock, site)
     }
 
@@ -574,6 +609,7 @@ impl Engine {
 
     /// The lock (or any sync object) at `addr` is destroyed.
     pub fn sync_destroy(&mut self, tid: ThreadId, addr: u64, site: u32) -> Result<()> {
+        self.gen = self.gen.wrapping_add(1);
         self.threads.get_or_start(tid)?;
         if self
             .threads
@@ -598,6 +634,7 @@ impl Engine {
     /// Publishes everything `tid` did so far at `addr` (condvar signal,
     /// semaphore post, `ANNOTATE_HAPPENS_BEFORE`, pthread_once completion).
     pub fn release(&mut self, tid: ThreadId, addr: u64) -> Result<()> {
+        self.gen = self.gen.wrapping_add(1);
         let t = self.threads.get_or_start(tid)?;
         self.stats.sync_events += 1;
         let thread = &mut self.threads.live[t];
@@ -613,6 +650,7 @@ impl Engine {
     /// Learns everything released at `addr` so far (condvar wakeup,
     /// semaphore wait, `ANNOTATE_HAPPENS_AFTER`).
     pub fn acquire(&mut self, tid: ThreadId, addr: u64) -> Result<()> {
+        self.gen = self.gen.wrapping_add(1);
         let t = self.threads.get_or_start(tid)?;
         self.stats.sync_events += 1;
         if let Some(sync) = self.syncs.get(&addr) {
@@ -626,6 +664,7 @@ impl Engine {
     // ---- barriers -------------------------------------------------------
 
     pub fn barrier_init(&mut self, tid: ThreadId, addr: u64, count: u32) -> Result<()> {
+        self.gen = self.gen.wrapping_add(1);
         self.threads.get_or_start(tid)?;
         self.barriers.insert(
             addr,
@@ -641,6 +680,7 @@ impl Engine {
     /// `tid` arrives at the barrier; when the last one arrives, every
     /// arrival happens before every departure.
     pub fn barrier_wait(&mut self, tid: ThreadId, addr: u64, site: u32) -> Result<()> {
+        self.gen = self.gen.wrapping_add(1);
         let t = self.threads.get_or_start(tid)?;
         self.stats.sync_events += 1;
         let Some(barrier) = self.barriers.get_mut(&addr) else {
@@ -673,6 +713,7 @@ impl Engine {
     /// `parent` starts `child`: everything `parent` did so far happens
     /// before everything `child` does.
     pub fn thread_create(&mut self, parent: ThreadId, child: ThreadId) -> Result<()> {
+        self.gen = self.gen.wrapping_add(1);
         let p = self.threads.get_or_start(parent)?;
         self.stats.sync_events += 1;
         self.threads.create(p, child)?;
@@ -682,6 +723,7 @@ impl Engine {
     /// `joiner` learns that `child` has ended: everything `child` did
     /// happens before what `joiner` does next. A child still alive ends now.
     pub fn thread_join(&mut self, joiner: ThreadId, child: ThreadId) -> Result<()> {
+        self.gen = self.gen.wrapping_add(1);
         let j = self.threads.get_or_start(joiner)?;
         self.stats.sync_events += 1;
         if let Some(c) = self.threads.index_of(child) {
@@ -698,6 +740,7 @@ impl Engine {
 
     /// `tid` ends. Its slot is reused once every live thread has seen its end.
     pub fn thread_exit(&mut self, tid: ThreadId) {
+        self.gen = self.gen.wrapping_add(1);
         if let Some(t) = self.threads.index_of(tid) {
             self.threads.exit(t);
         }
@@ -705,6 +748,7 @@ impl Engine {
 
     /// Nobody will join `child`: its final clock need not be kept.
     pub fn thread_detach(&mut self, child: ThreadId) {
+        self.gen = self.gen.wrapping_add(1);
         self.threads.detach(child);
     }
 
@@ -714,6 +758,7 @@ impl Engine {
     /// reused block never races with its previous life, and sync objects
     /// inside it are destroyed.
     pub fn reset_range(&mut self, addr: u64, len: u64) {
+        self.gen = self.gen.wrapping_add(1);
         self.shadow.reset(addr, len);
         self.forget_sync_objects(addr, addr.saturating_add(len));
     }
@@ -721,18 +766,21 @@ impl Engine {
     /// Forgets the access history of a range, keeping its sync objects
     /// (`VALGRIND_HG_CLEAN_MEMORY`).
     pub fn clean_range(&mut self, addr: u64, len: u64) {
+        self.gen = self.gen.wrapping_add(1);
         self.shadow.reset(addr, len);
     }
 
     /// Stops checking a range (`VALGRIND_HG_DISABLE_CHECKING`,
     /// `ANNOTATE_BENIGN_RACE_SIZED`).
     pub fn ignore_range(&mut self, addr: u64, len: u64) {
+        self.gen = self.gen.wrapping_add(1);
         self.shadow.ignore(addr, len);
     }
 
     /// Checks a range again, starting from a clean history
     /// (`VALGRIND_HG_ENABLE_CHECKING`).
     pub fn unignore_range(&mut self, addr: u64, len: u64) {
+        self.gen = self.gen.wrapping_add(1);
         self.shadow.reset(addr, len);
     }
 

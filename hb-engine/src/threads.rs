@@ -40,6 +40,8 @@ pub(crate) struct ThreadState {
     /// Interned id of the set of held locks (see `Locksets`).
     pub(crate) lockset: u32,
     pub(crate) detached: bool,
+    /// Granules this thread accessed in the engine's current generation.
+    pub(crate) filter: crate::filter::AccessFilter,
 }
 
 impl ThreadState {
@@ -140,6 +142,7 @@ impl ThreadTable {
             held: SmallVec::new(),
             lockset: 0,
             detached: false,
+            filter: crate::filter::AccessFilter::default(),
         });
         let index = self.live.len() - 1;
         self.by_tid.insert(tid, index);
