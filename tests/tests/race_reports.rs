@@ -156,6 +156,7 @@ labelled_programs!(
     adjacent_bytes,
     annotate_benign_race,
     annotate_happens_before,
+    annotate_rwlock,
     atomic_acquire_release,
     atomic_acquire_release_rmw,
     atomic_builtin_counter,
