@@ -18,10 +18,12 @@
 //!   checked: they are the synchronisation itself.
 #![forbid(unsafe_code)]
 
-mod apply;
-mod pthread;
+mod apply; // apply(): hooked calls into engine operations
+mod atomics; // AtomicLocations: plain stores that are release stores
+mod pthread; // PTHREAD: the POSIX threads model
 
 pub use crate::apply::{apply, held_changes, Call, ThreadLookup};
+pub use crate::atomics::AtomicLocations;
 pub use crate::pthread::PTHREAD;
 
 /// Where in a call an effect happens.

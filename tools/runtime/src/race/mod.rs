@@ -40,7 +40,9 @@ use dbi::{
 };
 use hb_engine::{AccessKind, AccessRecord, Engine, EngineError, MemoryOrder, ThreadId};
 use hbgrind_report::SuppressionSet;
-use lockmodels::{held_changes, Call, Effect, ModelledFunction, ThreadLookup, PTHREAD};
+use lockmodels::{
+    held_changes, AtomicLocations, Call, Effect, ModelledFunction, ThreadLookup, PTHREAD,
+};
 
 use crate::client::{self, CoreContext, Guest, GuestMemory, Request};
 
@@ -118,6 +120,8 @@ pub(crate) struct RaceTool {
     pending_stack: Option<(u64, u64)>,
     /// Where each lock was first taken, for "Lock at 0x… was first observed".
     lock_sites: HashMap<u64, u32>,
+    /// Locations seen under LOCK/xchg: a plain store there is a release.
+    atomics: AtomicLocations,
     /// `IGNORE_READS | IGNORE_WRITES` by thread number.
     ignore: Vec<u8>,
     /// The dynamic linker's code, `(start, len)`: its accesses are not
@@ -210,6 +214,7 @@ impl RaceTool {
             last_created: HashMap::new(),
             pending_stack: None,
             lock_sites: HashMap::new(),
+            atomics: AtomicLocations::default(),
             ignore: Vec::new(),
             ld_so: (0, 0),
             batch: Vec::with_capacity(1024),
@@ -350,14 +355,25 @@ impl RaceTool {
             thread: call.thread,
         };
         for old in self.heap.alloc(block) {
-            self.engine.reset_range(old.start, old.size);
+            self.forget(old.start, old.size);
         }
-        self.engine.reset_range(start, size);
+        self.forget(start, size);
     }
 
     fn free_block(&mut self, start: u64) {
         if let Some(b) = self.heap.free(start) {
-            self.engine.reset_range(b.start, b.size);
+            self.forget(b.start, b.size);
+        }
+    }
+
+    /// The bytes went away (freed, unmapped, reallocated): no history, no
+    /// sync objects, no atomic locations, no held locks.
+    fn forget(&mut self, start: u64, len: u64) {
+        self.engine.reset_range(start, len);
+        self.atomics.forget_range(start, len);
+        if !self.pthreads.held.is_empty() {
+            let end = start.saturating_add(len);
+            self.pthreads.held.retain(|&l| !(start..end).contains(&l));
         }
     }
 
@@ -480,7 +496,19 @@ impl Tool for RaceTool {
                 }
             }
             let site = self.sites.intern(a.stack, a.pc);
+            if !a.atomic && a.kind == DbiAccessKind::Write && self.atomics.is_atomic(a.addr) {
+                // The atomics model: a plain store to an atomic variable
+                // is a release store (lockmodels/src/atomics.rs).
+                self.flush_batch(tid);
+                let size = u64::from(a.size);
+                let result =
+                    self.engine
+                        .atomic_store(tid, a.addr, size, MemoryOrder::Release, site);
+                self.check(result);
+                continue;
+            }
             if a.atomic {
+                self.atomics.learn(a.addr);
                 self.flush_batch(tid);
                 let size = u64::from(a.size);
                 let result = match a.kind {
@@ -589,7 +617,7 @@ impl Tool for RaceTool {
     fn on_syscall(&mut self, nr: u64, args: &[u64; 6]) {
         match nr {
             SYS_MUNMAP => {
-                self.engine.reset_range(args[0], args[1]);
+                self.forget(args[0], args[1]);
                 self.heap.forget_range(args[0], args[1]);
             }
             SYS_CLONE if args[1] != 0 => {

@@ -410,3 +410,38 @@ fn the_dynamic_linkers_own_accesses_are_not_checked() {
     h.access(3, 0x1000, 4, DbiAccessKind::Read, 0x40_0300); // a PLT stub
     assert_eq!(h.races(), 0, "{}", h.log());
 }
+
+#[test]
+fn a_long_write_races_with_a_read_near_its_end() {
+    let mut h = Harness::new("long");
+    two_threads(&mut h);
+    h.access(3, 0x10_0000 + 65512, 8, DbiAccessKind::Read, 0x40_0300);
+    h.access(2, 0x10_0000, 65536, DbiAccessKind::Write, 0x40_0200);
+    assert_eq!(h.races(), 1, "{}", h.log());
+}
+
+#[test]
+fn a_plain_store_to_a_location_used_with_lock_instructions_is_a_release() {
+    // A hand-written spin lock: CAS to take it, a plain store to let go.
+    let mut h = Harness::new("spin");
+    two_threads(&mut h);
+    let cas = MemAccess {
+        addr: 0x3000,
+        size: 4,
+        kind: DbiAccessKind::Update,
+        atomic: true,
+        pc: 0x40_0400,
+        stack: StackId(0),
+    };
+    for t in [2, 3] {
+        h.tool.on_accesses(t, &[cas]);
+        h.write(t, 0x1000, 0x40_0500); // the critical section
+        h.write(t, 0x3000, 0x40_0600); // the unlock: a plain mov
+    }
+    assert_eq!(h.races(), 0, "{}", h.log());
+    // A plain *load* of an atomically updated word still races: with the
+    // release store before it and the CAS after it.
+    h.access(2, 0x3000, 4, DbiAccessKind::Read, 0x40_0700);
+    h.tool.on_accesses(3, &[cas]);
+    assert_eq!(h.races(), 2, "{}", h.log());
+}

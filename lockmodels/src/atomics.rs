@@ -1,0 +1,117 @@
+//! The atomics model, first rule (ARCHITECTURE.md decision 12b): which
+//! plain x86 instructions are atomic operations in disguise.
+//!
+//! On x86-64 a C11 `memory_order_release` store (and a relaxed one) is a
+//! plain `mov`: nothing in the instruction says it publishes. A location
+//! the program has also accessed with a LOCK-prefixed instruction or `xchg`
+//! is evidently an atomic variable, and a plain *store* to it is taken as a
+//! release store: the unlock of a hand-written spin lock
+//! (`__atomic_store_n(&lock, 0, __ATOMIC_RELEASE)` after a CAS acquire).
+//!
+//! Plain *loads* stay plain: `atomic_load_explicit(.., acquire)` and a racy
+//! plain read of an atomically updated counter are the same `mov`, and
+//! calling both an acquire would hide the second kind of race. Locations
+//! never touched by a LOCK instruction (flags written and read only with
+//! `mov`) are not learned either. papers/race-tool.md lists what this
+//! misses.
+//!
+//! # Invariants
+//! - `learned` holds the start addresses of every LOCK/xchg access seen
+//!   since the bytes were last forgotten (freed or unmapped).
+//! - A bit of `filter` is set for every address in `learned` (bits are
+//!   never cleared, so a forgotten location costs a set lookup, never a
+//!   wrong answer): `is_atomic` answers from the filter alone for almost
+//!   every plain store, which is the hot path.
+
+use std::collections::BTreeSet;
+
+const FILTER_BITS: usize = 1 << 16;
+
+/// Locations known to be atomic variables.
+pub struct AtomicLocations {
+    filter: Vec<u64>,
+    learned: BTreeSet<u64>,
+}
+
+impl Default for AtomicLocations {
+    fn default() -> Self {
+        AtomicLocations {
+            filter: vec![0; FILTER_BITS / 64],
+            learned: BTreeSet::new(),
+        }
+    }
+}
+
+#[inline]
+fn bit(addr: u64) -> (usize, u64) {
+    let h = (addr.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 48) as usize;
+    (h / 64, 1 << (h % 64))
+}
+
+impl AtomicLocations {
+    /// A LOCK-prefixed or `xchg` access started at `addr`.
+    pub fn learn(&mut self, addr: u64) {
+        let (word, mask) = bit(addr);
+        if self.filter[word] & mask == 0 || !self.learned.contains(&addr) {
+            self.filter[word] |= mask;
+            self.learned.insert(addr);
+        }
+    }
+
+    /// Whether a plain store at `addr` is a release store to an atomic variable.
+    #[inline]
+    pub fn is_atomic(&self, addr: u64) -> bool {
+        let (word, mask) = bit(addr);
+        self.filter[word] & mask != 0 && self.learned.contains(&addr)
+    }
+
+    /// The bytes `[start, start + len)` were freed or unmapped.
+    pub fn forget_range(&mut self, start: u64, len: u64) {
+        let end = start.saturating_add(len);
+        let gone: Vec<u64> = self.learned.range(start..end).copied().collect();
+        for a in gone {
+            self.learned.remove(&a);
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.learned.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.learned.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AtomicLocations;
+
+    #[test]
+    fn learns_locations_and_forgets_freed_ones() {
+        let mut a = AtomicLocations::default();
+        assert!(!a.is_atomic(0x1000));
+        a.learn(0x1000);
+        a.learn(0x1000);
+        a.learn(0x2008);
+        assert!(a.is_atomic(0x1000) && a.is_atomic(0x2008));
+        assert!(!a.is_atomic(0x1004), "only the start address is learned");
+        assert_eq!(a.len(), 2);
+        a.forget_range(0x1000, 0x1000);
+        assert!(!a.is_atomic(0x1000));
+        assert!(a.is_atomic(0x2008));
+        a.learn(0x1000);
+        assert!(a.is_atomic(0x1000));
+    }
+
+    #[test]
+    fn filter_collisions_do_not_make_locations_atomic() {
+        let mut a = AtomicLocations::default();
+        for i in 0..100_000u64 {
+            a.learn(i * 64);
+        }
+        for i in 0..100_000u64 {
+            assert!(!a.is_atomic(i * 64 + 8));
+        }
+    }
+}
