@@ -371,15 +371,46 @@ fn threads_are_announced_with_their_creation_stack() {
     assert!(error.title().notes.iter().any(|n| n == "Locks held: none"));
 }
 
+/// A heap race and how its address must be described.
+struct HeapCase {
+    name: &'static str,
+    /// A line of one side of the race, to find its report.
+    race_line: u32,
+    offset: u64,
+    size: u64,
+    /// The names accepted for the allocation stack's first frame.
+    alloc_fns: &'static [&'static str],
+    /// The line of the allocating call.
+    alloc_line: u32,
+}
+
+impl HeapCase {
+    const fn new(
+        name: &'static str,
+        race_line: u32,
+        offset: u64,
+        size: u64,
+        alloc_fns: &'static [&'static str],
+        alloc_line: u32,
+    ) -> HeapCase {
+        HeapCase {
+            name,
+            race_line,
+            offset,
+            size,
+            alloc_fns,
+            alloc_line,
+        }
+    }
+}
+
 #[test]
 fn heap_races_describe_the_block_and_its_allocation() {
-    // (program, a line of the race, offset, block size, allocating
-    // functions accepted as the first frame, line of the allocation).
     // glibc's aligned_alloc is an alias of memalign, so that is its name.
-    let cases: [(&str, u32, u64, u64, &[&str], u32); 4] = [
-        ("heap_unlocked.c", 11, 12, 32, &["calloc"], 18),
-        ("heap_realloc_race.c", 15, 160, 256, &["realloc"], 24),
-        (
+    let cases = [
+        HeapCase::new("heap_unlocked.c", 11, 12, 32, &["calloc"], 18),
+        HeapCase::new("heap_realloc_race.c", 15, 160, 256, &["realloc"], 24),
+        HeapCase::new(
             "heap_aligned_race.c",
             20,
             12,
@@ -387,10 +418,18 @@ fn heap_races_describe_the_block_and_its_allocation() {
             &["aligned_alloc", "memalign"],
             30,
         ),
-        ("heap_aligned_race.c", 21, 80, 512, &["posix_memalign"], 31),
+        HeapCase::new("heap_aligned_race.c", 21, 80, 512, &["posix_memalign"], 31),
     ];
     let mut logs: BTreeMap<&str, HelgrindLog> = BTreeMap::new();
-    for (name, race_line, offset, size, alloc_fns, alloc_line) in cases {
+    for case in cases {
+        let HeapCase {
+            name,
+            race_line,
+            offset,
+            size,
+            alloc_fns,
+            alloc_line,
+        } = case;
         let log = logs.entry(name).or_insert_with(|| {
             let (log, text) = run_race_program(name, &[]);
             let problems = compare_with_labels(name, &log);
