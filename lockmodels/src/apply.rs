@@ -102,10 +102,7 @@ fn apply_effect(
             }
         }
         Effect::Spawned { .. } => Ok(()),
-        Effect::SyncWord { object, len } => {
-            engine.ignore_range(arg(object), len);
-            Ok(())
-        }
+        Effect::AtomicWord { .. } => Ok(()),
         Effect::Detach { thread } => {
             if let Some(child) = threads.thread_of(arg(thread)) {
                 engine.thread_detach(child);

@@ -8,7 +8,10 @@
 //! release store: the unlock of a hand-written spin lock
 //! (`__atomic_store_n(&lock, 0, __ATOMIC_RELEASE)` after a CAS acquire).
 //!
-//! Plain *loads* stay plain: `atomic_load_explicit(.., acquire)` and a racy
+//! A lock model may also *declare* a word atomic (`pthread_once_t`): then
+//! its plain loads are acquire loads too (`is_acquire_load`).
+//!
+//! Plain *loads* of merely learned locations stay plain: `atomic_load_explicit(.., acquire)` and a racy
 //! plain read of an atomically updated counter are the same `mov`, and
 //! calling both an acquire would hide the second kind of race. Locations
 //! never touched by a LOCK instruction (flags written and read only with
@@ -31,6 +34,9 @@ const FILTER_BITS: usize = 1 << 16;
 pub struct AtomicLocations {
     filter: Vec<u64>,
     learned: BTreeSet<u64>,
+    /// Filter and set of the declared words (loads acquire too).
+    declared_filter: Vec<u64>,
+    declared: BTreeSet<u64>,
 }
 
 impl Default for AtomicLocations {
@@ -38,6 +44,8 @@ impl Default for AtomicLocations {
         AtomicLocations {
             filter: vec![0; FILTER_BITS / 64],
             learned: BTreeSet::new(),
+            declared_filter: vec![0; FILTER_BITS / 64],
+            declared: BTreeSet::new(),
         }
     }
 }
@@ -58,11 +66,27 @@ impl AtomicLocations {
         }
     }
 
+    /// A lock model says the word at `addr` is an atomic variable.
+    pub fn declare(&mut self, addr: u64) {
+        let (word, mask) = bit(addr);
+        self.declared_filter[word] |= mask;
+        self.filter[word] |= mask;
+        self.learned.insert(addr);
+        self.declared.insert(addr);
+    }
+
     /// Whether a plain store at `addr` is a release store to an atomic variable.
     #[inline]
     pub fn is_atomic(&self, addr: u64) -> bool {
         let (word, mask) = bit(addr);
         self.filter[word] & mask != 0 && self.learned.contains(&addr)
+    }
+
+    /// Whether a plain load at `addr` is an acquire load (a declared word).
+    #[inline]
+    pub fn is_acquire_load(&self, addr: u64) -> bool {
+        let (word, mask) = bit(addr);
+        self.declared_filter[word] & mask != 0 && self.declared.contains(&addr)
     }
 
     /// The bytes `[start, start + len)` were freed or unmapped.
@@ -71,6 +95,7 @@ impl AtomicLocations {
         let gone: Vec<u64> = self.learned.range(start..end).copied().collect();
         for a in gone {
             self.learned.remove(&a);
+            self.declared.remove(&a);
         }
     }
 
@@ -102,6 +127,11 @@ mod tests {
         assert!(a.is_atomic(0x2008));
         a.learn(0x1000);
         assert!(a.is_atomic(0x1000));
+        assert!(!a.is_acquire_load(0x1000), "learned words load plainly");
+        a.declare(0x3000);
+        assert!(a.is_atomic(0x3000) && a.is_acquire_load(0x3000));
+        a.forget_range(0x3000, 4);
+        assert!(!a.is_atomic(0x3000) && !a.is_acquire_load(0x3000));
     }
 
     #[test]

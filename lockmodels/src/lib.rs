@@ -116,12 +116,12 @@ pub enum Effect {
     Spawned {
         handle: usize,
     },
-    /// The `len` bytes at `object` are the synchronisation itself (a
-    /// `pthread_once_t` read with plain loads on its fast path): their
-    /// accesses are not race checked from now on.
-    SyncWord {
+    /// The word at `object` is an atomic variable used with plain `mov`s
+    /// (x86 acquire loads and release stores): from now on its plain loads
+    /// are acquires and its plain stores releases (`AtomicLocations::declare`).
+    /// `apply` does nothing; the race tool declares the word.
+    AtomicWord {
         object: usize,
-        len: u64,
     },
 }
 
@@ -139,6 +139,16 @@ impl ModelledFunction {
     /// True if some effect is due at exit, so the hook must see the return.
     pub fn has_exit_effects(&self) -> bool {
         self.effects.iter().any(|(when, _)| *when != When::Entry)
+    }
+
+    /// The argument naming an atomic word, for `AtomicWord`, if due at this point.
+    pub fn atomic_word(&self, ret: Option<u64>) -> Option<usize> {
+        self.effects
+            .iter()
+            .find_map(|&(when, effect)| match effect {
+                Effect::AtomicWord { object } if when.is_due(ret) => Some(object),
+                _ => None,
+            })
     }
 
     /// The argument holding the new thread's handle, for `Spawned`.

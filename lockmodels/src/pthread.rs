@@ -80,15 +80,13 @@ const INIT: Effects = &[(Entry, Init { object: 0 })];
 /// effect that decides by whether the lock is held (Helgrind's
 /// `SPIN_INIT_OR_UNLOCK` does the same).
 const SPIN_INIT_OR_UNLOCK: Effects = &[(Entry, InitOrUnlock { lock: 0 })];
-/// `pthread_once(once_control, init_routine)`: the thread that ran the
-/// routine publishes it at exit; every caller learns it at exit (acquire
-/// first, so a caller does not learn its own release). `once_control` is
-/// read with plain loads on glibc's fast path, so its bytes are not checked.
-const ONCE: Effects = &[
-    (Entry, SyncWord { object: 0, len: 4 }),
-    (Exit, Acquire { object: 0 }),
-    (Exit, Release { object: 0 }),
-];
+/// `pthread_once(once_control, init_routine)`: glibc claims `once_control`
+/// with a CAS, runs the routine, marks it done with a release store (a
+/// plain `mov`) before waking waiters, and every caller checks it with an
+/// acquire load (a plain `mov`). Declaring the word atomic makes those two
+/// movs the release and the acquire, at the moments they happen, so a
+/// waiter woken before the initialising call returns is still ordered.
+const ONCE: Effects = &[(Entry, AtomicWord { object: 0 })];
 
 /// A synchronising function whose own accesses are not checked.
 const fn f(symbol: &'static str, effects: Effects) -> ModelledFunction {

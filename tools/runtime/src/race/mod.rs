@@ -300,6 +300,9 @@ impl RaceTool {
         };
         let result = lockmodels::apply(&mut self.engine, f, &c, &self.pthreads);
         self.check(result);
+        if let Some(word) = f.atomic_word(ret) {
+            self.atomics.declare(call.args[word]);
+        }
         for (lock, held) in held_changes(f, &c) {
             if held {
                 self.pthreads.held.insert(lock);
@@ -496,16 +499,27 @@ impl Tool for RaceTool {
                 }
             }
             let site = self.sites.intern(a.stack, a.pc);
-            if !a.atomic && a.kind == DbiAccessKind::Write && self.atomics.is_atomic(a.addr) {
-                // The atomics model: a plain store to an atomic variable
-                // is a release store (lockmodels/src/atomics.rs).
-                self.flush_batch(tid);
+            if !a.atomic {
+                // The atomics model (lockmodels/src/atomics.rs): a plain
+                // store to an atomic variable is a release store, a plain
+                // load of a declared one an acquire load.
                 let size = u64::from(a.size);
-                let result =
-                    self.engine
-                        .atomic_store(tid, a.addr, size, MemoryOrder::Release, site);
-                self.check(result);
-                continue;
+                if a.kind == DbiAccessKind::Write && self.atomics.is_atomic(a.addr) {
+                    self.flush_batch(tid);
+                    let result =
+                        self.engine
+                            .atomic_store(tid, a.addr, size, MemoryOrder::Release, site);
+                    self.check(result);
+                    continue;
+                }
+                if a.kind == DbiAccessKind::Read && self.atomics.is_acquire_load(a.addr) {
+                    self.flush_batch(tid);
+                    let result =
+                        self.engine
+                            .atomic_load(tid, a.addr, size, MemoryOrder::Acquire, site);
+                    self.check(result);
+                    continue;
+                }
             }
             if a.atomic {
                 self.atomics.learn(a.addr);
