@@ -16,11 +16,12 @@
 //! must report nothing.
 
 use std::collections::BTreeMap;
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 
 use hbgrind_tests::helgrind::{own_loc, parse_frame, parse_log, ErrorBlock, Frame, HelgrindLog};
 use hbgrind_tests::labels::{describe_difference, Findings};
-use hbgrind_tests::races::{build_race_program, labels_of, race_programs};
+use hbgrind_tests::races::{build_in, build_race_program, labels_of, race_programs};
 use hbgrind_tests::{assert_same, cached_file, scratch_dir, tests_dir, Output, Rng, Run};
 
 /// The last lines of a log, for failure messages.
@@ -749,6 +750,49 @@ fn xml_output_parses_and_holds_the_race() {
         .filter_map(|s| s.text_of("state"))
         .collect();
     assert_eq!(states, ["RUNNING", "FINISHED"]);
+}
+
+#[test]
+fn reports_are_complete_when_the_program_dies_of_a_signal() {
+    let name = "race_then_abort.c";
+    let program = build_in("client", name, &[]);
+    let native = program.command().native();
+    assert_eq!(
+        (native.stdout_text(), native.status.signal()),
+        ("about to abort\n".to_string(), Some(6))
+    );
+    let dir = scratch_dir("race_reports_abort");
+    // Text: the race, then the ERROR SUMMARY, then death by the same signal.
+    let logged = run_logged(&program.command(), &dir, &[]);
+    assert_eq!(
+        (&logged.output.stdout, logged.output.status_text()),
+        (&native.stdout, native.status_text())
+    );
+    let log = parse_log(name, &logged.log);
+    assert_eq!(
+        (log.errors.len(), log.summary.map(|s| s.contexts)),
+        (1, Some(1)),
+        "{}",
+        logged.log
+    );
+    // XML: a whole document with the race.
+    let xml_path = dir.join("out.xml");
+    let run = program
+        .command()
+        .under_hbgrind(&["--xml=yes", &format!("--xml-file={}", xml_path.display())]);
+    assert_eq!(
+        (&run.stdout, run.status_text()),
+        (&native.stdout, native.status_text())
+    );
+    let text = std::fs::read_to_string(&xml_path)
+        .unwrap_or_else(|err| panic!("{}: {err}", xml_path.display()));
+    let root = parse_xml(&text).unwrap_or_else(|err| panic!("not well-formed: {err}\n{text}"));
+    let kinds: Vec<&str> = root
+        .all("error")
+        .filter_map(|e| e.text_of("kind"))
+        .collect();
+    assert_eq!(kinds, ["Race"], "{text}");
+    assert!(root.child("errorcounts").is_some(), "{text}");
 }
 
 // ---------------------------------------------------------------------------
