@@ -44,6 +44,7 @@ impl MemAccess {
             || self.stack != next.stack
             || self.kind != next.kind
             || self.atomic
+            || self.spin_read
             || self.size + next.size > MERGE_MAX
         {
             return false;
@@ -100,6 +101,8 @@ pub(crate) enum Site {
         rep: bool,
         /// Which memory operand of the instruction (0, 1...).
         operand: u8,
+        /// A load of a spin loop (`MemAccess::spin_read`).
+        spin: bool,
     },
 }
 
@@ -234,6 +237,7 @@ impl ThreadEvents {
                     kind,
                     atomic,
                     rep,
+                    spin,
                     ..
                 }) => {
                     if quiet {
@@ -248,6 +252,7 @@ impl ThreadEvents {
                         size,
                         kind,
                         atomic,
+                        spin_read: spin,
                         pc,
                         stack: self.stack_id(),
                     };

@@ -92,6 +92,11 @@ pub struct MemAccess {
     pub kind: AccessKind,
     /// LOCK-prefixed or `xchg` with memory: atomic by the instruction itself.
     pub atomic: bool,
+    /// A load in a loop that only reads memory and branches back to itself
+    /// (a spin wait on a flag another thread sets): on x86 such a load is
+    /// how C11 acquire loads and hand-made locks wait, so the atomics model
+    /// treats it as one.
+    pub spin_read: bool,
     /// Guest address of the accessing instruction.
     pub pc: u64,
     /// The thread's call stack at the access (callers of `pc`'s function).

@@ -99,6 +99,7 @@ pub(crate) fn plan_records(
         return plan;
     }
     let mut factory = InstructionInfoFactory::new();
+    let spin = is_spin_loop(block, &mut factory);
     for insn in &block.insns {
         let mut recs = Vec::new();
         if wants.accesses {
@@ -142,6 +143,7 @@ pub(crate) fn plan_records(
                     atomic,
                     rep,
                     operand: operand as u8,
+                    spin: spin && kind == AccessKind::Read,
                 });
                 recs.push(Record::Operand {
                     address,
@@ -166,6 +168,29 @@ pub(crate) fn plan_records(
         plan.per_insn.push(recs);
     }
     plan
+}
+
+/// Whether `block` is a spin loop: it ends with a conditional branch back
+/// to its own first instruction, writes no memory and calls nothing.
+fn is_spin_loop(block: &DecodedBlock, factory: &mut InstructionInfoFactory) -> bool {
+    let Some(last) = block.insns.last() else {
+        return false;
+    };
+    if last.flow_control() != FlowControl::ConditionalBranch
+        || last.near_branch_target() != block.pc
+    {
+        return false;
+    }
+    block.insns.iter().all(|i| {
+        i.flow_control() != FlowControl::Call
+            && !i.has_lock_prefix()
+            && factory.info(i).used_memory().iter().all(|m| {
+                matches!(
+                    m.access(),
+                    OpAccess::Read | OpAccess::CondRead | OpAccess::NoMemAccess
+                )
+            })
+    })
 }
 
 const RAX: u8 = 0;
