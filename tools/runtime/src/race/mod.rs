@@ -74,6 +74,9 @@ const SYS_MUNMAP: u64 = 11;
 const SYS_CLONE: u64 = 56;
 const SYS_CLONE3: u64 = 435;
 
+/// Records handed to the engine at once (16 bytes each: 4 KiB).
+const BATCH_RECORDS: usize = 256;
+
 /// glibc's default thread stack size, for a `clone` that gives only the top.
 const DEFAULT_STACK: u64 = 8 << 20;
 
@@ -217,7 +220,7 @@ impl RaceTool {
             atomics: AtomicLocations::default(),
             ignore: Vec::new(),
             ld_so: (0, 0),
-            batch: Vec::with_capacity(1024),
+            batch: Vec::with_capacity(BATCH_RECORDS + 8),
             reporter: Reporter::new(config.report, config.suppressions),
             core: client::Core::new(log),
             log,
@@ -554,6 +557,12 @@ impl Tool for RaceTool {
                     .push(AccessRecord::new(addr, n, kind, false, site));
                 addr = addr.wrapping_add(u64::from(n));
                 left -= n;
+            }
+            if self.batch.len() >= BATCH_RECORDS {
+                // Small batches stay in the L1 cache between our writes
+                // and the engine's reads (perf: 2/3 of this function's
+                // time went to store misses with unbounded batches).
+                self.flush_batch(tid);
             }
         }
         self.flush_batch(tid);
