@@ -787,7 +787,10 @@ fn the_race_tool_is_the_default_and_helgrind_and_drd_name_it() {
         assert_eq!(
             lines,
             [
-                format!("hbgrind-{}, a data race detector", env!("CARGO_PKG_VERSION")),
+                format!(
+                    "hbgrind-{}, a data race detector",
+                    env!("CARGO_PKG_VERSION")
+                ),
                 "Command: /bin/true".to_string(),
                 String::new(),
                 String::new(),
