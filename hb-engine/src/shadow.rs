@@ -377,6 +377,26 @@ impl Side {
         op: &Op,
         conflict: &mut impl FnMut(u8, Entry),
     ) {
+        if let Op::Access(x) = op {
+            // Fast paths: the same thread already made this access (or a
+            // stronger one) in this epoch to these bytes, so nothing would
+            // change and nothing can conflict; no split is made or rebuilt.
+            match cell.tag() {
+                None if x.is_duplicate_of(cell.a) || x.is_duplicate_of(cell.b) => return,
+                Some(TAG_SPLIT) => {
+                    let parts = &self.splits.items[cell.index() as usize];
+                    let duplicate = parts.iter().all(|p| {
+                        p.mask & mask == 0
+                            || (p.cell.tag().is_none()
+                                && (x.is_duplicate_of(p.cell.a) || x.is_duplicate_of(p.cell.b)))
+                    });
+                    if duplicate {
+                        return;
+                    }
+                }
+                _ => {}
+            }
+        }
         if cell.tag() != Some(TAG_SPLIT) {
             if mask == 0xff {
                 match op {
