@@ -18,6 +18,7 @@
 use std::collections::BTreeMap;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use hbgrind_tests::helgrind::{own_loc, parse_frame, parse_log, ErrorBlock, Frame, HelgrindLog};
 use hbgrind_tests::labels::{describe_difference, Findings};
@@ -59,8 +60,11 @@ fn run_logged(run: &Run, dir: &Path, options: &[&str]) -> Logged {
 /// transparency and returns the parsed log.
 fn run_race_program(name: &str, options: &[&str]) -> (HelgrindLog, String) {
     let program = build_race_program(name, &[]);
+    // Several tests run the same program at once: one directory per run.
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
     let stem = name.trim_end_matches(".c");
-    let dir = scratch_dir(&format!("race_reports_{stem}"));
+    let run = RUNS.fetch_add(1, Ordering::Relaxed);
+    let dir = scratch_dir(&format!("race_reports_{stem}_{run}"));
     let native = program.command().native();
     assert!(
         native.status.success(),
@@ -551,6 +555,22 @@ fn reports_go_to_stderr_without_a_log_file() {
         problems.join("\n"),
         tail(&run.stderr_text(), 80)
     );
+}
+
+#[test]
+fn helgrind_and_drd_are_names_of_the_race_tool() {
+    for name in ["two_races_two_functions.c", "lockorder_two_locks.c"] {
+        for tool in ["--tool=helgrind", "--tool=drd", "--tool=race"] {
+            let (log, text) = run_race_program(name, &[tool]);
+            let problems = compare_with_labels(name, &log);
+            assert!(
+                problems.is_empty(),
+                "{name} {tool}: {}\n{}",
+                problems.join("\n"),
+                tail(&text, 60)
+            );
+        }
+    }
 }
 
 #[test]
