@@ -501,7 +501,7 @@ impl Tool for RaceTool {
                     continue;
                 }
             }
-            let site = self.sites.intern(a.stack, a.pc);
+            let site = self.sites.intern_access(a.stack, a.pc, a.size);
             if !a.atomic {
                 // The atomics model (lockmodels/src/atomics.rs): a plain
                 // store to an atomic variable is a release store, a plain

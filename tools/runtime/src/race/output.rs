@@ -20,7 +20,7 @@ use std::io;
 use std::time::Instant;
 
 use dbi::StackId;
-use hb_engine::Report;
+use hb_engine::{Race, Report};
 use hbgrind_report::{
     generate_suppression, AddressDescription, ErrorLog, ErrorRecord, LoadedModule, LockInfo,
     Outcome, Preamble, Stack, SuppressionSet, Symbolizer, TextReporter, ThreadAnnouncement,
@@ -175,6 +175,14 @@ impl Reporter {
         );
         let modules = &self.modules;
         let mut s = self.symbolizer.stack(&ips, |ip| module_of(modules, ip));
+        // As Valgrind (--show-below-main=no): nothing below `main`.
+        if let Some(main) = s
+            .frames
+            .iter()
+            .position(|f| f.function.as_deref() == Some("main"))
+        {
+            s.frames.truncate(main + 1);
+        }
         s.frames.truncate(self.config.num_callers);
         s
     }
@@ -281,7 +289,15 @@ impl Reporter {
                 about = Some(m.object);
             }
         }
+        let mut report = report;
+        let mut prior_size = None;
+        if let Report::Race(r) = &mut report {
+            clip_to_word(r);
+            // The engine keeps no size for the earlier access: the site's.
+            prior_size = sites.size(r.prior.site).map(|s| u64::from(s).min(8));
+        }
         let mut err = ErrorRecord::new(report);
+        err.prior_size = prior_size;
         for site in site_ids {
             if let std::collections::hash_map::Entry::Vacant(slot) = err.stacks.entry(site) {
                 slot.insert(self.site_stack(sites, site));
@@ -297,6 +313,19 @@ impl Reporter {
                 description: self.describe(lock, sites, heap, threads),
             };
             err.locks.insert(lock, info);
+        }
+        // Which side of a race is found first depends on the schedule; a
+        // suppression of either side's stack hides it (Valgrind matches
+        // the error's own stack only, so its suppressions of races are
+        // flaky).
+        if matches!(err.report, Report::Race(_)) && self.suppressions.find(&err).is_none() {
+            let mut swapped = err.clone();
+            if let Report::Race(r) = &mut swapped.report {
+                std::mem::swap(&mut r.current, &mut r.prior);
+            }
+            if self.suppressions.find(&swapped).is_some() {
+                err = swapped;
+            }
         }
         match self.errors.record(&err, &mut self.suppressions) {
             Outcome::New(_) => {
@@ -384,6 +413,22 @@ impl Reporter {
     }
 }
 
+/// A race found during an access longer than 8 bytes (a vector, `rep` or
+/// string-function access) is reported on the aligned 8-byte word holding
+/// its first racy byte, as Helgrind, which sees such accesses as words.
+fn clip_to_word(r: &mut Race) {
+    if r.size <= 8 {
+        return;
+    }
+    let word = r.racy_addr & !7;
+    let start = word.max(r.addr);
+    let end = word.saturating_add(8).min(r.addr.saturating_add(r.size));
+    if start < end {
+        r.addr = start;
+        r.size = end - start;
+    }
+}
+
 fn module_of(modules: &[Module], ip: u64) -> Option<&LoadedModule> {
     let at = modules.partition_point(|m| m.start <= ip);
     let m = modules.get(at.checked_sub(1)?)?;
@@ -451,6 +496,39 @@ mod tests {
         assert_eq!(path(0x2000), None);
         assert_eq!(path(0x5800).as_deref(), Some("b"));
         assert_eq!(path(0x10), None);
+    }
+
+    #[test]
+    fn long_accesses_are_reported_on_the_word_of_their_first_racy_byte() {
+        use hb_engine::{Access, AccessKind, ThreadId};
+        let access = |site| Access {
+            thread: ThreadId(1),
+            kind: AccessKind::Write,
+            atomic: false,
+            site,
+            locks_held: None,
+        };
+        let mut r = Race {
+            addr: 0x1004,
+            size: 64,
+            racy_addr: 0x1021,
+            racy_len: 1,
+            current: access(1),
+            prior: access(2),
+        };
+        clip_to_word(&mut r);
+        assert_eq!((r.addr, r.size), (0x1020, 8));
+        let mut r = Race {
+            addr: 0x1004,
+            size: 64,
+            racy_addr: 0x1005,
+            ..r
+        };
+        clip_to_word(&mut r);
+        assert_eq!((r.addr, r.size), (0x1004, 4), "clipped to the access");
+        let mut r = Race { size: 4, ..r };
+        clip_to_word(&mut r);
+        assert_eq!((r.addr, r.size), (0x1004, 4), "short accesses unchanged");
     }
 
     #[test]

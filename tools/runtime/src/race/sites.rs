@@ -8,6 +8,11 @@
 //! # Invariants
 //! - Ids are dense, `0..len()`, and never reused: `sites[id]` is the pair
 //!   that id stands for, so a report's site always resolves.
+//! - `sizes[id]` is the size of an access seen at that site when it was
+//!   last looked up past the cache (0: none yet, or a hook's site). An
+//!   instruction accesses the same size each time except `rep` string and
+//!   masked vector instructions, so this is the "previous access of size N"
+//!   a report shows for the earlier side, which the engine does not keep.
 //! - A cache slot whose `pc` is 0 is empty (no guest instruction lives at
 //!   address 0); a filled slot always agrees with `ids`.
 
@@ -39,6 +44,7 @@ pub(crate) struct Site {
 pub(crate) struct SiteTable {
     ids: HashMap<Site, u32, BuildHasherDefault<FastHasher>>,
     sites: Vec<Site>,
+    sizes: Vec<u32>,
     cache: Box<[Slot]>,
 }
 
@@ -47,30 +53,42 @@ impl Default for SiteTable {
         SiteTable {
             ids: HashMap::default(),
             sites: Vec::new(),
+            sizes: Vec::new(),
             cache: vec![Slot::default(); CACHE_SLOTS].into_boxed_slice(),
         }
     }
 }
 
 impl SiteTable {
-    /// The id of (`stack`, `pc`), made on first sight.
+    /// The id of (`stack`, `pc`), made on first sight (a hook's or a
+    /// request's site: no access size).
     #[inline]
     pub(crate) fn intern(&mut self, stack: StackId, pc: u64) -> u32 {
+        self.intern_access(stack, pc, 0)
+    }
+
+    /// The id of the access of `size` bytes by instruction `pc` called
+    /// from `stack`.
+    #[inline]
+    pub(crate) fn intern_access(&mut self, stack: StackId, pc: u64, size: u32) -> u32 {
         let slot = slot_of(stack, pc);
         let cached = self.cache[slot];
         if cached.pc == pc && cached.stack == stack.0 && pc != 0 {
             return cached.site;
         }
-        self.intern_slow(stack, pc, slot)
+        self.intern_slow(stack, pc, size, slot)
     }
 
     #[inline(never)]
-    fn intern_slow(&mut self, stack: StackId, pc: u64, slot: usize) -> u32 {
+    fn intern_slow(&mut self, stack: StackId, pc: u64, size: u32, slot: usize) -> u32 {
         let key = Site { stack, pc };
         let next = self.sites.len() as u32;
         let site = *self.ids.entry(key).or_insert(next);
         if site == next {
             self.sites.push(key);
+            self.sizes.push(size);
+        } else if size != 0 {
+            self.sizes[site as usize] = size;
         }
         self.cache[slot] = Slot {
             pc,
@@ -83,6 +101,11 @@ impl SiteTable {
     /// What `site` stands for; `None` for an id this table never gave.
     pub(crate) fn get(&self, site: u32) -> Option<Site> {
         self.sites.get(site as usize).copied()
+    }
+
+    /// The size of an access seen at `site`, if any.
+    pub(crate) fn size(&self, site: u32) -> Option<u32> {
+        self.sizes.get(site as usize).copied().filter(|&s| s != 0)
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -140,6 +163,11 @@ mod tests {
         );
         assert_eq!(t.get(99), None);
         assert_eq!(t.len(), 3);
+        assert_eq!(t.size(a), None);
+        let d = t.intern_access(StackId(3), 0x400008, 4);
+        assert_eq!(t.size(d), Some(4));
+        assert_eq!(t.intern_access(StackId(3), 0x400008, 8), d);
+        assert_eq!(t.size(d), Some(4), "a cache hit changes nothing");
     }
 
     #[test]

@@ -72,6 +72,7 @@ impl Harness {
                 size,
                 kind,
                 atomic: false,
+                spin_read: false,
                 pc,
                 stack: StackId(0),
             }],
@@ -182,6 +183,7 @@ fn atomic_instructions_do_not_race_and_order_what_follows() {
         size: 4,
         kind: DbiAccessKind::Update,
         atomic: true,
+        spin_read: false,
         pc,
         stack: StackId(0),
     };
@@ -430,6 +432,7 @@ fn a_plain_store_to_a_location_used_with_lock_instructions_is_a_release() {
         size: 4,
         kind: DbiAccessKind::Update,
         atomic: true,
+        spin_read: false,
         pc: 0x40_0400,
         stack: StackId(0),
     };
@@ -444,4 +447,41 @@ fn a_plain_store_to_a_location_used_with_lock_instructions_is_a_release() {
     h.access(2, 0x3000, 4, DbiAccessKind::Read, 0x40_0700);
     h.tool.on_accesses(3, &[cas]);
     assert_eq!(h.races(), 2, "{}", h.log());
+}
+
+#[test]
+fn a_race_suppression_matches_either_side() {
+    // The suppression names the function of the earlier access.
+    let mut h = Harness::with("either", |c| {
+        c.suppressions
+            .add_str("t.supp", "{\n  quiet\n  Helgrind:Race\n  obj:/prog\n}\n")
+            .unwrap();
+    });
+    two_threads(&mut h);
+    let prior = h.tool.sites.intern_access(StackId(0), 0x40_0200, 4);
+    let report = hb_engine::Report::Race(hb_engine::Race {
+        addr: 0x1000,
+        size: 4,
+        racy_addr: 0x1000,
+        racy_len: 4,
+        current: hb_engine::Access {
+            thread: ThreadId(3),
+            kind: AccessKind::Write,
+            atomic: false,
+            site: h.tool.sites.intern_access(StackId(0), 0x40_0300, 4),
+            locks_held: Some(vec![]),
+        },
+        prior: hb_engine::Access {
+            thread: ThreadId(2),
+            kind: AccessKind::Write,
+            atomic: false,
+            site: prior,
+            locks_held: Some(vec![]),
+        },
+    });
+    // Only the prior side lies in /prog.
+    h.tool.reporter.module_loaded("/prog", 0x40_0200, 0x10, 0);
+    h.tool.report(vec![report]);
+    h.exit();
+    assert!(h.log().contains("(suppressed: 1 from 1)"), "{}", h.log());
 }
