@@ -15,8 +15,9 @@
 //! - `decode` is total: every code maps to a `Request`, unknown ones to
 //!   `Request::Unknown`, which tools answer with `None` (the guest gets the
 //!   default it passed) and count for `-v`.
-//! - `VALGRIND_PRINTF` output goes out a whole line at a time; a line not
-//!   yet ended waits in `Core::pending` and is flushed at exit.
+//! - `VALGRIND_PRINTF` output goes out a whole line at a time, behind
+//!   `**PID** ` as in Valgrind; a line not yet ended waits in
+//!   `Core::pending` and is flushed before a backtrace and at exit.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -695,14 +696,14 @@ impl Core {
         if let Some(end) = self.pending.rfind('\n') {
             let rest = self.pending.split_off(end + 1);
             let done = std::mem::replace(&mut self.pending, rest);
-            self.log.line(done.trim_end_matches('\n'));
+            client_lines(&self.log, done.trim_end_matches('\n'));
         }
     }
 
     fn flush(&mut self) {
         if !self.pending.is_empty() {
             let text = std::mem::take(&mut self.pending);
-            self.log.line(&text);
+            client_lines(&self.log, &text);
         }
     }
 
@@ -721,6 +722,17 @@ impl Core {
             self.log.line(&text);
         }
     }
+}
+
+/// Writes the guest's own text as Valgrind does: each line behind
+/// `**PID** `, so it stands out from the tool's `==PID== ` lines.
+fn client_lines(log: &Log, text: &str) {
+    let pid = dbi::getpid();
+    let mut out = String::with_capacity(text.len() + 16);
+    for l in text.lines() {
+        let _ = writeln!(out, "**{pid}** {l}");
+    }
+    let _ = dbi::write_all(log.fd, out.as_bytes());
 }
 
 /// The core requests for a tool without requests of its own (none, inscount).
