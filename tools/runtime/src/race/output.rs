@@ -175,14 +175,7 @@ impl Reporter {
         );
         let modules = &self.modules;
         let mut s = self.symbolizer.stack(&ips, |ip| module_of(modules, ip));
-        // As Valgrind (--show-below-main=no): nothing below `main`.
-        if let Some(main) = s
-            .frames
-            .iter()
-            .position(|f| f.function.as_deref() == Some("main"))
-        {
-            s.frames.truncate(main + 1);
-        }
+        cut_below_main(&mut s);
         s.frames.truncate(self.config.num_callers);
         s
     }
@@ -413,6 +406,26 @@ impl Reporter {
     }
 }
 
+/// As Valgrind (`--show-below-main=no`): a stack ends at `main`; in a
+/// program without symbols, at glibc's function that called it, shown as
+/// `(below main)`.
+fn cut_below_main(stack: &mut Stack) {
+    let frames = &mut stack.frames;
+    if let Some(main) = frames
+        .iter()
+        .position(|f| f.function.as_deref() == Some("main"))
+    {
+        frames.truncate(main + 1);
+    } else if let Some(below) = frames.iter().position(|f| {
+        f.function.as_deref().is_some_and(|name| {
+            name.starts_with("__libc_start_call_main") || name.starts_with("__libc_start_main")
+        })
+    }) {
+        frames.truncate(below + 1);
+        frames[below].function = Some("(below main)".into());
+    }
+}
+
 /// A race found during an access longer than 8 bytes (a vector, `rep` or
 /// string-function access) is reported on the aligned 8-byte word holding
 /// its first racy byte, as Helgrind, which sees such accesses as words.
@@ -496,6 +509,35 @@ mod tests {
         assert_eq!(path(0x2000), None);
         assert_eq!(path(0x5800).as_deref(), Some("b"));
         assert_eq!(path(0x10), None);
+    }
+
+    #[test]
+    fn stacks_end_at_main_or_below_main() {
+        use hbgrind_report::Frame;
+        let named = |ip, name: &str| Frame {
+            function: Some(name.into()),
+            ..Frame::unknown(ip)
+        };
+        let mut s = Stack::new(vec![
+            named(1, "f"),
+            named(2, "main"),
+            named(3, "__libc_start_call_main"),
+            named(4, "_start"),
+        ]);
+        cut_below_main(&mut s);
+        assert_eq!(s.frames.len(), 2);
+        let mut s = Stack::new(vec![
+            Frame::unknown(1),
+            named(3, "__libc_start_call_main"),
+            named(4, "__libc_start_main@@GLIBC_2.34"),
+            Frame::unknown(5),
+        ]);
+        cut_below_main(&mut s);
+        assert_eq!(s.frames.len(), 2);
+        assert_eq!(s.frames[1].function.as_deref(), Some("(below main)"));
+        let mut s = Stack::new(vec![named(1, "worker"), named(2, "start_thread")]);
+        cut_below_main(&mut s);
+        assert_eq!(s.frames.len(), 2, "thread stacks are whole");
     }
 
     #[test]
