@@ -8,8 +8,12 @@
 //! release store: the unlock of a hand-written spin lock
 //! (`__atomic_store_n(&lock, 0, __ATOMIC_RELEASE)` after a CAS acquire).
 //!
-//! A lock model may also *declare* a word atomic (`pthread_once_t`): then
-//! its plain loads are acquire loads too (`is_acquire_load`).
+//! A lock model may also *declare* a word atomic (`pthread_once_t`), and so
+//! does a load in a spin loop (dbi's `MemAccess::spin_read`: a block that
+//! only reads and branches back to itself waits for another thread's
+//! store): then its plain loads are acquire loads too (`is_acquire_load`).
+//! A flag stored before anyone spun on it was a plain store, so such a
+//! handoff is ordered only when the waiter starts first.
 //!
 //! Plain *loads* of merely learned locations stay plain: `atomic_load_explicit(.., acquire)` and a racy
 //! plain read of an atomically updated counter are the same `mov`, and

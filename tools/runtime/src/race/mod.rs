@@ -504,8 +504,8 @@ impl Tool for RaceTool {
             let site = self.sites.intern_access(a.stack, a.pc, a.size);
             if !a.atomic {
                 // The atomics model (lockmodels/src/atomics.rs): a plain
-                // store to an atomic variable is a release store, a plain
-                // load of a declared one an acquire load.
+                // store to an atomic variable is a release store; a plain
+                // load of a declared one, or in a spin loop, an acquire.
                 let size = u64::from(a.size);
                 if a.kind == DbiAccessKind::Write && self.atomics.is_atomic(a.addr) {
                     self.flush_batch(tid);
@@ -515,7 +515,14 @@ impl Tool for RaceTool {
                     self.check(result);
                     continue;
                 }
-                if a.kind == DbiAccessKind::Read && self.atomics.is_acquire_load(a.addr) {
+                if a.kind == DbiAccessKind::Read
+                    && (a.spin_read || self.atomics.is_acquire_load(a.addr))
+                {
+                    if a.spin_read {
+                        // A spin wait: the word is a flag another thread
+                        // sets, its stores releases from now on.
+                        self.atomics.declare(a.addr);
+                    }
                     self.flush_batch(tid);
                     let result =
                         self.engine

@@ -485,3 +485,24 @@ fn a_race_suppression_matches_either_side() {
     h.exit();
     assert!(h.log().contains("(suppressed: 1 from 1)"), "{}", h.log());
 }
+
+#[test]
+fn a_spin_wait_on_a_flag_acquires_what_its_setter_released() {
+    let mut h = Harness::new("spinwait");
+    two_threads(&mut h);
+    let spin = MemAccess {
+        addr: 0x4000,
+        size: 4,
+        kind: DbiAccessKind::Read,
+        atomic: false,
+        spin_read: true,
+        pc: 0x40_0800,
+        stack: StackId(0),
+    };
+    h.tool.on_accesses(3, &[spin, spin]); // the waiter starts first
+    h.write(2, 0x1000, 0x40_0200); // the data
+    h.write(2, 0x4000, 0x40_0210); // the flag: now a release store
+    h.tool.on_accesses(3, &[spin]); // sees it
+    h.access(3, 0x1000, 4, DbiAccessKind::Read, 0x40_0310);
+    assert_eq!(h.races(), 0, "{}", h.log());
+}
