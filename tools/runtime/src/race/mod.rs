@@ -125,6 +125,9 @@ pub(crate) struct RaceTool {
     lock_sites: HashMap<u64, u32>,
     /// Locations seen under LOCK/xchg: a plain store there is a release.
     atomics: AtomicLocations,
+    /// Ranges the program declared benign races (`start -> end`): a spin
+    /// wait on a word there orders nothing, as in Helgrind.
+    untracked: BTreeMap<u64, u64>,
     /// `IGNORE_READS | IGNORE_WRITES` by thread number.
     ignore: Vec<u8>,
     /// The dynamic linker's code, `(start, len)`: its accesses are not
@@ -218,6 +221,7 @@ impl RaceTool {
             pending_stack: None,
             lock_sites: HashMap::new(),
             atomics: AtomicLocations::default(),
+            untracked: BTreeMap::new(),
             ignore: Vec::new(),
             ld_so: (0, 0),
             batch: Vec::with_capacity(BATCH_RECORDS + 8),
@@ -267,6 +271,16 @@ impl RaceTool {
             self.batch.clear();
             self.check(result);
         }
+    }
+
+    /// Whether `addr` lies in a range declared a benign race.
+    fn is_untracked(&self, addr: u64) -> bool {
+        !self.untracked.is_empty()
+            && self
+                .untracked
+                .range(..=addr)
+                .next_back()
+                .is_some_and(|(_, &end)| addr < end)
     }
 
     fn ignore_flags(&self, thread: ThreadNum) -> u8 {
@@ -402,10 +416,14 @@ impl RaceTool {
             }
             Request::Untrack { addr, len } => {
                 self.engine.ignore_range(addr, len);
+                self.atomics.forget_range(addr, len);
+                self.untracked.insert(addr, addr.saturating_add(len));
                 Ok(())
             }
             Request::Track { addr, len } => {
                 self.engine.unignore_range(addr, len);
+                let end = addr.saturating_add(len);
+                self.untracked.retain(|&s, &mut e| e <= addr || s >= end);
                 Ok(())
             }
             Request::HappensBefore { object } | Request::SemPost { sem: object } => {
@@ -516,7 +534,8 @@ impl Tool for RaceTool {
                     continue;
                 }
                 if a.kind == DbiAccessKind::Read
-                    && (a.spin_read || self.atomics.is_acquire_load(a.addr))
+                    && ((a.spin_read && !self.is_untracked(a.addr))
+                        || self.atomics.is_acquire_load(a.addr))
                 {
                     if a.spin_read {
                         // A spin wait: the word is a flag another thread

@@ -506,3 +506,29 @@ fn a_spin_wait_on_a_flag_acquires_what_its_setter_released() {
     h.access(3, 0x1000, 4, DbiAccessKind::Read, 0x40_0310);
     assert_eq!(h.races(), 0, "{}", h.log());
 }
+
+#[test]
+fn a_spin_wait_on_a_benign_race_orders_nothing() {
+    let mut h = Harness::new("benignflag");
+    two_threads(&mut h);
+    // ANNOTATE_BENIGN_RACE_SIZED(&flag, 4).
+    h.request(1, [0x4847_0127, 0x4000, 4, 0, 0, 0]);
+    let spin = MemAccess {
+        addr: 0x4000,
+        size: 4,
+        kind: DbiAccessKind::Read,
+        atomic: false,
+        spin_read: true,
+        pc: 0x40_0800,
+        stack: StackId(0),
+    };
+    h.tool.on_accesses(3, &[spin]);
+    h.write(2, 0x1000, 0x40_0200);
+    h.write(2, 0x4000, 0x40_0210);
+    h.tool.on_accesses(3, &[spin]);
+    h.write(3, 0x1000, 0x40_0310);
+    assert_eq!(h.races(), 1, "{}", h.log());
+    // VALGRIND_HG_ENABLE_CHECKING makes it a flag again.
+    h.request(1, [0x4847_0128, 0x4000, 4, 0, 0, 0]);
+    assert!(!h.tool.is_untracked(0x4000));
+}
