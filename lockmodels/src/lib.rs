@@ -24,7 +24,7 @@ mod pthread; // PTHREAD: the POSIX threads model
 
 pub use crate::apply::{apply, held_changes, Call, ThreadLookup};
 pub use crate::atomics::AtomicLocations;
-pub use crate::pthread::PTHREAD;
+pub use crate::pthread::{PTHREAD, UNSYNCHRONISING_WORDS};
 
 /// Where in a call an effect happens.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

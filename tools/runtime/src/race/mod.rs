@@ -42,6 +42,7 @@ use hb_engine::{AccessKind, AccessRecord, Engine, EngineError, MemoryOrder, Thre
 use hbgrind_report::SuppressionSet;
 use lockmodels::{
     held_changes, AtomicLocations, Call, Effect, ModelledFunction, ThreadLookup, PTHREAD,
+    UNSYNCHRONISING_WORDS,
 };
 
 use crate::client::{self, CoreContext, Guest, GuestMemory, Request};
@@ -130,6 +131,9 @@ pub(crate) struct RaceTool {
     untracked: BTreeMap<u64, u64>,
     /// `IGNORE_READS | IGNORE_WRITES` by thread number.
     ignore: Vec<u8>,
+    /// Addresses of glibc counters whose atomic updates order nothing
+    /// (`lockmodels::UNSYNCHRONISING_WORDS`): their accesses are dropped.
+    unsynchronising: Vec<u64>,
     /// The dynamic linker's code, `(start, len)`: its accesses are not
     /// checked (lazy binding writes GOT slots that PLT stubs in every
     /// thread read; Helgrind does not instrument ld.so either).
@@ -175,6 +179,34 @@ pub(crate) fn load_suppressions(
 fn is_dynamic_linker(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or(path);
     name.starts_with("ld-") && name.contains(".so")
+}
+
+/// True for glibc's C library (`libc.so.6`).
+fn is_libc(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    name.starts_with("libc.so") || name.starts_with("libc-2.")
+}
+
+/// The run-time addresses of the named symbols in the dynamic symbol table
+/// of the ELF file at `path` (any version); none if it cannot be read.
+fn find_symbols(path: &str, bias: u64, names: &[&str]) -> Vec<u64> {
+    use object::{Object, ObjectSymbol};
+    let Ok(data) = read_file(path.as_bytes()) else {
+        return Vec::new();
+    };
+    let Ok(file) = object::File::parse(&*data) else {
+        return Vec::new();
+    };
+    file.dynamic_symbols()
+        .filter(|s| s.is_definition())
+        .filter(|s| {
+            s.name().is_ok_and(|n| {
+                let base = n.split('@').next().unwrap_or(n);
+                names.contains(&base)
+            })
+        })
+        .map(|s| s.address().wrapping_add(bias))
+        .collect()
 }
 
 /// The words for the errors opening a file can give.
@@ -223,6 +255,7 @@ impl RaceTool {
             atomics: AtomicLocations::default(),
             untracked: BTreeMap::new(),
             ignore: Vec::new(),
+            unsynchronising: Vec::new(),
             ld_so: (0, 0),
             batch: Vec::with_capacity(BATCH_RECORDS + 8),
             reporter: Reporter::new(config.report, config.suppressions),
@@ -551,6 +584,9 @@ impl Tool for RaceTool {
                 }
             }
             if a.atomic {
+                if self.unsynchronising.contains(&a.addr) {
+                    continue;
+                }
                 self.atomics.learn(a.addr);
                 self.flush_batch(tid);
                 let size = u64::from(a.size);
@@ -651,6 +687,13 @@ impl Tool for RaceTool {
     fn on_module_load(&mut self, module: &ModuleView<'_>) {
         if is_dynamic_linker(module.path) {
             self.ld_so = (module.start, module.len);
+        }
+        if is_libc(module.path) {
+            for addr in find_symbols(module.path, module.bias, UNSYNCHRONISING_WORDS) {
+                if !self.unsynchronising.contains(&addr) {
+                    self.unsynchronising.push(addr);
+                }
+            }
         }
         self.reporter
             .module_loaded(module.path, module.start, module.len, module.bias);

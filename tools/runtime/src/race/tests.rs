@@ -532,3 +532,38 @@ fn a_spin_wait_on_a_benign_race_orders_nothing() {
     h.request(1, [0x4847_0128, 0x4000, 4, 0, 0, 0]);
     assert!(!h.tool.is_untracked(0x4000));
 }
+
+#[test]
+fn glibcs_thread_counter_orders_nothing() {
+    // The libc we run on has the counter in its dynamic symbol table.
+    let maps = String::from_utf8(output::read_proc_file(b"/proc/self/maps")).unwrap();
+    let libc = maps
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(5))
+        .find(|p| is_libc(p))
+        .expect("libc mapped")
+        .to_string();
+    let found = find_symbols(&libc, 0x1000_0000, UNSYNCHRONISING_WORDS);
+    assert_eq!(found.len(), 1, "{libc}");
+    assert!(find_symbols("/nonexistent", 0, UNSYNCHRONISING_WORDS).is_empty());
+
+    // Thread 2 exits (decrementing the counter), then thread 3 does: that
+    // must not order thread 2's write before thread 3's.
+    let mut h = Harness::new("nthreads");
+    h.tool.unsynchronising.push(0x5000);
+    two_threads(&mut h);
+    let dec = MemAccess {
+        addr: 0x5000,
+        size: 4,
+        kind: DbiAccessKind::Update,
+        atomic: true,
+        spin_read: false,
+        pc: 0x40_0900,
+        stack: StackId(0),
+    };
+    h.write(2, 0x1000, 0x40_0200);
+    h.tool.on_accesses(2, &[dec]);
+    h.tool.on_accesses(3, &[dec]);
+    h.write(3, 0x1000, 0x40_0300);
+    assert_eq!(h.races(), 1, "{}", h.log());
+}
