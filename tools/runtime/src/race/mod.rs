@@ -175,6 +175,12 @@ pub(crate) fn load_suppressions(
     Ok(set)
 }
 
+/// Argument `i` of a hooked call; 0 past the six integer registers (a
+/// model naming a stack argument would be a bug in the model, not a crash).
+fn arg(call: &HookCall, i: usize) -> u64 {
+    call.args.get(i).copied().unwrap_or(0)
+}
+
 /// True for the dynamic linker (`ld-linux-x86-64.so.2`, `ld-2.31.so`).
 fn is_dynamic_linker(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or(path);
@@ -338,7 +344,7 @@ impl RaceTool {
         if ret.is_some() {
             for (_, effect) in f.effects {
                 if let Effect::Lock { lock, .. } | Effect::RwLock { lock, .. } = *effect {
-                    self.lock_sites.entry(call.args[lock]).or_insert(site);
+                    self.lock_sites.entry(arg(call, lock)).or_insert(site);
                 }
             }
         }
@@ -351,7 +357,7 @@ impl RaceTool {
         let result = lockmodels::apply(&mut self.engine, f, &c, &self.pthreads);
         self.check(result);
         if let Some(word) = f.atomic_word(ret) {
-            self.atomics.declare(call.args[word]);
+            self.atomics.declare(arg(call, word));
         }
         for (lock, held) in held_changes(f, &c) {
             if held {
@@ -364,7 +370,7 @@ impl RaceTool {
             if ret as u32 == 0 {
                 if let (Some(child), Some(pthread)) = (
                     self.last_created.remove(&call.thread),
-                    Guest.read_u64(call.args[handle]),
+                    Guest.read_u64(arg(call, handle)),
                 ) {
                     self.pthreads.threads.insert(pthread, child);
                 }
