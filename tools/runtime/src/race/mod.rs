@@ -7,7 +7,10 @@
 //!   `AccessRecord::MAX_SIZE` are split, size 0 is skipped); a LOCK-prefixed
 //!   or `xchg` access is an `atomic_rmw` with `SeqCst`, handed over in
 //!   order between the plain ones. Sites are interned (stack, pc) pairs
-//!   (`SiteTable`).
+//!   (`SiteTable`). The atomics model (`lockmodels::AtomicLocations`) turns
+//!   plain stores to atomic words into release stores and spin-loop loads
+//!   into acquire loads. Not checked: the dynamic linker's own accesses,
+//!   and glibc's thread counter (`UNSYNCHRONISING_WORDS`).
 //! - Synchronisation: hooks on the pthread model's symbols go through
 //!   `lockmodels::apply`; `pthread_create`'s exit maps the `pthread_t` it
 //!   stored to the thread the translator saw it create; client requests
