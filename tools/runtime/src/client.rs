@@ -912,6 +912,44 @@ mod tests {
     }
 
     #[test]
+    fn printf_text_goes_out_by_whole_lines_behind_the_client_prefix() {
+        let path = std::env::temp_dir().join(format!("hbgrind-client-{}.log", std::process::id()));
+        let name = path.display().to_string();
+        let fd = dbi::open(name.as_bytes(), 0o2 | 0o100 | 0o1000, 0o644).unwrap();
+        let mut core = Core::new(Log { fd, quiet: false });
+        let mut m = Fake::default();
+        m.put(0x1000, b"a=%d \0");
+        m.put(0x1100, b"b\nc\0");
+        let va = m.va_list(&[7], &[]);
+        let printf = |format| Request::Printf {
+            format,
+            va_list: va,
+            backtrace: false,
+        };
+        assert_eq!(
+            core.handle(printf(0x1000), &m, 0, StackId(0), &mut Plain),
+            Some(4)
+        );
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "",
+            "no newline yet"
+        );
+        core.handle(printf(0x1100), &m, 0, StackId(0), &mut Plain);
+        core.count_unknown(0x9999);
+        core.finish(true);
+        let pid = dbi::getpid();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            format!(
+                "**{pid}** a=7 b\n**{pid}** c\n==\
+                 {pid}== hbgrind: 1 client requests not understood: 0x9999 (1x)\n"
+            )
+        );
+        dbi::close(fd);
+    }
+
+    #[test]
     fn registers_stacks_and_counts_errors() {
         let log = Log {
             fd: -1,
