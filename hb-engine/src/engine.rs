@@ -165,6 +165,24 @@ pub struct EngineStats {
     pub thread_slots: usize,
 }
 
+/// Answers "would the engine ignore this plain access of the thread?"
+/// (see [`Engine::redundancy`]).
+pub struct Redundancy<'a> {
+    filter: &'a crate::filter::AccessFilter,
+    gen: u32,
+}
+
+impl Redundancy<'_> {
+    /// True when a plain access of `size` bytes at `addr` repeats what the
+    /// thread already did since its last synchronisation: dropping it loses
+    /// no race.
+    #[inline]
+    pub fn covers(&self, addr: u64, size: u64, write: bool) -> bool {
+        granule_mask(addr, size)
+            .is_some_and(|(granule, mask)| self.filter.covers(granule, mask, write, self.gen))
+    }
+}
+
 /// The happens-before race detector.
 pub struct Engine {
     config: EngineConfig,
@@ -278,6 +296,19 @@ impl Engine {
             }
         }
         Ok(())
+    }
+
+    /// A view of `tid`'s same-epoch filter (filter.rs), for a caller that
+    /// wants to drop redundant accesses before it builds records for them
+    /// (interning their sites, say). `None` for a thread the engine does
+    /// not know yet. Accesses it does not drop must then be handed to the
+    /// engine, which remembers them.
+    pub fn redundancy(&self, tid: ThreadId) -> Option<Redundancy<'_>> {
+        let t = self.threads.index_of(tid)?;
+        Some(Redundancy {
+            filter: &self.threads.live[t].filter,
+            gen: self.gen,
+        })
     }
 
     /// Whether the access is redundant (filter.rs); otherwise remembers it.

@@ -17,7 +17,7 @@ mod threads; // ThreadTable: create, join, slot reuse
 pub mod trace; // the text event-trace format, for tests and replays
 mod vector_clock; // VectorClock: join, happens-before
 
-pub use crate::engine::{AccessRecord, Engine, EngineConfig, EngineStats, MemoryOrder};
+pub use crate::engine::{AccessRecord, Engine, EngineConfig, EngineStats, MemoryOrder, Redundancy};
 pub use crate::epoch::{ThreadId, ThreadSlot};
 pub use crate::report::{
     Access, AccessKind, LockOrderEdge, LockOrderViolation, Misuse, MisuseKind, Race, Report,

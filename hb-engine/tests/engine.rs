@@ -1,7 +1,7 @@
 //! Engine behaviour, one rule per test, written as event traces.
 
 use hb_engine::trace::{parse, replay};
-use hb_engine::{AccessKind, Engine, EngineConfig, Report};
+use hb_engine::{AccessKind, Engine, EngineConfig, Report, ThreadId};
 
 /// Replays `trace` and renders every report on one line each:
 /// `race ADDR+LEN KIND THREAD sSITE / KIND THREAD sSITE`,
@@ -489,4 +489,22 @@ fn accesses_at_the_top_of_the_address_space_do_not_overflow() {
     engine.write(t2, 0xffff_ffff_ffff_fff0, 8, 3).unwrap();
     let reports: Vec<String> = engine.take_reports().iter().map(render).collect();
     assert_eq!(reports, ["race 0xfffffffffffffff8+7 rd T2 s2 / wr T1 s1"]);
+}
+
+#[test]
+fn redundancy_view_drops_only_what_the_engine_would_ignore() {
+    let mut e = Engine::default();
+    let (t1, t2) = (ThreadId(1), ThreadId(2));
+    e.write(t1, 0x1000, 4, 1).unwrap();
+    e.thread_create(t1, t2).unwrap();
+    e.read(t2, 0x1000, 2, 2).unwrap();
+    let r = e.redundancy(t2).unwrap();
+    assert!(r.covers(0x1000, 2, false), "the same read again");
+    assert!(r.covers(0x1001, 1, false), "a part of it");
+    assert!(!r.covers(0x1000, 2, true), "a write is new");
+    assert!(!r.covers(0x1000, 4, false), "more bytes are new");
+    e.acquire(t2, 0x9000).unwrap();
+    let r = e.redundancy(t2).unwrap();
+    assert!(!r.covers(0x1000, 2, false), "a synchronisation ends the epoch");
+    assert!(e.redundancy(ThreadId(9)).is_none());
 }
