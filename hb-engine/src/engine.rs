@@ -169,7 +169,7 @@ pub struct EngineStats {
 /// (see [`Engine::redundancy`]).
 pub struct Redundancy<'a> {
     filter: &'a crate::filter::AccessFilter,
-    gen: u32,
+    gen: u64,
 }
 
 impl Redundancy<'_> {
@@ -196,8 +196,9 @@ pub struct Engine {
     reports: Vec<Report>,
     reported_sites: HashSet<(u32, u32)>,
     stats: EngineStats,
-    /// Bumped by every synchronisation event and range operation: the
-    /// generation the access filters are valid in (filter.rs).
+    /// Bumped by range operations and barrier completions, which change
+    /// every thread's view: with a thread's own `filter_gen`, the
+    /// generation its access filter is valid in (filter.rs).
     gen: u32,
 }
 
@@ -266,7 +267,8 @@ impl Engine {
         for record in records {
             let write = record.kind() == AccessKind::Write;
             if record.is_atomic() {
-                self.gen = self.gen.wrapping_add(1);
+                let th = &mut self.threads.live[t];
+                th.filter_gen = th.filter_gen.wrapping_add(1);
                 if write {
                     self.store_atomic(
                         t,
@@ -305,10 +307,19 @@ impl Engine {
     /// engine, which remembers them.
     pub fn redundancy(&self, tid: ThreadId) -> Option<Redundancy<'_>> {
         let t = self.threads.index_of(tid)?;
+        let th = &self.threads.live[t];
         Some(Redundancy {
-            filter: &self.threads.live[t].filter,
-            gen: self.gen,
+            filter: &th.filter,
+            gen: (u64::from(self.gen) << 32) | u64::from(th.filter_gen),
         })
+    }
+
+    /// Ends `tid`'s filter generation: its clock or lockset may change.
+    fn bump_thread_gen(&mut self, tid: ThreadId) {
+        if let Some(t) = self.threads.index_of(tid) {
+            let th = &mut self.threads.live[t];
+            th.filter_gen = th.filter_gen.wrapping_add(1);
+        }
     }
 
     /// Whether the access is redundant (filter.rs); otherwise remembers it.
@@ -317,8 +328,9 @@ impl Engine {
         let Some((granule, mask)) = granule_mask(addr, size) else {
             return false;
         };
-        let gen = self.gen;
-        let filter = &mut self.threads.live[t].filter;
+        let th = &mut self.threads.live[t];
+        let gen = (u64::from(self.gen) << 32) | u64::from(th.filter_gen);
+        let filter = &mut th.filter;
         if filter.covers(granule, mask, write, gen) {
             self.stats.filtered += 1;
             return true;
@@ -422,7 +434,7 @@ impl Engine {
         order: MemoryOrder,
         site: u32,
     ) -> Result<()> {
-        self.gen = self.gen.wrapping_add(1);
+        self.bump_thread_gen(tid);
         let t = self.threads.get_or_start(tid)?;
         self.load_atomic(t, addr, size, order, site);
         Ok(())
@@ -436,7 +448,7 @@ impl Engine {
         order: MemoryOrder,
         site: u32,
     ) -> Result<()> {
-        self.gen = self.gen.wrapping_add(1);
+        self.bump_thread_gen(tid);
         let t = self.threads.get_or_start(tid)?;
         self.store_atomic(t, addr, size, order, site);
         Ok(())
@@ -451,7 +463,7 @@ impl Engine {
         order: MemoryOrder,
         site: u32,
     ) -> Result<()> {
-        self.gen = self.gen.wrapping_add(1);
+        self.bump_thread_gen(tid);
         let t = self.threads.get_or_start(tid)?;
         self.stats.sync_events += 1;
         let location = self.atomics.entry(addr).or_default();
@@ -501,7 +513,7 @@ impl Engine {
     }
 
     pub fn fence(&mut self, tid: ThreadId, order: MemoryOrder) -> Result<()> {
-        self.gen = self.gen.wrapping_add(1);
+        self.bump_thread_gen(tid);
         let t = self.threads.get_or_start(tid)?;
         self.stats.sync_events += 1;
         let thread = &mut self.threads.live[t];
@@ -528,12 +540,12 @@ impl Engine {
         trylock: bool,
         site: u32,
     ) -> Result<()> {
-        self.gen = self.gen.wrapping_add(1);
+        self.bump_thread_gen(tid);
         self.lock(tid, mutex, true, trylock, site)
     }
 
     pub fn mutex_unlock(&mut self, tid: ThreadId, mutex: u64, site: u32) -> Result<()> {
-        self.gen = self.gen.wrapping_add(1);
+        self.bump_thread_gen(tid);
         self.unlock(tid, mutex, site)
     }
 
@@ -546,12 +558,12 @@ impl Engine {
         trylock: bool,
         site: u32,
     ) -> Result<()> {
-        self.gen = self.gen.wrapping_add(1);
+        self.bump_thread_gen(tid);
         self.lock(tid, lock, write, trylock, site)
     }
 
     pub fn rwlock_unlock(&mut self, tid: ThreadId, lock: u64, site: u32) -> Result<()> {
-        self.gen = self.gen.wrapping_add(1);
+        self.bump_thread_gen(tid);
         self.unlock(tid, lock, site)
     }
 
@@ -640,7 +652,7 @@ impl Engine {
 
     /// The lock (or any sync object) at `addr` is destroyed.
     pub fn sync_destroy(&mut self, tid: ThreadId, addr: u64, site: u32) -> Result<()> {
-        self.gen = self.gen.wrapping_add(1);
+        self.bump_thread_gen(tid);
         self.threads.get_or_start(tid)?;
         if self
             .threads
@@ -665,7 +677,7 @@ impl Engine {
     /// Publishes everything `tid` did so far at `addr` (condvar signal,
     /// semaphore post, `ANNOTATE_HAPPENS_BEFORE`, pthread_once completion).
     pub fn release(&mut self, tid: ThreadId, addr: u64) -> Result<()> {
-        self.gen = self.gen.wrapping_add(1);
+        self.bump_thread_gen(tid);
         let t = self.threads.get_or_start(tid)?;
         self.stats.sync_events += 1;
         let thread = &mut self.threads.live[t];
@@ -681,7 +693,7 @@ impl Engine {
     /// Learns everything released at `addr` so far (condvar wakeup,
     /// semaphore wait, `ANNOTATE_HAPPENS_AFTER`).
     pub fn acquire(&mut self, tid: ThreadId, addr: u64) -> Result<()> {
-        self.gen = self.gen.wrapping_add(1);
+        self.bump_thread_gen(tid);
         let t = self.threads.get_or_start(tid)?;
         self.stats.sync_events += 1;
         if let Some(sync) = self.syncs.get(&addr) {
@@ -695,7 +707,7 @@ impl Engine {
     // ---- barriers -------------------------------------------------------
 
     pub fn barrier_init(&mut self, tid: ThreadId, addr: u64, count: u32) -> Result<()> {
-        self.gen = self.gen.wrapping_add(1);
+        self.bump_thread_gen(tid);
         self.threads.get_or_start(tid)?;
         self.barriers.insert(
             addr,
@@ -744,7 +756,7 @@ impl Engine {
     /// `parent` starts `child`: everything `parent` did so far happens
     /// before everything `child` does.
     pub fn thread_create(&mut self, parent: ThreadId, child: ThreadId) -> Result<()> {
-        self.gen = self.gen.wrapping_add(1);
+        self.bump_thread_gen(parent);
         let p = self.threads.get_or_start(parent)?;
         self.stats.sync_events += 1;
         self.threads.create(p, child)?;
@@ -754,7 +766,7 @@ impl Engine {
     /// `joiner` learns that `child` has ended: everything `child` did
     /// happens before what `joiner` does next. A child still alive ends now.
     pub fn thread_join(&mut self, joiner: ThreadId, child: ThreadId) -> Result<()> {
-        self.gen = self.gen.wrapping_add(1);
+        self.bump_thread_gen(joiner);
         let j = self.threads.get_or_start(joiner)?;
         self.stats.sync_events += 1;
         if let Some(c) = self.threads.index_of(child) {
@@ -771,7 +783,7 @@ impl Engine {
 
     /// `tid` ends. Its slot is reused once every live thread has seen its end.
     pub fn thread_exit(&mut self, tid: ThreadId) {
-        self.gen = self.gen.wrapping_add(1);
+        self.bump_thread_gen(tid);
         if let Some(t) = self.threads.index_of(tid) {
             self.threads.exit(t);
         }
@@ -779,7 +791,6 @@ impl Engine {
 
     /// Nobody will join `child`: its final clock need not be kept.
     pub fn thread_detach(&mut self, child: ThreadId) {
-        self.gen = self.gen.wrapping_add(1);
         self.threads.detach(child);
     }
 

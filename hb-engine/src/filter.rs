@@ -4,9 +4,11 @@
 //!
 //! An access is redundant when the same thread already made an access of
 //! at least the same strength (a write covers reads and writes, a read
-//! covers reads) to a superset of its bytes, and no synchronisation event
-//! and no range operation happened in between (the engine's generation
-//! `gen` is unchanged). Such an access cannot reveal a race the earlier
+//! covers reads) to a superset of its bytes, and in between the thread made
+//! no synchronisation event of its own and nobody made a range operation or
+//! completed a barrier (the generation `gen` is unchanged: the engine's
+//! global one in the high half, the thread's own in the low half). Other
+//! threads' synchronisation cannot change this thread's clock or lockset. Such an access cannot reveal a race the earlier
 //! one did not: any access of another thread that conflicts with it
 //! conflicts with the earlier one on the same bytes, and is unordered with
 //! it too, because the thread's clock and lockset have not changed
@@ -23,7 +25,7 @@ const ENTRIES: usize = 1024;
 #[derive(Clone, Copy, Default)]
 struct Slot {
     granule: u64,
-    gen: u32,
+    gen: u64,
     read: u8,
     write: u8,
 }
@@ -55,7 +57,7 @@ pub(crate) fn granule_mask(addr: u64, size: u64) -> Option<(u64, u8)> {
 impl AccessFilter {
     /// Whether the access is redundant under generation `gen`.
     #[inline]
-    pub(crate) fn covers(&self, granule: u64, mask: u8, write: bool, gen: u32) -> bool {
+    pub(crate) fn covers(&self, granule: u64, mask: u8, write: bool, gen: u64) -> bool {
         let s = &self.slots[granule as usize % ENTRIES];
         if s.granule != granule || s.gen != gen {
             return false;
@@ -66,7 +68,7 @@ impl AccessFilter {
 
     /// Remembers an access that went through the shadow memory.
     #[inline]
-    pub(crate) fn insert(&mut self, granule: u64, mask: u8, write: bool, gen: u32) {
+    pub(crate) fn insert(&mut self, granule: u64, mask: u8, write: bool, gen: u64) {
         let s = &mut self.slots[granule as usize % ENTRIES];
         if s.granule != granule || s.gen != gen {
             *s = Slot {

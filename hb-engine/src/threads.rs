@@ -42,6 +42,8 @@ pub(crate) struct ThreadState {
     pub(crate) detached: bool,
     /// Granules this thread accessed in the engine's current generation.
     pub(crate) filter: crate::filter::AccessFilter,
+    /// This thread's part of that generation: bumped by its own sync events.
+    pub(crate) filter_gen: u32,
 }
 
 impl ThreadState {
@@ -143,6 +145,7 @@ impl ThreadTable {
             lockset: 0,
             detached: false,
             filter: crate::filter::AccessFilter::default(),
+            filter_gen: 1,
         });
         let index = self.live.len() - 1;
         self.by_tid.insert(tid, index);
