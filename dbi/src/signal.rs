@@ -94,10 +94,13 @@ pub(crate) fn sigaction(d: &mut Dispatcher, args: &[u64; 6]) -> i64 {
     0
 }
 
-/// Takes the real handler of the synchronous signals (SIGILL, SIGTRAP,
-/// SIGBUS, SIGFPE, SIGSEGV) the guest left at their default, so that a fatal
-/// fault first lets the tool write its report, then kills the process with
-/// the same signal (decision 8). The guest still sees SIG_DFL.
+/// Takes the real handler of every signal whose default action ends the
+/// process (the faults SIGILL, SIGTRAP, SIGBUS, SIGFPE, SIGSEGV, and
+/// SIGABRT, SIGTERM, SIGINT, SIGPIPE, ...) that the guest left at its
+/// default, so that a fatal signal first lets the tool write its report,
+/// then kills the process with the same signal (decision 8). The guest
+/// still sees SIG_DFL. SIGKILL cannot be caught: a program killed by it
+/// leaves what the tool wrote so far.
 pub(crate) fn watch_fatal_signals(d: &mut Dispatcher) {
     d.ts.altstack = sigframe::altstack();
     if let Err(e) = sigframe::install_runtime_altstack() {
@@ -105,7 +108,10 @@ pub(crate) fn watch_fatal_signals(d: &mut Dispatcher) {
             "hbgrind: warning: no signal stack for the runtime ({e})"
         ));
     }
-    for sig in [4u64, 5, 7, 8, 11] {
+    const FATAL_BY_DEFAULT: [u64; 22] = [
+        1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 15, 16, 24, 25, 26, 27, 29, 30, 31,
+    ];
+    for sig in FATAL_BY_DEFAULT {
         let now = sigframe::kernel_action(sig);
         if now.handler == SIG_DFL && sigframe::install_host_handler(sig, 0) >= 0 {
             d.sigacts[sig as usize] = Some(now);
