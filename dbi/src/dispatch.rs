@@ -28,11 +28,11 @@
 
 use crate::arch::{self, exit_kind, CapturedState, ThreadState};
 use crate::code_cache::{CacheError, CodeCache};
+use crate::events::Sites;
+use crate::hooks::Hooks;
 use crate::os::linux::code_mem::read_u64_in;
 use crate::os::linux::sigframe;
 use crate::translate::TranslateError;
-use crate::events::Sites;
-use crate::hooks::Hooks;
 use crate::{Config, ExitStats, Interests, ThreadNum};
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
@@ -89,13 +89,50 @@ impl BigGuard {
 impl Drop for BigGuard {
     fn drop(&mut self) {
         drop(self.0.take());
-        SERVING.fetch_add(1, Ordering::Release);
-        crate::os::linux::futex_wake_all(&SERVING);
+        if FAIR.load(Ordering::Relaxed) {
+            SERVING.fetch_add(1, Ordering::Release);
+            crate::os::linux::futex_wake_all(&SERVING);
+        }
     }
 }
 
+/// `--fair-sched`: the big lock hands over in FIFO ticket order.
+static FAIR: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
+/// `--sched-seed`: timeslices are counted in blocks drawn from this state.
+static SEEDED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+static SCHED_RNG: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+/// Mean timeslice of a deterministic schedule, in blocks.
+const MEAN_SLICE_BLOCKS: u64 = 10_000;
+
+/// The `n`th timeslice of thread `thread` in a deterministic schedule
+/// (splitmix64 of the seed, the thread number and `n`): each thread has
+/// its own sequence, so the order in which threads draw does not matter.
+fn slice_of(thread: ThreadNum, n: u64) -> u64 {
+    let seed = SCHED_RNG.load(Ordering::Relaxed);
+    let mut z = seed ^ (u64::from(thread) << 40) ^ n.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^= z >> 31;
+    1 + z % (2 * MEAN_SLICE_BLOCKS)
+}
+
+/// Whether the schedule is deterministic (`--sched-seed`).
+pub(crate) fn seeded() -> bool {
+    SEEDED.load(Ordering::Relaxed)
+}
+
 fn lock() -> BigGuard {
-    let ticket = NEXT_TICKET.fetch_add(1, Ordering::AcqRel);
+    if !FAIR.load(Ordering::Relaxed) {
+        return BigGuard(Some(
+            BIG.lock().unwrap_or_else(|poisoned| poisoned.into_inner()),
+        ));
+    }
+    lock_with_ticket(NEXT_TICKET.fetch_add(1, Ordering::AcqRel))
+}
+
+/// Takes the big lock with a ticket drawn earlier (a new thread's, drawn by
+/// its creator so that threads queue in creation order).
+fn lock_with_ticket(ticket: u32) -> BigGuard {
     loop {
         let serving = SERVING.load(Ordering::Acquire);
         if serving == ticket {
@@ -197,6 +234,15 @@ fn dispatcher_main(captured: &CapturedState, config: Box<Config>) -> ! {
             threads - 1
         ));
     }
+    // A seeded schedule needs the FIFO handover to repeat itself.
+    FAIR.store(
+        config.schedule.fair || config.schedule.seed.is_some(),
+        Ordering::Relaxed,
+    );
+    if let Some(seed) = config.schedule.seed {
+        SEEDED.store(true, Ordering::Relaxed);
+        SCHED_RNG.store(seed, Ordering::Relaxed);
+    }
     let hooks = Hooks::new(config.tool.hooks());
     let mut d = Dispatcher {
         ts,
@@ -220,6 +266,9 @@ fn dispatcher_main(captured: &CapturedState, config: Box<Config>) -> ! {
     d.thread_blocks.push(d.ts.base_addr());
     let mut main_ts = std::mem::replace(&mut d.ts, ThreadState::placeholder());
     d.adopt_thread(&mut main_ts, 1);
+    if seeded() {
+        main_ts.set_slice(slice_of(1, 0));
+    }
     d.ts = main_ts;
     d.report_initial_modules();
     crate::signal::watch_fatal_signals(&mut d);
@@ -232,16 +281,17 @@ fn dispatcher_main(captured: &CapturedState, config: Box<Config>) -> ! {
         }
         arch::register_signal_view(&guard.dispatcher().cache);
     }
-    thread_loop(main_thread, pc)
+    thread_loop(main_thread, pc, None)
 }
 
 /// A thread's life under the translator: take the big lock, run guest code
 /// until a blocking syscall or the thread's exit, let go, repeat.
-fn thread_loop(mut mine: ThreadState, mut pc: u64) -> ! {
+fn thread_loop(mut mine: ThreadState, mut pc: u64, first: Option<BigGuard>) -> ! {
     let mut finished: Option<(u64, [u64; 6], i64, u64)> = None;
+    let mut first = first;
     loop {
         let step = {
-            let mut guard = lock();
+            let mut guard = first.take().unwrap_or_else(lock);
             let d = guard.dispatcher();
             std::mem::swap(&mut d.ts, &mut mine);
             if let Some((nr, args, ret, next)) = finished.take() {
@@ -262,8 +312,14 @@ fn thread_loop(mut mine: ThreadState, mut pc: u64) -> ! {
                 THREADS.fetch_sub(1, Ordering::AcqRel);
             }
             std::mem::swap(&mut d.ts, &mut mine);
-            step
+            // A thread whose timeslice is over queues again before it lets
+            // go, so the queue's order does not depend on how fast the
+            // kernel runs it afterwards (FIFO, and repeatable with a seed).
+            let requeue = (matches!(step, Step::Yield(_)) && FAIR.load(Ordering::Relaxed))
+                .then(|| NEXT_TICKET.fetch_add(1, Ordering::AcqRel));
+            (step, requeue)
         };
+        let (step, requeue) = step;
         match step {
             Step::Blocking { nr, args, next } => {
                 let ret = crate::os::linux::guest_syscall::run_guest_syscall(nr, args);
@@ -272,8 +328,11 @@ fn thread_loop(mut mine: ThreadState, mut pc: u64) -> ! {
             }
             Step::ExitThread(status) => crate::os::linux::exit_thread(status),
             Step::Yield(next) => {
-                crate::os::linux::sched_yield();
                 pc = next;
+                match requeue {
+                    Some(ticket) => first = Some(lock_with_ticket(ticket)),
+                    None => crate::os::linux::sched_yield(),
+                }
             }
         }
     }
@@ -295,10 +354,15 @@ pub(crate) fn spawn_thread(d: &mut Dispatcher, args: &[u64; 6], next: u64) -> i6
         // The first extra thread: from now on threads take turns.
         let _ = sigframe::install_host_handler(sigframe::PREEMPT_SIG, SA_RESTART);
     }
-    if !d.ts.preemptible {
+    let seeded = seeded();
+    if !d.ts.preemptible && !seeded {
         d.ts.preemptible = sigframe::arm_preemption_timer(TIMESLICE_NS).is_ok();
     }
     let num = d.next_thread;
+    // In a deterministic schedule the child queues now, behind its creator's
+    // current turn, whenever its kernel thread gets to run.
+    let ticket = (seeded && FAIR.load(Ordering::Relaxed))
+        .then(|| NEXT_TICKET.fetch_add(1, Ordering::AcqRel));
     let body = Box::new(move || {
         let captured = CapturedState::blank();
         let Ok(mut ts) = ThreadState::new(&captured, arch::exit_common_addr()) else {
@@ -307,15 +371,20 @@ pub(crate) fn spawn_thread(d: &mut Dispatcher, args: &[u64; 6], next: u64) -> i6
         ts.set_guest(&gprs, rflags, &xsave);
         let _ = sigframe::install_runtime_altstack();
         ts.altstack = (0, 2, 0);
-        ts.preemptible = sigframe::arm_preemption_timer(TIMESLICE_NS).is_ok();
-        {
-            let mut guard = lock();
-            let d = guard.dispatcher();
-            d.thread_blocks.push(ts.base_addr());
-            d.adopt_thread(&mut ts, num);
+        if seeded {
+            ts.set_slice(slice_of(num, 0));
+        } else {
+            ts.preemptible = sigframe::arm_preemption_timer(TIMESLICE_NS).is_ok();
         }
+        let mut guard = match ticket {
+            Some(t) => lock_with_ticket(t),
+            None => lock(),
+        };
+        let d = guard.dispatcher();
+        d.thread_blocks.push(ts.base_addr());
+        d.adopt_thread(&mut ts, num);
         tracing::debug!(pc = format_args!("{next:#x}"), "thread starts");
-        thread_loop(ts, next)
+        thread_loop(ts, next, Some(guard))
     });
     let ret = arch::spawn_thread(args[0], args[2], args[3], args[4], body);
     if ret < 0 {
@@ -354,6 +423,7 @@ impl Dispatcher {
                 pc = crate::signal::deliver_pending(self, pc);
                 link_from = None;
                 if std::mem::take(&mut self.yield_requested) {
+                    tracing::debug!(thread = self.ts.events.num, "preempted");
                     return Step::Yield(pc);
                 }
             }
@@ -454,6 +524,16 @@ impl Dispatcher {
                     }
                 }
                 exit_kind::BUF_FULL => *pc = target,
+                exit_kind::YIELD => {
+                    self.ts.events.slices += 1;
+                    let slice = slice_of(self.ts.events.num, self.ts.events.slices);
+                    tracing::debug!(thread = self.ts.events.num, slice, "timeslice over");
+                    self.ts.set_slice(slice);
+                    *pc = target;
+                    if threads() > 1 {
+                        return Some(Step::Yield(target));
+                    }
+                }
                 exit_kind::HOOK => {
                     *resume = Some(read_u64_in(regions, info + arch::INFO_RESUME));
                     *pc = target;
@@ -497,7 +577,6 @@ impl Dispatcher {
         }
         None
     }
-
 
     /// Translates the block at `pc` into the cache.
     fn translate_at(&mut self, pc: u64) -> Result<crate::code_cache::Block, TranslateError> {

@@ -157,6 +157,8 @@ pub(crate) struct ThreadEvents {
     stack: Vec<(StackId, u64)>,
     /// Hooked calls not yet returned, innermost last.
     pub(crate) pending: Vec<PendingReturn>,
+    /// Timeslices this thread used up (deterministic schedules).
+    pub(crate) slices: u64,
     out: Vec<MemAccess>,
 }
 
@@ -167,6 +169,7 @@ impl ThreadEvents {
             buf: 0,
             stack: Vec::new(),
             pending: Vec::new(),
+            slices: 0,
             out: Vec::new(),
         }
     }
@@ -210,8 +213,7 @@ impl ThreadEvents {
         //   unmapped), written by its translated code, which is not running:
         //   the dispatcher of this thread holds the big lock.
         // - RawRecord is plain old data with the layout translated code writes.
-        let records =
-            unsafe { core::slice::from_raw_parts(self.buf as *const RawRecord, n) };
+        let records = unsafe { core::slice::from_raw_parts(self.buf as *const RawRecord, n) };
         let quiet = self.quiet();
         self.out.clear();
         let mut merge = [0u32; MERGE_SLOTS];

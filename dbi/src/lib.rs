@@ -16,19 +16,18 @@
 //! Guest threads take turns under a big lock (decision 10), preempted by a
 //! per-thread CPU-time timer (dispatch.rs).
 //!
-//! Not yet: `--fair-sched`, deterministic schedules; the other
-//! `--smc-check` modes.
+//! Not yet: the other `--smc-check` modes.
 
 mod arch; // the only cfg(target_arch): decode, emit, enter/leave, ThreadBlock
 mod code_cache; // CodeCache, Block: translations in regions near the guest code
 mod dispatch; // Dispatcher: the loop between the cache and the runtime
+mod events; // event buffers: sites, records, replay into MemAccess
+mod hooks; // function hooks by symbol
 mod os; // the only cfg(target_os): raw syscalls, memory, GS base, signal frames
 #[doc(hidden)]
 pub mod selftest; // Machine: native vs translated runs, for the differential test
-mod events; // event buffers: sites, records, replay into MemAccess
-mod hooks; // function hooks by symbol
-mod stacks; // the call-stack tree behind StackId
 mod signal; // guest signal actions, delivery to translated handlers, sigreturn
+mod stacks; // the call-stack tree behind StackId
 mod syscall; // the syscall layer: what the guest's syscalls mean to us
 mod tool_events; // flushes, hooked calls and returns, client requests
 mod translate; // translate(): decode, show the tool, emit, place
@@ -252,6 +251,30 @@ pub fn read_guest(addr: u64, buf: &mut [u8]) -> bool {
     crate::os::linux::mem::read_guest(addr, buf) == buf.len()
 }
 
+/// How guest threads take turns (decision 10).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Schedule {
+    /// `--fair-sched=yes|try`: the big lock is a FIFO ticket lock, so a
+    /// thread that lets go queues behind the waiting ones; `no`: whoever
+    /// asks first gets it (Valgrind's default; a spinning thread may then
+    /// wait for the kernel to run the thread it waits for).
+    pub fair: bool,
+    /// `--sched-seed=N`: threads switch after a pseudo-random number of
+    /// blocks drawn from this seed instead of after 10 ms of CPU time, and
+    /// new threads queue in creation order, so a run without blocking
+    /// system calls interleaves the same way every time.
+    pub seed: Option<u64>,
+}
+
+impl Default for Schedule {
+    fn default() -> Self {
+        Schedule {
+            fair: true,
+            seed: None,
+        }
+    }
+}
+
 /// How the runtime configured the translator.
 pub struct Config {
     pub tool: Box<dyn Tool>,
@@ -262,6 +285,7 @@ pub struct Config {
     pub preload_path: Option<Vec<u8>>,
     /// `-v`: print the translator's own counts at exit.
     pub verbose: bool,
+    pub schedule: Schedule,
 }
 
 /// Takes over the calling thread: returns only by running translated code,

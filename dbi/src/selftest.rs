@@ -10,8 +10,8 @@
 
 use crate::arch::{self, exit_kind, ThreadState};
 use crate::code_cache::CodeCache;
-use crate::os::linux::code_mem::{read_u64_in, CodeRegion};
 use crate::events::{Sites, ThreadEvents};
+use crate::os::linux::code_mem::{read_u64_in, CodeRegion};
 use crate::{Interests, MemAccess, Tool};
 
 /// Bytes of guest data at the start of the guest area.
@@ -161,9 +161,14 @@ impl Machine {
                 hooked: &|_| false,
                 rdfsbase: crate::os::linux::hwcap2() & 2 != 0,
             };
-            let block =
-                crate::translate::translate(pc, &mut self.cache, &mut self.tool, &interests, &mut cx)
-                    .map_err(|e| e.to_string())?;
+            let block = crate::translate::translate(
+                pc,
+                &mut self.cache,
+                &mut self.tool,
+                &interests,
+                &mut cx,
+            )
+            .map_err(|e| e.to_string())?;
             self.ts.run(block.host);
             if self.recording {
                 let end = self.ts.buf_ptr();

@@ -114,7 +114,7 @@ pub(crate) fn handle(d: &mut Dispatcher, pc: u64, next: u64) -> u64 {
             ));
             crate::exit_group(1);
         }
-        None if crate::dispatch::threads() > 1 => {
+        None if crate::dispatch::threads() > 1 && (!crate::dispatch::seeded() || may_block(nr)) => {
             // May block: the dispatcher runs it without the big lock.
             d.blocking = Some((nr, args, next));
             return next;
@@ -183,6 +183,18 @@ fn refuse_threads(d: &mut Dispatcher, pc: u64) -> ! {
     let stats = d.exit_stats(1);
     d.config.tool.on_exit(&stats, &d.config.log);
     crate::exit_group(1)
+}
+
+/// Whether syscall `nr` can wait for another thread or the outside world
+/// (I/O on pipes and sockets, futexes, sleeps, waits). In a deterministic
+/// schedule (`--sched-seed`) only these let go of the big lock, so that the
+/// others (mmap, mprotect, clone, getpid...) do not reorder the threads.
+fn may_block(nr: u64) -> bool {
+    const MAY_BLOCK: &[u64] = &[
+        0, 1, 2, 7, 16, 17, 18, 19, 20, 23, 24, 34, 35, 42, 43, 44, 45, 46, 47, 61, 65, 69, 70, 72,
+        73, 128, 130, 202, 208, 230, 232, 247, 257, 270, 271, 281, 288, 295, 296, 299, 307, 441,
+    ];
+    MAY_BLOCK.contains(&nr)
 }
 
 /// Memory and module bookkeeping after a successful syscall.

@@ -1,8 +1,8 @@
 //! Translating one guest block: decode, show it to the tool, emit, place.
 
 use crate::arch::{self, BlockEnd, BlockInstrumentation, RecordWants};
-use crate::events::Sites;
 use crate::code_cache::{Block, CacheError, CodeCache};
+use crate::events::Sites;
 use crate::{BlockView, Interests, Tool};
 use iced_x86::InstructionInfoFactory;
 
@@ -87,6 +87,7 @@ pub(crate) fn translate(
         client_requests: true,
         records: arch::plan_records(&block, wants, &mut |s| sites.id(s)),
         rdfsbase: cx.rdfsbase,
+        countdown: crate::dispatch::seeded(),
     };
     let guest_end = match block.end {
         BlockEnd::Native(p) | BlockEnd::UsesGs(p) if block.insns.is_empty() => p + 1,

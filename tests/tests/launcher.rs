@@ -109,6 +109,7 @@ fn help_lists_every_option() {
         "--trace-children=yes|no",
         "--trace-children-skip=PATTERNS",
         "--fair-sched=no|yes|try",
+        "--sched-seed=N",
         "--smc-check=none|stack|all-non-file|all",
         "--error-exitcode=N",
         "--num-callers=N",
@@ -169,6 +170,10 @@ fn malformed_option_values() {
     assert_refused(
         &hbgrind_with(&["--fair-sched=always", "/bin/true"]),
         "hbgrind: bad value in option '--fair-sched=always': expected no, yes or try; see hbgrind --help",
+    );
+    assert_refused(
+        &hbgrind_with(&["--sched-seed=-1", "/bin/true"]),
+        "hbgrind: bad value in option '--sched-seed=-1': expected an integer from 0 to 4294967295; see hbgrind --help",
     );
     assert_refused(
         &hbgrind_with(&["--smc-check=some", "/bin/true"]),

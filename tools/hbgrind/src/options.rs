@@ -128,7 +128,12 @@ const SPECS: &[Spec] = &[
     Spec {
         name: "--fair-sched",
         value: Value::OneOf(&["no", "yes", "try"], "no, yes or try"),
-        help: "hand the big lock over in FIFO order? [no]",
+        help: "hand the big lock over in FIFO order? [yes]",
+    },
+    Spec {
+        name: "--sched-seed",
+        value: Value::Int(0, u32::MAX, "an integer from 0 to 4294967295"),
+        help: "switch threads after pseudo-random numbers of blocks drawn from N, so runs repeat [off: every 10 ms of CPU time]",
     },
     Spec {
         name: "--smc-check",

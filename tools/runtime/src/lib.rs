@@ -75,5 +75,6 @@ fn setup() -> dbi::Config {
         trace_children: opts.trace_children,
         preload_path: opts.preload_path,
         verbose: opts.verbose,
+        schedule: opts.schedule,
     }
 }

@@ -29,6 +29,8 @@ pub(crate) struct Options {
     pub(crate) gen_suppressions: bool,
     /// `--default-suppressions=no` turns the built-in files off.
     pub(crate) default_suppressions: bool,
+    /// `--fair-sched=yes|try|no` and `--sched-seed=N`: how threads take turns.
+    pub(crate) schedule: dbi::Schedule,
     /// The command line as the user typed it (for XML's `<args>`), when
     /// the launcher passed it: HBGRIND_OPTIONS holds only the options.
     pub(crate) raw: Vec<String>,
@@ -85,6 +87,7 @@ impl Options {
             suppressions: Vec::new(),
             gen_suppressions: false,
             default_suppressions: true,
+            schedule: dbi::Schedule::default(),
             raw: Vec::new(),
         };
         for arg in raw.split('\x1f').filter(|a| !a.is_empty()) {
@@ -133,6 +136,14 @@ impl Options {
                 o.trace = Some(f.into());
             } else if let Some(v) = arg.strip_prefix("--trace-children=") {
                 o.trace_children = v == "yes";
+            } else if let Some(v) = arg.strip_prefix("--fair-sched=") {
+                o.schedule.fair = match v {
+                    "yes" | "try" => true,
+                    "no" => false,
+                    _ => return Err(bad("no, yes or try")),
+                };
+            } else if let Some(v) = arg.strip_prefix("--sched-seed=") {
+                o.schedule.seed = Some(v.parse().map_err(|_| bad("an integer"))?);
             } else if arg == "-q" || arg == "--quiet" {
                 o.quiet = true;
             } else if arg == "-v" || arg == "--verbose" {

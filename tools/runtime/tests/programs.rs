@@ -283,3 +283,34 @@ fn a_signal_sent_to_one_thread_runs_in_that_thread() {
         "got 0 0 1\ncancelled 1\n"
     );
 }
+
+#[test]
+fn a_seeded_schedule_repeats_and_another_seed_changes_it() {
+    let prog = build_with("interleave.c", "interleave", &["-pthread"]);
+    let log = |seed: &str| {
+        let o = Command::new(&prog)
+            .env("LD_PRELOAD", runtime())
+            .env(
+                "HBGRIND_OPTIONS",
+                format!("--tool=none\x1f--sched-seed={seed}"),
+            )
+            .output()
+            .expect("run program");
+        assert!(o.status.success(), "{o:?}");
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let first = log("7");
+    let switches: u32 = first
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("a switch count");
+    assert!(
+        switches > 10,
+        "threads switch every few thousand blocks: {first}"
+    );
+    for _ in 0..3 {
+        assert_eq!(log("7"), first, "seed 7 again");
+    }
+    assert_ne!(log("8"), first, "seed 8 switches elsewhere");
+}

@@ -88,6 +88,10 @@ impl ThreadState {
     pub(crate) fn set_buf_ptr(&self, v: u64) {
         self.tb_mut().buf_ptr = v;
     }
+    /// Sets the blocks left in the thread's timeslice (deterministic schedules).
+    pub(crate) fn set_slice(&self, blocks: u64) {
+        self.tb_mut().slice = blocks;
+    }
     pub(crate) fn ind_target(&self) -> u64 {
         self.tb_mut().ind_target
     }

@@ -29,7 +29,7 @@ use super::decode::{BlockEnd, DecodedBlock};
 use super::instrument::{emit_counters, CounterPlan};
 use super::record::{emit_record, emit_room_check_head, is_client_request, RecordPlan};
 use super::thread_block::{
-    EXIT_COMMON, IBL_JUMP, IBL_TABLE_OFFSET, IND_TARGET, SPILL_RAX, SPILL_RCX, SPILL_RDX,
+    EXIT_COMMON, IBL_JUMP, IBL_TABLE_OFFSET, IND_TARGET, SLICE, SPILL_RAX, SPILL_RCX, SPILL_RDX,
 };
 use iced_x86::{Code, FlowControl, Instruction};
 
@@ -53,8 +53,10 @@ pub(crate) mod exit_kind {
     pub(crate) const HOOK: u64 = 7;
     /// A client request at `target_pc`; continue at `link_slot`.
     pub(crate) const CLIENT_REQUEST: u64 = 8;
+    /// The thread's timeslice of blocks ran out before the block at `target_pc`.
+    pub(crate) const YIELD: u64 = 9;
     /// How many kinds there are.
-    pub(crate) const COUNT: usize = 9;
+    pub(crate) const COUNT: usize = 10;
 }
 
 /// The record an exit stub hands to the dispatcher (in the code cache).
@@ -225,6 +227,9 @@ pub(crate) struct BlockInstrumentation {
     pub(crate) records: RecordPlan,
     /// The CPU lets user code run `rdfsbase`.
     pub(crate) rdfsbase: bool,
+    /// Count the block against the thread's timeslice (`SLICE`) and leave
+    /// with `YIELD` when it is used up (deterministic schedules).
+    pub(crate) countdown: bool,
 }
 
 /// The code for one block: bytes to place at `base`, and the block's size.
@@ -266,6 +271,19 @@ pub(crate) fn emit_block(
     };
     if let Some(original) = check {
         emit_code_check(&mut a, block.pc, original);
+    }
+    if instrument.countdown {
+        // slice -= 1 without flags; at zero leave before running the block
+        // (the dispatcher refills the slice, so the rerun passes).
+        a.store_gs(RCX, SPILL_RCX);
+        a.load_gs(RCX, SLICE);
+        a.bytes(&[0x48, 0x8d, 0x49, 0xff]); // lea rcx, [rcx-1]
+        a.store_gs(RCX, SLICE);
+        a.bytes(&[0xe3, 2]); // jrcxz over the short jmp
+        a.bytes(&[0xeb, 14]); // jmp over the 14-byte exit path
+        a.load_gs(RCX, SPILL_RCX);
+        a.jmp_exit(exit_kind::YIELD, block.pc);
+        a.load_gs(RCX, SPILL_RCX);
     }
     // The room check comes first: a full buffer reruns the block from its
     // head, and the hook must not be announced twice.

@@ -14,12 +14,12 @@ pub(crate) use self::emit::{
     emit_block, exit_kind, native_exit_stub, BlockInstrumentation, EmitError, EmittedBlock,
     ExitInfo, SafePoint,
 };
-pub(crate) use self::record::{plan_records, RecordWants};
 pub(crate) use self::enter::{
     current_xsave, exit_common_addr, has_osxsave, spawn_thread, take_over_with,
     xsave_component_offset, xsave_size, CapturedState,
 };
 pub(crate) use self::instrument::plan_counters;
+pub(crate) use self::record::{plan_records, RecordWants};
 pub(crate) use self::thread_block::reg;
 
 use crate::os::linux::code_mem::{read_u64_in, write_in, CodeRegion};

@@ -104,8 +104,8 @@ pub(crate) fn plan_records(
         let mut recs = Vec::new();
         if wants.accesses {
             let stack_op = insn.stack_pointer_increment() != 0;
-            let rep = insn.is_string_instruction()
-                && (insn.has_rep_prefix() || insn.has_repne_prefix());
+            let rep =
+                insn.is_string_instruction() && (insn.has_rep_prefix() || insn.has_repne_prefix());
             let atomic = is_atomic(insn);
             for (operand, m) in factory.info(insn).used_memory().iter().enumerate() {
                 let Some(kind) = access_kind(m.access()) else {
@@ -315,7 +315,8 @@ pub(crate) fn emit_record(out: &mut Vec<u8>, rec: &Record, rdfsbase: bool) {
                     lea(out, Register::RAX, base, index, scale, displacement);
                     if fs {
                         if rdfsbase {
-                            out.extend_from_slice(&[0xf3, 0x48, 0x0f, 0xae, 0xc1]); // rdfsbase rcx
+                            out.extend_from_slice(&[0xf3, 0x48, 0x0f, 0xae, 0xc1]);
+                        // rdfsbase rcx
                         } else {
                             // glibc's TCB starts with a pointer to itself.
                             out.extend_from_slice(&[0x64, 0x48, 0x8b, 0x0c, 0x25, 0, 0, 0, 0]);

@@ -59,6 +59,8 @@ pub(crate) struct ThreadBlock {
     pub(crate) buf_ptr: u64,
     /// Scratch word of the block-head room check.
     pub(crate) buf_scratch: u64,
+    /// Blocks left in this thread's timeslice (deterministic schedules).
+    pub(crate) slice: u64,
 }
 
 pub(crate) const SELF_ADDR: i32 = 0x00;
@@ -85,6 +87,7 @@ pub(crate) const REDIRECT_PC: i32 = 0x120;
 pub(crate) const STEPPING: i32 = 0x128;
 pub(crate) const BUF_PTR: i32 = 0x130;
 pub(crate) const BUF_SCRATCH: i32 = 0x138;
+pub(crate) const SLICE: i32 = 0x140;
 
 const _: () = assert!(offset_of!(ThreadBlock, self_addr) == SELF_ADDR as usize);
 const _: () = assert!(offset_of!(ThreadBlock, host_rsp) == HOST_RSP as usize);
@@ -110,6 +113,7 @@ const _: () = assert!(offset_of!(ThreadBlock, redirect_pc) == REDIRECT_PC as usi
 const _: () = assert!(offset_of!(ThreadBlock, stepping) == STEPPING as usize);
 const _: () = assert!(offset_of!(ThreadBlock, buf_ptr) == BUF_PTR as usize);
 const _: () = assert!(offset_of!(ThreadBlock, buf_scratch) == BUF_SCRATCH as usize);
+const _: () = assert!(offset_of!(ThreadBlock, slice) == SLICE as usize);
 const _: () = assert!(core::mem::size_of::<ThreadBlock>() <= 4096);
 
 /// Where the extended-state area starts in the thread-block mapping.
