@@ -8,8 +8,8 @@
 #![forbid(unsafe_code)]
 
 mod engine; // Engine: events in, reports out; the only entry point
-mod filter; // AccessFilter: same-epoch accesses skip the shadow memory
 mod epoch; // Epoch, ThreadSlot, ThreadId: one thread's logical time
+mod filter; // AccessFilter: same-epoch accesses skip the shadow memory
 mod lock_order; // LockOrderGraph: potential deadlocks
 mod report; // Race, LockOrderViolation, Misuse: what the user is told
 mod shadow; // ShadowCell, ShadowMemory: the accesses each byte remembers

@@ -505,6 +505,9 @@ fn redundancy_view_drops_only_what_the_engine_would_ignore() {
     assert!(!r.covers(0x1000, 4, false), "more bytes are new");
     e.acquire(t2, 0x9000).unwrap();
     let r = e.redundancy(t2).unwrap();
-    assert!(!r.covers(0x1000, 2, false), "a synchronisation ends the epoch");
+    assert!(
+        !r.covers(0x1000, 2, false),
+        "a synchronisation ends the epoch"
+    );
     assert!(e.redundancy(ThreadId(9)).is_none());
 }
