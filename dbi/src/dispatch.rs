@@ -586,6 +586,8 @@ impl Dispatcher {
             sites: &mut self.sites,
             hooked: &hooked,
             rdfsbase: self.rdfsbase,
+            smc_check: self.config.smc_check,
+            guest_rsp: self.ts.gpr(crate::arch::reg::RSP),
         };
         crate::translate::translate(
             pc,

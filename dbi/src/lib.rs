@@ -16,7 +16,7 @@
 //! Guest threads take turns under a big lock (decision 10), preempted by a
 //! per-thread CPU-time timer (dispatch.rs).
 //!
-//! Not yet: the other `--smc-check` modes.
+//! `--smc-check` chooses which code is checked (`SmcCheck`).
 
 mod arch; // the only cfg(target_arch): decode, emit, enter/leave, ThreadBlock
 mod code_cache; // CodeCache, Block: translations in regions near the guest code
@@ -251,6 +251,22 @@ pub fn read_guest(addr: u64, buf: &mut [u8]) -> bool {
     crate::os::linux::mem::read_guest(addr, buf) == buf.len()
 }
 
+/// Which guest code is checked for self-modification before each run
+/// (`--smc-check`, decision 9).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SmcCheck {
+    /// Never: code that changes without an munmap/mprotect runs stale.
+    None,
+    /// Code on a stack (the main stack, or near the running thread's stack
+    /// pointer): trampolines GCC writes for nested functions.
+    Stack,
+    /// Code in memory that is not a read-only file mapping (JITs).
+    #[default]
+    AllNonFile,
+    /// All code.
+    All,
+}
+
 /// How guest threads take turns (decision 10).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Schedule {
@@ -286,6 +302,7 @@ pub struct Config {
     /// `-v`: print the translator's own counts at exit.
     pub verbose: bool,
     pub schedule: Schedule,
+    pub smc_check: SmcCheck,
 }
 
 /// Takes over the calling thread: returns only by running translated code,

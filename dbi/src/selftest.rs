@@ -160,6 +160,8 @@ impl Machine {
                 sites: &mut self.sites,
                 hooked: &|_| false,
                 rdfsbase: crate::os::linux::hwcap2() & 2 != 0,
+                smc_check: crate::SmcCheck::AllNonFile,
+                guest_rsp: 0,
             };
             let block = crate::translate::translate(
                 pc,

@@ -3,7 +3,7 @@
 use crate::arch::{self, BlockEnd, BlockInstrumentation, RecordWants};
 use crate::code_cache::{Block, CacheError, CodeCache};
 use crate::events::Sites;
-use crate::{BlockView, Interests, Tool};
+use crate::{BlockView, Interests, SmcCheck, Tool};
 use iced_x86::InstructionInfoFactory;
 
 /// Why a block could not be translated.
@@ -37,6 +37,9 @@ pub(crate) struct TranslateContext<'a> {
     pub(crate) sites: &'a mut Sites,
     pub(crate) hooked: &'a dyn Fn(u64) -> bool,
     pub(crate) rdfsbase: bool,
+    pub(crate) smc_check: SmcCheck,
+    /// The guest's stack pointer (for `--smc-check=stack`).
+    pub(crate) guest_rsp: u64,
 }
 
 /// Translates the guest block at `pc` into `cache`.
@@ -96,8 +99,20 @@ pub(crate) fn translate(
     // Code in memory the guest can write (JITs, trampolines) is checked
     // before each run (--smc-check=all-non-file, Valgrind's default).
     let code_len = (block.end_pc().max(pc + 1) - pc) as usize;
-    let check = (!crate::os::linux::mem::is_file_readonly(pc, pc + code_len as u64))
-        .then(|| &block.bytes[..code_len.min(block.bytes.len())]);
+    let end = pc + code_len as u64;
+    let checked = match cx.smc_check {
+        SmcCheck::None => false,
+        SmcCheck::All => true,
+        SmcCheck::AllNonFile => !crate::os::linux::mem::is_file_readonly(pc, end),
+        SmcCheck::Stack => {
+            // The running thread's stack: up to 8 MiB above its stack
+            // pointer (and the red zone below), or the main stack mapping.
+            let near_sp =
+                pc >= cx.guest_rsp.saturating_sub(128) && pc < cx.guest_rsp.saturating_add(8 << 20);
+            near_sp || crate::os::linux::mem::is_main_stack(pc)
+        }
+    };
+    let check = checked.then(|| &block.bytes[..code_len.min(block.bytes.len())]);
     let known: Vec<(u64, u64)> = block
         .direct_successors()
         .into_iter()

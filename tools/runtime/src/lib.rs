@@ -76,5 +76,6 @@ fn setup() -> dbi::Config {
         preload_path: opts.preload_path,
         verbose: opts.verbose,
         schedule: opts.schedule,
+        smc_check: opts.smc_check,
     }
 }

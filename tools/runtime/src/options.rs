@@ -31,6 +31,8 @@ pub(crate) struct Options {
     pub(crate) default_suppressions: bool,
     /// `--fair-sched=yes|try|no` and `--sched-seed=N`: how threads take turns.
     pub(crate) schedule: dbi::Schedule,
+    /// `--smc-check=none|stack|all-non-file|all`.
+    pub(crate) smc_check: dbi::SmcCheck,
     /// The command line as the user typed it (for XML's `<args>`), when
     /// the launcher passed it: HBGRIND_OPTIONS holds only the options.
     pub(crate) raw: Vec<String>,
@@ -88,6 +90,7 @@ impl Options {
             gen_suppressions: false,
             default_suppressions: true,
             schedule: dbi::Schedule::default(),
+            smc_check: dbi::SmcCheck::default(),
             raw: Vec::new(),
         };
         for arg in raw.split('\x1f').filter(|a| !a.is_empty()) {
@@ -141,6 +144,14 @@ impl Options {
                     "yes" | "try" => true,
                     "no" => false,
                     _ => return Err(bad("no, yes or try")),
+                };
+            } else if let Some(v) = arg.strip_prefix("--smc-check=") {
+                o.smc_check = match v {
+                    "none" => dbi::SmcCheck::None,
+                    "stack" => dbi::SmcCheck::Stack,
+                    "all-non-file" => dbi::SmcCheck::AllNonFile,
+                    "all" => dbi::SmcCheck::All,
+                    _ => return Err(bad("none, stack, all-non-file or all")),
                 };
             } else if let Some(v) = arg.strip_prefix("--sched-seed=") {
                 o.schedule.seed = Some(v.parse().map_err(|_| bad("an integer"))?);

@@ -244,6 +244,36 @@ fn self_modifying_code_is_retranslated() {
 }
 
 #[test]
+fn smc_check_chooses_which_code_is_checked() {
+    let smc = build("smc.c", "smc-modes");
+    let native = String::from_utf8_lossy(&run(&smc, &[], None).stdout).into_owned();
+    let with = |mode: &str| {
+        let o = Command::new(&smc)
+            .env("LD_PRELOAD", runtime())
+            .env(
+                "HBGRIND_OPTIONS",
+                format!("--tool=none\x1f--smc-check={mode}"),
+            )
+            .output()
+            .expect("run program");
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    assert_eq!(with("all"), native);
+    assert_eq!(with("all-non-file"), native);
+    // The code rewritten in place in an RWX page (not a stack) runs stale
+    // without checks; the W^X dual mapping is remapped, which we see.
+    for unchecked in ["none", "stack"] {
+        let out = with(unchecked);
+        assert_ne!(out, native, "--smc-check={unchecked} runs the stale code");
+        assert_eq!(
+            out.lines().nth(1),
+            native.lines().nth(1),
+            "--smc-check={unchecked}"
+        );
+    }
+}
+
+#[test]
 fn the_report_survives_a_guest_closing_all_descriptors() {
     let hard = build("hard.c", "hard-closeall");
     let under = check_same(&hard, &["closeall"], "inscount");

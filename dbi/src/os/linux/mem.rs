@@ -207,6 +207,24 @@ pub(crate) fn is_file_readonly(start: u64, end: u64) -> bool {
     true
 }
 
+/// Whether `pc` lies in the main thread's stack mapping (`[stack]`).
+pub(crate) fn is_main_stack(pc: u64) -> bool {
+    let text = super::read_file(b"/proc/self/maps");
+    String::from_utf8_lossy(&text).lines().any(|l| {
+        l.ends_with("[stack]")
+            && l.split_whitespace()
+                .next()
+                .and_then(|r| r.split_once('-'))
+                .and_then(|(a, b)| {
+                    Some((
+                        u64::from_str_radix(a, 16).ok()?,
+                        u64::from_str_radix(b, 16).ok()?,
+                    ))
+                })
+                .is_some_and(|(a, b)| a <= pc && pc < b)
+    })
+}
+
 /// Whether the page at `page` (a page number) is readable, probing it with
 /// one `process_vm_readv` of one byte the first time.
 fn page_readable(set: &mut HashSet<u64, BuildHasherDefault<PcHasher>>, page: u64) -> bool {
