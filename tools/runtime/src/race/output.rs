@@ -81,6 +81,8 @@ pub(crate) struct Reporter {
     errors: ErrorLog,
     suppressions: SuppressionSet,
     text: TextReporter,
+    /// The pid `text` prefixes lines with (a fork child gets its own).
+    text_pid: u32,
     xml: Option<XmlWriter<FdWriter>>,
     announced: HashSet<u32>,
     started: Instant,
@@ -137,6 +139,7 @@ impl Reporter {
             errors: ErrorLog::new(),
             suppressions,
             text,
+            text_pid: pid,
             xml,
             announced: HashSet::new(),
             started,
@@ -322,6 +325,7 @@ impl Reporter {
         }
         match self.errors.record(&err, &mut self.suppressions) {
             Outcome::New(_) => {
+                self.follow_fork();
                 self.announce(&err, threads);
                 let generated = self
                     .config
@@ -346,6 +350,17 @@ impl Reporter {
                 }
             }
             Outcome::Suppressed(_) => {}
+        }
+    }
+
+    /// After a fork the child's lines carry its own pid, and it announces
+    /// its threads again (its log may be another file).
+    fn follow_fork(&mut self) {
+        let pid = dbi::getpid() as u32;
+        if pid != self.text_pid {
+            self.text_pid = pid;
+            self.text = TextReporter::new(pid);
+            self.announced.clear();
         }
     }
 
@@ -393,6 +408,7 @@ impl Reporter {
             return self.errors.counts().errors;
         }
         self.finished = true;
+        self.follow_fork();
         let counts = self.errors.counts();
         let verbose = self.config.verbose.then_some(&self.suppressions);
         if !self.config.quiet || self.config.verbose {
