@@ -735,15 +735,15 @@ fn client_lines(log: &Log, text: &str) {
     let _ = dbi::write_all(log.fd, out.as_bytes());
 }
 
-/// The core requests for a tool without requests of its own (none, inscount).
-pub(crate) struct Plain;
-
-impl CoreContext for Plain {}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::collections::HashMap;
+
+    /// A tool with nothing but the core requests.
+    struct Plain;
+
+    impl CoreContext for Plain {}
 
     /// Guest memory made of a few byte strings at chosen addresses.
     #[derive(Default)]

@@ -2,22 +2,41 @@
 //! aliases `helgrind` and `drd`, in `race/`). Every tool answers the core
 //! client requests (`client::Core`).
 
-use dbi::{ExitStats, Interests, Log, StackId, ThreadNum, Tool};
+use dbi::{ExitStats, Interests, Log, ModuleView, StackId, ThreadNum, Tool};
 
-use crate::client::{self, Core, Guest, Plain, Request};
+use crate::client::{self, Core, CoreContext, Guest, Request};
 use crate::options::Options;
-use crate::race::{self, RaceConfig, RaceTool, ReportConfig};
+use crate::race::{self, CodeSymbols, RaceConfig, RaceTool, ReportConfig};
 
 /// Instrumentation off: the translator alone (and the core client requests).
 pub(crate) struct NoneTool {
     core: Core,
+    symbols: CodeSymbols,
     verbose: bool,
 }
 
+/// What the core requests of a tool without requests of its own need: its
+/// symbols. Such a tool keeps no call stacks (they cost the none tool up to
+/// 6x on `sort`), so a `VALGRIND_PRINTF_BACKTRACE` shows the request's own
+/// frame only.
+struct Plain<'a>(&'a mut CodeSymbols);
+
+impl CoreContext for Plain<'_> {
+    fn backtrace(&mut self, pc: u64, stack: StackId) -> Vec<String> {
+        self.0.backtrace_lines(pc, stack)
+    }
+}
+
 /// The core requests of a tool without requests of its own.
-fn plain_request(core: &mut Core, args: &[u64; 6], pc: u64, stack: StackId) -> Option<u64> {
+fn plain_request(
+    core: &mut Core,
+    symbols: &mut CodeSymbols,
+    args: &[u64; 6],
+    pc: u64,
+    stack: StackId,
+) -> Option<u64> {
     let request = client::decode(args);
-    let answer = core.handle(request, &Guest, pc, stack, &mut Plain);
+    let answer = core.handle(request, &Guest, pc, stack, &mut Plain(symbols));
     if let (None, Request::Unknown(code)) = (answer, request) {
         core.count_unknown(code);
     }
@@ -31,6 +50,7 @@ impl Tool for NoneTool {
     fn interests(&self) -> Interests {
         Interests {
             client_requests: true,
+            modules: true,
             ..Interests::default()
         }
     }
@@ -41,7 +61,13 @@ impl Tool for NoneTool {
         pc: u64,
         stack: StackId,
     ) -> Option<u64> {
-        plain_request(&mut self.core, args, pc, stack)
+        plain_request(&mut self.core, &mut self.symbols, args, pc, stack)
+    }
+    fn on_module_load(&mut self, m: &ModuleView<'_>) {
+        self.symbols.module_loaded(m.path, m.start, m.len, m.bias);
+    }
+    fn on_module_unload(&mut self, start: u64, _len: u64) {
+        self.symbols.module_unloaded(start);
     }
     fn on_exit(&mut self, _stats: &ExitStats, _log: &Log) {
         self.core.finish(self.verbose);
@@ -51,6 +77,7 @@ impl Tool for NoneTool {
 /// Counts executed guest instructions and memory operands (like Valgrind's lackey).
 pub(crate) struct InsCount {
     core: Core,
+    symbols: CodeSymbols,
     verbose: bool,
 }
 
@@ -63,6 +90,7 @@ impl Tool for InsCount {
             instruction_counts: true,
             memory_access_counts: true,
             client_requests: true,
+            modules: true,
             ..Interests::default()
         }
     }
@@ -73,7 +101,13 @@ impl Tool for InsCount {
         pc: u64,
         stack: StackId,
     ) -> Option<u64> {
-        plain_request(&mut self.core, args, pc, stack)
+        plain_request(&mut self.core, &mut self.symbols, args, pc, stack)
+    }
+    fn on_module_load(&mut self, m: &ModuleView<'_>) {
+        self.symbols.module_loaded(m.path, m.start, m.len, m.bias);
+    }
+    fn on_module_unload(&mut self, start: u64, _len: u64) {
+        self.symbols.module_unloaded(start);
     }
     fn on_exit(&mut self, stats: &ExitStats, log: &Log) {
         self.core.finish(self.verbose);
@@ -89,10 +123,12 @@ pub(crate) fn make(opts: &Options, log: Log) -> Result<Box<dyn Tool>, String> {
     Ok(match opts.tool.as_str() {
         "none" => Box::new(NoneTool {
             core: Core::new(log),
+            symbols: CodeSymbols::new(opts.num_callers),
             verbose,
         }),
         "inscount" => Box::new(InsCount {
             core: Core::new(log),
+            symbols: CodeSymbols::new(opts.num_callers),
             verbose,
         }),
         // "race", "helgrind", "drd": Options::parse admits nothing else.

@@ -52,7 +52,7 @@ use crate::client::{self, CoreContext, Guest, GuestMemory, Request};
 
 use self::heap::{Block, Heap, HeapFn, HEAP_FUNCTIONS};
 use self::output::read_file;
-pub(crate) use self::output::ReportConfig;
+pub(crate) use self::output::{CodeSymbols, ReportConfig};
 use self::output::{Reporter, ThreadInfo};
 use self::sites::SiteTable;
 

@@ -76,8 +76,7 @@ pub(crate) struct ThreadInfo {
 /// Everything between engine reports and the log.
 pub(crate) struct Reporter {
     config: ReportConfig,
-    symbolizer: Symbolizer,
-    modules: Vec<Module>,
+    symbols: CodeSymbols,
     errors: ErrorLog,
     suppressions: SuppressionSet,
     text: TextReporter,
@@ -95,6 +94,7 @@ impl Reporter {
     pub(crate) fn new(config: ReportConfig, mut suppressions: SuppressionSet) -> Self {
         let pid = dbi::getpid() as u32;
         suppressions.set_num_callers(config.num_callers);
+        let symbols = CodeSymbols::new(config.num_callers);
         let started = Instant::now();
         let (exe, args) = command_line();
         let command = std::iter::once(exe.as_str())
@@ -134,8 +134,7 @@ impl Reporter {
         });
         Reporter {
             config,
-            symbolizer: Symbolizer::new(),
-            modules: Vec::new(),
+            symbols,
             errors: ErrorLog::new(),
             suppressions,
             text,
@@ -149,17 +148,11 @@ impl Reporter {
     }
 
     pub(crate) fn module_loaded(&mut self, path: &str, start: u64, len: u64, bias: u64) {
-        let m = Module {
-            start,
-            end: start.saturating_add(len),
-            loaded: LoadedModule::new(path, bias),
-        };
-        let at = self.modules.partition_point(|x| x.start < start);
-        self.modules.insert(at, m);
+        self.symbols.module_loaded(path, start, len, bias);
     }
 
     pub(crate) fn module_unloaded(&mut self, start: u64) {
-        self.modules.retain(|m| m.start != start);
+        self.symbols.module_unloaded(start);
     }
 
     /// Errors shown so far (duplicates included), for `VALGRIND_COUNT_ERRORS`.
@@ -169,18 +162,7 @@ impl Reporter {
 
     /// The stack of instruction `pc` called from `stack`, symbolised.
     pub(crate) fn stack(&mut self, pc: u64, stack: StackId) -> Stack {
-        let mut ips = Vec::with_capacity(self.config.num_callers);
-        ips.push(pc);
-        ips.extend(
-            dbi::call_stack(stack)
-                .into_iter()
-                .take(self.config.num_callers.saturating_sub(1)),
-        );
-        let modules = &self.modules;
-        let mut s = self.symbolizer.stack(&ips, |ip| module_of(modules, ip));
-        cut_below_main(&mut s);
-        s.frames.truncate(self.config.num_callers);
-        s
+        self.symbols.stack(pc, stack)
     }
 
     fn site_stack(&mut self, sites: &SiteTable, site: u32) -> Stack {
@@ -228,9 +210,7 @@ impl Reporter {
             }
         }
         // Data lies above its module's code: try the nearest module below.
-        let at = self.modules.partition_point(|m| m.start <= addr);
-        let module = self.modules.get(at.checked_sub(1)?)?.loaded.clone();
-        self.symbolizer.describe_data(&module, addr)
+        self.symbols.describe_data(addr)
     }
 
     fn root_stack(&mut self) -> Option<(u64, u64)> {
@@ -383,22 +363,7 @@ impl Reporter {
 
     /// The lines of a backtrace, for `VALGRIND_PRINTF_BACKTRACE`.
     pub(crate) fn backtrace_lines(&mut self, pc: u64, stack: StackId) -> Vec<String> {
-        let s = self.stack(pc, stack);
-        s.frames
-            .iter()
-            .enumerate()
-            .map(|(i, f)| {
-                let lead = if i == 0 { "at" } else { "by" };
-                let name = f.function.as_deref().unwrap_or("???");
-                match (&f.file, f.line, &f.object) {
-                    (Some(file), Some(line), _) => {
-                        format!("   {lead} 0x{:X}: {name} ({file}:{line})", f.ip)
-                    }
-                    (_, _, Some(obj)) => format!("   {lead} 0x{:X}: {name} (in {obj})", f.ip),
-                    _ => format!("   {lead} 0x{:X}: {name}", f.ip),
-                }
-            })
-            .collect()
+        self.symbols.backtrace_lines(pc, stack)
     }
 
     /// The end of the run: `ERROR SUMMARY` (with `-v`, the used
@@ -419,6 +384,85 @@ impl Reporter {
             let _ = xml.finish(&self.suppressions, self.started.elapsed());
         }
         counts.errors
+    }
+}
+
+/// Code addresses to symbolised stacks: the modules mapped so far and what
+/// was read of their symbols. The race tool's reports use it, and the other
+/// tools' `VALGRIND_PRINTF_BACKTRACE`.
+pub(crate) struct CodeSymbols {
+    symbolizer: Symbolizer,
+    /// Sorted by `start`.
+    modules: Vec<Module>,
+    num_callers: usize,
+}
+
+impl CodeSymbols {
+    pub(crate) fn new(num_callers: usize) -> Self {
+        CodeSymbols {
+            symbolizer: Symbolizer::new(),
+            modules: Vec::new(),
+            num_callers: num_callers.max(1),
+        }
+    }
+
+    pub(crate) fn module_loaded(&mut self, path: &str, start: u64, len: u64, bias: u64) {
+        let m = Module {
+            start,
+            end: start.saturating_add(len),
+            loaded: LoadedModule::new(path, bias),
+        };
+        let at = self.modules.partition_point(|x| x.start < start);
+        self.modules.insert(at, m);
+    }
+
+    pub(crate) fn module_unloaded(&mut self, start: u64) {
+        self.modules.retain(|m| m.start != start);
+    }
+
+    /// The stack of instruction `pc` called from `stack`, symbolised, cut
+    /// below `main` and to `--num-callers` frames.
+    pub(crate) fn stack(&mut self, pc: u64, stack: StackId) -> Stack {
+        let mut ips = Vec::with_capacity(self.num_callers);
+        ips.push(pc);
+        ips.extend(
+            dbi::call_stack(stack)
+                .into_iter()
+                .take(self.num_callers.saturating_sub(1)),
+        );
+        let modules = &self.modules;
+        let mut s = self.symbolizer.stack(&ips, |ip| module_of(modules, ip));
+        cut_below_main(&mut s);
+        s.frames.truncate(self.num_callers);
+        s
+    }
+
+    /// A global variable or data symbol at `addr`, in the nearest module
+    /// below it (data lies above its module's code).
+    pub(crate) fn describe_data(&mut self, addr: u64) -> Option<AddressDescription> {
+        let at = self.modules.partition_point(|m| m.start <= addr);
+        let module = self.modules.get(at.checked_sub(1)?)?.loaded.clone();
+        self.symbolizer.describe_data(&module, addr)
+    }
+
+    /// `stack` as Valgrind's frame lines (`   at 0x…: f (file.c:3)`).
+    pub(crate) fn backtrace_lines(&mut self, pc: u64, stack: StackId) -> Vec<String> {
+        let s = self.stack(pc, stack);
+        s.frames
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let lead = if i == 0 { "at" } else { "by" };
+                let name = f.function.as_deref().unwrap_or("???");
+                match (&f.file, f.line, &f.object) {
+                    (Some(file), Some(line), _) => {
+                        format!("   {lead} 0x{:X}: {name} ({file}:{line})", f.ip)
+                    }
+                    (_, _, Some(obj)) => format!("   {lead} 0x{:X}: {name} (in {obj})", f.ip),
+                    _ => format!("   {lead} 0x{:X}: {name}", f.ip),
+                }
+            })
+            .collect()
     }
 }
 
