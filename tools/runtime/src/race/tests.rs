@@ -567,3 +567,28 @@ fn glibcs_thread_counter_orders_nothing() {
     h.write(3, 0x1000, 0x40_0300);
     assert_eq!(h.races(), 1, "{}", h.log());
 }
+
+#[test]
+fn a_threads_stack_comes_from_its_clone3_arguments() {
+    let mut h = Harness::new("stacks");
+    // struct clone_args: flags, pidfd, child_tid, parent_tid, exit_signal,
+    // stack, stack_size, ...
+    let args: [u64; 8] = [0, 0, 0, 0, 0, 0x7000_0000, 0x10_0000, 0];
+    h.tool.on_syscall(
+        SYS_CLONE3,
+        &[std::ptr::addr_of!(args) as u64, 88, 0, 0, 0, 0],
+    );
+    h.tool.on_thread_create(1, 2, 0x40_0100, StackId(0));
+    h.tool.on_thread_create(1, 3, 0x40_0100, StackId(0));
+    let slot = 0x7000_0000 + 0x8_0000;
+    h.write(2, slot, 0x40_0200);
+    h.write(3, slot, 0x40_0300);
+    let log = h.log();
+    assert!(
+        log.contains(&format!("Address 0x{slot:x} is on thread #2's stack")),
+        "{log}"
+    );
+    // A bad pointer gives no range, and no crash.
+    h.tool.on_syscall(SYS_CLONE3, &[8, 88, 0, 0, 0, 0]);
+    assert_eq!(h.tool.pending_stack, None);
+}
