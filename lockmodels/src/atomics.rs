@@ -24,39 +24,71 @@
 //!
 //! # Invariants
 //! - `learned` holds the start addresses of every LOCK/xchg access seen
-//!   since the bytes were last forgotten (freed or unmapped).
+//!   since the bytes were last forgotten (freed or unmapped); `ordered`
+//!   holds the same addresses (and `declared` a subset) for forgetting a
+//!   range, the hash sets answer lookups.
 //! - A bit of `filter` is set for every address in `learned` (bits are
 //!   never cleared, so a forgotten location costs a set lookup, never a
 //!   wrong answer): `is_atomic` answers from the filter alone for almost
 //!   every plain store, which is the hot path.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 
-const FILTER_BITS: usize = 1 << 16;
+/// Bits of each filter (128 KiB): QEMU learns thousands of atomic words,
+/// which filled a 64 Ki-bit filter (perf, 2026-11-25).
+const FILTER_BITS: usize = 1 << 20;
+const FILTER_SHIFT: u32 = 64 - FILTER_BITS.trailing_zeros();
+
+/// splitmix64's finaliser: addresses in, well-spread bits out.
+#[derive(Default)]
+struct AddrHasher(u64);
+
+impl Hasher for AddrHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+    fn finish(&self) -> u64 {
+        let mut h = self.0;
+        h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        h ^ (h >> 31)
+    }
+}
+
+type AddrSet = HashSet<u64, BuildHasherDefault<AddrHasher>>;
 
 /// Locations known to be atomic variables.
 pub struct AtomicLocations {
     filter: Vec<u64>,
-    learned: BTreeSet<u64>,
+    learned: AddrSet,
+    /// Every learned address, in order, for `forget_range`.
+    ordered: BTreeSet<u64>,
     /// Filter and set of the declared words (loads acquire too).
     declared_filter: Vec<u64>,
-    declared: BTreeSet<u64>,
+    declared: AddrSet,
 }
 
 impl Default for AtomicLocations {
     fn default() -> Self {
         AtomicLocations {
             filter: vec![0; FILTER_BITS / 64],
-            learned: BTreeSet::new(),
+            learned: AddrSet::default(),
+            ordered: BTreeSet::new(),
             declared_filter: vec![0; FILTER_BITS / 64],
-            declared: BTreeSet::new(),
+            declared: AddrSet::default(),
         }
     }
 }
 
 #[inline]
 fn bit(addr: u64) -> (usize, u64) {
-    let h = (addr.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 48) as usize;
+    let h = (addr.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> FILTER_SHIFT) as usize;
     (h / 64, 1 << (h % 64))
 }
 
@@ -67,6 +99,7 @@ impl AtomicLocations {
         if self.filter[word] & mask == 0 || !self.learned.contains(&addr) {
             self.filter[word] |= mask;
             self.learned.insert(addr);
+            self.ordered.insert(addr);
         }
     }
 
@@ -76,6 +109,7 @@ impl AtomicLocations {
         self.declared_filter[word] |= mask;
         self.filter[word] |= mask;
         self.learned.insert(addr);
+        self.ordered.insert(addr);
         self.declared.insert(addr);
     }
 
@@ -96,8 +130,9 @@ impl AtomicLocations {
     /// The bytes `[start, start + len)` were freed or unmapped.
     pub fn forget_range(&mut self, start: u64, len: u64) {
         let end = start.saturating_add(len);
-        let gone: Vec<u64> = self.learned.range(start..end).copied().collect();
+        let gone: Vec<u64> = self.ordered.range(start..end).copied().collect();
         for a in gone {
+            self.ordered.remove(&a);
             self.learned.remove(&a);
             self.declared.remove(&a);
         }

@@ -22,7 +22,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use dbi::StackId;
 
 /// Slots of the direct-mapped cache (a power of two).
-const CACHE_SLOTS: usize = 4096;
+const CACHE_SLOTS: usize = 1 << 16;
 
 #[derive(Clone, Copy, Default)]
 struct Slot {
@@ -137,7 +137,13 @@ impl Hasher for FastHasher {
         self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
     }
     fn finish(&self) -> u64 {
-        self.0
+        // hashbrown takes the bucket from the low bits, which a multiply
+        // leaves poorly mixed for aligned code addresses (perf on QEMU: long
+        // probe chains); splitmix64's finaliser spreads every bit.
+        let mut h = self.0;
+        h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        h ^ (h >> 31)
     }
 }
 
