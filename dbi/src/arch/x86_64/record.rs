@@ -111,7 +111,14 @@ pub(crate) fn plan_records(
                 let Some(kind) = access_kind(m.access()) else {
                     continue;
                 };
-                let size = m.memory_size().size() as u32;
+                // iced-x86 gives a `rep` string operand an unknown size (the
+                // count is not known when decoding): its element size is the
+                // instruction's.
+                let size = if rep {
+                    insn.memory_size().size() as u32
+                } else {
+                    m.memory_size().size() as u32
+                };
                 if size == 0 || m.index().is_vector_register() {
                     continue;
                 }
@@ -400,5 +407,58 @@ mod tests {
             }
             assert_eq!(i.memory_displacement64() as i64 as i32, disp as i32);
         }
+    }
+}
+
+#[cfg(test)]
+mod plan_tests {
+    use super::*;
+    use crate::arch::x86_64::decode::{BlockEnd, DecodedBlock};
+
+    fn block_of(bytes: &[u8]) -> DecodedBlock {
+        let mut d = iced_x86::Decoder::with_ip(64, bytes, 0x1000, iced_x86::DecoderOptions::NONE);
+        let insns: Vec<Instruction> = d.iter().collect();
+        let end = insns.last().map_or(0x1000, |i| i.next_ip());
+        DecodedBlock {
+            pc: 0x1000,
+            disp_offsets: vec![0; insns.len()],
+            insns,
+            bytes: bytes.to_vec(),
+            end: BlockEnd::Fallthrough(end),
+        }
+    }
+
+    #[test]
+    fn rep_string_operands_record_their_byte_count() {
+        // rep stosb; rep stosq; rep movsb
+        let b = block_of(&[0xf3, 0xaa, 0xf3, 0x48, 0xab, 0xf3, 0xa4]);
+        let mut sites = Vec::new();
+        let plan = plan_records(
+            &b,
+            RecordWants {
+                accesses: true,
+                calls: false,
+            },
+            &mut |s| {
+                sites.push(s);
+                sites.len() as u32
+            },
+        );
+        let scales: Vec<Vec<Option<u8>>> = plan
+            .per_insn
+            .iter()
+            .map(|r| {
+                r.iter()
+                    .map(|x| match x {
+                        Record::Operand { rep_scale, .. } => *rep_scale,
+                        Record::StackPointer { .. } => None,
+                    })
+                    .collect()
+            })
+            .collect();
+        assert_eq!(
+            scales,
+            vec![vec![Some(1)], vec![Some(8)], vec![Some(1), Some(1)]]
+        );
     }
 }
