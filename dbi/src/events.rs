@@ -58,9 +58,8 @@ impl MemAccess {
             true
         } else {
             // Already covered (the same bytes again) is a merge too.
-            let covered = next.addr >= self.addr
-                && next.addr + u64::from(next.size) <= self.addr + u64::from(self.size);
-            covered
+            next.addr >= self.addr
+                && next.addr + u64::from(next.size) <= self.addr + u64::from(self.size)
         }
     }
 }
