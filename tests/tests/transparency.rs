@@ -622,3 +622,126 @@ workload!(
         expect(native, 0, "child exited 13");
     }
 );
+
+// ---------------------------------------------------------------------------
+// Multithreaded real programs (the threads issue): outputs byte for byte.
+
+/// `big_text_file()` compressed natively by `tool ARGS`, for the
+/// decompression runs.
+fn compressed_with(tool: &str, args: &[&str], key: &str) -> PathBuf {
+    let input = big_text_file();
+    cached_file(key, |path| {
+        let out = std::process::Command::new(tool)
+            .args(args)
+            .arg(&input)
+            .output()
+            .unwrap_or_else(|e| panic!("{tool}: {e}"));
+        assert!(out.status.success(), "{tool} failed natively");
+        std::fs::write(path, out.stdout).expect("write compressed input");
+    })
+}
+
+/// Skips (with the reason printed) when `tool` is not installed.
+fn installed(tool: &str) -> bool {
+    let found = std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(tool).is_file()));
+    if !found {
+        eprintln!("skipped: {tool} is not installed (scripts/setup installs it)");
+    }
+    found
+}
+
+macro_rules! compressor {
+    ($name:ident, $tool:literal, [$($c:literal),*], [$($d:literal),*]) => {
+        mod $name {
+            use super::*;
+
+            #[test]
+            fn compresses_and_decompresses_as_natively() {
+                if !installed($tool) {
+                    return;
+                }
+                let run = Run::new($tool).args([$($c),*]).arg(big_text_file());
+                let native = run.native();
+                assert_eq!(native.status.code(), Some(0));
+                assert_same(&native, &run.under_hbgrind(&["--tool=none"]));
+                let packed = compressed_with($tool, &[$($c),*], concat!($tool, "-20mb-v1"));
+                let run = Run::new($tool).args([$($d),*]).arg(packed);
+                let native = run.native();
+                assert_eq!(native.stdout, std::fs::read(big_text_file()).unwrap());
+                assert_same(&native, &run.under_hbgrind(&["--tool=none"]));
+            }
+        }
+    };
+}
+
+compressor!(
+    pigz_two_threads,
+    "pigz",
+    ["-p", "2", "-n", "-c"],
+    ["-p", "2", "-d", "-c"]
+);
+compressor!(
+    xz_two_threads,
+    "xz",
+    ["-T2", "-1", "-c"],
+    ["-T2", "-d", "-c"]
+);
+compressor!(
+    zstd_two_threads,
+    "zstd",
+    ["-T2", "-q", "-c"],
+    ["-T2", "-q", "-d", "-c"]
+);
+
+workload!(
+    python3_threads_and_futures,
+    Run::new("/usr/bin/python3").args([
+        "-c",
+        "import threading, hashlib\n\
+         from concurrent.futures import ThreadPoolExecutor\n\
+         lock = threading.Lock(); seen = []\n\
+         def work(i):\n\
+         \x20   d = hashlib.sha256(str(i).encode() * 2000).hexdigest()\n\
+         \x20   with lock: seen.append(d[:4])\n\
+         \x20   return len(d)\n\
+         ts = [threading.Thread(target=work, args=(i,)) for i in range(8)]\n\
+         [t.start() for t in ts]; [t.join() for t in ts]\n\
+         with ThreadPoolExecutor(max_workers=4) as ex: total = sum(ex.map(work, range(200)))\n\
+         print(total, len(seen), sorted(seen)[:3])",
+    ]),
+    |native| expect(native, 0, "12800 208 ['02c6', '0471', '049c']")
+);
+
+/// node (V8: a JIT writing code at run time, and worker threads).
+#[test]
+fn node_jit_loop_and_worker_threads() {
+    if !installed("node") {
+        return;
+    }
+    let script = "const { Worker } = require('worker_threads');\n\
+        function f(n) { let s = 0; for (let i = 0; i < n; i++) s = (s + i * i) % 1000003; return s; }\n\
+        let t = 0; for (let k = 0; k < 50; k++) t += f(200000);\n\
+        const w = new Worker('const { parentPort } = require(\"worker_threads\");\
+            let s = 0; for (let i = 0; i < 3000000; i++) s = (s + i) % 99991; parentPort.postMessage(s);', { eval: true });\n\
+        w.on('message', (m) => { console.log('main', t, 'worker', m); });";
+    let run = Run::new("node").args(["-e", script]);
+    let native = run.native();
+    expect(&native, 0, "main 39200100 worker 36315");
+    assert_same(&native, &run.under_hbgrind(&["--tool=none"]));
+}
+
+/// QEMU itself, as far as `--version` goes (the boot is scripts/boot-s390x).
+#[test]
+fn qemu_version() {
+    for qemu in ["qemu-system-s390x", "qemu-system-x86_64"] {
+        if !installed(qemu) {
+            continue;
+        }
+        let run = Run::new(qemu).arg("--version");
+        let native = run.native();
+        assert_eq!(native.status.code(), Some(0));
+        assert!(native.stdout_text().starts_with("QEMU emulator version "));
+        assert_same(&native, &run.under_hbgrind(&["--tool=none"]));
+    }
+}

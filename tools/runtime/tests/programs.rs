@@ -344,3 +344,15 @@ fn a_seeded_schedule_repeats_and_another_seed_changes_it() {
     }
     assert_ne!(log("8"), first, "seed 8 switches elsewhere");
 }
+
+#[test]
+fn thread_storms_and_a_timer_storm() {
+    let prog = build_with("thread_storm.c", "thread_storm", &["-pthread"]);
+    let out = check_same(&prog, &[], "none");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("created 6400 threads, total 201600, joined 201600"),
+        "{text}"
+    );
+    assert!(text.contains("alarms many"), "{text}");
+}
