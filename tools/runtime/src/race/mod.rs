@@ -129,6 +129,9 @@ pub(crate) struct RaceTool {
     lock_sites: HashMap<u64, u32>,
     /// Locations seen under LOCK/xchg: a plain store there is a release.
     atomics: AtomicLocations,
+    /// Per access of the current batch: the engine would ignore it
+    /// (`Engine::redundancy`), so it is dropped before its site is interned.
+    redundant: Vec<bool>,
     /// Ranges the program declared benign races (`start -> end`): a spin
     /// wait on a word there orders nothing, as in Helgrind.
     untracked: BTreeMap<u64, u64>,
@@ -262,6 +265,7 @@ impl RaceTool {
             pending_stack: None,
             lock_sites: HashMap::new(),
             atomics: AtomicLocations::default(),
+            redundant: Vec::new(),
             untracked: BTreeMap::new(),
             ignore: Vec::new(),
             unsynchronising: Vec::new(),
@@ -550,8 +554,30 @@ impl Tool for RaceTool {
     fn on_accesses(&mut self, thread: ThreadNum, accesses: &[MemAccess]) {
         let tid = ThreadId(thread);
         let ignore = self.ignore_flags(thread);
-        for a in accesses {
-            if a.size == 0 || a.pc.wrapping_sub(self.ld_so.0) < self.ld_so.1 {
+        // Repeats of what this thread already did since its last
+        // synchronisation change nothing in the engine: drop them first.
+        // Only up to the batch's first access that may synchronise (after
+        // it the thread's epoch may differ from the view's).
+        let mut redundant = std::mem::take(&mut self.redundant);
+        redundant.clear();
+        if let Some(view) = self.engine.redundancy(tid) {
+            for a in accesses {
+                let write = a.kind != DbiAccessKind::Read;
+                if a.atomic
+                    || a.spin_read
+                    || (write && self.atomics.is_atomic(a.addr))
+                    || (!write && self.atomics.is_acquire_load(a.addr))
+                {
+                    break;
+                }
+                redundant.push(view.covers(a.addr, u64::from(a.size), write));
+            }
+        }
+        for (i, a) in accesses.iter().enumerate() {
+            if redundant.get(i) == Some(&true)
+                || a.size == 0
+                || a.pc.wrapping_sub(self.ld_so.0) < self.ld_so.1
+            {
                 continue;
             }
             let write = a.kind != DbiAccessKind::Read;
@@ -638,6 +664,7 @@ impl Tool for RaceTool {
         }
         self.flush_batch(tid);
         self.drain();
+        self.redundant = redundant;
     }
 
     fn on_hook_entry(&mut self, call: &HookCall) {
