@@ -30,6 +30,11 @@ pub(crate) enum HeapFn {
     PosixMemalign,
     /// `free(p)`, `delete p`: the block at `args[0]` goes away.
     Free,
+    /// The allocator's housekeeping (`malloc_trim`, `malloc_usable_size`,
+    /// `mallinfo`...): no block changes hands, but it walks the allocator's
+    /// own chunk headers (QEMU's RCU thread calls `malloc_trim`), so it is
+    /// hooked quiet like the rest.
+    Internal,
 }
 
 /// The heap functions the race tool hooks: glibc's and libstdc++'s (the
@@ -72,6 +77,13 @@ pub(crate) const HEAP_FUNCTIONS: &[(&str, HeapFn)] = &[
     ("_ZdaPvmSt11align_val_t", HeapFn::Free),
     ("_ZdlPvSt11align_val_tRKSt9nothrow_t", HeapFn::Free),
     ("_ZdaPvSt11align_val_tRKSt9nothrow_t", HeapFn::Free),
+    ("malloc_trim", HeapFn::Internal),
+    ("malloc_usable_size", HeapFn::Internal),
+    ("mallinfo", HeapFn::Internal),
+    ("mallinfo2", HeapFn::Internal),
+    ("malloc_stats", HeapFn::Internal),
+    ("malloc_info", HeapFn::Internal),
+    ("mallopt", HeapFn::Internal),
 ];
 
 impl HeapFn {
@@ -82,7 +94,7 @@ impl HeapFn {
             HeapFn::Calloc => args[0].saturating_mul(args[1]),
             HeapFn::Realloc => args[1],
             HeapFn::PosixMemalign => args[2],
-            HeapFn::Free => 0,
+            HeapFn::Free | HeapFn::Internal => 0,
         }
     }
 }

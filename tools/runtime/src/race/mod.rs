@@ -394,7 +394,7 @@ impl RaceTool {
 
     fn heap_exit(&mut self, heap_fn: HeapFn, call: &HookCall, ret: u64) {
         let start = match heap_fn {
-            HeapFn::Free => return,
+            HeapFn::Free | HeapFn::Internal => return,
             HeapFn::PosixMemalign => {
                 if ret as u32 != 0 {
                     return;
