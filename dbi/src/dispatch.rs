@@ -539,6 +539,11 @@ impl Dispatcher {
                     *pc = target;
                     self.enter_hook(target);
                 }
+                exit_kind::VSIB => {
+                    *resume = Some(read_u64_in(regions, info + arch::INFO_RESUME));
+                    *pc = target;
+                    self.vsib_accesses(target);
+                }
                 exit_kind::CLIENT_REQUEST => {
                     // Continue after the request's `xchg rbx, rbx` (3 bytes)
                     // through the cache: the request may flush it.

@@ -187,7 +187,7 @@ impl ThreadEvents {
     }
 
     /// Whether the thread runs inside a quiet hooked function.
-    fn quiet(&self) -> bool {
+    pub(crate) fn quiet(&self) -> bool {
         self.pending.iter().any(|p| p.quiet)
     }
 

@@ -8,7 +8,7 @@
 use crate::arch::{reg, ThreadState};
 use crate::dispatch::Dispatcher;
 use crate::events::PendingReturn;
-use crate::{HookCall, ThreadNum};
+use crate::{HookCall, MemAccess, ThreadNum};
 
 /// `RUNNING_ON_VALGRIND`.
 const VG_RUNNING_ON_VALGRIND: u64 = 0x1001;
@@ -106,6 +106,32 @@ impl Dispatcher {
             });
             self.ts.ibl_remove(ret_addr);
         }
+    }
+
+    /// The gather or scatter at `pc` is about to run: hands its element
+    /// accesses to the tool (the buffer before it was just flushed).
+    pub(crate) fn vsib_accesses(&mut self, pc: u64) {
+        let ts = &self.ts;
+        let lanes = crate::arch::vsib_accesses(pc, &|n| ts.gpr(n), &|n| ts.vector_register(n));
+        tracing::trace!(pc = format_args!("{pc:#x}"), ?lanes, "gather/scatter");
+        if lanes.is_empty() || self.ts.events.quiet() {
+            return;
+        }
+        let stack = self.ts.events.stack_id();
+        let accesses: Vec<MemAccess> = lanes
+            .into_iter()
+            .map(|(addr, size, kind)| MemAccess {
+                addr,
+                size,
+                kind,
+                atomic: false,
+                spin_read: false,
+                pc,
+                stack,
+            })
+            .collect();
+        let num = self.ts.events.num;
+        self.config.tool.on_accesses(num, &accesses);
     }
 
     /// An indirect branch reached `pc`: the return of a hooked call?

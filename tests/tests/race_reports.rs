@@ -185,6 +185,7 @@ labelled_programs!(
     detach_sem_handoff,
     drd_happens_before,
     drd_ignore_reads_writes,
+    gather_race,
     global_read_after_join,
     global_read_read,
     global_write_after_create,

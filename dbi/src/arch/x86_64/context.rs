@@ -81,6 +81,31 @@ impl ThreadState {
     pub(crate) fn gpr(&self, i: usize) -> u64 {
         self.tb_mut().gprs[i]
     }
+    /// The 64 bytes of vector register `n` (zmm/ymm/xmm; 0..32) from the
+    /// guest's saved extended state (standard `xsave` format: components in
+    /// their init state, per XSTATE_BV, read as zero).
+    pub(crate) fn vector_register(&self, n: usize) -> [u8; 64] {
+        let mut v = [0u8; 64];
+        let (_, _, x) = self.snapshot(enter::xsave_size());
+        let bv = x
+            .get(512..520)
+            .map_or(0, |b| u64::from_le_bytes(b.try_into().expect("8 bytes")));
+        let mut copy = |comp: u32, from: usize, to: usize, len: usize| {
+            if bv & (1 << comp) != 0 {
+                if let Some(src) = x.get(from..from + len) {
+                    v[to..to + len].copy_from_slice(src);
+                }
+            }
+        };
+        if n < 16 {
+            copy(1, 160 + 16 * n, 0, 16);
+            copy(2, enter::xsave_component_offset(2) + 16 * n, 16, 16);
+            copy(6, enter::xsave_component_offset(6) + 32 * n, 32, 32);
+        } else if n < 32 {
+            copy(7, enter::xsave_component_offset(7) + 64 * (n - 16), 0, 64);
+        }
+        v
+    }
     /// Where translated code writes the next event record.
     pub(crate) fn buf_ptr(&self) -> u64 {
         self.tb_mut().buf_ptr

@@ -27,7 +27,7 @@
 
 use super::decode::{BlockEnd, DecodedBlock};
 use super::instrument::{emit_counters, CounterPlan};
-use super::record::{emit_record, emit_room_check_head, is_client_request, RecordPlan};
+use super::record::{emit_record, emit_room_check_head, is_client_request, Record, RecordPlan};
 use super::thread_block::{
     EXIT_COMMON, IBL_JUMP, IBL_TABLE_OFFSET, IND_TARGET, SLICE, SPILL_RAX, SPILL_RCX, SPILL_RDX,
 };
@@ -55,8 +55,11 @@ pub(crate) mod exit_kind {
     pub(crate) const CLIENT_REQUEST: u64 = 8;
     /// The thread's timeslice of blocks ran out before the block at `target_pc`.
     pub(crate) const YIELD: u64 = 9;
+    /// The gather or scatter at `target_pc` is about to run: record its
+    /// element accesses; continue at `link_slot`.
+    pub(crate) const VSIB: u64 = 10;
     /// How many kinds there are.
-    pub(crate) const COUNT: usize = 10;
+    pub(crate) const COUNT: usize = 11;
 }
 
 /// The record an exit stub hands to the dispatcher (in the code cache).
@@ -314,7 +317,11 @@ pub(crate) fn emit_block(
         a.point(insn.ip(), false);
         if !records_of(idx).is_empty() {
             for r in records_of(idx) {
-                emit_record(&mut a.buf, r, instrument.rdfsbase);
+                if matches!(r, Record::Vsib) {
+                    a.exit_and_resume(exit_kind::VSIB, insn.ip());
+                } else {
+                    emit_record(&mut a.buf, r, instrument.rdfsbase);
+                }
             }
             // A fault of the instruction itself stops here.
             a.point(insn.ip(), false);

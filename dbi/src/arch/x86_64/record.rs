@@ -54,6 +54,10 @@ pub(crate) enum Record {
     },
     /// The stack pointer, for a call or return site.
     StackPointer { site: u32 },
+    /// A gather or scatter (vector index registers): its element addresses
+    /// cannot be formed with `lea`, so the block leaves for the dispatcher,
+    /// which computes them (`vsib_accesses`) and resumes.
+    Vsib,
 }
 
 /// The records of a block, per instruction, written just before it runs.
@@ -119,7 +123,13 @@ pub(crate) fn plan_records(
                 } else {
                     m.memory_size().size() as u32
                 };
-                if size == 0 || m.index().is_vector_register() {
+                if size == 0 {
+                    continue;
+                }
+                if m.index().is_vector_register() {
+                    if !recs.iter().any(|r| matches!(r, Record::Vsib)) {
+                        recs.push(Record::Vsib);
+                    }
                     continue;
                 }
                 if stack_op
@@ -171,7 +181,7 @@ pub(crate) fn plan_records(
                 _ => {}
             }
         }
-        plan.total += recs.len();
+        plan.total += recs.iter().filter(|r| !matches!(r, Record::Vsib)).count();
         plan.per_insn.push(recs);
     }
     plan
@@ -283,6 +293,8 @@ fn write_record(out: &mut Vec<u8>, value_from_rsp: bool, site: u32, extra_in_edx
 /// The code writing `rec`; leaves every guest register and flag as it was.
 pub(crate) fn emit_record(out: &mut Vec<u8>, rec: &Record, rdfsbase: bool) {
     match *rec {
+        // Emitted by the caller as an exit (emit.rs).
+        Record::Vsib => {}
         Record::StackPointer { site } => {
             store_gs(out, RCX, SPILL_RCX);
             write_record(out, true, site, false);
@@ -354,6 +366,76 @@ pub(crate) fn emit_room_check_head(out: &mut Vec<u8>, need: u32) {
     // movzx ecx, byte gs:[BUF_SCRATCH+2]: bits 16..23 of ptr + need.
     out.extend_from_slice(&[0x65, 0x0f, 0xb6, 0x0c, 0x25]);
     out.extend_from_slice(&(BUF_SCRATCH + 2).to_le_bytes());
+}
+
+/// The element accesses of the gather or scatter at `pc`: address, element
+/// size and kind per lane (masked-off lanes included: the mask is not
+/// read, so a masked lane may be reported as accessed). `gpr(n)` reads
+/// general register n (hardware order), `vector(n)` the 64 bytes of
+/// zmm/ymm/xmm n.
+pub(crate) fn vsib_accesses(
+    pc: u64,
+    gpr: &dyn Fn(usize) -> u64,
+    vector: &dyn Fn(usize) -> [u8; 64],
+) -> Vec<(u64, u32, AccessKind)> {
+    let mut bytes = [0u8; 15];
+    let n = crate::os::linux::mem::read_guest(pc, &mut bytes);
+    let mut d = iced_x86::Decoder::with_ip(64, &bytes[..n], pc, iced_x86::DecoderOptions::NONE);
+    let insn = d.decode();
+    if insn.is_invalid() {
+        return Vec::new();
+    }
+    let mut factory = InstructionInfoFactory::new();
+    let mut out = Vec::new();
+    for m in factory.info(&insn).used_memory() {
+        let (Some(kind), true) = (access_kind(m.access()), m.index().is_vector_register()) else {
+            continue;
+        };
+        let size = m.memory_size().size() as u64;
+        let lane = u64::from(m.vsib_size().max(4));
+        if size == 0 {
+            continue;
+        }
+        // As many lanes as both the index and the data registers have.
+        let data = (0..insn.op_count())
+            .map(|i| insn.op_register(i))
+            .find(|r| r.is_vector_register() && *r != m.index())
+            .map_or(m.index().size() as u64, |r| r.size() as u64);
+        let lanes = (m.index().size() as u64 / lane).min(data / size);
+        for e in 0..lanes as usize {
+            let addr = m.virtual_address(e, |reg, element, element_size| {
+                if reg.is_vector_register() {
+                    let v = vector(reg.number());
+                    let at = element * element_size;
+                    let mut b = [0u8; 8];
+                    b[..element_size].copy_from_slice(v.get(at..at + element_size)?);
+                    let raw = u64::from_le_bytes(b);
+                    // Dword indices are signed.
+                    Some(if element_size == 4 {
+                        raw as u32 as i32 as i64 as u64
+                    } else {
+                        raw
+                    })
+                } else if matches!(
+                    reg,
+                    Register::None | Register::ES | Register::CS | Register::SS | Register::DS
+                ) {
+                    // iced-x86 asks for the segment base too: 0 in 64-bit
+                    // mode, except FS and GS (not handled: None drops the lane).
+                    Some(0)
+                } else if reg.is_gpr64() || reg.is_gpr32() {
+                    let v = gpr(reg.full_register().number());
+                    Some(if reg.is_gpr32() { v & 0xffff_ffff } else { v })
+                } else {
+                    None
+                }
+            });
+            if let Some(addr) = addr {
+                out.push((addr, size as u32, kind));
+            }
+        }
+    }
+    out
 }
 
 /// Whether `insns[..=idx]` ends with Valgrind's client-request sequence:
@@ -451,7 +533,7 @@ mod plan_tests {
                 r.iter()
                     .map(|x| match x {
                         Record::Operand { rep_scale, .. } => *rep_scale,
-                        Record::StackPointer { .. } => None,
+                        Record::StackPointer { .. } | Record::Vsib => None,
                     })
                     .collect()
             })
