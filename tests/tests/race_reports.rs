@@ -1095,3 +1095,20 @@ fn zstd_two_threads_reports_nothing() {
         &["-T2", "-d", "-q", "-c"],
     );
 }
+
+#[test]
+fn a_seeded_run_names_its_seed_and_repeats_its_reports() {
+    let run = || run_race_program("counter_unlocked.c", &["--sched-seed=11"]);
+    let (first, text) = run();
+    assert!(
+        text.contains(
+            "Schedule: --sched-seed=11 (the same option repeats this run's thread switches)\n"
+        ),
+        "{}",
+        tail(&text, 20)
+    );
+    assert!(!first.findings().is_empty(), "{}", tail(&text, 20));
+    let (second, _) = run();
+    assert_eq!(first.findings(), second.findings());
+    assert_eq!(first.summary, second.summary);
+}

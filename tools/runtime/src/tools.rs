@@ -145,6 +145,7 @@ pub(crate) fn make(opts: &Options, log: Log) -> Result<Box<dyn Tool>, String> {
                     verbose,
                     quiet: opts.quiet,
                     tool_args: opts.raw.clone(),
+                    sched_seed: opts.schedule.seed,
                 },
                 suppressions,
                 error_exitcode: opts.error_exitcode,

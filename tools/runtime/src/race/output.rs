@@ -62,6 +62,8 @@ pub(crate) struct ReportConfig {
     pub(crate) quiet: bool,
     /// Our options as the user gave them (XML `<vargv>`).
     pub(crate) tool_args: Vec<String>,
+    /// `--sched-seed=N`: printed in the preamble, so the run can be repeated.
+    pub(crate) sched_seed: Option<u64>,
 }
 
 /// Where a thread's stack lies and how it came to be.
@@ -103,13 +105,18 @@ impl Reporter {
             .join(" ");
         let text = TextReporter::new(pid);
         if !config.quiet {
-            let lines = [
+            let mut lines = vec![
                 format!(
                     "hbgrind-{}, a data race detector",
                     env!("CARGO_PKG_VERSION")
                 ),
                 format!("Command: {command}"),
             ];
+            if let Some(seed) = config.sched_seed {
+                lines.push(format!(
+                    "Schedule: --sched-seed={seed} (the same option repeats this run's thread switches)"
+                ));
+            }
             let _ = dbi::write_all(config.log_fd, text.preamble_text(&lines).as_bytes());
         }
         let xml = config.xml_fd.and_then(|fd| {

@@ -36,6 +36,7 @@ impl Harness {
                 verbose: false,
                 quiet: false,
                 tool_args: Vec::new(),
+                sched_seed: None,
             },
             suppressions: load_suppressions(&[], true).unwrap(),
             error_exitcode: 0,
