@@ -9,9 +9,10 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use hbgrind_tests::labels::{
-    describe_difference, parse_labels, parse_tsan, Access, AccessKind, Finding, Findings, Labels,
-    Loc, Misuse,
+    describe_difference, parse_labels, parse_tsan, Access, AccessKind, Finding, Findings, Loc,
+    Misuse,
 };
+use hbgrind_tests::races::{labels_of, race_programs};
 use hbgrind_tests::{profile_dir, program_source, scratch_dir, Output, Program, Run};
 
 /// The options the labels are validated with: keep going after the first
@@ -19,31 +20,6 @@ use hbgrind_tests::{profile_dir, program_source, scratch_dir, Output, Program, R
 /// lock-order edge (so the held lock's acquisition is known).
 const TSAN_OPTIONS: &str =
     "halt_on_error=0 report_signal_unsafe=0 history_size=7 exitcode=0 second_deadlock_stack=1";
-
-/// The file names of `tests/programs/races/*.c`, sorted.
-fn race_programs() -> Vec<String> {
-    let dir = program_source("races");
-    let mut names: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|err| panic!("{}: {err}", dir.display()))
-        .map(|entry| {
-            entry
-                .expect("readable directory entry")
-                .file_name()
-                .into_string()
-                .expect("UTF-8 file name")
-        })
-        .filter(|name| name.ends_with(".c"))
-        .collect();
-    names.sort();
-    names
-}
-
-fn labels_of(name: &str) -> Labels {
-    let path = program_source(&format!("races/{name}"));
-    let source =
-        std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
-    parse_labels(name, &source).unwrap_or_else(|err| panic!("{err}"))
-}
 
 /// Compiles `races/NAME` through `Program::build_with`, whose cache key
 /// keeps the `races/` prefix: the cache needs that subdirectory.

@@ -74,11 +74,10 @@ impl Tool for NoneTool {
     }
 }
 
-/// Counts executed guest instructions and memory operands (like Valgrind's lackey).
+/// Counts executed guest instructions and memory operands (like Valgrind's
+/// lackey); otherwise the none tool.
 pub(crate) struct InsCount {
-    core: Core,
-    symbols: CodeSymbols,
-    verbose: bool,
+    base: NoneTool,
 }
 
 impl Tool for InsCount {
@@ -89,28 +88,26 @@ impl Tool for InsCount {
         Interests {
             instruction_counts: true,
             memory_access_counts: true,
-            client_requests: true,
-            modules: true,
-            ..Interests::default()
+            ..self.base.interests()
         }
     }
     fn on_client_request(
         &mut self,
-        _thread: ThreadNum,
+        thread: ThreadNum,
         args: &[u64; 6],
         pc: u64,
         stack: StackId,
     ) -> Option<u64> {
-        plain_request(&mut self.core, &mut self.symbols, args, pc, stack)
+        self.base.on_client_request(thread, args, pc, stack)
     }
     fn on_module_load(&mut self, m: &ModuleView<'_>) {
-        self.symbols.module_loaded(m.path, m.start, m.len, m.bias);
+        self.base.on_module_load(m);
     }
-    fn on_module_unload(&mut self, start: u64, _len: u64) {
-        self.symbols.module_unloaded(start);
+    fn on_module_unload(&mut self, start: u64, len: u64) {
+        self.base.on_module_unload(start, len);
     }
     fn on_exit(&mut self, stats: &ExitStats, log: &Log) {
-        self.core.finish(self.verbose);
+        self.base.on_exit(stats, log);
         log.line(&format!("guest instructions: {}", stats.instructions));
         log.line(&format!("memory accesses: {}", stats.memory_accesses));
     }
@@ -127,9 +124,11 @@ pub(crate) fn make(opts: &Options, log: Log) -> Result<Box<dyn Tool>, String> {
             verbose,
         }),
         "inscount" => Box::new(InsCount {
-            core: Core::new(log),
-            symbols: CodeSymbols::new(opts.num_callers),
-            verbose,
+            base: NoneTool {
+                core: Core::new(log),
+                symbols: CodeSymbols::new(opts.num_callers),
+                verbose,
+            },
         }),
         // "race", "helgrind", "drd": Options::parse admits nothing else.
         _ => {
