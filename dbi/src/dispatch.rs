@@ -632,6 +632,7 @@ impl Dispatcher {
             memory_accesses,
             blocks_translated: self.cache.len() as u64,
             status,
+            signal: None,
         }
     }
 

@@ -158,8 +158,11 @@ pub struct ExitStats {
     pub memory_accesses: u64,
     /// Blocks translated.
     pub blocks_translated: u64,
-    /// The guest's exit status.
+    /// The guest's exit status (128 + N when it dies of signal N).
     pub status: i32,
+    /// The signal the process is about to die of, if it is one: the tool
+    /// writes its report, then the process is killed with it.
+    pub signal: Option<i32>,
 }
 
 /// Where the runtime writes its messages: `==PID== ` lines on a file descriptor.

@@ -315,7 +315,10 @@ pub(crate) fn sigreturn(d: &mut Dispatcher) -> u64 {
 
 /// Ends the process as `sig` would, after the tool's report.
 fn die_of(d: &mut Dispatcher, sig: u64) -> ! {
-    let stats = d.exit_stats(128 + sig as i32);
+    let stats = crate::ExitStats {
+        signal: Some(sig as i32),
+        ..d.exit_stats(128 + sig as i32)
+    };
     d.config.tool.on_exit(&stats, &d.config.log);
     sigframe::set_kernel_action(sig, &KernelSigaction::default());
     sigframe::sigprocmask(1, Some(sig_bit(sig))); // SIG_UNBLOCK

@@ -585,6 +585,30 @@ fn error_exitcode_applies_only_when_errors_were_found() {
     }
 }
 
+#[test]
+fn error_exitcode_replaces_an_exit_status_but_not_a_death_by_signal() {
+    let program = build_in("client", "race_then_abort.c", &[]);
+    let dir = scratch_dir("race_reports_exitcode_signal");
+    // exit(130) is a status like any other: --error-exitcode replaces it.
+    let exits = program.command().arg("exit130");
+    assert_eq!(exits.native().status.code(), Some(130));
+    let logged = run_logged(&exits, &dir, &["--error-exitcode=42"]);
+    assert_eq!(
+        logged.output.status.code(),
+        Some(42),
+        "{}",
+        tail(&logged.log, 30)
+    );
+    // abort(): the process still dies of SIGABRT, errors or not.
+    let logged = run_logged(&program.command(), &dir, &["--error-exitcode=42"]);
+    assert_eq!(
+        (logged.output.status.code(), logged.output.status.signal()),
+        (None, Some(6)),
+        "{}",
+        tail(&logged.log, 30)
+    );
+}
+
 // ---------------------------------------------------------------------------
 // XML.
 

@@ -784,8 +784,8 @@ impl Tool for RaceTool {
         // that into an exit (Valgrind applies it to exits only). Not yet:
         // ExitStats cannot tell exit(130) from SIGINT, so such an exit
         // keeps its own status.
-        let killed = (129..=128 + 64).contains(&stats.status);
-        if errors > 0 && self.error_exitcode != 0 && !killed {
+        // A process dying of a signal dies of it (dbi kills it after us).
+        if errors > 0 && self.error_exitcode != 0 && stats.signal.is_none() {
             dbi::exit_group(i32::from(self.error_exitcode));
         }
     }
