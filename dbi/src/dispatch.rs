@@ -189,8 +189,6 @@ pub(crate) struct Dispatcher {
     rdfsbase: bool,
     /// The next thread number to hand out.
     next_thread: ThreadNum,
-    /// Client requests answered, by whom: (translator, tool, nobody).
-    pub(crate) client_requests: (u64, u64, u64),
 }
 
 pub(crate) fn take_over(config: Config) {
@@ -250,7 +248,6 @@ fn dispatcher_main(captured: &CapturedState, config: Box<Config>) -> ! {
         hooks,
         rdfsbase: crate::os::linux::hwcap2() & 2 != 0,
         next_thread: 2,
-        client_requests: (0, 0, 0),
         cache: CodeCache::new(),
         config,
         interests,

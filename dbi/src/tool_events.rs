@@ -174,30 +174,17 @@ impl Dispatcher {
             *a = u64::from_le_bytes(raw[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
         }
         let answer = match args[0] {
-            VG_RUNNING_ON_VALGRIND => {
-                self.client_requests.0 += 1;
-                Some(1)
-            }
+            VG_RUNNING_ON_VALGRIND => Some(1),
             VG_DISCARD_TRANSLATIONS => {
-                self.client_requests.0 += 1;
                 self.invalidate(args[1], args[1].saturating_add(args[2]));
                 Some(0)
             }
             _ if self.interests.client_requests => {
                 let thread = self.ts.events.num;
                 let stack = self.ts.events.stack_id();
-                let a = self.config.tool.on_client_request(thread, &args, pc, stack);
-                if a.is_some() {
-                    self.client_requests.1 += 1;
-                } else {
-                    self.client_requests.2 += 1;
-                }
-                a
+                self.config.tool.on_client_request(thread, &args, pc, stack)
             }
-            _ => {
-                self.client_requests.2 += 1;
-                None
-            }
+            _ => None,
         };
         if let Some(v) = answer {
             self.ts.set_gpr(reg::RDX, v);
