@@ -83,13 +83,20 @@ impl ThreadState {
     }
     /// The 64 bytes of vector register `n` (zmm/ymm/xmm; 0..32) from the
     /// guest's saved extended state (standard `xsave` format: components in
-    /// their init state, per XSTATE_BV, read as zero).
+    /// their init state, per XSTATE_BV, read as zero). Read in place; the
+    /// component offsets are asked of cpuid once per process.
     pub(crate) fn vector_register(&self, n: usize) -> [u8; 64] {
+        static OFFSETS: std::sync::OnceLock<[usize; 3]> = std::sync::OnceLock::new();
+        let [ymm_hi, zmm_hi, hi16_zmm] = *OFFSETS.get_or_init(|| {
+            [2, 6, 7].map(enter::xsave_component_offset)
+        });
+        // SAFETY:
+        // - The xsave area is XSAVE_MAX bytes inside the live mapping; the
+        //   dispatcher alone touches it outside `enter`, and no mutable
+        //   reference into it is alive while this shared one is.
+        let x = unsafe { core::slice::from_raw_parts(self.base.add(XSAVE_OFFSET), XSAVE_MAX) };
+        let bv = u64::from_le_bytes(x[512..520].try_into().expect("8 bytes"));
         let mut v = [0u8; 64];
-        let (_, _, x) = self.snapshot(enter::xsave_size());
-        let bv = x
-            .get(512..520)
-            .map_or(0, |b| u64::from_le_bytes(b.try_into().expect("8 bytes")));
         let mut copy = |comp: u32, from: usize, to: usize, len: usize| {
             if bv & (1 << comp) != 0 {
                 if let Some(src) = x.get(from..from + len) {
@@ -99,10 +106,10 @@ impl ThreadState {
         };
         if n < 16 {
             copy(1, 160 + 16 * n, 0, 16);
-            copy(2, enter::xsave_component_offset(2) + 16 * n, 16, 16);
-            copy(6, enter::xsave_component_offset(6) + 32 * n, 32, 32);
+            copy(2, ymm_hi + 16 * n, 16, 16);
+            copy(6, zmm_hi + 32 * n, 32, 32);
         } else if n < 32 {
-            copy(7, enter::xsave_component_offset(7) + 64 * (n - 16), 0, 64);
+            copy(7, hi16_zmm + 64 * (n - 16), 0, 64);
         }
         v
     }
