@@ -57,7 +57,7 @@ impl Hooks {
         if self.requests.is_empty() || path.is_empty() {
             return 0;
         }
-        let data = read_whole(path);
+        let data = crate::os::linux::read_file(path.as_bytes());
         let Ok(file) = object::File::parse(&*data) else {
             return 0;
         };
@@ -90,21 +90,4 @@ impl Hooks {
         let end = start.saturating_add(len);
         self.by_addr.retain(|&a, _| a < start || a >= end);
     }
-}
-
-/// The content of the file at `path`, or empty when it cannot be read.
-fn read_whole(path: &str) -> Vec<u8> {
-    let Ok(fd) = crate::os::linux::open(path.as_bytes(), 0, 0) else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    let mut buf = vec![0u8; 1 << 20];
-    while let Ok(n) = crate::os::linux::read(fd, &mut buf) {
-        if n == 0 {
-            break;
-        }
-        out.extend_from_slice(&buf[..n]);
-    }
-    crate::os::linux::close(fd);
-    out
 }

@@ -131,18 +131,23 @@ pub fn exit_group(status: i32) -> ! {
     unreachable!("exit_group returned")
 }
 
-/// The whole content of a (small, /proc) file, or empty.
+/// The whole content of a file (a /proc file, an ELF module), or empty.
+/// Reads straight into the result, doubling its room as the file goes on.
 pub(crate) fn read_file(path: &[u8]) -> Vec<u8> {
     let Ok(fd) = open(path, 0, 0) else {
         return Vec::new();
     };
     let mut out = Vec::new();
-    let mut buf = [0u8; 4096];
-    while let Ok(n) = read(fd, &mut buf) {
-        if n == 0 {
-            break;
+    loop {
+        let len = out.len();
+        out.resize(len + len.max(4096), 0);
+        match read(fd, &mut out[len..]) {
+            Ok(n) if n > 0 => out.truncate(len + n),
+            _ => {
+                out.truncate(len);
+                break;
+            }
         }
-        out.extend_from_slice(&buf[..n]);
     }
     close(fd);
     out
