@@ -87,9 +87,8 @@ impl ThreadState {
     /// component offsets are asked of cpuid once per process.
     pub(crate) fn vector_register(&self, n: usize) -> [u8; 64] {
         static OFFSETS: std::sync::OnceLock<[usize; 3]> = std::sync::OnceLock::new();
-        let [ymm_hi, zmm_hi, hi16_zmm] = *OFFSETS.get_or_init(|| {
-            [2, 6, 7].map(enter::xsave_component_offset)
-        });
+        let [ymm_hi, zmm_hi, hi16_zmm] =
+            *OFFSETS.get_or_init(|| [2, 6, 7].map(enter::xsave_component_offset));
         // SAFETY:
         // - The xsave area is XSAVE_MAX bytes inside the live mapping; the
         //   dispatcher alone touches it outside `enter`, and no mutable

@@ -171,14 +171,23 @@ pub(crate) fn forget_readable() {
     }
 }
 
-/// The process's mappings as (start, end, file-backed and not writable),
-/// read from /proc/self/maps when first needed after a change.
-static MAPS: Mutex<Option<Vec<(u64, u64, bool)>>> = Mutex::new(None);
+/// One mapping of the process, as /proc/self/maps gives it.
+struct Mapping {
+    start: u64,
+    end: u64,
+    /// File-backed and not writable: its code cannot change unseen.
+    fixed: bool,
+    /// The main thread's stack (`[stack]`).
+    stack: bool,
+}
 
-/// Whether all of `[start, end)` is file-backed memory the guest cannot
-/// write (so its code cannot change without an mmap/mprotect we see).
-pub(crate) fn is_file_readonly(start: u64, end: u64) -> bool {
-    let Ok(mut g) = MAPS.lock() else { return false };
+/// The process's mappings, read from /proc/self/maps when first needed
+/// after a change (`forget_readable`).
+static MAPS: Mutex<Option<Vec<Mapping>>> = Mutex::new(None);
+
+/// Runs `f` on the process's mappings (read again after a change).
+fn with_maps<R>(f: impl FnOnce(&[Mapping]) -> R) -> Option<R> {
+    let mut g = MAPS.lock().ok()?;
     let maps = g.get_or_insert_with(|| {
         let text = super::read_file(b"/proc/self/maps");
         String::from_utf8_lossy(&text)
@@ -188,41 +197,37 @@ pub(crate) fn is_file_readonly(start: u64, end: u64) -> bool {
                 let (a, b) = f.next()?.split_once('-')?;
                 let perms = f.next()?;
                 let path = f.nth(3).unwrap_or("");
-                let fixed = path.starts_with('/') && !perms.contains('w');
-                Some((
-                    u64::from_str_radix(a, 16).ok()?,
-                    u64::from_str_radix(b, 16).ok()?,
-                    fixed,
-                ))
+                Some(Mapping {
+                    start: u64::from_str_radix(a, 16).ok()?,
+                    end: u64::from_str_radix(b, 16).ok()?,
+                    fixed: path.starts_with('/') && !perms.contains('w'),
+                    stack: path == "[stack]",
+                })
             })
             .collect()
     });
-    let mut at = start;
-    while at < end {
-        match maps.iter().find(|&&(a, b, _)| a <= at && at < b) {
-            Some(&(_, b, true)) => at = b,
-            _ => return false,
+    Some(f(maps))
+}
+
+/// Whether all of `[start, end)` is file-backed memory the guest cannot
+/// write (so its code cannot change without an mmap/mprotect we see).
+pub(crate) fn is_file_readonly(start: u64, end: u64) -> bool {
+    with_maps(|maps| {
+        let mut at = start;
+        while at < end {
+            match maps.iter().find(|m| m.start <= at && at < m.end) {
+                Some(m) if m.fixed => at = m.end,
+                _ => return false,
+            }
         }
-    }
-    true
+        true
+    })
+    .unwrap_or(false)
 }
 
 /// Whether `pc` lies in the main thread's stack mapping (`[stack]`).
 pub(crate) fn is_main_stack(pc: u64) -> bool {
-    let text = super::read_file(b"/proc/self/maps");
-    String::from_utf8_lossy(&text).lines().any(|l| {
-        l.ends_with("[stack]")
-            && l.split_whitespace()
-                .next()
-                .and_then(|r| r.split_once('-'))
-                .and_then(|(a, b)| {
-                    Some((
-                        u64::from_str_radix(a, 16).ok()?,
-                        u64::from_str_radix(b, 16).ok()?,
-                    ))
-                })
-                .is_some_and(|(a, b)| a <= pc && pc < b)
-    })
+    with_maps(|maps| maps.iter().any(|m| m.stack && m.start <= pc && pc < m.end)).unwrap_or(false)
 }
 
 /// Whether the page at `page` (a page number) is readable, probing it with
