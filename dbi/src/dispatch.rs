@@ -403,58 +403,27 @@ impl Dispatcher {
     /// let go of the big lock.
     fn run_until(&mut self, mut pc: u64) -> Step {
         let mut link_from: Option<u64> = None;
-        // A HOOK or CLIENT_REQUEST exit continues inside its block.
+        // A HOOK or VSIB exit continues inside its block, at this host address.
         let mut resume: Option<u64> = None;
         loop {
-            if let Some(host) = resume.take() {
-                sigframe::set_in_guest(true, 0);
-                self.ts.run(host);
-                sigframe::set_in_guest(false, 0);
-                self.flush_events();
-                match self.after_exit(&mut pc, &mut link_from, &mut resume) {
-                    Some(step) => return step,
-                    None => continue,
-                }
-            }
-            if sigframe::any_pending() {
-                pc = crate::signal::deliver_pending(self, pc);
-                link_from = None;
-                if std::mem::take(&mut self.yield_requested) {
-                    tracing::debug!(thread = self.ts.events.num, "preempted");
-                    return Step::Yield(pc);
-                }
-            }
-            let host = match self.cache.lookup(pc) {
-                Some(b) => b.host,
+            let host = match resume.take() {
+                Some(host) => host,
                 None => {
-                    let mut result = self.translate_at(pc);
-                    if let Err(TranslateError::Cache(CacheError::Full | CacheError::NoRegion)) =
-                        result
-                    {
-                        // Evict everything, as an unmap of guest code does,
-                        // and try once more in the emptied regions.
-                        self.flush_all();
+                    if sigframe::any_pending() {
+                        pc = crate::signal::deliver_pending(self, pc);
                         link_from = None;
-                        result = self.translate_at(pc);
+                        if std::mem::take(&mut self.yield_requested) {
+                            tracing::debug!(thread = self.ts.events.num, "preempted");
+                            return Step::Yield(pc);
+                        }
                     }
-                    let b = match result {
-                        Ok(b) => b,
-                        Err(e) => self.internal_error(pc, &e.to_string()),
-                    };
-                    if !self.return_watched(pc) {
-                        self.ts.ibl_insert(pc, b.host);
+                    let host = self.host_of(pc, &mut link_from);
+                    if let Some(info) = link_from.take() {
+                        arch::link_branch(self.cache.regions(), info, host);
                     }
-                    tracing::trace!(
-                        pc = format_args!("{pc:#x}"),
-                        host = format_args!("{:#x}", b.host),
-                        "translated"
-                    );
-                    b.host
+                    host
                 }
             };
-            if let Some(info) = link_from.take() {
-                arch::link_branch(self.cache.regions(), info, host);
-            }
             sigframe::set_in_guest(true, 0);
             self.ts.run(host);
             sigframe::set_in_guest(false, 0);
@@ -463,6 +432,35 @@ impl Dispatcher {
                 return step;
             }
         }
+    }
+
+    /// The translation of the block at `pc`, made on a miss (a full cache
+    /// is flushed once, which also forgets the branch to link).
+    fn host_of(&mut self, pc: u64, link_from: &mut Option<u64>) -> u64 {
+        if let Some(b) = self.cache.lookup(pc) {
+            return b.host;
+        }
+        let mut result = self.translate_at(pc);
+        if let Err(TranslateError::Cache(CacheError::Full | CacheError::NoRegion)) = result {
+            // Evict everything, as an unmap of guest code does, and try
+            // once more in the emptied regions.
+            self.flush_all();
+            *link_from = None;
+            result = self.translate_at(pc);
+        }
+        let b = match result {
+            Ok(b) => b,
+            Err(e) => self.internal_error(pc, &e.to_string()),
+        };
+        if !self.return_watched(pc) {
+            self.ts.ibl_insert(pc, b.host);
+        }
+        tracing::trace!(
+            pc = format_args!("{pc:#x}"),
+            host = format_args!("{:#x}", b.host),
+            "translated"
+        );
+        b.host
     }
 
     /// Acts on the exit the running thread just took: sets the next `pc`
@@ -474,108 +472,106 @@ impl Dispatcher {
         link_from: &mut Option<u64>,
         resume: &mut Option<u64>,
     ) -> Option<Step> {
-        {
-            let info = self.ts.exit_info();
-            if info == 0 {
-                // A signal stopped the guest at a safe point (sigframe.rs).
-                *pc = sigframe::redirect_pc();
-                return None;
+        let info = self.ts.exit_info();
+        if info == 0 {
+            // A signal stopped the guest at a safe point (sigframe.rs).
+            *pc = sigframe::redirect_pc();
+            return None;
+        }
+        let regions = self.cache.regions();
+        let kind = read_u64_in(regions, info + arch::INFO_KIND);
+        let target = read_u64_in(regions, info + arch::INFO_TARGET_PC);
+        tracing::trace!(
+            kind,
+            target = format_args!("{target:#x}"),
+            ind = format_args!("{:#x}", self.ts.ind_target()),
+            "exit"
+        );
+        if let Some(n) = self.exits.get_mut(kind as usize) {
+            *n += 1;
+        }
+        match kind {
+            exit_kind::DIRECT => {
+                *pc = target;
+                if read_u64_in(regions, info + arch::INFO_PATCH_SITE) != 0 {
+                    *link_from = Some(info);
+                }
             }
-            let regions = self.cache.regions();
-            let kind = read_u64_in(regions, info + arch::INFO_KIND);
-            let target = read_u64_in(regions, info + arch::INFO_TARGET_PC);
-            tracing::trace!(
-                kind,
-                target = format_args!("{target:#x}"),
-                ind = format_args!("{:#x}", self.ts.ind_target()),
-                "exit"
-            );
-            if let Some(n) = self.exits.get_mut(kind as usize) {
-                *n += 1;
+            exit_kind::INDIRECT => {
+                // A miss: the target may be translated but evicted from
+                // the direct-mapped table; put it back.
+                *pc = self.ts.ind_target();
+                self.check_hooked_return(*pc);
+                if !self.return_watched(*pc) {
+                    if let Some(b) = self.cache.lookup(*pc) {
+                        self.ts.ibl_insert(*pc, b.host);
+                    }
+                }
             }
-            match kind {
-                exit_kind::DIRECT => {
-                    *pc = target;
-                    if read_u64_in(regions, info + arch::INFO_PATCH_SITE) != 0 {
-                        *link_from = Some(info);
-                    }
+            exit_kind::SYSCALL => {
+                *pc = crate::syscall::handle(self, target - 2, target);
+                if let Some((nr, args, next)) = self.blocking.take() {
+                    return Some(Step::Blocking { nr, args, next });
                 }
-                exit_kind::INDIRECT => {
-                    // A miss: the target may be translated but evicted from
-                    // the direct-mapped table; put it back.
-                    *pc = self.ts.ind_target();
-                    self.check_hooked_return(*pc);
-                    if !self.return_watched(*pc) {
-                        if let Some(b) = self.cache.lookup(*pc) {
-                            self.ts.ibl_insert(*pc, b.host);
-                        }
-                    }
+                if let Some(status) = self.exit_thread.take() {
+                    return Some(Step::ExitThread(status));
                 }
-                exit_kind::SYSCALL => {
-                    *pc = crate::syscall::handle(self, target - 2, target);
-                    if let Some((nr, args, next)) = self.blocking.take() {
-                        return Some(Step::Blocking { nr, args, next });
-                    }
-                    if let Some(status) = self.exit_thread.take() {
-                        return Some(Step::ExitThread(status));
-                    }
+            }
+            exit_kind::BUF_FULL => *pc = target,
+            exit_kind::YIELD => {
+                self.ts.events.slices += 1;
+                let slice = slice_of(self.ts.events.num, self.ts.events.slices);
+                tracing::debug!(thread = self.ts.events.num, slice, "timeslice over");
+                self.ts.set_slice(slice);
+                *pc = target;
+                if threads() > 1 {
+                    return Some(Step::Yield(target));
                 }
-                exit_kind::BUF_FULL => *pc = target,
-                exit_kind::YIELD => {
-                    self.ts.events.slices += 1;
-                    let slice = slice_of(self.ts.events.num, self.ts.events.slices);
-                    tracing::debug!(thread = self.ts.events.num, slice, "timeslice over");
-                    self.ts.set_slice(slice);
-                    *pc = target;
-                    if threads() > 1 {
-                        return Some(Step::Yield(target));
-                    }
+            }
+            exit_kind::HOOK => {
+                *resume = Some(read_u64_in(regions, info + arch::INFO_RESUME));
+                *pc = target;
+                self.enter_hook(target);
+            }
+            exit_kind::VSIB => {
+                *resume = Some(read_u64_in(regions, info + arch::INFO_RESUME));
+                *pc = target;
+                self.vsib_accesses(target);
+            }
+            exit_kind::CLIENT_REQUEST => {
+                // Continue after the request's `xchg rbx, rbx` (3 bytes)
+                // through the cache: the request may flush it.
+                *pc = target + 3;
+                self.client_request(target);
+            }
+            exit_kind::NATIVE => {
+                tracing::debug!(pc = format_args!("{target:#x}"), "running natively");
+                // The instruction raises a signal: run it at its guest pc
+                // so the kernel reports it there. Not yet: a guest handler
+                // for it then runs natively (signals issue).
+                sigframe::set_in_guest(true, target);
+                self.ts.run(target);
+                sigframe::set_in_guest(false, 0);
+                if self.ts.exit_info() == 0 {
+                    // The instruction raised a signal the guest handles.
+                    *pc = sigframe::redirect_pc();
+                    return None;
                 }
-                exit_kind::HOOK => {
-                    *resume = Some(read_u64_in(regions, info + arch::INFO_RESUME));
-                    *pc = target;
-                    self.enter_hook(target);
-                }
-                exit_kind::VSIB => {
-                    *resume = Some(read_u64_in(regions, info + arch::INFO_RESUME));
-                    *pc = target;
-                    self.vsib_accesses(target);
-                }
-                exit_kind::CLIENT_REQUEST => {
-                    // Continue after the request's `xchg rbx, rbx` (3 bytes)
-                    // through the cache: the request may flush it.
-                    *pc = target + 3;
-                    self.client_request(target);
-                }
-                exit_kind::NATIVE => {
-                    tracing::debug!(pc = format_args!("{target:#x}"), "running natively");
-                    // The instruction raises a signal: run it at its guest pc
-                    // so the kernel reports it there. Not yet: a guest handler
-                    // for it then runs natively (signals issue).
-                    sigframe::set_in_guest(true, target);
-                    self.ts.run(target);
-                    sigframe::set_in_guest(false, 0);
-                    if self.ts.exit_info() == 0 {
-                        // The instruction raised a signal the guest handles.
-                        *pc = sigframe::redirect_pc();
-                        return None;
-                    }
-                    self.internal_error(target, "returned from native execution");
-                }
-                exit_kind::CODE_CHANGED => {
-                    tracing::debug!(pc = format_args!("{target:#x}"), "guest code changed");
-                    self.cache.forget(target);
-                    *pc = target;
-                }
-                exit_kind::USES_GS => {
-                    self.config.log.line(&format!(
+                self.internal_error(target, "returned from native execution");
+            }
+            exit_kind::CODE_CHANGED => {
+                tracing::debug!(pc = format_args!("{target:#x}"), "guest code changed");
+                self.cache.forget(target);
+                *pc = target;
+            }
+            exit_kind::USES_GS => {
+                self.config.log.line(&format!(
                         "hbgrind: the program uses the GS segment register (instruction at {target:#x}); \
                          hbgrind needs GS for itself and cannot run this program"
                     ));
-                    crate::exit_group(1);
-                }
-                _ => self.internal_error(*pc, &format!("unknown exit kind {kind}")),
+                crate::exit_group(1);
             }
+            _ => self.internal_error(*pc, &format!("unknown exit kind {kind}")),
         }
         None
     }
