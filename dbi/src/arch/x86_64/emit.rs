@@ -27,7 +27,9 @@
 
 use super::decode::{BlockEnd, DecodedBlock};
 use super::instrument::{emit_counters, CounterPlan};
-use super::record::{emit_record, emit_room_check_head, is_client_request, Record, RecordPlan};
+use super::record::{
+    emit_record, emit_room_check_head, is_client_request, load_gs, store_gs, Record, RecordPlan,
+};
 use super::thread_block::{
     EXIT_COMMON, IBL_JUMP, IBL_TABLE_OFFSET, IND_TARGET, SLICE, SPILL_RAX, SPILL_RCX, SPILL_RDX,
 };
@@ -152,25 +154,11 @@ impl Asm {
     }
     /// `mov gs:[off], r64`.
     fn store_gs(&mut self, reg: u8, off: i32) {
-        self.bytes(&[
-            0x65,
-            0x48 | ((reg >> 3) << 2),
-            0x89,
-            ((reg & 7) << 3) | 4,
-            0x25,
-        ]);
-        self.d32(off);
+        store_gs(&mut self.buf, reg, off);
     }
     /// `mov r64, gs:[off]`.
     fn load_gs(&mut self, reg: u8, off: i32) {
-        self.bytes(&[
-            0x65,
-            0x48 | ((reg >> 3) << 2),
-            0x8b,
-            ((reg & 7) << 3) | 4,
-            0x25,
-        ]);
-        self.d32(off);
+        load_gs(&mut self.buf, reg, off);
     }
     /// `jmp qword gs:[off]`.
     fn jmp_gs(&mut self, off: i32) {
