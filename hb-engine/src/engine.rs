@@ -267,8 +267,7 @@ impl Engine {
         for record in records {
             let write = record.kind() == AccessKind::Write;
             if record.is_atomic() {
-                let th = &mut self.threads.live[t];
-                th.filter_gen = th.filter_gen.wrapping_add(1);
+                self.end_filter_gen(t);
                 if write {
                     self.store_atomic(
                         t,
@@ -307,18 +306,28 @@ impl Engine {
     /// engine, which remembers them.
     pub fn redundancy(&self, tid: ThreadId) -> Option<Redundancy<'_>> {
         let t = self.threads.index_of(tid)?;
-        let th = &self.threads.live[t];
         Some(Redundancy {
-            filter: &th.filter,
-            gen: (u64::from(self.gen) << 32) | u64::from(th.filter_gen),
+            filter: &self.threads.live[t].filter,
+            gen: self.filter_gen(t),
         })
     }
 
-    /// Ends `tid`'s filter generation: its clock or lockset may change.
+    /// The generation live thread `t`'s filter is valid in: the engine's
+    /// (ranges, barriers) in the high half, the thread's own in the low.
+    fn filter_gen(&self, t: usize) -> u64 {
+        (u64::from(self.gen) << 32) | u64::from(self.threads.live[t].filter_gen)
+    }
+
+    /// Ends live thread `t`'s filter generation: its clock or lockset may change.
+    fn end_filter_gen(&mut self, t: usize) {
+        let th = &mut self.threads.live[t];
+        th.filter_gen = th.filter_gen.wrapping_add(1);
+    }
+
+    /// `end_filter_gen` for thread `tid`, if the engine knows it.
     fn bump_thread_gen(&mut self, tid: ThreadId) {
         if let Some(t) = self.threads.index_of(tid) {
-            let th = &mut self.threads.live[t];
-            th.filter_gen = th.filter_gen.wrapping_add(1);
+            self.end_filter_gen(t);
         }
     }
 
@@ -328,9 +337,8 @@ impl Engine {
         let Some((granule, mask)) = granule_mask(addr, size) else {
             return false;
         };
-        let th = &mut self.threads.live[t];
-        let gen = (u64::from(self.gen) << 32) | u64::from(th.filter_gen);
-        let filter = &mut th.filter;
+        let gen = self.filter_gen(t);
+        let filter = &mut self.threads.live[t].filter;
         if filter.covers(granule, mask, write, gen) {
             self.stats.filtered += 1;
             return true;
