@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use smallvec::SmallVec;
 
 use crate::epoch::ThreadId;
-use crate::filter::granule_mask;
+use crate::filter::AccessFilter;
 use crate::lock_order::LockOrderGraph;
 use crate::report::{Access, AccessKind, LockOrderViolation, Misuse, MisuseKind, Race, Report};
 use crate::shadow::{AccessCtx, Conflict, Entry, ShadowMemory, LOCKSET_UNKNOWN};
@@ -30,6 +30,9 @@ pub struct EngineConfig {
     /// Report every racing pair of byte runs instead of one race per pair
     /// of sites (for tests that compare racy bytes with an oracle).
     pub report_every_conflict: bool,
+    /// The same-epoch filter's table has 2^this slots (filter.rs); 0 for
+    /// the default.
+    pub filter_slots_log2: u32,
 }
 
 /// C11 memory orders.
@@ -168,8 +171,8 @@ pub struct EngineStats {
 /// Answers "would the engine ignore this plain access of the thread?"
 /// (see [`Engine::redundancy`]).
 pub struct Redundancy<'a> {
-    filter: &'a crate::filter::AccessFilter,
-    gen: u64,
+    filter: &'a AccessFilter,
+    tag: u64,
 }
 
 impl Redundancy<'_> {
@@ -178,8 +181,7 @@ impl Redundancy<'_> {
     /// no race.
     #[inline]
     pub fn covers(&self, addr: u64, size: u64, write: bool) -> bool {
-        granule_mask(addr, size)
-            .is_some_and(|(granule, mask)| self.filter.covers(granule, mask, write, self.gen))
+        self.filter.covers(addr, size, write, self.tag)
     }
 }
 
@@ -196,10 +198,10 @@ pub struct Engine {
     reports: Vec<Report>,
     reported_sites: HashSet<(u32, u32)>,
     stats: EngineStats,
-    /// Bumped by range operations and barrier completions, which change
-    /// every thread's view: with a thread's own `filter_gen`, the
-    /// generation its access filter is valid in (filter.rs).
-    gen: u32,
+    /// The same-epoch filter of all threads (filter.rs).
+    filter: AccessFilter,
+    /// The next filter tag to hand out (never 0).
+    next_tag: u64,
 }
 
 type Result<T> = std::result::Result<T, EngineError>;
@@ -214,6 +216,10 @@ impl Engine {
     pub fn new(config: EngineConfig) -> Engine {
         let mut locksets = Locksets::default();
         locksets.intern(&[]); // id 0: no locks
+        let filter = match config.filter_slots_log2 {
+            0 => AccessFilter::default(),
+            log2 => AccessFilter::new(log2),
+        };
         Engine {
             config,
             threads: ThreadTable::default(),
@@ -226,7 +232,8 @@ impl Engine {
             reports: Vec::new(),
             reported_sites: HashSet::new(),
             stats: EngineStats::default(),
-            gen: 1,
+            filter,
+            next_tag: 1,
         }
     }
 
@@ -307,21 +314,17 @@ impl Engine {
     pub fn redundancy(&self, tid: ThreadId) -> Option<Redundancy<'_>> {
         let t = self.threads.index_of(tid)?;
         Some(Redundancy {
-            filter: &self.threads.live[t].filter,
-            gen: self.filter_gen(t),
+            filter: &self.filter,
+            tag: self.threads.live[t].filter_tag,
         })
     }
 
-    /// The generation live thread `t`'s filter is valid in: the engine's
-    /// (ranges, barriers) in the high half, the thread's own in the low.
-    fn filter_gen(&self, t: usize) -> u64 {
-        (u64::from(self.gen) << 32) | u64::from(self.threads.live[t].filter_gen)
-    }
-
-    /// Ends live thread `t`'s filter generation: its clock or lockset may change.
+    /// Ends live thread `t`'s filter epoch: its clock or lockset may
+    /// change, so it takes a fresh tag.
     fn end_filter_gen(&mut self, t: usize) {
-        let th = &mut self.threads.live[t];
-        th.filter_gen = th.filter_gen.wrapping_add(1);
+        debug_assert!(self.next_tag < 1 << crate::filter::TAG_BITS);
+        self.threads.live[t].filter_tag = self.next_tag;
+        self.next_tag += 1;
     }
 
     /// `end_filter_gen` for thread `tid`, if the engine knows it.
@@ -331,19 +334,28 @@ impl Engine {
         }
     }
 
+    /// The filter forgets `[addr, addr + len)`: every thread's next access
+    /// there reaches the shadow memory.
+    fn forget_filtered(&mut self, addr: u64, len: u64) {
+        if !self.filter.forget(addr, len) {
+            for t in 0..self.threads.live.len() {
+                self.end_filter_gen(t);
+            }
+        }
+    }
+
     /// Whether the access is redundant (filter.rs); otherwise remembers it.
     #[inline]
     fn filtered(&mut self, t: usize, addr: u64, size: u64, write: bool) -> bool {
-        let Some((granule, mask)) = granule_mask(addr, size) else {
-            return false;
-        };
-        let gen = self.filter_gen(t);
-        let filter = &mut self.threads.live[t].filter;
-        if filter.covers(granule, mask, write, gen) {
+        if self.threads.live[t].filter_tag == 0 {
+            self.end_filter_gen(t);
+        }
+        let tag = self.threads.live[t].filter_tag;
+        if self.filter.covers(addr, size, write, tag) {
             self.stats.filtered += 1;
             return true;
         }
-        filter.insert(granule, mask, write, gen);
+        self.filter.insert(addr, size, write, tag);
         false
     }
 
@@ -731,8 +743,8 @@ impl Engine {
     /// `tid` arrives at the barrier; when the last one arrives, every
     /// arrival happens before every departure.
     pub fn barrier_wait(&mut self, tid: ThreadId, addr: u64, site: u32) -> Result<()> {
-        self.gen = self.gen.wrapping_add(1);
         let t = self.threads.get_or_start(tid)?;
+        self.end_filter_gen(t);
         self.stats.sync_events += 1;
         let Some(barrier) = self.barriers.get_mut(&addr) else {
             let kind = MisuseKind::BarrierUninitialised;
@@ -753,6 +765,8 @@ impl Engine {
             for waiter in std::mem::take(&mut barrier.arrived) {
                 if let Some(w) = self.threads.index_of(waiter) {
                     self.threads.live[w].clock.join(&clock);
+                    self.threads.live[w].filter_tag = self.next_tag;
+                    self.next_tag += 1;
                 }
             }
         }
@@ -808,7 +822,7 @@ impl Engine {
     /// reused block never races with its previous life, and sync objects
     /// inside it are destroyed.
     pub fn reset_range(&mut self, addr: u64, len: u64) {
-        self.gen = self.gen.wrapping_add(1);
+        self.forget_filtered(addr, len);
         self.shadow.reset(addr, len);
         self.forget_sync_objects(addr, addr.saturating_add(len));
     }
@@ -816,21 +830,21 @@ impl Engine {
     /// Forgets the access history of a range, keeping its sync objects
     /// (`VALGRIND_HG_CLEAN_MEMORY`).
     pub fn clean_range(&mut self, addr: u64, len: u64) {
-        self.gen = self.gen.wrapping_add(1);
+        self.forget_filtered(addr, len);
         self.shadow.reset(addr, len);
     }
 
     /// Stops checking a range (`VALGRIND_HG_DISABLE_CHECKING`,
     /// `ANNOTATE_BENIGN_RACE_SIZED`).
     pub fn ignore_range(&mut self, addr: u64, len: u64) {
-        self.gen = self.gen.wrapping_add(1);
+        self.forget_filtered(addr, len);
         self.shadow.ignore(addr, len);
     }
 
     /// Checks a range again, starting from a clean history
     /// (`VALGRIND_HG_ENABLE_CHECKING`).
     pub fn unignore_range(&mut self, addr: u64, len: u64) {
-        self.gen = self.gen.wrapping_add(1);
+        self.forget_filtered(addr, len);
         self.shadow.reset(addr, len);
     }
 

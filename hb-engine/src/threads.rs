@@ -40,10 +40,9 @@ pub(crate) struct ThreadState {
     /// Interned id of the set of held locks (see `Locksets`).
     pub(crate) lockset: u32,
     pub(crate) detached: bool,
-    /// Granules this thread accessed in the engine's current generation.
-    pub(crate) filter: crate::filter::AccessFilter,
-    /// This thread's part of that generation: bumped by its own sync events.
-    pub(crate) filter_gen: u32,
+    /// This thread's tag in the engine's same-epoch filter (filter.rs):
+    /// fresh at each of its sync events; 0 until its first filtered access.
+    pub(crate) filter_tag: u64,
 }
 
 impl ThreadState {
@@ -144,8 +143,7 @@ impl ThreadTable {
             held: SmallVec::new(),
             lockset: 0,
             detached: false,
-            filter: crate::filter::AccessFilter::default(),
-            filter_gen: 1,
+            filter_tag: 0,
         });
         let index = self.live.len() - 1;
         self.by_tid.insert(tid, index);

@@ -10,6 +10,7 @@ fn run(trace: &str, every_conflict: bool) -> Vec<String> {
     let events = parse(trace).expect("test traces parse");
     let mut engine = Engine::new(EngineConfig {
         report_every_conflict: every_conflict,
+        ..Default::default()
     });
     replay(&mut engine, &events).expect("test traces replay");
     engine.take_reports().iter().map(render).collect()

@@ -452,6 +452,9 @@ fn engine_racy_bytes(events: &[Event]) -> BTreeSet<u64> {
         .collect();
     let mut engine = Engine::new(EngineConfig {
         report_every_conflict: true,
+        // A small table, so that granules collide and big ranges
+        // take the fresh-tags path (filter.rs).
+        filter_slots_log2: 6,
     });
     replay(&mut engine, &numbered).expect("generated traces are well formed");
     let mut racy = BTreeSet::new();

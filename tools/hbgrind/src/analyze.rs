@@ -64,6 +64,7 @@ pub(crate) fn main(args: &[OsString]) -> anyhow::Result<ExitCode> {
     let events = parse(&text).map_err(|e| anyhow::anyhow!("{name}:{e}"))?;
     let mut engine = Engine::new(EngineConfig {
         report_every_conflict: options.all_conflicts,
+        ..Default::default()
     });
     replay(&mut engine, &events).map_err(|e| anyhow::anyhow!("{name}:{e}"))?;
     let reports = engine.take_reports();

@@ -119,6 +119,20 @@ unsafe impl GlobalAlloc for HbAlloc {
         })
     }
 
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // SAFETY:
+        // - The caller's contract for `layout` is `alloc`'s.
+        let p = unsafe { self.alloc(layout) };
+        // Large blocks are fresh anonymous mappings, already zero (and not
+        // yet backed by memory: a big table costs only what is touched).
+        if !p.is_null() && class_of(&layout).is_some() {
+            // SAFETY:
+            // - `alloc` returned a block of at least `layout.size()` bytes.
+            unsafe { core::ptr::write_bytes(p, 0, layout.size()) };
+        }
+        p
+    }
+
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         let Some(class) = class_of(&layout) else {
             let len = (layout.size() + 4095) & !4095;
