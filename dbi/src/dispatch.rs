@@ -187,6 +187,8 @@ pub(crate) struct Dispatcher {
     pub(crate) hooks: Hooks,
     /// Whether user code may run `rdfsbase` (FS-relative access records).
     rdfsbase: bool,
+    /// Whether the CPU has BMI2 (the repeat filter's `pext`).
+    bmi2: bool,
     /// The next thread number to hand out.
     next_thread: ThreadNum,
 }
@@ -247,6 +249,7 @@ fn dispatcher_main(captured: &CapturedState, config: Box<Config>) -> ! {
         sites: Sites::new(),
         hooks,
         rdfsbase: crate::os::linux::hwcap2() & 2 != 0,
+        bmi2: std::arch::is_x86_feature_detected!("bmi2"),
         next_thread: 2,
         cache: CodeCache::new(),
         config,
@@ -584,6 +587,7 @@ impl Dispatcher {
             sites: &mut self.sites,
             hooked: &hooked,
             rdfsbase: self.rdfsbase,
+            bmi2: self.bmi2,
             smc_check: self.config.smc_check,
             guest_rsp: self.ts.gpr(crate::arch::reg::RSP),
         };

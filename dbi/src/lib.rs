@@ -59,6 +59,12 @@ pub struct Interests {
     /// Hand client requests (`valgrind.h`) the translator does not answer
     /// itself to [`Tool::on_client_request`].
     pub client_requests: bool,
+    /// With `memory_accesses`: the tool needs only the first of a thread's
+    /// accesses with the same address, size and read/write between two
+    /// exits from the code cache or atomic instructions of the thread, so
+    /// translated code may skip the repeats inline (the repeat filter,
+    /// `arch/x86_64/record.rs`; needs BMI2, else every access is delivered).
+    pub repeat_filter: bool,
 }
 
 /// A guest thread as tools see it: 1 for the thread hbgrind took over, then

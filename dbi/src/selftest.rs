@@ -153,6 +153,7 @@ impl Machine {
             instruction_counts: count,
             memory_access_counts: count,
             memory_accesses: self.recording,
+            repeat_filter: self.recording,
             ..Interests::default()
         };
         while pc != stop {
@@ -160,6 +161,7 @@ impl Machine {
                 sites: &mut self.sites,
                 hooked: &|_| false,
                 rdfsbase: crate::os::linux::hwcap2() & 2 != 0,
+                bmi2: std::arch::is_x86_feature_detected!("bmi2"),
                 smc_check: crate::SmcCheck::AllNonFile,
                 guest_rsp: 0,
             };
@@ -176,6 +178,7 @@ impl Machine {
                 let end = self.ts.buf_ptr();
                 let start = self.ts.events.flush(end, &self.sites, &mut self.tool);
                 self.ts.set_buf_ptr(start);
+                self.ts.end_memo_epoch();
             }
             let info = self.ts.exit_info();
             let regions = self.cache.regions();

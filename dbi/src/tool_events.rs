@@ -53,6 +53,9 @@ impl Dispatcher {
             .events
             .flush(end, &self.sites, &mut *self.config.tool);
         self.ts.set_buf_ptr(start);
+        // Whatever the tool does next, and other threads meanwhile, ends
+        // the repeat filter's epoch (arch/x86_64/record.rs).
+        self.ts.end_memo_epoch();
     }
 
     /// Whether an indirect branch to `pc` must leave the cache for now

@@ -37,6 +37,8 @@ pub(crate) struct TranslateContext<'a> {
     pub(crate) sites: &'a mut Sites,
     pub(crate) hooked: &'a dyn Fn(u64) -> bool,
     pub(crate) rdfsbase: bool,
+    /// The CPU has BMI2 (`pext`, for the repeat filter).
+    pub(crate) bmi2: bool,
     pub(crate) smc_check: SmcCheck,
     /// The guest's stack pointer (for `--smc-check=stack`).
     pub(crate) guest_rsp: u64,
@@ -83,6 +85,7 @@ pub(crate) fn translate(
     let wants = RecordWants {
         accesses: interests.memory_accesses,
         calls: interests.call_stacks || interests.memory_accesses,
+        repeat_filter: interests.memory_accesses && interests.repeat_filter && cx.bmi2,
     };
     let sites = &mut *cx.sites;
     let instrument = BlockInstrumentation {

@@ -7,7 +7,8 @@
 
 use super::enter::{self, CapturedState};
 use super::thread_block::{
-    reg, ThreadBlock, IBL_ENTRIES, IBL_TABLE_OFFSET, MAPPING_LEN, XSAVE_MAX, XSAVE_OFFSET,
+    reg, ThreadBlock, IBL_ENTRIES, IBL_TABLE_OFFSET, MAPPING_LEN, MEMO_ENTRIES, MEMO_MASK_BITS,
+    MEMO_TABLE_OFFSET, MEMO_TAG_SHIFT, XSAVE_MAX, XSAVE_OFFSET,
 };
 use crate::os::linux::{gs_base, mem, Errno};
 
@@ -48,6 +49,9 @@ impl ThreadState {
             tb.xsave_addr = base as u64 + XSAVE_OFFSET as u64;
             tb.xcr0 = xcr0;
             tb.use_xsaveopt = u64::from(enter::has_xsaveopt());
+            tb.memo_kb = 1 << MEMO_TAG_SHIFT;
+            tb.memo_inc = 1 << MEMO_TAG_SHIFT;
+            tb.memo_mask = MEMO_MASK_BITS;
             tb.gprs = captured.gprs;
             tb.rip = captured.rip;
             tb.rflags = captured.rflags;
@@ -119,6 +123,25 @@ impl ThreadState {
     pub(crate) fn set_buf_ptr(&self, v: u64) {
         self.tb_mut().buf_ptr = v;
     }
+    /// Ends the thread's repeat-filter epoch (record.rs, "The repeat
+    /// filter"): keys written so far match nothing any more. Called at every
+    /// exit from the code cache, after the flush.
+    pub(crate) fn end_memo_epoch(&self) {
+        let tb = self.tb_mut();
+        tb.memo_kb = tb.memo_kb.wrapping_add(tb.memo_inc);
+        // Translated code adds at most one step per record between two
+        // exits (4096 per buffer), so a tag below 2^13 here never wraps
+        // before the next exit; past it, the table starts over.
+        if tb.memo_kb >> MEMO_TAG_SHIFT >= 1 << 13 {
+            // SAFETY:
+            // - The table is the page-aligned tail of our own anonymous mapping,
+            //   no reference into it is alive, and its thread is outside the
+            //   code cache; zero pages are empty entries.
+            unsafe { mem::discard(self.base.add(MEMO_TABLE_OFFSET), MEMO_ENTRIES * 8) };
+            tb.memo_kb = 1 << MEMO_TAG_SHIFT;
+        }
+    }
+
     /// Sets the blocks left in the thread's timeslice (deterministic schedules).
     pub(crate) fn set_slice(&self, blocks: u64) {
         self.tb_mut().slice = blocks;

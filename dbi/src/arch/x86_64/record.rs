@@ -17,9 +17,39 @@
 //! leave (a thread's own frames), gather/scatter operands (a vector index
 //! cannot be computed with `lea`), and operands whose size iced-x86 does
 //! not know.
+//!
+//! # The repeat filter
+//! A tool that only needs a thread's first access of each kind to each
+//! place between two of its synchronisation points (the race tool:
+//! FastTrack's same-epoch rule, papers/fasttrack.md) asks for
+//! `Interests::repeat_filter`, and translated code then skips the record of
+//! an access that repeats one already recorded in the same *filter epoch*:
+//! same address, size (1, 2, 4 or 8) and read-or-write (an update counts as
+//! a write, which covers it). Each thread has a direct-mapped table of
+//! 32768 keys in its thread block, each key `tag << 50 | address << 3 |
+//! size class << 1 | write` for user addresses (below 2^47), indexed by
+//! its write bit and address bits 3..16 (`pext`, BMI2). An access whose key is in its slot is skipped;
+//! otherwise it is recorded and its key stored. The check uses only `mov`,
+//! `lea`, `not`, `pext` and `jrcxz`, so flags are never touched.
+//!
+//! A filter epoch ends (the tag in `MEMO_KB` steps, so older keys match
+//! nothing) at every exit from the code cache, which is where every tool
+//! event and every other thread's execution happens, and, inline, right
+//! before every LOCK-prefixed instruction or `xchg` with memory: those are
+//! the thread's only releases that happen inside translated code. Within
+//! one epoch no other thread runs (the big lock), so a skipped repeat can
+//! neither observe another thread's store nor follow a release of its own;
+//! what the tool would do with it, FastTrack's same-epoch rule drops.
+//! Atomic, `rep` string, spin-loop and vector-sized operands are always
+//! recorded. Not yet covered: a plain `mov` that the tool's atomics model
+//! treats as a release store (a learned atomic location, or a store
+//! before `mfence`) does not end the epoch inline (papers/events.md).
 
 use super::decode::DecodedBlock;
-use super::thread_block::{BUF_PTR, BUF_SCRATCH, SPILL_RAX, SPILL_RCX, SPILL_RDX};
+use super::thread_block::{
+    BUF_PTR, BUF_SCRATCH, MEMO_INC, MEMO_KB, MEMO_MASK, MEMO_TABLE_OFFSET, SPILL_RAX, SPILL_RCX,
+    SPILL_RDX,
+};
 use crate::events::Site;
 use crate::AccessKind;
 use iced_x86::{
@@ -51,7 +81,12 @@ pub(crate) enum Record {
         address: Address,
         site: u32,
         rep_scale: Option<u8>,
+        /// The repeat filter's kind bits (size class << 1 | write), when
+        /// repeats of this operand may be skipped.
+        memo: Option<u8>,
     },
+    /// The repeat filter's epoch ends here (before an atomic instruction).
+    EpochEnd,
     /// The stack pointer, for a call or return site.
     StackPointer { site: u32 },
     /// A gather or scatter (vector index registers): its element addresses
@@ -73,6 +108,21 @@ pub(crate) struct RecordPlan {
 pub(crate) struct RecordWants {
     pub(crate) accesses: bool,
     pub(crate) calls: bool,
+    /// Skip repeated accesses within a filter epoch (the repeat filter).
+    pub(crate) repeat_filter: bool,
+}
+
+/// The repeat filter's kind bits of a plain operand, or `None` when its
+/// repeats are always recorded.
+fn memo_kind(size: u32, kind: AccessKind) -> Option<u8> {
+    let class = match size {
+        1 => 0,
+        2 => 1,
+        4 => 2,
+        8 => 3,
+        _ => return None,
+    };
+    Some(class << 1 | u8::from(kind != AccessKind::Read))
 }
 
 fn access_kind(a: OpAccess) -> Option<AccessKind> {
@@ -162,11 +212,19 @@ pub(crate) fn plan_records(
                     operand: operand as u8,
                     spin: spin && kind == AccessKind::Read,
                 });
+                let memo = (wants.repeat_filter && !atomic && !rep && !spin)
+                    .then(|| memo_kind(size, kind))
+                    .flatten();
                 recs.push(Record::Operand {
                     address,
                     site: id,
                     rep_scale: rep.then_some(size as u8),
+                    memo,
                 });
+            }
+            if wants.repeat_filter && atomic {
+                // Before the instruction, after its own record.
+                recs.push(Record::EpochEnd);
             }
         }
         if wants.calls {
@@ -181,7 +239,10 @@ pub(crate) fn plan_records(
                 _ => {}
             }
         }
-        plan.total += recs.iter().filter(|r| !matches!(r, Record::Vsib)).count();
+        plan.total += recs
+            .iter()
+            .filter(|r| matches!(r, Record::Operand { .. } | Record::StackPointer { .. }))
+            .count();
         plan.per_insn.push(recs);
     }
     plan
@@ -290,11 +351,119 @@ fn write_record(out: &mut Vec<u8>, value_from_rsp: bool, site: u32, extra_in_edx
     store_gs(out, RCX, BUF_PTR);
 }
 
+/// Appends one instruction made with iced-x86.
+fn encode(out: &mut Vec<u8>, insn: Result<Instruction, iced_x86::IcedError>) {
+    let encoded = insn.and_then(|i| {
+        let mut e = Encoder::new(64);
+        e.encode(&i, 0)?;
+        Ok(e.take_buffer())
+    });
+    match encoded {
+        Ok(bytes) => out.extend_from_slice(&bytes),
+        // Only fixed registers and thread-block offsets go in here.
+        Err(e) => unreachable!("repeat-filter instruction: {e}"),
+    }
+}
+
+/// `gs:[rcx*8 + MEMO_TABLE_OFFSET]`, the slot of the index in rcx.
+fn memo_slot() -> MemoryOperand {
+    MemoryOperand::new(
+        Register::None,
+        Register::RCX,
+        8,
+        MEMO_TABLE_OFFSET as i64,
+        4,
+        false,
+        Register::GS,
+    )
+}
+
+/// `gs:[off]`.
+fn gs_operand(off: i32) -> MemoryOperand {
+    MemoryOperand::new(
+        Register::None,
+        Register::None,
+        1,
+        i64::from(off),
+        4,
+        false,
+        Register::GS,
+    )
+}
+
+/// With the address in rax (rcx, rdx spilled): skips to the end unless
+/// the key is new, in which case it stores the key and writes the record.
+fn emit_memo_check(out: &mut Vec<u8>, kind_bits: u8, site: u32) {
+    use iced_x86::Code::{Mov_r64_rm64, Mov_rm64_r64, Not_rm64, VEX_Pext_r64_r64_rm64};
+    let rax_x8 = MemoryOperand::with_base_index_scale_displ_size(
+        Register::RDX,
+        Register::RAX,
+        8,
+        i64::from(kind_bits),
+        1,
+    );
+    // rdx = this access's key; rcx = the key in its slot.
+    load_gs(out, RDX, MEMO_KB);
+    encode(out, Instruction::with2(Code::Lea_r64_m, Register::RDX, rax_x8));
+    encode(
+        out,
+        Instruction::with3(
+            VEX_Pext_r64_r64_rm64,
+            Register::RCX,
+            Register::RDX,
+            gs_operand(MEMO_MASK),
+        ),
+    );
+    encode(out, Instruction::with2(Mov_r64_rm64, Register::RCX, memo_slot()));
+    // rcx = slot - key (0 when they are equal), with rdx = !key.
+    encode(out, Instruction::with1(Not_rm64, Register::RDX));
+    encode(
+        out,
+        Instruction::with2(
+            Code::Lea_r64_m,
+            Register::RCX,
+            MemoryOperand::with_base_index_scale_displ_size(
+                Register::RCX,
+                Register::RDX,
+                1,
+                1,
+                1,
+            ),
+        ),
+    );
+    let mut miss = Vec::new();
+    encode(&mut miss, Instruction::with1(Not_rm64, Register::RDX));
+    encode(
+        &mut miss,
+        Instruction::with3(
+            VEX_Pext_r64_r64_rm64,
+            Register::RCX,
+            Register::RDX,
+            gs_operand(MEMO_MASK),
+        ),
+    );
+    encode(&mut miss, Instruction::with2(Mov_rm64_r64, memo_slot(), Register::RDX));
+    write_record(&mut miss, false, site, false);
+    let skip = u8::try_from(miss.len()).expect("the miss path fits a rel8 jump");
+    out.extend_from_slice(&[0xe3, skip]); // jrcxz over the miss path
+    out.extend_from_slice(&miss);
+}
+
 /// The code writing `rec`; leaves every guest register and flag as it was.
 pub(crate) fn emit_record(out: &mut Vec<u8>, rec: &Record, rdfsbase: bool) {
     match *rec {
         // Emitted by the caller as an exit (emit.rs).
         Record::Vsib => {}
+        Record::EpochEnd => {
+            store_gs(out, RCX, SPILL_RCX);
+            store_gs(out, RDX, SPILL_RDX);
+            load_gs(out, RCX, MEMO_KB);
+            load_gs(out, RDX, MEMO_INC);
+            out.extend_from_slice(&[0x48, 0x8d, 0x0c, 0x11]); // lea rcx, [rcx+rdx]
+            store_gs(out, RCX, MEMO_KB);
+            load_gs(out, RDX, SPILL_RDX);
+            load_gs(out, RCX, SPILL_RCX);
+        }
         Record::StackPointer { site } => {
             store_gs(out, RCX, SPILL_RCX);
             write_record(out, true, site, false);
@@ -304,9 +473,13 @@ pub(crate) fn emit_record(out: &mut Vec<u8>, rec: &Record, rdfsbase: bool) {
             address,
             site,
             rep_scale,
+            memo,
         } => {
             store_gs(out, RAX, SPILL_RAX);
             store_gs(out, RCX, SPILL_RCX);
+            if memo.is_some() {
+                store_gs(out, RDX, SPILL_RDX);
+            }
             if let Some(scale) = rep_scale {
                 store_gs(out, RDX, SPILL_RDX);
                 // rdx = guest rcx * element size (the byte count).
@@ -344,8 +517,12 @@ pub(crate) fn emit_record(out: &mut Vec<u8>, rec: &Record, rdfsbase: bool) {
                     }
                 }
             }
-            write_record(out, false, site, rep_scale.is_some());
-            if rep_scale.is_some() {
+            if let Some(kind_bits) = memo {
+                emit_memo_check(out, kind_bits, site);
+            } else {
+                write_record(out, false, site, rep_scale.is_some());
+            }
+            if rep_scale.is_some() || memo.is_some() {
                 load_gs(out, RDX, SPILL_RDX);
             }
             load_gs(out, RCX, SPILL_RCX);
@@ -520,6 +697,7 @@ mod plan_tests {
             RecordWants {
                 accesses: true,
                 calls: false,
+                repeat_filter: false,
             },
             &mut |s| {
                 sites.push(s);
@@ -533,7 +711,7 @@ mod plan_tests {
                 r.iter()
                     .map(|x| match x {
                         Record::Operand { rep_scale, .. } => *rep_scale,
-                        Record::StackPointer { .. } | Record::Vsib => None,
+                        Record::StackPointer { .. } | Record::Vsib | Record::EpochEnd => None,
                     })
                     .collect()
             })
@@ -542,5 +720,116 @@ mod plan_tests {
             scales,
             vec![vec![Some(1)], vec![Some(8)], vec![Some(1), Some(1)]]
         );
+    }
+}
+
+#[cfg(test)]
+mod repeat_filter_tests {
+    use super::*;
+    use crate::arch::x86_64::decode::{BlockEnd, DecodedBlock};
+
+    fn block_of(bytes: &[u8]) -> DecodedBlock {
+        let mut d = iced_x86::Decoder::with_ip(64, bytes, 0x1000, iced_x86::DecoderOptions::NONE);
+        let insns: Vec<Instruction> = d.iter().collect();
+        let end = insns.last().map_or(0x1000, |i| i.next_ip());
+        DecodedBlock {
+            pc: 0x1000,
+            disp_offsets: vec![0; insns.len()],
+            insns,
+            bytes: bytes.to_vec(),
+            end: BlockEnd::Fallthrough(end),
+        }
+    }
+
+    fn plan(bytes: &[u8]) -> RecordPlan {
+        let mut n = 0;
+        plan_records(
+            &block_of(bytes),
+            RecordWants {
+                accesses: true,
+                calls: false,
+                repeat_filter: true,
+            },
+            &mut |_| {
+                n += 1;
+                n
+            },
+        )
+    }
+
+    #[test]
+    fn plain_small_operands_are_filtered_atomics_end_the_epoch() {
+        // mov eax,[rdi]; mov [rdi],al; add qword [rdi],1; lock inc dword [rdi];
+        // movups xmm0,[rdi]; rep stosb
+        let p = plan(&[
+            0x8b, 0x07, 0x88, 0x07, 0x48, 0x83, 0x07, 0x01, 0xf0, 0xff, 0x07, 0x0f, 0x10, 0x07,
+            0xf3, 0xaa,
+        ]);
+        let kinds: Vec<Vec<Option<Option<u8>>>> = p
+            .per_insn
+            .iter()
+            .map(|r| {
+                r.iter()
+                    .map(|x| match x {
+                        Record::Operand { memo, .. } => Some(*memo),
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            vec![
+                vec![Some(Some(2 << 1))],    // 4-byte read
+                vec![Some(Some(1))],         // 1-byte write
+                vec![Some(Some(3 << 1 | 1))], // 8-byte update counts as a write
+                vec![Some(None), None],      // atomic: recorded, then EpochEnd
+                vec![Some(None)],            // 16 bytes: always recorded
+                vec![Some(None)],            // rep string: always recorded
+            ]
+        );
+        assert!(matches!(p.per_insn[3][1], Record::EpochEnd));
+        // EpochEnd writes no record.
+        assert_eq!(p.total, 6);
+    }
+
+    #[test]
+    fn the_check_uses_no_flags_and_no_guest_stack() {
+        let mut out = Vec::new();
+        emit_record(
+            &mut out,
+            &Record::Operand {
+                address: Address::Lea {
+                    base: Register::RDI,
+                    index: Register::RSI,
+                    scale: 4,
+                    displacement: 8,
+                    fs: false,
+                },
+                site: 7,
+                rep_scale: None,
+                memo: Some(5),
+            },
+            true,
+        );
+        emit_record(&mut out, &Record::EpochEnd, true);
+        let mut d = iced_x86::Decoder::new(64, &out, iced_x86::DecoderOptions::NONE);
+        let mut factory = InstructionInfoFactory::new();
+        let mut n = 0;
+        for i in d.iter() {
+            n += 1;
+            assert!(!i.is_invalid());
+            assert_eq!(i.rflags_modified(), 0, "{i} changes flags");
+            assert_eq!(i.stack_pointer_increment(), 0, "{i} uses the stack");
+            for m in factory.info(&i).used_memory() {
+                if i.code() != Code::Lea_r64_m {
+                    assert!(
+                        m.segment() == Register::GS || m.base() == Register::RCX,
+                        "{i} touches guest memory"
+                    );
+                }
+            }
+        }
+        assert!(n > 10);
     }
 }

@@ -61,6 +61,13 @@ pub(crate) struct ThreadBlock {
     pub(crate) buf_scratch: u64,
     /// Blocks left in this thread's timeslice (deterministic schedules).
     pub(crate) slice: u64,
+    /// The repeat filter's key base: the thread's current filter tag << 50
+    /// (record.rs, "The repeat filter").
+    pub(crate) memo_kb: u64,
+    /// One tag step (1 << 50), for translated code's `lea`.
+    pub(crate) memo_inc: u64,
+    /// The `pext` mask that makes a repeat-filter index of an address.
+    pub(crate) memo_mask: u64,
 }
 
 pub(crate) const SELF_ADDR: i32 = 0x00;
@@ -88,6 +95,9 @@ pub(crate) const STEPPING: i32 = 0x128;
 pub(crate) const BUF_PTR: i32 = 0x130;
 pub(crate) const BUF_SCRATCH: i32 = 0x138;
 pub(crate) const SLICE: i32 = 0x140;
+pub(crate) const MEMO_KB: i32 = 0x148;
+pub(crate) const MEMO_INC: i32 = 0x150;
+pub(crate) const MEMO_MASK: i32 = 0x158;
 
 const _: () = assert!(offset_of!(ThreadBlock, self_addr) == SELF_ADDR as usize);
 const _: () = assert!(offset_of!(ThreadBlock, host_rsp) == HOST_RSP as usize);
@@ -114,6 +124,9 @@ const _: () = assert!(offset_of!(ThreadBlock, stepping) == STEPPING as usize);
 const _: () = assert!(offset_of!(ThreadBlock, buf_ptr) == BUF_PTR as usize);
 const _: () = assert!(offset_of!(ThreadBlock, buf_scratch) == BUF_SCRATCH as usize);
 const _: () = assert!(offset_of!(ThreadBlock, slice) == SLICE as usize);
+const _: () = assert!(offset_of!(ThreadBlock, memo_kb) == MEMO_KB as usize);
+const _: () = assert!(offset_of!(ThreadBlock, memo_inc) == MEMO_INC as usize);
+const _: () = assert!(offset_of!(ThreadBlock, memo_mask) == MEMO_MASK as usize);
 const _: () = assert!(core::mem::size_of::<ThreadBlock>() <= 4096);
 
 /// Where the extended-state area starts in the thread-block mapping.
@@ -129,8 +142,18 @@ pub(crate) const IBL_ENTRIES: usize = 1 << 16;
 pub(crate) const THREAD_SIGNALS_OFFSET: usize = IBL_TABLE_OFFSET + IBL_ENTRIES * 16;
 /// Bytes of the thread's pending-signal slots (65 signals × 136 bytes, page-rounded).
 pub(crate) const THREAD_SIGNALS_LEN: usize = (65 * 136 + 4095) & !4095;
+/// Where the repeat filter's table starts: `MEMO_ENTRIES` keys of 8 bytes,
+/// indexed by `pext(key, MEMO_MASK_BITS)`; 0 is empty (record.rs).
+pub(crate) const MEMO_TABLE_OFFSET: usize = THREAD_SIGNALS_OFFSET + THREAD_SIGNALS_LEN;
+/// Bits of a key that index the repeat filter: the write bit and address
+/// bits 3..16 (the granules of a 128 KiB window, reads and writes apart).
+pub(crate) const MEMO_MASK_BITS: u64 = 0xf_ffc1;
+/// Entries of the repeat filter's table (256 KiB, touched as used).
+pub(crate) const MEMO_ENTRIES: usize = 1 << MEMO_MASK_BITS.count_ones();
+/// Where a key's tag starts: keys are `tag << 50 | address << 3 | kind`.
+pub(crate) const MEMO_TAG_SHIFT: u32 = 50;
 /// Bytes of the whole thread-block mapping.
-pub(crate) const MAPPING_LEN: usize = THREAD_SIGNALS_OFFSET + THREAD_SIGNALS_LEN;
+pub(crate) const MAPPING_LEN: usize = MEMO_TABLE_OFFSET + MEMO_ENTRIES * 8;
 
 /// Register numbers in `ThreadBlock::gprs`.
 pub(crate) mod reg {

@@ -538,6 +538,8 @@ impl Tool for RaceTool {
     fn interests(&self) -> Interests {
         Interests {
             memory_accesses: true,
+            // Same-epoch repeats change nothing in the engine (filter.rs).
+            repeat_filter: true,
             call_stacks: true,
             threads: true,
             client_requests: true,
@@ -770,8 +772,9 @@ impl Tool for RaceTool {
         if self.verbose {
             let s = self.engine.stats();
             self.log.line(&format!(
-                "hbgrind: race: {} accesses checked, {} sync events, {} sites, {} live heap blocks, {} bytes of shadow memory",
+                "hbgrind: race: {} accesses checked ({} of them same-epoch repeats), {} sync events, {} sites, {} live heap blocks, {} bytes of shadow memory",
                 s.accesses,
+                s.filtered,
                 s.sync_events,
                 self.sites.len(),
                 self.heap.len(),
