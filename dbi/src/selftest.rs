@@ -50,6 +50,7 @@ pub struct Machine {
     area: CodeRegion,
     sites: Sites,
     recording: bool,
+    repeat_filter: bool,
     tool: Recorder,
 }
 
@@ -66,6 +67,7 @@ impl Machine {
             area,
             sites: Sites::new(),
             recording: false,
+            repeat_filter: true,
             tool: Recorder::default(),
         }
     }
@@ -79,6 +81,12 @@ impl Machine {
             self.ts.set_buf_ptr(start);
         }
         self.recording = on;
+    }
+
+    /// Whether recording runs use the repeat filter (on by default, as for
+    /// the race tool; arch/x86_64/record.rs).
+    pub fn set_repeat_filter(&mut self, on: bool) {
+        self.repeat_filter = on;
     }
 
     /// The accesses recorded since the last call.
@@ -153,7 +161,7 @@ impl Machine {
             instruction_counts: count,
             memory_access_counts: count,
             memory_accesses: self.recording,
-            repeat_filter: self.recording,
+            repeat_filter: self.recording && self.repeat_filter,
             ..Interests::default()
         };
         while pc != stop {

@@ -591,3 +591,101 @@ fn imul_keeps_undefined_flags_under_counting() {
         compare(&native, &translated).expect("imul under counting");
     }
 }
+
+/// A block of loads, stores, read-modify-writes and LOCK adds of 1, 2, 4
+/// and 8 bytes at a few addresses of the data (r15), so that repeats are
+/// frequent.
+fn repeat_block(rng: &mut Rng, at: u64, n: usize) -> Vec<u8> {
+    let mut enc = Encoder::new(64);
+    let mut ip = at;
+    let mut out = Vec::new();
+    // Six variables: (size, offset), fields of the same granules among them.
+    let vars = [(8u32, 0i64), (4, 8), (4, 12), (2, 16), (1, 18), (1, 19)];
+    for _ in 0..n {
+        let (size, disp) = vars[rng.below(vars.len() as u64) as usize];
+        let mem = MemoryOperand::with_base_displ(Register::R15, disp);
+        let (load, store, add, lock_add, reg) = match size {
+            1 => (Code::Mov_r8_rm8, Code::Mov_rm8_r8, Code::Add_rm8_r8, true, Register::AL),
+            2 => (Code::Mov_r16_rm16, Code::Mov_rm16_r16, Code::Add_rm16_r16, true, Register::AX),
+            4 => (Code::Mov_r32_rm32, Code::Mov_rm32_r32, Code::Add_rm32_r32, true, Register::EAX),
+            _ => (Code::Mov_r64_rm64, Code::Mov_rm64_r64, Code::Add_rm64_r64, true, Register::RAX),
+        };
+        let mut insn = match rng.below(30) {
+            0..=13 => Instruction::with2(load, reg, mem),
+            14..=25 => Instruction::with2(store, mem, reg),
+            26..=28 => Instruction::with2(add, mem, reg),
+            _ => {
+                let mut i = Instruction::with2(add, mem, reg).expect("add");
+                i.set_has_lock_prefix(lock_add);
+                Ok(i)
+            }
+        }
+        .expect("instruction");
+        insn.set_ip(ip);
+        let len = enc.encode(&insn, ip).expect("encode");
+        out.extend_from_slice(&enc.take_buffer());
+        ip += len as u64;
+    }
+    out
+}
+
+/// The repeat filter (record.rs) drops only exact repeats within an epoch:
+/// with it, the records are those without it minus some accesses with the
+/// same address, size and read/write as an earlier one since the last
+/// atomic instruction; it drops many; and the guest runs as natively
+/// either way.
+#[test]
+fn the_repeat_filter_drops_exactly_the_repeats() {
+    let mut m = Machine::new();
+    let mut rng = Rng(0x5eed_1234_abcd_0001);
+    let base_xsave = Machine::current_xsave();
+    let data = m.data_addr();
+    let (mut with_total, mut without_total) = (0, 0);
+    for b in 0..400 {
+        let n = 1 + rng.below(60) as usize;
+        let code = repeat_block(&mut rng, m.code_addr(), n);
+        let init = random_state(&mut rng, &base_xsave, data);
+        let buf = vec![0u8; DATA_LEN];
+        let native = m.run_native(&code, &init, &buf);
+        m.set_recording(true);
+        let mut runs = Vec::new();
+        for filter in [false, true] {
+            m.set_repeat_filter(filter);
+            let translated = m
+                .run_translated(&code, &init, &buf, false)
+                .unwrap_or_else(|e| panic!("block {b}: {e}"));
+            compare(&native, &translated).unwrap_or_else(|e| panic!("block {b}: {e}"));
+            runs.push(m.take_recorded());
+        }
+        let (without, with) = (&runs[0], &runs[1]);
+        // Walk both: an access missing with the filter must repeat one
+        // since the last atomic access (a slot may have been evicted, so
+        // not every repeat is dropped).
+        let mut seen = std::collections::HashSet::new();
+        let mut kept = with.iter().peekable();
+        for a in without {
+            let key = (a.addr, a.size, a.kind != dbi::AccessKind::Read);
+            let repeat = !a.atomic && seen.contains(&key);
+            if a.atomic {
+                seen.clear();
+            } else {
+                seen.insert(key);
+            }
+            let same = |k: &&dbi::MemAccess| {
+                (k.pc, k.addr, k.size, k.kind) == (a.pc, a.addr, a.size, a.kind)
+            };
+            if kept.peek().is_some_and(same) {
+                kept.next();
+            } else {
+                assert!(repeat, "block {b}: {a:?} dropped but not a repeat");
+            }
+        }
+        assert!(kept.next().is_none(), "block {b}: records the unfiltered run lacks");
+        with_total += with.len();
+        without_total += without.len();
+    }
+    assert!(
+        with_total * 10 < without_total * 7,
+        "the filter dropped too little: {with_total} of {without_total}"
+    );
+}

@@ -26,9 +26,9 @@
 //! an access that repeats one already recorded in the same *filter epoch*:
 //! same address, size (1, 2, 4 or 8) and read-or-write (an update counts as
 //! a write, which covers it). Each thread has a direct-mapped table of
-//! 32768 keys in its thread block, each key `tag << 50 | address << 3 |
+//! 65536 keys in its thread block, each key `tag << 50 | address << 3 |
 //! size class << 1 | write` for user addresses (below 2^47), indexed by
-//! its write bit and address bits 3..16 (`pext`, BMI2). An access whose key is in its slot is skipped;
+//! its write bit and address bits 0..14 (`pext`, BMI2). An access whose key is in its slot is skipped;
 //! otherwise it is recorded and its key stored. The check uses only `mov`,
 //! `lea`, `not`, `pext` and `jrcxz`, so flags are never touched.
 //!

@@ -146,9 +146,10 @@ pub(crate) const THREAD_SIGNALS_LEN: usize = (65 * 136 + 4095) & !4095;
 /// indexed by `pext(key, MEMO_MASK_BITS)`; 0 is empty (record.rs).
 pub(crate) const MEMO_TABLE_OFFSET: usize = THREAD_SIGNALS_OFFSET + THREAD_SIGNALS_LEN;
 /// Bits of a key that index the repeat filter: the write bit and address
-/// bits 3..16 (the granules of a 128 KiB window, reads and writes apart).
-pub(crate) const MEMO_MASK_BITS: u64 = 0xf_ffc1;
-/// Entries of the repeat filter's table (256 KiB, touched as used).
+/// bits 0..14 (the bytes of a 32 KiB window, reads and writes apart, so the
+/// fields of one granule do not evict each other).
+pub(crate) const MEMO_MASK_BITS: u64 = 0x3_fff9;
+/// Entries of the repeat filter's table (512 KiB, touched as used).
 pub(crate) const MEMO_ENTRIES: usize = 1 << MEMO_MASK_BITS.count_ones();
 /// Where a key's tag starts: keys are `tag << 50 | address << 3 | kind`.
 pub(crate) const MEMO_TAG_SHIFT: u32 = 50;
