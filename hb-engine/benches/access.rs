@@ -5,6 +5,10 @@
 //! - `mixed`: 8 threads interleaved in batches of 256 accesses; each batch
 //!   mixes private words, read-shared words and words guarded by one of 4
 //!   mutexes (target >= 25 M accesses/s).
+//! - `slow_path_words` / `slow_path_u16`: the engine's slow path alone: one
+//!   thread re-touching 4096 words (or 16384 `u16`s) after a release, so
+//!   every access is the first of its epoch and reaches the shadow memory
+//!   (what a compressor does with its tables after each job hand-off).
 //!
 //! Run: `cargo bench -p hb-engine --bench access`.
 
@@ -142,5 +146,40 @@ fn mixed(c: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, same_epoch, mixed);
+/// One thread writes `count` accesses of `size` bytes, then releases (a new
+/// epoch): every access of the next round misses the same-epoch filter.
+fn slow_path(c: &mut Criterion, name: &str, size: u32, count: u64) {
+    let records: Vec<AccessRecord> = (0..count)
+        .map(|i| {
+            AccessRecord::new(
+                0x10_0000 + u64::from(size) * i,
+                size,
+                AccessKind::Write,
+                false,
+                i as u32,
+            )
+        })
+        .collect();
+    let mut engine = Engine::default();
+    let t = ThreadId(1);
+    let mut round = || {
+        engine.access_batch(t, black_box(&records)).unwrap();
+        engine.release(t, 0x90_0000).unwrap();
+    };
+    round();
+    let mut group = c.benchmark_group("access");
+    group.throughput(Throughput::Elements(count));
+    group.bench_function(name, |b| b.iter(&mut round));
+    group.finish();
+}
+
+fn slow_path_words(c: &mut Criterion) {
+    slow_path(c, "slow_path_words", 8, WORDS);
+}
+
+fn slow_path_u16(c: &mut Criterion) {
+    slow_path(c, "slow_path_u16", 2, 4 * WORDS);
+}
+
+criterion_group!(benches, same_epoch, mixed, slow_path_words, slow_path_u16);
 criterion_main!(benches);

@@ -251,7 +251,7 @@ impl Default for ShadowCell {
     }
 }
 
-type SplitGranule = SmallVec<[Part; 2]>;
+type SplitGranule = SmallVec<[Part; 4]>;
 
 /// Out-of-line storage shared by all cells: long access sets and split granules.
 struct Side {
@@ -393,6 +393,13 @@ impl Side {
                     if duplicate {
                         return;
                     }
+                    // The access covers exactly one part (a field of a
+                    // granule of small fields): update it in place. Only
+                    // that part changed, so only it can now equal another.
+                    if let Some(k) = parts.iter().position(|p| p.mask == mask) {
+                        self.access_one_part(cell, k, x, conflict);
+                        return;
+                    }
                 }
                 _ => {}
             }
@@ -468,6 +475,38 @@ impl Side {
             *cell = refined[0].cell;
         } else {
             self.splits.items[index as usize] = refined;
+        }
+    }
+
+    /// `apply` of an access to exactly the bytes of part `k` of the split
+    /// granule `cell`, without rebuilding the parts.
+    fn access_one_part(
+        &mut self,
+        cell: &mut ShadowCell,
+        k: usize,
+        x: &AccessCtx,
+        conflict: &mut impl FnMut(u8, Entry),
+    ) {
+        let index = cell.index() as usize;
+        let Part { mask, cell: mut target } = self.splits.items[index][k];
+        if let Some(prior) = self.access_cell(&mut target, x) {
+            conflict(mask, prior);
+        }
+        self.splits.items[index][k].cell = target;
+        let parts = &self.splits.items[index];
+        let merges = parts
+            .iter()
+            .enumerate()
+            .any(|(j, p)| j != k && self.cells_equal(&p.cell, &target));
+        if merges {
+            let mut parts = std::mem::take(&mut self.splits.items[index]);
+            self.merge_parts(&mut parts);
+            if parts.len() == 1 {
+                self.splits.remove(index as u32);
+                *cell = parts[0].cell;
+            } else {
+                self.splits.items[index] = parts;
+            }
         }
     }
 
