@@ -189,6 +189,8 @@ pub(crate) struct Dispatcher {
     rdfsbase: bool,
     /// Whether the CPU has BMI2 (the repeat filter's `pext`).
     bmi2: bool,
+    /// Pages of read-only file memory some translation skips loads of.
+    pub(crate) readonly_pages: std::collections::HashSet<u64>,
     /// The next thread number to hand out.
     next_thread: ThreadNum,
 }
@@ -250,6 +252,7 @@ fn dispatcher_main(captured: &CapturedState, config: Box<Config>) -> ! {
         hooks,
         rdfsbase: crate::os::linux::hwcap2() & 2 != 0,
         bmi2: std::arch::is_x86_feature_detected!("bmi2"),
+        readonly_pages: std::collections::HashSet::new(),
         next_thread: 2,
         cache: CodeCache::new(),
         config,
@@ -588,6 +591,7 @@ impl Dispatcher {
             hooked: &hooked,
             rdfsbase: self.rdfsbase,
             bmi2: self.bmi2,
+            readonly_pages: &mut self.readonly_pages,
             smc_check: self.config.smc_check,
             guest_rsp: self.ts.gpr(crate::arch::reg::RSP),
         };
@@ -636,6 +640,19 @@ impl Dispatcher {
     /// Drops translations of `[start, end)` if there are any.
     pub(crate) fn invalidate(&mut self, start: u64, end: u64) {
         if self.cache.overlaps(start, end) {
+            self.flush_all();
+        }
+    }
+
+    /// Drops every translation that skipped loads of a page of `[start,
+    /// end)` as read-only file memory: the pages may be writable now.
+    pub(crate) fn forget_readonly(&mut self, start: u64, end: u64) {
+        if end <= start {
+            return;
+        }
+        let (first, last) = (start >> 12, (end - 1) >> 12);
+        if self.readonly_pages.iter().any(|&p| first <= p && p <= last) {
+            self.readonly_pages.clear();
             self.flush_all();
         }
     }

@@ -65,6 +65,12 @@ pub struct Interests {
     /// translated code may skip the repeats inline (the repeat filter,
     /// `arch/x86_64/record.rs`; needs BMI2, else every access is delivered).
     pub repeat_filter: bool,
+    /// With `memory_accesses`: loads at fixed (RIP-relative or absolute)
+    /// addresses inside read-only file mappings are not delivered (no
+    /// thread can write there, so they cannot race). A later `mprotect`,
+    /// `munmap`, `mremap` or `MAP_FIXED` `mmap` over such a page drops the
+    /// translations that relied on it.
+    pub skip_readonly_reads: bool,
 }
 
 /// A guest thread as tools see it: 1 for the thread hbgrind took over, then

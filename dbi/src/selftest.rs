@@ -164,12 +164,14 @@ impl Machine {
             repeat_filter: self.recording && self.repeat_filter,
             ..Interests::default()
         };
+        let mut readonly_pages = std::collections::HashSet::new();
         while pc != stop {
             let mut cx = crate::translate::TranslateContext {
                 sites: &mut self.sites,
                 hooked: &|_| false,
                 rdfsbase: crate::os::linux::hwcap2() & 2 != 0,
                 bmi2: std::arch::is_x86_feature_detected!("bmi2"),
+                readonly_pages: &mut readonly_pages,
                 smc_check: crate::SmcCheck::AllNonFile,
                 guest_rsp: 0,
             };

@@ -14,6 +14,7 @@ const CLONE_VM: u64 = 0x100;
 const CLONE_VFORK: u64 = 0x4000;
 const CLONE_THREAD: u64 = 0x10000;
 const ENOSYS: i64 = 38;
+const PROT_WRITE: u64 = 2;
 const PROT_EXEC: u64 = 4;
 const MMAP: u64 = 9;
 
@@ -203,6 +204,9 @@ fn after_success(d: &mut Dispatcher, nr: u64, args: &[u64; 6], ret: u64) {
         Some(SyscallKind::UnmapOrProtect) => {
             crate::os::linux::mem::forget_readable();
             let (start, len) = (args[0], args[1]);
+            if nr != 10 || args[2] & PROT_WRITE != 0 {
+                d.forget_readonly(start, start.saturating_add(len));
+            }
             let gone = nr != 10 || args[2] & PROT_EXEC == 0;
             if gone {
                 d.invalidate(start, start.saturating_add(len));
@@ -215,6 +219,7 @@ fn after_success(d: &mut Dispatcher, nr: u64, args: &[u64; 6], ret: u64) {
             // A file mapped executable: a module (ld.so's dlopen does this).
             crate::os::linux::mem::forget_readable();
             d.invalidate(ret, ret.saturating_add(args[1]));
+            d.forget_readonly(ret, ret.saturating_add(args[1]));
             let path = fd_path(args[4] as i32).unwrap_or_default();
             d.hooks.scan_module(&path, ret.wrapping_sub(args[5]));
             if d.interests.modules {
@@ -230,7 +235,8 @@ fn after_success(d: &mut Dispatcher, nr: u64, args: &[u64; 6], ret: u64) {
         None if nr == MMAP => {
             // Not executable: no block can come from it before an mprotect,
             // which refreshes what we know about memory.
-            d.invalidate(ret, ret.saturating_add(args[1]))
+            d.invalidate(ret, ret.saturating_add(args[1]));
+            d.forget_readonly(ret, ret.saturating_add(args[1]));
         }
         _ => {}
     }

@@ -39,6 +39,9 @@ pub(crate) struct TranslateContext<'a> {
     pub(crate) rdfsbase: bool,
     /// The CPU has BMI2 (`pext`, for the repeat filter).
     pub(crate) bmi2: bool,
+    /// Pages of read-only file memory whose loads translations skipped
+    /// (`Interests::skip_readonly_reads`).
+    pub(crate) readonly_pages: &'a mut std::collections::HashSet<u64>,
     pub(crate) smc_check: SmcCheck,
     /// The guest's stack pointer (for `--smc-check=stack`).
     pub(crate) guest_rsp: u64,
@@ -86,12 +89,22 @@ pub(crate) fn translate(
         accesses: interests.memory_accesses,
         calls: interests.call_stacks || interests.memory_accesses,
         repeat_filter: interests.memory_accesses && interests.repeat_filter && cx.bmi2,
+        skip_readonly_reads: interests.memory_accesses && interests.skip_readonly_reads,
+    };
+    let readonly_pages = &mut *cx.readonly_pages;
+    let mut readonly = |start: u64, end: u64| {
+        let ro = crate::os::linux::mem::is_file_readonly(start, end);
+        if ro {
+            readonly_pages.insert(start >> 12);
+            readonly_pages.insert((end - 1) >> 12);
+        }
+        ro
     };
     let sites = &mut *cx.sites;
     let instrument = BlockInstrumentation {
         hook: (cx.hooked)(pc),
         client_requests: true,
-        records: arch::plan_records(&block, wants, &mut |s| sites.id(s)),
+        records: arch::plan_records(&block, wants, &mut |s| sites.id(s), &mut readonly),
         rdfsbase: cx.rdfsbase,
         countdown: crate::dispatch::seeded(),
     };

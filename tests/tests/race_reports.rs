@@ -222,6 +222,7 @@ labelled_programs!(
     pthread_once_init,
     pthread_once_write_outside,
     race_in_helper_function,
+    readonly_made_writable,
     rwlock_reader_vs_unlocked_writer,
     rwlock_readers_writer,
     rwlock_timed,

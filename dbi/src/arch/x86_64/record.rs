@@ -110,6 +110,8 @@ pub(crate) struct RecordWants {
     pub(crate) calls: bool,
     /// Skip repeated accesses within a filter epoch (the repeat filter).
     pub(crate) repeat_filter: bool,
+    /// Skip loads at fixed addresses in read-only file mappings.
+    pub(crate) skip_readonly_reads: bool,
 }
 
 /// The repeat filter's kind bits of a plain operand, or `None` when its
@@ -147,6 +149,7 @@ pub(crate) fn plan_records(
     block: &DecodedBlock,
     wants: RecordWants,
     site: &mut dyn FnMut(Site) -> u32,
+    readonly: &mut dyn FnMut(u64, u64) -> bool,
 ) -> RecordPlan {
     let mut plan = RecordPlan::default();
     if !wants.accesses && !wants.calls {
@@ -192,6 +195,16 @@ pub(crate) fn plan_records(
                     || (m.base() == Register::None
                         && m.index() == Register::None
                         && m.segment() != Register::FS);
+                // A plain load of memory no thread can write (a read-only
+                // file mapping, asked at translation time) cannot race.
+                if absolute
+                    && wants.skip_readonly_reads
+                    && kind == AccessKind::Read
+                    && !atomic
+                    && readonly(m.displacement(), m.displacement() + u64::from(size))
+                {
+                    continue;
+                }
                 let address = if absolute {
                     Address::Absolute(m.displacement())
                 } else {
@@ -698,11 +711,13 @@ mod plan_tests {
                 accesses: true,
                 calls: false,
                 repeat_filter: false,
+                skip_readonly_reads: false,
             },
             &mut |s| {
                 sites.push(s);
                 sites.len() as u32
             },
+            &mut |_, _| false,
         );
         let scales: Vec<Vec<Option<u8>>> = plan
             .per_insn
@@ -749,11 +764,14 @@ mod repeat_filter_tests {
                 accesses: true,
                 calls: false,
                 repeat_filter: true,
+                skip_readonly_reads: true,
             },
             &mut |_| {
                 n += 1;
                 n
             },
+            // Every fixed address is read-only here.
+            &mut |_, _| true,
         )
     }
 

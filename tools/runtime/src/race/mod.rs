@@ -540,6 +540,8 @@ impl Tool for RaceTool {
             memory_accesses: true,
             // Same-epoch repeats change nothing in the engine (filter.rs).
             repeat_filter: true,
+            // No thread writes read-only file memory.
+            skip_readonly_reads: true,
             call_stacks: true,
             threads: true,
             client_requests: true,
