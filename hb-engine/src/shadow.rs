@@ -488,7 +488,10 @@ impl Side {
         conflict: &mut impl FnMut(u8, Entry),
     ) {
         let index = cell.index() as usize;
-        let Part { mask, cell: mut target } = self.splits.items[index][k];
+        let Part {
+            mask,
+            cell: mut target,
+        } = self.splits.items[index][k];
         if let Some(prior) = self.access_cell(&mut target, x) {
             conflict(mask, prior);
         }

@@ -35,13 +35,21 @@
 //! A filter epoch ends (the tag in `MEMO_KB` steps, so older keys match
 //! nothing) at every exit from the code cache, which is where every tool
 //! event and every other thread's execution happens, and, inline, right
-//! before every LOCK-prefixed instruction or `xchg` with memory: those are
-//! the thread's only releases that happen inside translated code. Within
+//! before every LOCK-prefixed instruction, `xchg` with memory and `mfence`
+//! (GCC's seq_cst store is `mov` + `mfence`): those are the thread's
+//! releases inside translated code that the instruction tells apart. Within
 //! one epoch no other thread runs (the big lock), so a skipped repeat can
 //! neither observe another thread's store nor follow a release of its own;
 //! what the tool would do with it, FastTrack's same-epoch rule drops.
 //! Atomic, `rep` string, spin-loop and vector-sized operands are always
-//! recorded. Not yet covered: a plain `mov` that the tool's atomics model
+//! recorded.
+//!
+//! The same rule is applied at translation time inside a block: an operand
+//! with the same address expression as one recorded earlier in the block,
+//! no larger and no stronger, with none of its address registers written
+//! in between and no atomic instruction, gather or client request between,
+//! gets no record and no check at all. With `skip_readonly_reads`, loads at
+//! fixed addresses in read-only file mappings are not recorded either. Not yet covered: a plain `mov` that the tool's atomics model
 //! treats as a release store (a learned atomic location, or a store
 //! before `mfence`) does not end the epoch inline (papers/events.md).
 
@@ -58,7 +66,7 @@ use iced_x86::{
 };
 
 /// How a recorded memory operand's address is formed.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Address {
     /// `lea` of the guest's own base + index*scale + displacement.
     Lea {
@@ -157,14 +165,47 @@ pub(crate) fn plan_records(
     }
     let mut factory = InstructionInfoFactory::new();
     let spin = is_spin_loop(block, &mut factory);
+    // Operands recorded earlier in the block whose address registers are
+    // unchanged since: (address, size, write). A later operand with the same
+    // address, no larger and no stronger, repeats one of them in the same
+    // filter epoch (no exit and no atomic instruction in between), so it is
+    // not recorded at all (the repeat filter's rule, decided at translation).
+    let mut recorded: Vec<(Address, u32, bool)> = Vec::new();
     for insn in &block.insns {
         let mut recs = Vec::new();
+        let info = factory.info(insn);
+        let memory = info.used_memory().to_vec();
+        let written: Vec<Register> = info
+            .used_registers()
+            .iter()
+            .filter(|r| {
+                matches!(
+                    r.access(),
+                    OpAccess::Write
+                        | OpAccess::CondWrite
+                        | OpAccess::ReadWrite
+                        | OpAccess::ReadCondWrite
+                )
+            })
+            .map(|r| r.register().full_register())
+            .collect();
         if wants.accesses {
             let stack_op = insn.stack_pointer_increment() != 0;
             let rep =
                 insn.is_string_instruction() && (insn.has_rep_prefix() || insn.has_repne_prefix());
             let atomic = is_atomic(insn);
-            for (operand, m) in factory.info(insn).used_memory().iter().enumerate() {
+            // Atomics end the epoch; a client request (`xchg rbx, rbx`)
+            // leaves the block; `wrfsbase` moves every FS-relative operand.
+            let client_request = insn.code() == Code::Xchg_rm64_r64
+                && insn.op0_register() == Register::RBX
+                && insn.op1_register() == Register::RBX;
+            if atomic
+                || client_request
+                || matches!(insn.code(), Code::Wrfsbase_r64 | Code::Wrfsbase_r32)
+            {
+                recorded.clear();
+            }
+            for (operand, m) in memory.iter().enumerate() {
                 let Some(kind) = access_kind(m.access()) else {
                     continue;
                 };
@@ -183,6 +224,8 @@ pub(crate) fn plan_records(
                     if !recs.iter().any(|r| matches!(r, Record::Vsib)) {
                         recs.push(Record::Vsib);
                     }
+                    // The block leaves for the dispatcher here: a new epoch.
+                    recorded.clear();
                     continue;
                 }
                 if stack_op
@@ -228,6 +271,16 @@ pub(crate) fn plan_records(
                 let memo = (wants.repeat_filter && !atomic && !rep && !spin)
                     .then(|| memo_kind(size, kind))
                     .flatten();
+                if memo.is_some() {
+                    let write = kind != AccessKind::Read;
+                    if recorded
+                        .iter()
+                        .any(|&(a, n, w)| a == address && size <= n && (w || !write))
+                    {
+                        continue;
+                    }
+                    recorded.push((address, size, write));
+                }
                 recs.push(Record::Operand {
                     address,
                     site: id,
@@ -238,6 +291,29 @@ pub(crate) fn plan_records(
             if wants.repeat_filter && atomic {
                 // Before the instruction, after its own record.
                 recs.push(Record::EpochEnd);
+            }
+            if wants.repeat_filter && insn.code() == Code::Mfence {
+                // A store before `mfence` is a seq_cst store to the race
+                // tool: end the epoch here too. The fence gets an empty
+                // record (size 0, dropped by the flush), so that, as for
+                // atomics, at most one epoch step is taken per record.
+                let id = site(Site::Access {
+                    pc: insn.ip(),
+                    size: 0,
+                    kind: AccessKind::Write,
+                    atomic: false,
+                    rep: false,
+                    operand: 0,
+                    spin: false,
+                });
+                recs.push(Record::Operand {
+                    address: Address::Absolute(0),
+                    site: id,
+                    rep_scale: None,
+                    memo: None,
+                });
+                recs.push(Record::EpochEnd);
+                recorded.clear();
             }
         }
         if wants.calls {
@@ -252,6 +328,14 @@ pub(crate) fn plan_records(
                 _ => {}
             }
         }
+        // An operand whose address register this instruction changes no
+        // longer names the same bytes.
+        recorded.retain(|(a, _, _)| match *a {
+            Address::Lea { base, index, .. } => [base, index]
+                .iter()
+                .all(|r| *r == Register::None || !written.contains(&r.full_register())),
+            Address::Absolute(_) => true,
+        });
         plan.total += recs
             .iter()
             .filter(|r| matches!(r, Record::Operand { .. } | Record::StackPointer { .. }))
@@ -417,7 +501,10 @@ fn emit_memo_check(out: &mut Vec<u8>, kind_bits: u8, site: u32) {
     );
     // rdx = this access's key; rcx = the key in its slot.
     load_gs(out, RDX, MEMO_KB);
-    encode(out, Instruction::with2(Code::Lea_r64_m, Register::RDX, rax_x8));
+    encode(
+        out,
+        Instruction::with2(Code::Lea_r64_m, Register::RDX, rax_x8),
+    );
     encode(
         out,
         Instruction::with3(
@@ -427,7 +514,10 @@ fn emit_memo_check(out: &mut Vec<u8>, kind_bits: u8, site: u32) {
             gs_operand(MEMO_MASK),
         ),
     );
-    encode(out, Instruction::with2(Mov_r64_rm64, Register::RCX, memo_slot()));
+    encode(
+        out,
+        Instruction::with2(Mov_r64_rm64, Register::RCX, memo_slot()),
+    );
     // rcx = slot - key (0 when they are equal), with rdx = !key.
     encode(out, Instruction::with1(Not_rm64, Register::RDX));
     encode(
@@ -435,13 +525,7 @@ fn emit_memo_check(out: &mut Vec<u8>, kind_bits: u8, site: u32) {
         Instruction::with2(
             Code::Lea_r64_m,
             Register::RCX,
-            MemoryOperand::with_base_index_scale_displ_size(
-                Register::RCX,
-                Register::RDX,
-                1,
-                1,
-                1,
-            ),
+            MemoryOperand::with_base_index_scale_displ_size(Register::RCX, Register::RDX, 1, 1, 1),
         ),
     );
     let mut miss = Vec::new();
@@ -455,7 +539,10 @@ fn emit_memo_check(out: &mut Vec<u8>, kind_bits: u8, site: u32) {
             gs_operand(MEMO_MASK),
         ),
     );
-    encode(&mut miss, Instruction::with2(Mov_rm64_r64, memo_slot(), Register::RDX));
+    encode(
+        &mut miss,
+        Instruction::with2(Mov_rm64_r64, memo_slot(), Register::RDX),
+    );
     write_record(&mut miss, false, site, false);
     let skip = u8::try_from(miss.len()).expect("the miss path fits a rel8 jump");
     out.extend_from_slice(&[0xe3, skip]); // jrcxz over the miss path
@@ -798,17 +885,33 @@ mod repeat_filter_tests {
         assert_eq!(
             kinds,
             vec![
-                vec![Some(Some(2 << 1))],    // 4-byte read
-                vec![Some(Some(1))],         // 1-byte write
+                vec![Some(Some(2 << 1))],     // 4-byte read
+                vec![Some(Some(1))],          // 1-byte write
                 vec![Some(Some(3 << 1 | 1))], // 8-byte update counts as a write
-                vec![Some(None), None],      // atomic: recorded, then EpochEnd
-                vec![Some(None)],            // 16 bytes: always recorded
-                vec![Some(None)],            // rep string: always recorded
+                vec![Some(None), None],       // atomic: recorded, then EpochEnd
+                vec![Some(None)],             // 16 bytes: always recorded
+                vec![Some(None)],             // rep string: always recorded
             ]
         );
         assert!(matches!(p.per_insn[3][1], Record::EpochEnd));
         // EpochEnd writes no record.
         assert_eq!(p.total, 6);
+    }
+
+    #[test]
+    fn repeats_in_a_block_get_no_code_until_a_register_or_fence_changes_things() {
+        // mov eax,[rdi]; mov eax,[rdi]; mov [rdi],eax; mov eax,[rdi];
+        // add rdi,4; mov eax,[rdi]; mfence; mov eax,[rdi]
+        let p = plan(&[
+            0x8b, 0x07, 0x8b, 0x07, 0x89, 0x07, 0x8b, 0x07, 0x48, 0x83, 0xc7, 0x04, 0x8b, 0x07,
+            0x0f, 0xae, 0xf0, 0x8b, 0x07,
+        ]);
+        let counts: Vec<usize> = p.per_insn.iter().map(Vec::len).collect();
+        // The second read repeats the first; the write is stronger; the read
+        // after it is covered by the write; rdi moves; the fence ends the
+        // epoch with an empty record.
+        assert_eq!(counts, vec![1, 0, 1, 0, 0, 1, 2, 1]);
+        assert!(matches!(p.per_insn[6][1], Record::EpochEnd));
     }
 
     #[test]
