@@ -193,8 +193,15 @@ pub trait Tool: Send {
     fn interests(&self) -> Interests;
     /// A block is being translated.
     fn on_block(&mut self, _block: &BlockView<'_>) {}
-    /// The guest is about to make syscall `nr`.
-    fn on_syscall(&mut self, _nr: u64, _args: &[u64; 6]) {}
+    /// `thread` is about to make syscall `nr`.
+    fn on_syscall(&mut self, _thread: ThreadNum, _nr: u64, _args: &[u64; 6]) {}
+    /// Syscall `nr` of `thread`, with the arguments [`Tool::on_syscall`]
+    /// saw, returned `ret` (a negative errno on failure). Called with the
+    /// big lock held again, before the thread runs on, for every syscall
+    /// the kernel ran for the guest, including those that blocked; not for
+    /// the ones the translator carries out itself (thread creation, exits,
+    /// signal actions, `clone3`'s refusal).
+    fn on_syscall_return(&mut self, _thread: ThreadNum, _nr: u64, _args: &[u64; 6], _ret: i64) {}
     /// A file was mapped executable.
     fn on_module_load(&mut self, _module: &ModuleView<'_>) {}
     /// An executable mapping of a file went away.

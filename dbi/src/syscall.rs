@@ -21,7 +21,7 @@ const MMAP: u64 = 9;
 pub(crate) fn handle(d: &mut Dispatcher, pc: u64, next: u64) -> u64 {
     let (nr, mut args) = d.ts.syscall_args();
     if d.interests.syscalls {
-        d.config.tool.on_syscall(nr, &args);
+        d.config.tool.on_syscall(d.ts.events.num, nr, &args);
     }
     let row = syscall_table::lookup(nr);
     let _span = tracing::trace_span!("syscall", nr, name = row.map_or("", |r| r.name)).entered();
@@ -123,6 +123,11 @@ pub(crate) fn handle(d: &mut Dispatcher, pc: u64, next: u64) -> u64 {
     }
     let ret = run_guest_syscall(nr_run, args);
     d.ts.finish_syscall(ret, next);
+    if d.interests.syscalls {
+        d.config
+            .tool
+            .on_syscall_return(d.ts.events.num, nr, &args, ret);
+    }
     let forks = matches!(
         row.map(|r| r.kind),
         Some(SyscallKind::Clone | SyscallKind::Fork | SyscallKind::Vfork)
@@ -144,6 +149,11 @@ pub(crate) fn handle(d: &mut Dispatcher, pc: u64, next: u64) -> u64 {
 /// Completes a syscall that ran without the big lock (see `handle`).
 pub(crate) fn complete(d: &mut Dispatcher, nr: u64, args: &[u64; 6], ret: i64, next: u64) {
     d.ts.finish_syscall(ret, next);
+    if d.interests.syscalls {
+        d.config
+            .tool
+            .on_syscall_return(d.ts.events.num, nr, args, ret);
+    }
     if ret >= 0 {
         after_success(d, nr, args, ret as u64);
     }

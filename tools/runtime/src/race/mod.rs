@@ -34,6 +34,7 @@
 mod heap; // Heap, HeapFn: live blocks, the hooked allocation functions
 mod output; // Reporter: symbolised stacks, descriptions, text and XML
 mod sites; // SiteTable: (stack, pc) -> site id
+mod thread_memory; // thread_memory(): the stack, TLS and descriptor a thread owns
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -44,7 +45,7 @@ use dbi::{
 use hb_engine::{AccessKind, AccessRecord, Engine, EngineError, MemoryOrder, ThreadId};
 use hbgrind_report::SuppressionSet;
 use lockmodels::{
-    held_changes, AtomicLocations, Call, Effect, ModelledFunction, ThreadLookup, PTHREAD,
+    futex, held_changes, AtomicLocations, Call, Effect, ModelledFunction, ThreadLookup, PTHREAD,
     UNSYNCHRONISING_WORDS,
 };
 
@@ -55,6 +56,7 @@ use self::output::read_file;
 pub(crate) use self::output::{CodeSymbols, ReportConfig};
 use self::output::{Reporter, ThreadInfo};
 use self::sites::SiteTable;
+use self::thread_memory::{thread_memory, Clone3Stack, DEFAULT_DESCRIPTOR_SIZE};
 
 /// The default suppression files, built in (`--default-suppressions=yes`).
 /// Every file listed here must parse (the unit tests load them all).
@@ -77,6 +79,9 @@ const DEFAULT_SUPPRESSIONS: &[(&str, &str)] = &[
 const SYS_MUNMAP: u64 = 11;
 const SYS_CLONE: u64 = 56;
 const SYS_CLONE3: u64 = 435;
+
+const CLONE_THREAD: u64 = 0x10000;
+const CLONE_SETTLS: u64 = 0x80000;
 
 /// Records handed to the engine at once (16 bytes each: 4 KiB).
 const BATCH_RECORDS: usize = 256;
@@ -125,6 +130,23 @@ pub(crate) struct RaceTool {
     last_created: HashMap<ThreadNum, ThreadNum>,
     /// The stack of the thread a pending `clone` creates.
     pending_stack: Option<(u64, u64)>,
+    /// The last `clone3` of a thread, refused by the translator: glibc
+    /// repeats it as a `clone` (thread_memory.rs).
+    pending_clone3: Option<Clone3Stack>,
+    /// The memory (stack, TLS, descriptor) of the thread a pending `clone`
+    /// creates, forgotten when it is created.
+    pending_memory: Option<(u64, u64)>,
+    /// Each live thread's memory, forgotten again when it exits.
+    thread_memory: HashMap<ThreadNum, (u64, u64)>,
+    /// Where libc says how big its thread descriptor is
+    /// (`_thread_db_sizeof_pthread`), read at the first thread creation.
+    descriptor_size_at: Option<u64>,
+    descriptor_size: Option<u64>,
+    /// `--futex-sync=yes`: futex wakes release and woken waits acquire
+    /// the futex word (lockmodels::futex).
+    futex_sync: bool,
+    /// Waiters of the first word were requeued to these (`FUTEX_CMP_REQUEUE`).
+    requeued: HashMap<u64, Vec<u64>>,
     /// Where each lock was first taken, for "Lock at 0x… was first observed".
     lock_sites: HashMap<u64, u32>,
     /// Locations seen under LOCK/xchg: a plain store there is a release.
@@ -158,6 +180,7 @@ pub(crate) struct RaceConfig {
     pub(crate) report: ReportConfig,
     pub(crate) suppressions: SuppressionSet,
     pub(crate) error_exitcode: u8,
+    pub(crate) futex_sync: bool,
 }
 
 /// Reads the suppression files (the built-in ones first, unless
@@ -263,6 +286,13 @@ impl RaceTool {
             threads,
             last_created: HashMap::new(),
             pending_stack: None,
+            pending_clone3: None,
+            pending_memory: None,
+            thread_memory: HashMap::new(),
+            descriptor_size_at: None,
+            descriptor_size: None,
+            futex_sync: config.futex_sync,
+            requeued: HashMap::new(),
             lock_sites: HashMap::new(),
             atomics: AtomicLocations::default(),
             redundant: Vec::new(),
@@ -441,6 +471,83 @@ impl RaceTool {
             let end = start.saturating_add(len);
             self.pthreads.held.retain(|&l| !(start..end).contains(&l));
         }
+    }
+
+    /// libc's `sizeof(struct pthread)`, read once it is mapped.
+    fn descriptor_size(&mut self) -> u64 {
+        if self.descriptor_size.is_none() {
+            if let Some(at) = self.descriptor_size_at {
+                self.descriptor_size = Guest
+                    .read_u32(at)
+                    .map(u64::from)
+                    .filter(|&n| (64..=1 << 16).contains(&n));
+            }
+        }
+        self.descriptor_size.unwrap_or(DEFAULT_DESCRIPTOR_SIZE)
+    }
+
+    /// A futex call starts: a wake releases its words; every word it names
+    /// is an atomic variable from now on (lockmodels::futex).
+    fn futex_call(&mut self, thread: ThreadNum, nr: u64, args: &[u64; 6]) {
+        let Some(op) = futex::decode(nr, args) else {
+            return;
+        };
+        for word in op.words() {
+            self.atomics.declare(word);
+        }
+        if let Some((from, to)) = op.requeue {
+            if from != to {
+                let targets = self.requeued.entry(from).or_default();
+                if !targets.contains(&to) {
+                    targets.push(to);
+                }
+            }
+        }
+        let t = ThreadId(thread);
+        for word in op.releases.into_iter().filter(|&w| w != 0) {
+            let result = self.engine.release(t, word);
+            self.check(result);
+        }
+        self.drain();
+    }
+
+    /// A futex call returned: a woken wait acquires its words (and those
+    /// its waiters were requeued to).
+    fn futex_return(&mut self, thread: ThreadNum, nr: u64, args: &[u64; 6], ret: i64) {
+        let mut words: Vec<u64> = Vec::new();
+        if nr == futex::SYS_FUTEX_WAITV {
+            // ret is the index of the woken entry of struct futex_waitv
+            // { u64 val; u64 uaddr; u32 flags; u32 reserved; }[n].
+            if ret >= 0 && (ret as u64) < args[1] {
+                let at = (ret as u64)
+                    .checked_mul(24)
+                    .and_then(|o| args[0].checked_add(o + 8));
+                if let Some(word) = at.and_then(|a| Guest.read_u64(a)) {
+                    self.atomics.declare(word);
+                    words.push(word);
+                }
+            }
+        } else if ret == 0 {
+            match futex::decode(nr, args) {
+                Some(op) => words.extend(op.acquires_on_success.iter().filter(|&&w| w != 0)),
+                None => return,
+            }
+        }
+        if words.is_empty() {
+            return;
+        }
+        let t = ThreadId(thread);
+        let requeued: Vec<u64> = words
+            .iter()
+            .filter_map(|w| self.requeued.get(w))
+            .flatten()
+            .copied()
+            .collect();
+        for word in words.into_iter().chain(requeued) {
+            let result = self.engine.acquire(t, word);
+            self.check(result);
+        }
+        self.drain();
     }
 
     /// The race tool's own client requests (after the core ones).
@@ -686,6 +793,12 @@ impl Tool for RaceTool {
     fn on_thread_create(&mut self, parent: ThreadNum, child: ThreadNum, pc: u64, stack: StackId) {
         let result = self.engine.thread_create(ThreadId(parent), ThreadId(child));
         self.check(result);
+        if let Some((start, end)) = self.pending_memory.take() {
+            // A reused stack: nothing of its earlier life orders with the
+            // new thread's (thread_memory.rs).
+            self.forget(start, end - start);
+            self.thread_memory.insert(child, (start, end));
+        }
         self.threads.insert(
             child,
             ThreadInfo {
@@ -698,6 +811,9 @@ impl Tool for RaceTool {
 
     fn on_thread_exit(&mut self, thread: ThreadNum) {
         self.engine.thread_exit(ThreadId(thread));
+        if let Some((start, end)) = self.thread_memory.remove(&thread) {
+            self.forget(start, end - start);
+        }
         // Its stack may be reused by a later thread: stop naming it.
         if let Some(info) = self.threads.get_mut(&thread) {
             info.stack = None;
@@ -725,6 +841,11 @@ impl Tool for RaceTool {
             self.ld_so = (module.start, module.len);
         }
         if is_libc(module.path) {
+            self.descriptor_size_at =
+                find_symbols(module.path, module.bias, &["_thread_db_sizeof_pthread"])
+                    .first()
+                    .copied();
+            self.descriptor_size = None;
             for addr in find_symbols(module.path, module.bias, UNSYNCHRONISING_WORDS) {
                 if !self.unsynchronising.contains(&addr) {
                     self.unsynchronising.push(addr);
@@ -742,26 +863,55 @@ impl Tool for RaceTool {
         self.reporter.module_unloaded(start);
     }
 
-    fn on_syscall(&mut self, nr: u64, args: &[u64; 6]) {
+    fn on_syscall(&mut self, thread: ThreadNum, nr: u64, args: &[u64; 6]) {
         match nr {
             SYS_MUNMAP => {
                 self.forget(args[0], args[1]);
                 self.heap.forget_range(args[0], args[1]);
             }
-            SYS_CLONE if args[1] != 0 => {
-                let top = args[1];
-                self.pending_stack = Some((top.saturating_sub(DEFAULT_STACK), top));
+            SYS_CLONE if args[0] & CLONE_THREAD != 0 => {
+                let (flags, child_sp, tls) = (args[0], args[1], args[4]);
+                let clone3 = self.pending_clone3.take();
+                // A clone after clone3 keeps clone3's exact stack range
+                // (for "on thread #N's stack"); a raw one has only its top.
+                if clone3.is_none() && child_sp != 0 {
+                    self.pending_stack = Some((child_sp.saturating_sub(DEFAULT_STACK), child_sp));
+                }
+                let tls = (flags & CLONE_SETTLS != 0).then_some(tls);
+                let size = self.descriptor_size();
+                self.pending_memory = thread_memory(clone3, child_sp, tls, size);
             }
             SYS_CLONE3 => {
-                // struct clone_args: stack at +40, stack_size at +48.
-                let stack = args[0].checked_add(40).and_then(|a| Guest.read_u64(a));
-                let size = args[0].checked_add(48).and_then(|a| Guest.read_u64(a));
+                // struct clone_args: flags at +0, stack at +40, stack_size
+                // at +48, tls at +56.
+                let field =
+                    |offset: u64| args[0].checked_add(offset).and_then(|a| Guest.read_u64(a));
+                let (flags, stack, size, tls) = (field(0), field(40), field(48), field(56));
                 self.pending_stack = match (stack, size) {
                     (Some(low), Some(size)) if low != 0 => Some((low, low.saturating_add(size))),
                     _ => None,
                 };
+                self.pending_clone3 = match (flags, stack, size, tls) {
+                    (Some(f), Some(stack), Some(stack_size), Some(tls))
+                        if f & CLONE_THREAD != 0 =>
+                    {
+                        Some(Clone3Stack {
+                            stack,
+                            stack_size,
+                            tls,
+                        })
+                    }
+                    _ => None,
+                };
             }
+            _ if self.futex_sync => self.futex_call(thread, nr, args),
             _ => {}
+        }
+    }
+
+    fn on_syscall_return(&mut self, thread: ThreadNum, nr: u64, args: &[u64; 6], ret: i64) {
+        if self.futex_sync {
+            self.futex_return(thread, nr, args, ret);
         }
     }
 

@@ -40,6 +40,7 @@ impl Harness {
             },
             suppressions: load_suppressions(&[], true).unwrap(),
             error_exitcode: 0,
+            futex_sync: true,
         };
         adjust(&mut config);
         let xml_path = config
@@ -243,7 +244,8 @@ fn heap_blocks_are_described_and_reuse_starts_clean() {
     let handle = std::ptr::addr_of!(p) as u64;
     h.call(1, "posix_memalign", &[handle, 64, 256], 0);
     assert_eq!(h.tool.heap.find(0xc_00ff).map(|b| b.size), Some(256));
-    h.tool.on_syscall(SYS_MUNMAP, &[0xc_0000, 4096, 0, 0, 0, 0]);
+    h.tool
+        .on_syscall(1, SYS_MUNMAP, &[0xc_0000, 4096, 0, 0, 0, 0]);
     assert!(h.tool.heap.find(0xc_0000).is_none());
 }
 
@@ -576,6 +578,7 @@ fn a_threads_stack_comes_from_its_clone3_arguments() {
     // stack, stack_size, ...
     let args: [u64; 8] = [0, 0, 0, 0, 0, 0x7000_0000, 0x10_0000, 0];
     h.tool.on_syscall(
+        1,
         SYS_CLONE3,
         &[std::ptr::addr_of!(args) as u64, 88, 0, 0, 0, 0],
     );
@@ -590,6 +593,6 @@ fn a_threads_stack_comes_from_its_clone3_arguments() {
         "{log}"
     );
     // A bad pointer gives no range, and no crash.
-    h.tool.on_syscall(SYS_CLONE3, &[8, 88, 0, 0, 0, 0]);
+    h.tool.on_syscall(1, SYS_CLONE3, &[8, 88, 0, 0, 0, 0]);
     assert_eq!(h.tool.pending_stack, None);
 }
