@@ -34,7 +34,7 @@ mod translate; // translate(): decode, show the tool, emit, place
 
 pub use crate::os::linux::mem::{map_anon, unmap};
 pub use crate::os::linux::{close, dup_high, exit_group, getpid, open, read, write_all, Errno};
-pub use iced_x86::{Instruction, UsedMemory};
+pub use iced_x86::{Instruction, Mnemonic, OpAccess, UsedMemory};
 
 /// What a tool wants the translator to do for it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -50,6 +50,9 @@ pub struct FutexOp {
     pub acquires_on_success: [u64; 2],
     /// `(from, to)`: waiters of `from` now wait on `to`.
     pub requeue: Option<(u64, u64)>,
+    /// A 4-byte word the kernel reads, changes and writes atomically on the
+    /// caller's behalf (`FUTEX_WAKE_OP`'s second word).
+    pub rmw: Option<u64>,
 }
 
 impl FutexOp {
@@ -80,7 +83,10 @@ pub fn decode(nr: u64, args: &[u64; 6]) -> Option<FutexOp> {
                 FUTEX_WAKE | FUTEX_WAKE_BITSET | FUTEX_UNLOCK_PI => op.releases[0] = word,
                 // Wakes waiters of both words (the second conditionally:
                 // announcing it always only adds an edge nobody may take).
-                FUTEX_WAKE_OP => op.releases = [word, word2],
+                FUTEX_WAKE_OP => {
+                    op.releases = [word, word2];
+                    op.rmw = Some(word2);
+                }
                 FUTEX_REQUEUE | FUTEX_CMP_REQUEUE | FUTEX_CMP_REQUEUE_PI => {
                     op.releases[0] = word;
                     op.requeue = Some((word, word2));
@@ -127,6 +133,7 @@ mod tests {
     fn wake_op_releases_both_words_and_requeue_moves_waiters() {
         let op = futex(FUTEX_WAKE_OP | PRIVATE, 0x10, 0x20).unwrap();
         assert_eq!(op.releases, [0x10, 0x20]);
+        assert_eq!(op.rmw, Some(0x20), "the kernel updates the second word");
         let rq = futex(FUTEX_CMP_REQUEUE, 0x10, 0x20).unwrap();
         assert_eq!(rq.releases, [0x10, 0]);
         assert_eq!(rq.requeue, Some((0x10, 0x20)));

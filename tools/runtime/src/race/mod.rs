@@ -39,8 +39,8 @@ mod thread_memory; // thread_memory(): the stack, TLS and descriptor a thread ow
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use dbi::{
-    AccessKind as DbiAccessKind, ExitStats, HookCall, HookRequest, Interests, Log, MemAccess,
-    ModuleView, StackId, ThreadNum, Tool,
+    AccessKind as DbiAccessKind, BlockView, ExitStats, HookCall, HookRequest, Interests, Log,
+    MemAccess, Mnemonic, ModuleView, OpAccess, StackId, ThreadNum, Tool,
 };
 use hb_engine::{AccessKind, AccessRecord, Engine, EngineError, MemoryOrder, ThreadId};
 use hbgrind_report::SuppressionSet;
@@ -113,6 +113,64 @@ impl ThreadLookup for Pthreads {
     }
 }
 
+/// A set of instruction addresses; `contains` is a bit test for almost
+/// every pc (it is asked for every plain store).
+struct PcSet {
+    filter: Vec<u64>,
+    pcs: HashSet<u64>,
+}
+
+const PC_FILTER_BITS: usize = 1 << 16;
+
+impl Default for PcSet {
+    fn default() -> Self {
+        PcSet {
+            filter: vec![0; PC_FILTER_BITS / 64],
+            pcs: HashSet::new(),
+        }
+    }
+}
+
+impl PcSet {
+    #[inline]
+    fn bit(pc: u64) -> (usize, u64) {
+        let h = (pc.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 48) as usize;
+        (h / 64, 1 << (h % 64))
+    }
+
+    fn insert(&mut self, pc: u64) {
+        let (w, m) = Self::bit(pc);
+        self.filter[w] |= m;
+        self.pcs.insert(pc);
+    }
+
+    #[inline]
+    fn contains(&self, pc: u64) -> bool {
+        let (w, m) = Self::bit(pc);
+        self.filter[w] & m != 0 && self.pcs.contains(&pc)
+    }
+}
+
+/// A set of site ids (dense, so one bit each).
+#[derive(Default)]
+struct SiteSet(Vec<u64>);
+
+impl SiteSet {
+    #[inline]
+    fn insert(&mut self, site: u32) {
+        let (w, m) = (site as usize / 64, 1u64 << (site % 64));
+        if w >= self.0.len() {
+            self.0.resize(w + 1, 0);
+        }
+        self.0[w] |= m;
+    }
+
+    fn contains(&self, site: u32) -> bool {
+        let (w, m) = (site as usize / 64, 1u64 << (site % 64));
+        self.0.get(w).is_some_and(|&b| b & m != 0)
+    }
+}
+
 /// Per-thread filters set by DRD's `ANNOTATE_IGNORE_READS/WRITES_BEGIN`.
 const IGNORE_READS: u8 = 1;
 const IGNORE_WRITES: u8 = 2;
@@ -154,6 +212,14 @@ pub(crate) struct RaceTool {
     /// Per access of the current batch: the engine would ignore it
     /// (`Engine::redundancy`), so it is dropped before its site is interned.
     redundant: Vec<bool>,
+    /// Instructions that are seq_cst stores (`mov` then `mfence`), by pc.
+    seq_cst_stores: PcSet,
+    /// Sites of plain (not LOCK-prefixed) read-modify-writes.
+    plain_updates: SiteSet,
+    /// Races taken back by the atomics model (`withdrawn`), for `-v`.
+    withdrawn_races: u64,
+    /// Memory operand sizes of decoded instructions, by pc (0: none).
+    operand_sizes: HashMap<u64, u32>,
     /// Ranges the program declared benign races (`start -> end`): a spin
     /// wait on a word there orders nothing, as in Helgrind.
     untracked: BTreeMap<u64, u64>,
@@ -296,6 +362,10 @@ impl RaceTool {
             lock_sites: HashMap::new(),
             atomics: AtomicLocations::default(),
             redundant: Vec::new(),
+            seq_cst_stores: PcSet::default(),
+            plain_updates: SiteSet::default(),
+            withdrawn_races: 0,
+            operand_sizes: HashMap::new(),
             untracked: BTreeMap::new(),
             ignore: Vec::new(),
             unsynchronising: Vec::new(),
@@ -324,8 +394,105 @@ impl RaceTool {
     #[inline(never)]
     fn report(&mut self, reports: Vec<hb_engine::Report>) {
         for r in reports {
+            if let hb_engine::Report::Race(race) = &r {
+                if self.withdrawn(race) {
+                    self.withdrawn_races += 1;
+                    continue;
+                }
+            }
             self.reporter
                 .report(r, &self.sites, &self.heap, &self.threads, &self.lock_sites);
+        }
+    }
+
+    /// Whether a race is one the atomics model takes back: its bytes are
+    /// one atomic location, and each plain side is a load or store whose
+    /// instruction accesses that location's size, made before the location
+    /// was known to be atomic (so the engine saw it plain). Under the
+    /// whole-run rule it was an atomic access too. Plain read-modify-writes
+    /// and accesses of another size stay races.
+    fn withdrawn(&mut self, race: &hb_engine::Race) -> bool {
+        let Some(learned) = self.atomics.size_at(race.racy_addr) else {
+            return false;
+        };
+        if learned != 0 && race.racy_len != u64::from(learned) {
+            return false;
+        }
+        for side in [&race.current, &race.prior] {
+            if side.atomic {
+                continue;
+            }
+            if self.plain_updates.contains(side.site) {
+                return false;
+            }
+            if learned != 0 {
+                let pc = self.sites.get(side.site).map(|s| s.pc);
+                if pc.and_then(|pc| self.operand_size(pc)) != Some(learned) {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
+    /// The memory operand size of the guest instruction at `pc` (decoded
+    /// once; `None` if it cannot be read or has none).
+    fn operand_size(&mut self, pc: u64) -> Option<u32> {
+        if let Some(&size) = self.operand_sizes.get(&pc) {
+            return (size != 0).then_some(size);
+        }
+        let mut code = [0u8; 15];
+        let mut len = code.len();
+        while len > 0 && !dbi::read_guest(pc, &mut code[..len]) {
+            len -= 1;
+        }
+        let mut decoder = iced_x86::Decoder::with_ip(64, &code[..len], pc, 0);
+        let size = if len == 0 {
+            0
+        } else {
+            decoder.decode().memory_size().size() as u32
+        };
+        self.operand_sizes.insert(pc, size);
+        (size != 0).then_some(size)
+    }
+
+    /// Whether a plain access longer than the atomic location it starts at
+    /// is a run of accesses of that location's size (dbi merges one
+    /// instruction's accesses to adjacent bytes: a loop over an array of
+    /// atomic words) rather than one wider access (a mixed-size race).
+    fn is_run_of(&mut self, a: &MemAccess, element: u32) -> bool {
+        a.size % element == 0 && self.operand_size(a.pc) == Some(element)
+    }
+
+    /// A merged run of `element`-sized loads or stores: each element that
+    /// is an atomic location is an acquire load or release store, the
+    /// others plain accesses.
+    fn atomic_run(&mut self, tid: ThreadId, a: &MemAccess, element: u32, site: u32) {
+        let write = a.kind != DbiAccessKind::Read;
+        let end = a.addr.saturating_add(u64::from(a.size));
+        let mut addr = a.addr;
+        while addr < end {
+            if self.atomics.is_atomic(addr, element) {
+                self.flush_batch(tid);
+                let size = u64::from(element);
+                let result = if write {
+                    self.engine
+                        .atomic_store(tid, addr, size, MemoryOrder::Release, site)
+                } else {
+                    self.engine
+                        .atomic_load(tid, addr, size, MemoryOrder::Acquire, site)
+                };
+                self.check(result);
+            } else {
+                let kind = if write {
+                    AccessKind::Write
+                } else {
+                    AccessKind::Read
+                };
+                self.batch
+                    .push(AccessRecord::new(addr, element, kind, false, site));
+            }
+            addr = addr.saturating_add(u64::from(element));
         }
     }
 
@@ -394,7 +561,7 @@ impl RaceTool {
         let result = lockmodels::apply(&mut self.engine, f, &c, &self.pthreads);
         self.check(result);
         if let Some(word) = f.atomic_word(ret) {
-            self.atomics.declare(arg(call, word));
+            self.declare(arg(call, word));
         }
         for (lock, held) in held_changes(f, &c) {
             if held {
@@ -473,6 +640,42 @@ impl RaceTool {
         }
     }
 
+    /// An atomic access of `size` bytes at `addr` (the batch before it
+    /// flushed): a location seen atomic for the first time adopts the plain
+    /// stores made to it before as release stores (the whole-run rule).
+    fn learn(&mut self, addr: u64, size: u32) {
+        if self.atomics.learn(addr, size) {
+            self.adopt(addr, size);
+        }
+    }
+
+    /// A word a model or a futex call names is atomic, whatever its size
+    /// (4 bytes for what it adopts: futex words and `pthread_once_t`).
+    fn declare(&mut self, addr: u64) {
+        if self.atomics.declare(addr) {
+            self.adopt(addr, 4);
+        }
+    }
+
+    /// The plain stores of `size` bytes made to a new atomic location were
+    /// release stores (`Engine::adopt_atomic`); wider or narrower stores
+    /// and plain read-modify-writes were not atomic accesses of it.
+    fn adopt(&mut self, addr: u64, size: u32) {
+        let mut accepted: Vec<(u32, bool)> = Vec::new();
+        let mut engine = std::mem::take(&mut self.engine);
+        engine.adopt_atomic(addr, u64::from(size), |site| {
+            if let Some(&(_, ok)) = accepted.iter().find(|(s, _)| *s == site) {
+                return ok;
+            }
+            let pc = self.sites.get(site).map(|s| s.pc);
+            let ok = !self.plain_updates.contains(site)
+                && pc.and_then(|pc| self.operand_size(pc)) == Some(size);
+            accepted.push((site, ok));
+            ok
+        });
+        self.engine = engine;
+    }
+
     /// libc's `sizeof(struct pthread)`, read once it is mapped.
     fn descriptor_size(&mut self) -> u64 {
         if self.descriptor_size.is_none() {
@@ -493,7 +696,7 @@ impl RaceTool {
             return;
         };
         for word in op.words() {
-            self.atomics.declare(word);
+            self.declare(word);
         }
         if let Some((from, to)) = op.requeue {
             if from != to {
@@ -504,6 +707,15 @@ impl RaceTool {
             }
         }
         let t = ThreadId(thread);
+        if let Some(word) = op.rmw {
+            // The kernel's atomic update, made for this thread (the
+            // syscall is its site: dbi gives syscalls no call stack).
+            let site = self.sites.intern(StackId(0), 0);
+            let result = self
+                .engine
+                .atomic_rmw(t, word, 4, MemoryOrder::SeqCst, site);
+            self.check(result);
+        }
         for word in op.releases.into_iter().filter(|&w| w != 0) {
             let result = self.engine.release(t, word);
             self.check(result);
@@ -523,7 +735,7 @@ impl RaceTool {
                     .checked_mul(24)
                     .and_then(|o| args[0].checked_add(o + 8));
                 if let Some(word) = at.and_then(|a| Guest.read_u64(a)) {
-                    self.atomics.declare(word);
+                    self.declare(word);
                     words.push(word);
                 }
             }
@@ -650,12 +862,30 @@ impl Tool for RaceTool {
             client_requests: true,
             modules: true,
             syscalls: true,
+            blocks: true,
             ..Interests::default()
         }
     }
 
     fn hooks(&self) -> Vec<HookRequest> {
         self.hooks.iter().map(|(r, _)| r.clone()).collect()
+    }
+
+    fn on_block(&mut self, block: &BlockView<'_>) {
+        // GCC's seq_cst store is `mov [m], r` then `mfence`: the `mov` is
+        // an atomic store, and its location an atomic variable.
+        for (i, pair) in block.instructions.windows(2).enumerate() {
+            let (store, fence) = (&pair[0], &pair[1]);
+            if fence.mnemonic() == Mnemonic::Mfence
+                && store.mnemonic() == Mnemonic::Mov
+                && block
+                    .memory
+                    .get(i)
+                    .is_some_and(|m| m.iter().any(|u| u.access() == OpAccess::Write))
+            {
+                self.seq_cst_stores.insert(store.ip());
+            }
+        }
     }
 
     fn on_accesses(&mut self, thread: ThreadNum, accesses: &[MemAccess]) {
@@ -672,8 +902,8 @@ impl Tool for RaceTool {
                 let write = a.kind != DbiAccessKind::Read;
                 if a.atomic
                     || a.spin_read
-                    || (write && self.atomics.is_atomic(a.addr))
-                    || (!write && self.atomics.is_acquire_load(a.addr))
+                    || self.atomics.size_at(a.addr).is_some()
+                    || (write && self.seq_cst_stores.contains(a.pc))
                 {
                     break;
                 }
@@ -697,40 +927,48 @@ impl Tool for RaceTool {
             let site = self.sites.intern_access(a.stack, a.pc, a.size);
             if !a.atomic {
                 // The atomics model (lockmodels/src/atomics.rs): a plain
-                // store to an atomic variable is a release store; a plain
-                // load of a declared one, or in a spin loop, an acquire.
+                // load of an atomic variable is an acquire load, a plain
+                // store a release store; a store fenced by `mfence` and a
+                // load in a spin loop make their location atomic.
                 let size = u64::from(a.size);
-                if a.kind == DbiAccessKind::Write && self.atomics.is_atomic(a.addr) {
-                    self.flush_batch(tid);
-                    let result =
-                        self.engine
-                            .atomic_store(tid, a.addr, size, MemoryOrder::Release, site);
-                    self.check(result);
-                    continue;
-                }
-                if a.kind == DbiAccessKind::Read
-                    && ((a.spin_read && !self.is_untracked(a.addr))
-                        || self.atomics.is_acquire_load(a.addr))
+                let seq_cst = write && self.seq_cst_stores.contains(a.pc);
+                let learned = self.atomics.size_at(a.addr);
+                if a.kind == DbiAccessKind::Update {
+                    // `add [m], r` without LOCK: a plain read-modify-write,
+                    // racy even on an atomic variable.
+                    self.plain_updates.insert(site);
+                } else if seq_cst
+                    || learned.is_some_and(|s| s == 0 || s == a.size)
+                    || (a.spin_read && !self.is_untracked(a.addr))
                 {
-                    if a.spin_read {
-                        // A spin wait: the word is a flag another thread
-                        // sets, its stores releases from now on.
-                        self.atomics.declare(a.addr);
-                    }
                     self.flush_batch(tid);
-                    let result =
+                    self.learn(a.addr, a.size);
+                    let result = if write {
+                        let order = if seq_cst {
+                            MemoryOrder::SeqCst
+                        } else {
+                            MemoryOrder::Release
+                        };
+                        self.engine.atomic_store(tid, a.addr, size, order, site)
+                    } else {
                         self.engine
-                            .atomic_load(tid, a.addr, size, MemoryOrder::Acquire, site);
+                            .atomic_load(tid, a.addr, size, MemoryOrder::Acquire, site)
+                    };
                     self.check(result);
                     continue;
+                } else if let Some(element) = learned.filter(|&s| s != 0 && s < a.size) {
+                    if self.is_run_of(a, element) {
+                        self.atomic_run(tid, a, element, site);
+                        continue;
+                    }
                 }
             }
             if a.atomic {
                 if self.unsynchronising.contains(&a.addr) {
                     continue;
                 }
-                self.atomics.learn(a.addr);
                 self.flush_batch(tid);
+                self.learn(a.addr, a.size);
                 let size = u64::from(a.size);
                 let result = match a.kind {
                     DbiAccessKind::Update => {
@@ -920,12 +1158,13 @@ impl Tool for RaceTool {
         if self.verbose {
             let s = self.engine.stats();
             self.log.line(&format!(
-                "hbgrind: race: {} accesses checked, {} sync events, {} sites, {} live heap blocks, {} bytes of shadow memory",
+                "hbgrind: race: {} accesses checked, {} sync events, {} sites, {} live heap blocks, {} bytes of shadow memory, {} races on atomic locations withdrawn",
                 s.accesses,
                 s.sync_events,
                 self.sites.len(),
                 self.heap.len(),
-                s.shadow_bytes
+                s.shadow_bytes,
+                self.withdrawn_races
             ));
         }
         let errors = self.reporter.finish();
