@@ -8,15 +8,22 @@
 //!   or `xchg` access is an `atomic_rmw` with `SeqCst`, handed over in
 //!   order between the plain ones. Sites are interned (stack, pc) pairs
 //!   (`SiteTable`). The atomics model (`lockmodels::AtomicLocations`) turns
-//!   plain stores to atomic words into release stores and spin-loop loads
-//!   into acquire loads. Not checked: the dynamic linker's own accesses,
-//!   and glibc's thread counter (`UNSYNCHRONISING_WORDS`).
+//!   plain loads and stores of atomic locations into acquire loads and
+//!   release stores, for the whole run: a location first seen atomic adopts
+//!   its earlier plain stores as releases, and races of its earlier plain
+//!   loads and stores with atomic accesses are withdrawn (`withdrawn`).
+//!   Not checked: the dynamic linker's own accesses, and glibc's thread
+//!   counter (`UNSYNCHRONISING_WORDS`).
 //! - Synchronisation: hooks on the pthread model's symbols go through
 //!   `lockmodels::apply`; `pthread_create`'s exit maps the `pthread_t` it
 //!   stored to the thread the translator saw it create; client requests
 //!   (`client.rs`) add annotations.
 //! - Threads: the translator's `clone` and exit events create and end
-//!   engine threads (`ThreadId(thread_num)`).
+//!   engine threads (`ThreadId(thread_num)`); the new thread's stack,
+//!   static TLS and descriptor are reset then and at its exit
+//!   (thread_memory.rs).
+//! - Futexes: wakes release and woken waits acquire the futex word
+//!   (`lockmodels::futex`, `--futex-sync`).
 //! - Heap: allocation hooks keep the live blocks (`heap.rs`); a freed or
 //!   unmapped range is reset in the engine.
 //!
@@ -207,7 +214,7 @@ pub(crate) struct RaceTool {
     requeued: HashMap<u64, Vec<u64>>,
     /// Where each lock was first taken, for "Lock at 0x… was first observed".
     lock_sites: HashMap<u64, u32>,
-    /// Locations seen under LOCK/xchg: a plain store there is a release.
+    /// Atomic locations: plain loads there are acquires, stores releases.
     atomics: AtomicLocations,
     /// Per access of the current batch: the engine would ignore it
     /// (`Engine::redundancy`), so it is dropped before its site is interned.
@@ -461,7 +468,7 @@ impl RaceTool {
     /// instruction's accesses to adjacent bytes: a loop over an array of
     /// atomic words) rather than one wider access (a mixed-size race).
     fn is_run_of(&mut self, a: &MemAccess, element: u32) -> bool {
-        a.size % element == 0 && self.operand_size(a.pc) == Some(element)
+        a.size.is_multiple_of(element) && self.operand_size(a.pc) == Some(element)
     }
 
     /// A merged run of `element`-sized loads or stores: each element that

@@ -48,7 +48,7 @@ pub(crate) fn thread_memory(
     tls: Option<u64>,
     descriptor_size: u64,
 ) -> Option<(u64, u64)> {
-    let clone3 = clone3.filter(|c| c.stack != 0 && tls.map_or(true, |t| t == c.tls));
+    let clone3 = clone3.filter(|c| c.stack != 0 && tls.is_none_or(|t| t == c.tls));
     let mut start = match clone3 {
         Some(c) => c.stack,
         None => child_sp,
