@@ -740,7 +740,8 @@ impl RaceTool {
             if ret >= 0 && (ret as u64) < args[1] {
                 let at = (ret as u64)
                     .checked_mul(24)
-                    .and_then(|o| args[0].checked_add(o + 8));
+                    .and_then(|o| o.checked_add(8))
+                    .and_then(|o| args[0].checked_add(o));
                 if let Some(word) = at.and_then(|a| Guest.read_u64(a)) {
                     self.declare(word);
                     words.push(word);

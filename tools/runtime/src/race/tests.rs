@@ -567,6 +567,25 @@ fn a_woken_futex_wait_acquires_what_the_wake_released() {
 }
 
 #[test]
+fn a_requeued_waiter_acquires_the_wake_of_the_word_it_was_moved_to() {
+    const FUTEX_WAIT: u64 = 0;
+    const FUTEX_WAKE: u64 = 1;
+    const FUTEX_CMP_REQUEUE: u64 = 4;
+    let mut h = Harness::new("requeue");
+    two_threads(&mut h);
+    let wait = [0x3000, FUTEX_WAIT, 0, 0, 0, 0];
+    h.tool.on_syscall(3, 202, &wait);
+    // Thread 2 moves the waiters of 0x3000 to 0x4000, then wakes 0x4000.
+    h.tool
+        .on_syscall(2, 202, &[0x3000, FUTEX_CMP_REQUEUE, 0, 1, 0x4000, 0]);
+    h.write(2, 0x1000, 0x40_0100);
+    h.tool.on_syscall(2, 202, &[0x4000, FUTEX_WAKE, 1, 0, 0, 0]);
+    h.tool.on_syscall_return(3, 202, &wait, 0);
+    h.write(3, 0x1000, 0x40_0200);
+    assert_eq!(h.races(), 0, "{}", h.log());
+}
+
+#[test]
 fn a_new_threads_memory_is_forgotten_at_creation_and_exit() {
     let mut h = Harness::new("thread_memory");
     let (stack, size, tls) = (0x7000_0000u64, 0x10_0000u64, 0x7010_0000u64);
