@@ -114,6 +114,18 @@ pub struct HookRequest {
     pub quiet: bool,
 }
 
+/// A guest syscall, as [`Tool::on_syscall`] and [`Tool::on_syscall_return`] see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Syscall<'a> {
+    pub thread: ThreadNum,
+    pub nr: u64,
+    /// The six argument registers (rdi, rsi, rdx, r10, r8, r9).
+    pub args: &'a [u64; 6],
+    /// Made inside a call of a hooked `quiet` function (whose accesses are
+    /// dropped): its synchronisation is that function's own.
+    pub in_quiet_call: bool,
+}
+
 /// A call of a hooked function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HookCall {
@@ -193,15 +205,15 @@ pub trait Tool: Send {
     fn interests(&self) -> Interests;
     /// A block is being translated.
     fn on_block(&mut self, _block: &BlockView<'_>) {}
-    /// `thread` is about to make syscall `nr`.
-    fn on_syscall(&mut self, _thread: ThreadNum, _nr: u64, _args: &[u64; 6]) {}
-    /// Syscall `nr` of `thread`, with the arguments [`Tool::on_syscall`]
-    /// saw, returned `ret` (a negative errno on failure). Called with the
-    /// big lock held again, before the thread runs on, for every syscall
-    /// the kernel ran for the guest, including those that blocked; not for
-    /// the ones the translator carries out itself (thread creation, exits,
-    /// signal actions, `clone3`'s refusal).
-    fn on_syscall_return(&mut self, _thread: ThreadNum, _nr: u64, _args: &[u64; 6], _ret: i64) {}
+    /// A thread is about to make a syscall.
+    fn on_syscall(&mut self, _call: &Syscall<'_>) {}
+    /// The syscall [`Tool::on_syscall`] saw returned `ret` (a negative
+    /// errno on failure). Called with the big lock held again, before the
+    /// thread runs on, for every syscall the kernel ran for the guest,
+    /// including those that blocked; not for the ones the translator
+    /// carries out itself (thread creation, exits, signal actions,
+    /// `clone3`'s refusal).
+    fn on_syscall_return(&mut self, _call: &Syscall<'_>, _ret: i64) {}
     /// A file was mapped executable.
     fn on_module_load(&mut self, _module: &ModuleView<'_>) {}
     /// An executable mapping of a file went away.

@@ -47,7 +47,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use dbi::{
     AccessKind as DbiAccessKind, BlockView, ExitStats, HookCall, HookRequest, Interests, Log,
-    MemAccess, Mnemonic, ModuleView, OpAccess, StackId, ThreadNum, Tool,
+    MemAccess, Mnemonic, ModuleView, OpAccess, StackId, Syscall, ThreadNum, Tool,
 };
 use hb_engine::{AccessKind, AccessRecord, Engine, EngineError, MemoryOrder, ThreadId};
 use hbgrind_report::SuppressionSet;
@@ -1109,7 +1109,8 @@ impl Tool for RaceTool {
         self.reporter.module_unloaded(start);
     }
 
-    fn on_syscall(&mut self, thread: ThreadNum, nr: u64, args: &[u64; 6]) {
+    fn on_syscall(&mut self, call: &Syscall<'_>) {
+        let (thread, nr, args) = (call.thread, call.nr, call.args);
         match nr {
             SYS_MUNMAP => {
                 self.forget(args[0], args[1]);
@@ -1150,14 +1151,17 @@ impl Tool for RaceTool {
                     _ => None,
                 };
             }
-            _ if self.futex_sync => self.futex_call(thread, nr, args),
+            // Futex calls inside quiet functions (malloc's arena locks,
+            // the modelled pthread calls) are those functions' own
+            // synchronisation, as their LOCK instructions are.
+            _ if self.futex_sync && !call.in_quiet_call => self.futex_call(thread, nr, args),
             _ => {}
         }
     }
 
-    fn on_syscall_return(&mut self, thread: ThreadNum, nr: u64, args: &[u64; 6], ret: i64) {
-        if self.futex_sync {
-            self.futex_return(thread, nr, args, ret);
+    fn on_syscall_return(&mut self, call: &Syscall<'_>, ret: i64) {
+        if self.futex_sync && !call.in_quiet_call {
+            self.futex_return(call.thread, call.nr, call.args, ret);
         }
     }
 

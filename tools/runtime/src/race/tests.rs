@@ -125,6 +125,16 @@ impl Harness {
     }
 }
 
+/// A syscall of `thread` outside any quiet call.
+fn sys(thread: u32, nr: u64, args: &[u64; 6]) -> Syscall<'_> {
+    Syscall {
+        thread,
+        nr,
+        args,
+        in_quiet_call: false,
+    }
+}
+
 /// Threads 2 and 3, created by thread 1.
 fn two_threads(h: &mut Harness) {
     h.tool.on_thread_create(1, 2, 0x40_0100, StackId(0));
@@ -245,7 +255,7 @@ fn heap_blocks_are_described_and_reuse_starts_clean() {
     h.call(1, "posix_memalign", &[handle, 64, 256], 0);
     assert_eq!(h.tool.heap.find(0xc_00ff).map(|b| b.size), Some(256));
     h.tool
-        .on_syscall(1, SYS_MUNMAP, &[0xc_0000, 4096, 0, 0, 0, 0]);
+        .on_syscall(&sys(1, SYS_MUNMAP, &[0xc_0000, 4096, 0, 0, 0, 0]));
     assert!(h.tool.heap.find(0xc_0000).is_none());
 }
 
@@ -554,16 +564,31 @@ fn a_woken_futex_wait_acquires_what_the_wake_released() {
         let mut h = Harness::with("futex", |c| c.futex_sync = sync);
         two_threads(&mut h);
         let wait = [0x3000, FUTEX_WAIT_PRIVATE, 0, 0, 0, 0];
-        h.tool.on_syscall(3, 202, &wait);
+        h.tool.on_syscall(&sys(3, 202, &wait));
         h.write(2, 0x1000, 0x40_0100);
         h.tool
-            .on_syscall(2, 202, &[0x3000, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0]);
+            .on_syscall(&sys(2, 202, &[0x3000, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0]));
         h.tool
-            .on_syscall_return(2, 202, &[0x3000, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0], 1);
-        h.tool.on_syscall_return(3, 202, &wait, ret);
+            .on_syscall_return(&sys(2, 202, &[0x3000, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0]), 1);
+        h.tool.on_syscall_return(&sys(3, 202, &wait), ret);
         h.write(3, 0x1000, 0x40_0200);
         assert_eq!(h.races(), races, "sync {sync} ret {ret}: {}", h.log());
     }
+    // Inside a quiet call (malloc's arena lock) a futex orders nothing.
+    let mut h = Harness::new("futex_quiet");
+    two_threads(&mut h);
+    let wait = [0x3000, FUTEX_WAIT_PRIVATE, 0, 0, 0, 0];
+    let wake = [0x3000, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0];
+    let quiet = |thread, args| Syscall {
+        in_quiet_call: true,
+        ..sys(thread, 202, args)
+    };
+    h.tool.on_syscall(&quiet(3, &wait));
+    h.write(2, 0x1000, 0x40_0100);
+    h.tool.on_syscall(&quiet(2, &wake));
+    h.tool.on_syscall_return(&quiet(3, &wait), 0);
+    h.write(3, 0x1000, 0x40_0200);
+    assert_eq!(h.races(), 1, "{}", h.log());
 }
 
 #[test]
@@ -574,13 +599,14 @@ fn a_requeued_waiter_acquires_the_wake_of_the_word_it_was_moved_to() {
     let mut h = Harness::new("requeue");
     two_threads(&mut h);
     let wait = [0x3000, FUTEX_WAIT, 0, 0, 0, 0];
-    h.tool.on_syscall(3, 202, &wait);
+    h.tool.on_syscall(&sys(3, 202, &wait));
     // Thread 2 moves the waiters of 0x3000 to 0x4000, then wakes 0x4000.
     h.tool
-        .on_syscall(2, 202, &[0x3000, FUTEX_CMP_REQUEUE, 0, 1, 0x4000, 0]);
+        .on_syscall(&sys(2, 202, &[0x3000, FUTEX_CMP_REQUEUE, 0, 1, 0x4000, 0]));
     h.write(2, 0x1000, 0x40_0100);
-    h.tool.on_syscall(2, 202, &[0x4000, FUTEX_WAKE, 1, 0, 0, 0]);
-    h.tool.on_syscall_return(3, 202, &wait, 0);
+    h.tool
+        .on_syscall(&sys(2, 202, &[0x4000, FUTEX_WAKE, 1, 0, 0, 0]));
+    h.tool.on_syscall_return(&sys(3, 202, &wait), 0);
     h.write(3, 0x1000, 0x40_0200);
     assert_eq!(h.races(), 0, "{}", h.log());
 }
@@ -591,16 +617,10 @@ fn a_new_threads_memory_is_forgotten_at_creation_and_exit() {
     let (stack, size, tls) = (0x7000_0000u64, 0x10_0000u64, 0x7010_0000u64);
     let clone_args: [u64; 8] = [0x10000 | 0x80000, 0, 0, 0, 0, stack, size, tls];
     let spawn = |h: &mut Harness, child: u32| {
-        h.tool.on_syscall(
-            1,
-            SYS_CLONE3,
-            &[std::ptr::addr_of!(clone_args) as u64, 88, 0, 0, 0, 0],
-        );
-        h.tool.on_syscall(
-            1,
-            SYS_CLONE,
-            &[0x10000 | 0x80000, stack + size, 0, 0, tls, 0],
-        );
+        let clone3 = [std::ptr::addr_of!(clone_args) as u64, 88, 0, 0, 0, 0];
+        h.tool.on_syscall(&sys(1, SYS_CLONE3, &clone3));
+        let clone = [0x10000 | 0x80000, stack + size, 0, 0, tls, 0];
+        h.tool.on_syscall(&sys(1, SYS_CLONE, &clone));
         h.tool.on_thread_create(1, child, 0x40_0100, StackId(0));
     };
     spawn(&mut h, 2);
@@ -745,11 +765,8 @@ fn a_threads_stack_comes_from_its_clone3_arguments() {
     // struct clone_args: flags, pidfd, child_tid, parent_tid, exit_signal,
     // stack, stack_size, ...
     let args: [u64; 8] = [0, 0, 0, 0, 0, 0x7000_0000, 0x10_0000, 0];
-    h.tool.on_syscall(
-        1,
-        SYS_CLONE3,
-        &[std::ptr::addr_of!(args) as u64, 88, 0, 0, 0, 0],
-    );
+    let clone3 = [std::ptr::addr_of!(args) as u64, 88, 0, 0, 0, 0];
+    h.tool.on_syscall(&sys(1, SYS_CLONE3, &clone3));
     h.tool.on_thread_create(1, 2, 0x40_0100, StackId(0));
     h.tool.on_thread_create(1, 3, 0x40_0100, StackId(0));
     let slot = 0x7000_0000 + 0x8_0000;
@@ -761,6 +778,6 @@ fn a_threads_stack_comes_from_its_clone3_arguments() {
         "{log}"
     );
     // A bad pointer gives no range, and no crash.
-    h.tool.on_syscall(1, SYS_CLONE3, &[8, 88, 0, 0, 0, 0]);
+    h.tool.on_syscall(&sys(1, SYS_CLONE3, &[8, 88, 0, 0, 0, 0]));
     assert_eq!(h.tool.pending_stack, None);
 }
