@@ -34,7 +34,7 @@ mod translate; // translate(): decode, show the tool, emit, place
 
 pub use crate::os::linux::mem::{map_anon, unmap};
 pub use crate::os::linux::{close, dup_high, exit_group, getpid, open, read, write_all, Errno};
-pub use iced_x86::{Instruction, UsedMemory};
+pub use iced_x86::{Instruction, Mnemonic, OpAccess, UsedMemory};
 
 /// What a tool wants the translator to do for it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -126,6 +126,18 @@ pub struct HookRequest {
     pub quiet: bool,
 }
 
+/// A guest syscall, as [`Tool::on_syscall`] and [`Tool::on_syscall_return`] see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Syscall<'a> {
+    pub thread: ThreadNum,
+    pub nr: u64,
+    /// The six argument registers (rdi, rsi, rdx, r10, r8, r9).
+    pub args: &'a [u64; 6],
+    /// Made inside a call of a hooked `quiet` function (whose accesses are
+    /// dropped): its synchronisation is that function's own.
+    pub in_quiet_call: bool,
+}
+
 /// A call of a hooked function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HookCall {
@@ -205,8 +217,15 @@ pub trait Tool: Send {
     fn interests(&self) -> Interests;
     /// A block is being translated.
     fn on_block(&mut self, _block: &BlockView<'_>) {}
-    /// The guest is about to make syscall `nr`.
-    fn on_syscall(&mut self, _nr: u64, _args: &[u64; 6]) {}
+    /// A thread is about to make a syscall.
+    fn on_syscall(&mut self, _call: &Syscall<'_>) {}
+    /// The syscall [`Tool::on_syscall`] saw returned `ret` (a negative
+    /// errno on failure). Called with the big lock held again, before the
+    /// thread runs on, for every syscall the kernel ran for the guest,
+    /// including those that blocked; not for the ones the translator
+    /// carries out itself (thread creation, exits, signal actions,
+    /// `clone3`'s refusal).
+    fn on_syscall_return(&mut self, _call: &Syscall<'_>, _ret: i64) {}
     /// A file was mapped executable.
     fn on_module_load(&mut self, _module: &ModuleView<'_>) {}
     /// An executable mapping of a file went away.

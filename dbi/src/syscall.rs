@@ -8,7 +8,7 @@
 use crate::dispatch::Dispatcher;
 use crate::os::linux::guest_syscall::{fd_path, read_cstr, read_ptr_array, run_guest_syscall};
 use crate::os::linux::syscall_table::{self, SyscallKind, NR_FORK};
-use crate::{ModuleView, Tool};
+use crate::{ModuleView, Syscall, Tool};
 
 const CLONE_VM: u64 = 0x100;
 const CLONE_VFORK: u64 = 0x4000;
@@ -22,7 +22,12 @@ const MMAP: u64 = 9;
 pub(crate) fn handle(d: &mut Dispatcher, pc: u64, next: u64) -> u64 {
     let (nr, mut args) = d.ts.syscall_args();
     if d.interests.syscalls {
-        d.config.tool.on_syscall(nr, &args);
+        d.config.tool.on_syscall(&Syscall {
+            thread: d.ts.events.num,
+            nr,
+            args: &args,
+            in_quiet_call: d.ts.events.quiet(),
+        });
     }
     let row = syscall_table::lookup(nr);
     let _span = tracing::trace_span!("syscall", nr, name = row.map_or("", |r| r.name)).entered();
@@ -124,6 +129,17 @@ pub(crate) fn handle(d: &mut Dispatcher, pc: u64, next: u64) -> u64 {
     }
     let ret = run_guest_syscall(nr_run, args);
     d.ts.finish_syscall(ret, next);
+    if d.interests.syscalls {
+        d.config.tool.on_syscall_return(
+            &Syscall {
+                thread: d.ts.events.num,
+                nr,
+                args: &args,
+                in_quiet_call: d.ts.events.quiet(),
+            },
+            ret,
+        );
+    }
     let forks = matches!(
         row.map(|r| r.kind),
         Some(SyscallKind::Clone | SyscallKind::Fork | SyscallKind::Vfork)
@@ -145,6 +161,17 @@ pub(crate) fn handle(d: &mut Dispatcher, pc: u64, next: u64) -> u64 {
 /// Completes a syscall that ran without the big lock (see `handle`).
 pub(crate) fn complete(d: &mut Dispatcher, nr: u64, args: &[u64; 6], ret: i64, next: u64) {
     d.ts.finish_syscall(ret, next);
+    if d.interests.syscalls {
+        d.config.tool.on_syscall_return(
+            &Syscall {
+                thread: d.ts.events.num,
+                nr,
+                args,
+                in_quiet_call: d.ts.events.quiet(),
+            },
+            ret,
+        );
+    }
     if ret >= 0 {
         after_success(d, nr, args, ret as u64);
     }

@@ -532,6 +532,33 @@ impl Engine {
         }
     }
 
+    /// The `len` bytes at `addr` turn out to be an atomic location (the
+    /// caller has just seen the first atomic access of it): the plain
+    /// stores made there before, at the sites `is_store_of_it` accepts
+    /// (stores of that size, not read-modify-writes: the caller knows the
+    /// instructions), were release stores, so the location carries their
+    /// writers' epochs for later acquires. What those writers had acquired
+    /// from others before their stores is not known any more (the shadow
+    /// keeps epochs, not clocks): an acquire of such a store orders only
+    /// its writer's own earlier accesses.
+    pub fn adopt_atomic(
+        &mut self,
+        addr: u64,
+        len: u64,
+        mut is_store_of_it: impl FnMut(u32) -> bool,
+    ) {
+        let writes = self.shadow.plain_writes(addr, len);
+        if writes.is_empty() {
+            return;
+        }
+        let location = self.atomics.entry(addr).or_default();
+        for (epoch, site) in writes {
+            if is_store_of_it(site) && location.get(epoch.slot) < epoch.clock {
+                location.set(epoch.slot, epoch.clock);
+            }
+        }
+    }
+
     pub fn fence(&mut self, tid: ThreadId, order: MemoryOrder) -> Result<()> {
         self.bump_thread_gen(tid);
         let t = self.threads.get_or_start(tid)?;

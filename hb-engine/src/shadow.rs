@@ -266,6 +266,20 @@ enum Op<'a, 'b> {
 }
 
 impl Side {
+    /// Calls `f` with each entry of a cell that is not split.
+    fn entries(&self, cell: &ShadowCell, f: &mut impl FnMut(Entry)) {
+        match cell.tag() {
+            None => {
+                f(cell.a);
+                f(cell.b);
+            }
+            Some(TAG_EXT) => self.exts.items[cell.index() as usize]
+                .iter()
+                .for_each(|&e| f(e)),
+            Some(_) => {}
+        }
+    }
+
     /// Applies an access to a cell that is not split; returns the conflict.
     fn access_cell(&mut self, cell: &mut ShadowCell, x: &AccessCtx) -> Option<Entry> {
         match cell.tag() {
@@ -699,6 +713,43 @@ impl ShadowMemory {
                 self.for_each_granule(lo, hi - lo, &Op::Fill(ShadowCell::EMPTY), &mut |_| {});
             }
         }
+    }
+
+    /// The epochs and sites of the plain writes remembered for any byte of
+    /// `[addr, addr + len)` (for `Engine::adopt_atomic`).
+    pub(crate) fn plain_writes(&self, addr: u64, len: u64) -> SmallVec<[(Epoch, u32); 2]> {
+        let mut found: SmallVec<[(Epoch, u32); 2]> = SmallVec::new();
+        let mut keep = |e: Entry| {
+            let write = (e.epoch(), e.site());
+            if e.is_valid() && e.is_write() && !e.is_atomic() && !found.contains(&write) {
+                found.push(write);
+            }
+        };
+        let end = addr.saturating_add(len);
+        let mut g = addr & !7;
+        while g < end {
+            let lo = addr.max(g) - g;
+            let hi = end.min(g.saturating_add(8)) - g;
+            let mask = (((1u16 << hi) - 1) & !((1u16 << lo) - 1)) as u8;
+            if let Some(&page) = self.index.get(&(g >> PAGE_BITS)) {
+                let cell = &self.pages[page as usize][granule_in_page(g)];
+                match cell.tag() {
+                    Some(TAG_SPLIT) => {
+                        for part in &self.side.splits.items[cell.index() as usize] {
+                            if part.mask & mask != 0 {
+                                self.side.entries(&part.cell, &mut keep);
+                            }
+                        }
+                    }
+                    _ => self.side.entries(cell, &mut keep),
+                }
+            }
+            match g.checked_add(8) {
+                Some(next) => g = next,
+                None => break,
+            }
+        }
+        found
     }
 
     /// Makes accesses to `[addr, addr + len)` unchecked until `reset`.

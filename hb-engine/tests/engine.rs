@@ -512,3 +512,32 @@ fn redundancy_view_drops_only_what_the_engine_would_ignore() {
     );
     assert!(e.redundancy(ThreadId(9)).is_none());
 }
+
+/// A location found to be atomic after a plain store to it: that store was
+/// a release store, and an acquire of the location orders the writer's
+/// earlier accesses (but not the store itself, which stays plain).
+#[test]
+fn an_adopted_atomic_location_releases_its_earlier_plain_store() {
+    let mut engine = Engine::default();
+    let (t1, t2) = (ThreadId(1), ThreadId(2));
+    engine.thread_create(t1, t2).unwrap();
+    engine.write(t2, 0x100, 4, 1).unwrap(); // data
+    engine.write(t2, 0x200, 4, 2).unwrap(); // the flag, plainly
+    engine.adopt_atomic(0x200, 4, |site| site == 2);
+    engine
+        .atomic_load(t1, 0x200, 4, hb_engine::MemoryOrder::Acquire, 3)
+        .unwrap();
+    engine.read(t1, 0x100, 4, 4).unwrap();
+    let reports = engine.take_reports();
+    assert_eq!(reports.len(), 0, "{reports:?}");
+    // Without the adoption the data access races.
+    let mut engine = Engine::default();
+    engine.thread_create(t1, t2).unwrap();
+    engine.write(t2, 0x100, 4, 1).unwrap();
+    engine.write(t2, 0x200, 4, 2).unwrap();
+    engine
+        .atomic_load(t1, 0x200, 4, hb_engine::MemoryOrder::Acquire, 3)
+        .unwrap();
+    engine.read(t1, 0x100, 4, 4).unwrap();
+    assert_eq!(engine.take_reports().len(), 2, "the flag and the data");
+}

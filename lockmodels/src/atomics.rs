@@ -1,38 +1,41 @@
-//! The atomics model, first rule (ARCHITECTURE.md decision 12b): which
-//! plain x86 instructions are atomic operations in disguise.
+//! The atomics model (ARCHITECTURE.md decision 12b): which plain x86
+//! instructions are atomic operations in disguise (papers/lockmodels.md,
+//! "Atomics").
 //!
-//! On x86-64 a C11 `memory_order_release` store (and a relaxed one) is a
-//! plain `mov`: nothing in the instruction says it publishes. A location
-//! the program has also accessed with a LOCK-prefixed instruction or `xchg`
-//! is evidently an atomic variable, and a plain *store* to it is taken as a
-//! release store: the unlock of a hand-written spin lock
-//! (`__atomic_store_n(&lock, 0, __ATOMIC_RELEASE)` after a CAS acquire).
+//! On x86-64 C11 atomic loads (any order) and release or relaxed stores are
+//! plain `mov`s: nothing in the instruction says it is atomic. A location
+//! the program also accesses with a LOCK-prefixed instruction or `xchg`, or
+//! stores to with a `mov` followed by `mfence` (GCC's seq_cst store), is
+//! evidently an atomic variable: it is *learned*, with the size of that
+//! access, and from then on a plain load of it with that size is an acquire
+//! load and a plain store a release store (x86 loads and stores have those
+//! orders in hardware). A plain access of another size is not atomic
+//! (mixed-size accesses race), and neither is a plain read-modify-write
+//! (`add [m], 1` without LOCK: the race tool keeps those plain).
 //!
-//! A lock model may also *declare* a word atomic (`pthread_once_t`), and so
-//! does a load in a spin loop (dbi's `MemAccess::spin_read`: a block that
-//! only reads and branches back to itself waits for another thread's
-//! store): then its plain loads are acquire loads too (`is_acquire_load`).
-//! A flag stored before anyone spun on it was a plain store, so such a
-//! handoff is ordered only when the waiter starts first.
+//! A lock model may also *declare* a word atomic, whatever size it is
+//! accessed with (`pthread_once_t`, a futex word), and so does a load in a
+//! spin loop (dbi's `MemAccess::spin_read`: a block that only reads and
+//! branches back to itself waits for another thread's store).
 //!
-//! Plain *loads* of merely learned locations stay plain: `atomic_load_explicit(.., acquire)` and a racy
-//! plain read of an atomically updated counter are the same `mov`, and
-//! calling both an acquire would hide the second kind of race. Locations
-//! never touched by a LOCK instruction (flags written and read only with
-//! `mov`) are not learned either. papers/race-tool.md lists what this
-//! misses.
+//! What x86 cannot say: a relaxed load or store is taken as acquire or
+//! release (the same `mov`), and a plain read of a word other code updates
+//! with LOCK instructions is taken as an atomic load, not a racy read.
+//! Accesses made before a location is learned were plain when the engine
+//! saw them; the race tool withdraws the races between them and the first
+//! atomic accesses (race/mod.rs, `withdrawn`). README lists the limits.
 //!
 //! # Invariants
-//! - `learned` holds the start addresses of every LOCK/xchg access seen
-//!   since the bytes were last forgotten (freed or unmapped); `ordered`
-//!   holds the same addresses (and `declared` a subset) for forgetting a
-//!   range, the hash sets answer lookups.
+//! - `learned` maps the start address of every atomic location seen since
+//!   its bytes were last forgotten (freed or unmapped) to its size (0: any
+//!   size, for declared words); `ordered` holds the same addresses, for
+//!   forgetting a range, the hash map answers lookups.
 //! - A bit of `filter` is set for every address in `learned` (bits are
-//!   never cleared, so a forgotten location costs a set lookup, never a
+//!   never cleared, so a forgotten location costs a map lookup, never a
 //!   wrong answer): `is_atomic` answers from the filter alone for almost
-//!   every plain store, which is the hot path.
+//!   every plain access, which is the hot path.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 
 /// Bits of each filter (128 KiB): QEMU learns thousands of atomic words,
@@ -61,27 +64,25 @@ impl Hasher for AddrHasher {
     }
 }
 
-type AddrSet = HashSet<u64, BuildHasherDefault<AddrHasher>>;
+type AddrMap = HashMap<u64, u32, BuildHasherDefault<AddrHasher>>;
+
+/// The size `declare` records: any access size is atomic.
+const ANY_SIZE: u32 = 0;
 
 /// Locations known to be atomic variables.
 pub struct AtomicLocations {
     filter: Vec<u64>,
-    learned: AddrSet,
+    learned: AddrMap,
     /// Every learned address, in order, for `forget_range`.
     ordered: BTreeSet<u64>,
-    /// Filter and set of the declared words (loads acquire too).
-    declared_filter: Vec<u64>,
-    declared: AddrSet,
 }
 
 impl Default for AtomicLocations {
     fn default() -> Self {
         AtomicLocations {
             filter: vec![0; FILTER_BITS / 64],
-            learned: AddrSet::default(),
+            learned: AddrMap::default(),
             ordered: BTreeSet::new(),
-            declared_filter: vec![0; FILTER_BITS / 64],
-            declared: AddrSet::default(),
         }
     }
 }
@@ -93,38 +94,49 @@ fn bit(addr: u64) -> (usize, u64) {
 }
 
 impl AtomicLocations {
-    /// A LOCK-prefixed or `xchg` access started at `addr`.
-    pub fn learn(&mut self, addr: u64) {
+    /// An atomic access of `size` bytes started at `addr` (LOCK prefix,
+    /// `xchg`, a store fenced by `mfence`). A location keeps the size it
+    /// was first learned with. True if it was not known before.
+    pub fn learn(&mut self, addr: u64, size: u32) -> bool {
         let (word, mask) = bit(addr);
-        if self.filter[word] & mask == 0 || !self.learned.contains(&addr) {
+        if self.filter[word] & mask == 0 || !self.learned.contains_key(&addr) {
             self.filter[word] |= mask;
-            self.learned.insert(addr);
+            self.learned.insert(addr, size);
             self.ordered.insert(addr);
+            return true;
         }
+        false
     }
 
-    /// A lock model says the word at `addr` is an atomic variable.
-    pub fn declare(&mut self, addr: u64) {
+    /// A lock model says the word at `addr` is an atomic variable,
+    /// whatever size its accesses have. True if it was not known before.
+    pub fn declare(&mut self, addr: u64) -> bool {
         let (word, mask) = bit(addr);
-        self.declared_filter[word] |= mask;
         self.filter[word] |= mask;
-        self.learned.insert(addr);
         self.ordered.insert(addr);
-        self.declared.insert(addr);
+        self.learned.insert(addr, ANY_SIZE).is_none()
     }
 
-    /// Whether a plain store at `addr` is a release store to an atomic variable.
+    /// Whether a plain load or store of `size` bytes at `addr` is an
+    /// acquire load or release store of an atomic variable.
     #[inline]
-    pub fn is_atomic(&self, addr: u64) -> bool {
+    pub fn is_atomic(&self, addr: u64, size: u32) -> bool {
         let (word, mask) = bit(addr);
-        self.filter[word] & mask != 0 && self.learned.contains(&addr)
+        self.filter[word] & mask != 0
+            && self
+                .learned
+                .get(&addr)
+                .is_some_and(|&s| s == ANY_SIZE || s == size)
     }
 
-    /// Whether a plain load at `addr` is an acquire load (a declared word).
-    #[inline]
-    pub fn is_acquire_load(&self, addr: u64) -> bool {
+    /// The size the location at `addr` was learned with (`Some(0)` for a
+    /// declared word), if it is one.
+    pub fn size_at(&self, addr: u64) -> Option<u32> {
         let (word, mask) = bit(addr);
-        self.declared_filter[word] & mask != 0 && self.declared.contains(&addr)
+        if self.filter[word] & mask == 0 {
+            return None;
+        }
+        self.learned.get(&addr).copied()
     }
 
     /// The bytes `[start, start + len)` were freed or unmapped.
@@ -134,7 +146,6 @@ impl AtomicLocations {
         for a in gone {
             self.ordered.remove(&a);
             self.learned.remove(&a);
-            self.declared.remove(&a);
         }
     }
 
@@ -154,33 +165,45 @@ mod tests {
     #[test]
     fn learns_locations_and_forgets_freed_ones() {
         let mut a = AtomicLocations::default();
-        assert!(!a.is_atomic(0x1000));
-        a.learn(0x1000);
-        a.learn(0x1000);
-        a.learn(0x2008);
-        assert!(a.is_atomic(0x1000) && a.is_atomic(0x2008));
-        assert!(!a.is_atomic(0x1004), "only the start address is learned");
+        assert!(!a.is_atomic(0x1000, 4));
+        a.learn(0x1000, 4);
+        a.learn(0x1000, 4);
+        a.learn(0x2008, 8);
+        assert!(a.is_atomic(0x1000, 4) && a.is_atomic(0x2008, 8));
+        assert!(!a.is_atomic(0x1004, 4), "only the start address is learned");
         assert_eq!(a.len(), 2);
         a.forget_range(0x1000, 0x1000);
-        assert!(!a.is_atomic(0x1000));
-        assert!(a.is_atomic(0x2008));
-        a.learn(0x1000);
-        assert!(a.is_atomic(0x1000));
-        assert!(!a.is_acquire_load(0x1000), "learned words load plainly");
+        assert!(!a.is_atomic(0x1000, 4));
+        assert!(a.is_atomic(0x2008, 8));
+        a.learn(0x1000, 4);
+        assert!(a.is_atomic(0x1000, 4));
         a.declare(0x3000);
-        assert!(a.is_atomic(0x3000) && a.is_acquire_load(0x3000));
+        assert!(a.is_atomic(0x3000, 4) && a.is_atomic(0x3000, 1));
+        assert_eq!(a.size_at(0x3000), Some(0));
         a.forget_range(0x3000, 4);
-        assert!(!a.is_atomic(0x3000) && !a.is_acquire_load(0x3000));
+        assert!(!a.is_atomic(0x3000, 4));
+        assert_eq!(a.size_at(0x3000), None);
+    }
+
+    #[test]
+    fn a_learned_location_is_atomic_only_at_its_size() {
+        let mut a = AtomicLocations::default();
+        a.learn(0x1000, 4);
+        a.learn(0x1000, 8);
+        assert!(a.is_atomic(0x1000, 4));
+        assert!(!a.is_atomic(0x1000, 8), "mixed-size accesses stay plain");
+        assert!(!a.is_atomic(0x1000, 1));
+        assert_eq!(a.size_at(0x1000), Some(4));
     }
 
     #[test]
     fn filter_collisions_do_not_make_locations_atomic() {
         let mut a = AtomicLocations::default();
         for i in 0..100_000u64 {
-            a.learn(i * 64);
+            a.learn(i * 64, 8);
         }
         for i in 0..100_000u64 {
-            assert!(!a.is_atomic(i * 64 + 8));
+            assert!(!a.is_atomic(i * 64 + 8, 8));
         }
     }
 }

@@ -20,6 +20,7 @@
 
 mod apply; // apply(): hooked calls into engine operations
 mod atomics; // AtomicLocations: plain stores that are release stores
+pub mod futex; // futex::decode: which futex calls release and acquire
 mod pthread; // PTHREAD: the POSIX threads model
 
 pub use crate::apply::{apply, held_changes, Call, ThreadLookup};

@@ -119,6 +119,7 @@ fn help_lists_every_option() {
         "--suppressions=FILE",
         "--gen-suppressions=no|yes|all",
         "--default-suppressions=yes|no",
+        "--futex-sync=yes|no",
         "--trace=FILTER",
         "-q ",
         "-v ",

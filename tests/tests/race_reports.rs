@@ -166,8 +166,12 @@ labelled_programs!(
     atomic_acquire_release_rmw,
     atomic_builtin_counter,
     atomic_cas_spinlock,
+    atomic_load_before_first_rmw,
+    atomic_mixed_size_race,
+    atomic_plain_increment_race,
     atomic_relaxed_publication,
     atomic_seq_cst,
+    atomic_seq_cst_store_fence,
     atomic_vs_plain,
     barrier_phases,
     barrier_write_after,
@@ -185,6 +189,11 @@ labelled_programs!(
     detach_sem_handoff,
     drd_happens_before,
     drd_ignore_reads_writes,
+    futex_event,
+    futex_event_racy,
+    futex_mutex,
+    futex_mutex_racy,
+    futex_wake_op,
     gather_race,
     global_read_after_join,
     global_read_read,
@@ -218,6 +227,9 @@ labelled_programs!(
     mutex_recursive,
     mutex_timedlock,
     mutex_trylock,
+    peterson_lock,
+    peterson_lock_racy,
+    plain_flag_publication_race,
     pthread_exit_value,
     pthread_once_init,
     pthread_once_write_outside,
@@ -232,6 +244,9 @@ labelled_programs!(
     sem_timedwait,
     sem_trywait,
     sem_write_after_post,
+    seqlock_atomic,
+    seqlock_outside_race,
+    seqlock_racy,
     size_byte_in_word,
     size_disjoint_halves,
     size_overlap_upper_half,
@@ -245,7 +260,12 @@ labelled_programs!(
     struct_same_field,
     thread_local,
     thread_local_address_shared,
+    thread_reuse_detached_tls,
+    thread_reuse_join_other,
+    thread_reuse_tls_escaped_race,
     thread_stack_reuse,
+    treiber_stack,
+    treiber_stack_racy,
     two_races_two_functions,
     unlock_unlocked,
     work_queue_pool,
@@ -253,6 +273,22 @@ labelled_programs!(
 
 // ---------------------------------------------------------------------------
 // What the labels do not say.
+
+/// `--futex-sync=no` turns the futex rule off: futex_wake_op.c is ordered
+/// only by the kernel's FUTEX_WAKE_OP, and without the rule hbgrind is as
+/// blind to it as ThreadSanitizer (the program's `tsan-expect` race).
+#[test]
+fn futex_sync_no_turns_the_futex_rule_off() {
+    let name = "futex_wake_op.c";
+    let (log, text) = run_race_program(name, &["--futex-sync=no"]);
+    let labels = labels_of(name);
+    let difference = describe_difference(labels.for_tsan(), &log.findings());
+    assert!(
+        difference.is_empty(),
+        "{name} with --futex-sync=no:\n{difference}\n{}",
+        tail(&text, 60)
+    );
+}
 
 /// The one error of a program labelled with one finding, checked first
 /// against the labels.

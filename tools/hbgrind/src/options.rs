@@ -184,6 +184,11 @@ const SPECS: &[Spec] = &[
         help: "use the built-in suppressions for glibc, ld.so, libstdc++, QEMU? [yes]",
     },
     Spec {
+        name: "--futex-sync",
+        value: YES_NO,
+        help: "race tool: a futex wake releases the word, a woken wait acquires it? [yes]",
+    },
+    Spec {
         name: "--trace",
         value: Value::Text("FILTER"),
         help: "debug logging of hbgrind itself, e.g. dbi::syscall=debug [off]",

@@ -29,6 +29,8 @@ pub(crate) struct Options {
     pub(crate) gen_suppressions: bool,
     /// `--default-suppressions=no` turns the built-in files off.
     pub(crate) default_suppressions: bool,
+    /// `--futex-sync=no`: futex wakes and waits order nothing (race tool).
+    pub(crate) futex_sync: bool,
     /// `--fair-sched=yes|try|no` and `--sched-seed=N`: how threads take turns.
     pub(crate) schedule: dbi::Schedule,
     /// `--smc-check=none|stack|all-non-file|all`.
@@ -89,6 +91,7 @@ impl Options {
             suppressions: Vec::new(),
             gen_suppressions: false,
             default_suppressions: true,
+            futex_sync: true,
             schedule: dbi::Schedule::default(),
             smc_check: dbi::SmcCheck::default(),
             raw: Vec::new(),
@@ -126,6 +129,8 @@ impl Options {
                 };
             } else if let Some(v) = arg.strip_prefix("--default-suppressions=") {
                 o.default_suppressions = yes_no(v)?;
+            } else if let Some(v) = arg.strip_prefix("--futex-sync=") {
+                o.futex_sync = yes_no(v)?;
             } else if let Some(t) = arg.strip_prefix("--tool=") {
                 if !TOOLS.contains(&t) {
                     return Err(format!(
@@ -279,16 +284,17 @@ mod tests {
         let o = Options::parse(
             "--xml=yes\x1f--xml-fd=3\x1f--error-exitcode=7\x1f--num-callers=4\x1f\
              --suppressions=a.supp\x1f--suppressions=b.supp\x1f--gen-suppressions=yes\x1f\
-             --default-suppressions=no",
+             --default-suppressions=no\x1f--futex-sync=no",
         )
         .unwrap();
-        assert!(o.xml && o.gen_suppressions && !o.default_suppressions);
+        assert!(o.xml && o.gen_suppressions && !o.default_suppressions && !o.futex_sync);
         assert_eq!(o.xml_fd, Some(3));
         assert_eq!(o.error_exitcode, 7);
         assert_eq!(o.num_callers, 4);
         assert_eq!(o.suppressions, ["a.supp", "b.supp"]);
         let d = Options::parse("").unwrap();
         assert_eq!((d.num_callers, d.default_suppressions), (12, true));
+        assert!(d.futex_sync);
         assert_eq!(
             Options::parse("--num-callers=0").unwrap_err(),
             "bad value in option '--num-callers=0': expected an integer from 1 to 500"

@@ -148,6 +148,7 @@ pub(crate) fn make(opts: &Options, log: Log) -> Result<Box<dyn Tool>, String> {
                 },
                 suppressions,
                 error_exitcode: opts.error_exitcode,
+                futex_sync: opts.futex_sync,
             };
             Box::new(RaceTool::new(config, log))
         }

@@ -8,15 +8,22 @@
 //!   or `xchg` access is an `atomic_rmw` with `SeqCst`, handed over in
 //!   order between the plain ones. Sites are interned (stack, pc) pairs
 //!   (`SiteTable`). The atomics model (`lockmodels::AtomicLocations`) turns
-//!   plain stores to atomic words into release stores and spin-loop loads
-//!   into acquire loads. Not checked: the dynamic linker's own accesses,
-//!   and glibc's thread counter (`UNSYNCHRONISING_WORDS`).
+//!   plain loads and stores of atomic locations into acquire loads and
+//!   release stores, for the whole run: a location first seen atomic adopts
+//!   its earlier plain stores as releases, and races of its earlier plain
+//!   loads and stores with atomic accesses are withdrawn (`withdrawn`).
+//!   Not checked: the dynamic linker's own accesses, and glibc's thread
+//!   counter (`UNSYNCHRONISING_WORDS`).
 //! - Synchronisation: hooks on the pthread model's symbols go through
 //!   `lockmodels::apply`; `pthread_create`'s exit maps the `pthread_t` it
 //!   stored to the thread the translator saw it create; client requests
 //!   (`client.rs`) add annotations.
 //! - Threads: the translator's `clone` and exit events create and end
-//!   engine threads (`ThreadId(thread_num)`).
+//!   engine threads (`ThreadId(thread_num)`); the new thread's stack,
+//!   static TLS and descriptor are reset then and at its exit
+//!   (thread_memory.rs).
+//! - Futexes: wakes release and woken waits acquire the futex word
+//!   (`lockmodels::futex`, `--futex-sync`).
 //! - Heap: allocation hooks keep the live blocks (`heap.rs`); a freed or
 //!   unmapped range is reset in the engine.
 //!
@@ -34,17 +41,18 @@
 mod heap; // Heap, HeapFn: live blocks, the hooked allocation functions
 mod output; // Reporter: symbolised stacks, descriptions, text and XML
 mod sites; // SiteTable: (stack, pc) -> site id
+mod thread_memory; // thread_memory(): the stack, TLS and descriptor a thread owns
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use dbi::{
-    AccessKind as DbiAccessKind, ExitStats, HookCall, HookRequest, Interests, Log, MemAccess,
-    ModuleView, StackId, ThreadNum, Tool,
+    AccessKind as DbiAccessKind, BlockView, ExitStats, HookCall, HookRequest, Interests, Log,
+    MemAccess, Mnemonic, ModuleView, OpAccess, StackId, Syscall, ThreadNum, Tool,
 };
 use hb_engine::{AccessKind, AccessRecord, Engine, EngineError, MemoryOrder, ThreadId};
 use hbgrind_report::SuppressionSet;
 use lockmodels::{
-    held_changes, AtomicLocations, Call, Effect, ModelledFunction, ThreadLookup, PTHREAD,
+    futex, held_changes, AtomicLocations, Call, Effect, ModelledFunction, ThreadLookup, PTHREAD,
     UNSYNCHRONISING_WORDS,
 };
 
@@ -55,6 +63,7 @@ use self::output::read_file;
 pub(crate) use self::output::{CodeSymbols, ReportConfig};
 use self::output::{Reporter, ThreadInfo};
 use self::sites::SiteTable;
+use self::thread_memory::{thread_memory, Clone3Stack, DEFAULT_DESCRIPTOR_SIZE};
 
 /// The default suppression files, built in (`--default-suppressions=yes`).
 /// Every file listed here must parse (the unit tests load them all).
@@ -77,6 +86,9 @@ const DEFAULT_SUPPRESSIONS: &[(&str, &str)] = &[
 const SYS_MUNMAP: u64 = 11;
 const SYS_CLONE: u64 = 56;
 const SYS_CLONE3: u64 = 435;
+
+const CLONE_THREAD: u64 = 0x10000;
+const CLONE_SETTLS: u64 = 0x80000;
 
 /// Records handed to the engine at once (16 bytes each: 4 KiB).
 const BATCH_RECORDS: usize = 256;
@@ -108,6 +120,64 @@ impl ThreadLookup for Pthreads {
     }
 }
 
+/// A set of instruction addresses; `contains` is a bit test for almost
+/// every pc (it is asked for every plain store).
+struct PcSet {
+    filter: Vec<u64>,
+    pcs: HashSet<u64>,
+}
+
+const PC_FILTER_BITS: usize = 1 << 16;
+
+impl Default for PcSet {
+    fn default() -> Self {
+        PcSet {
+            filter: vec![0; PC_FILTER_BITS / 64],
+            pcs: HashSet::new(),
+        }
+    }
+}
+
+impl PcSet {
+    #[inline]
+    fn bit(pc: u64) -> (usize, u64) {
+        let h = (pc.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 48) as usize;
+        (h / 64, 1 << (h % 64))
+    }
+
+    fn insert(&mut self, pc: u64) {
+        let (w, m) = Self::bit(pc);
+        self.filter[w] |= m;
+        self.pcs.insert(pc);
+    }
+
+    #[inline]
+    fn contains(&self, pc: u64) -> bool {
+        let (w, m) = Self::bit(pc);
+        self.filter[w] & m != 0 && self.pcs.contains(&pc)
+    }
+}
+
+/// A set of site ids (dense, so one bit each).
+#[derive(Default)]
+struct SiteSet(Vec<u64>);
+
+impl SiteSet {
+    #[inline]
+    fn insert(&mut self, site: u32) {
+        let (w, m) = (site as usize / 64, 1u64 << (site % 64));
+        if w >= self.0.len() {
+            self.0.resize(w + 1, 0);
+        }
+        self.0[w] |= m;
+    }
+
+    fn contains(&self, site: u32) -> bool {
+        let (w, m) = (site as usize / 64, 1u64 << (site % 64));
+        self.0.get(w).is_some_and(|&b| b & m != 0)
+    }
+}
+
 /// Per-thread filters set by DRD's `ANNOTATE_IGNORE_READS/WRITES_BEGIN`.
 const IGNORE_READS: u8 = 1;
 const IGNORE_WRITES: u8 = 2;
@@ -125,13 +195,38 @@ pub(crate) struct RaceTool {
     last_created: HashMap<ThreadNum, ThreadNum>,
     /// The stack of the thread a pending `clone` creates.
     pending_stack: Option<(u64, u64)>,
+    /// The last `clone3` of a thread, refused by the translator: glibc
+    /// repeats it as a `clone` (thread_memory.rs).
+    pending_clone3: Option<Clone3Stack>,
+    /// The memory (stack, TLS, descriptor) of the thread a pending `clone`
+    /// creates, forgotten when it is created.
+    pending_memory: Option<(u64, u64)>,
+    /// Each live thread's memory, forgotten again when it exits.
+    thread_memory: HashMap<ThreadNum, (u64, u64)>,
+    /// Where libc says how big its thread descriptor is
+    /// (`_thread_db_sizeof_pthread`), read at the first thread creation.
+    descriptor_size_at: Option<u64>,
+    descriptor_size: Option<u64>,
+    /// `--futex-sync=yes`: futex wakes release and woken waits acquire
+    /// the futex word (lockmodels::futex).
+    futex_sync: bool,
+    /// Waiters of the first word were requeued to these (`FUTEX_CMP_REQUEUE`).
+    requeued: HashMap<u64, Vec<u64>>,
     /// Where each lock was first taken, for "Lock at 0x… was first observed".
     lock_sites: HashMap<u64, u32>,
-    /// Locations seen under LOCK/xchg: a plain store there is a release.
+    /// Atomic locations: plain loads there are acquires, stores releases.
     atomics: AtomicLocations,
     /// Per access of the current batch: the engine would ignore it
     /// (`Engine::redundancy`), so it is dropped before its site is interned.
     redundant: Vec<bool>,
+    /// Instructions that are seq_cst stores (`mov` then `mfence`), by pc.
+    seq_cst_stores: PcSet,
+    /// Sites of plain (not LOCK-prefixed) read-modify-writes.
+    plain_updates: SiteSet,
+    /// Races taken back by the atomics model (`withdrawn`), for `-v`.
+    withdrawn_races: u64,
+    /// Memory operand sizes of decoded instructions, by pc (0: none).
+    operand_sizes: HashMap<u64, u32>,
     /// Ranges the program declared benign races (`start -> end`): a spin
     /// wait on a word there orders nothing, as in Helgrind.
     untracked: BTreeMap<u64, u64>,
@@ -158,6 +253,7 @@ pub(crate) struct RaceConfig {
     pub(crate) report: ReportConfig,
     pub(crate) suppressions: SuppressionSet,
     pub(crate) error_exitcode: u8,
+    pub(crate) futex_sync: bool,
 }
 
 /// Reads the suppression files (the built-in ones first, unless
@@ -263,9 +359,20 @@ impl RaceTool {
             threads,
             last_created: HashMap::new(),
             pending_stack: None,
+            pending_clone3: None,
+            pending_memory: None,
+            thread_memory: HashMap::new(),
+            descriptor_size_at: None,
+            descriptor_size: None,
+            futex_sync: config.futex_sync,
+            requeued: HashMap::new(),
             lock_sites: HashMap::new(),
             atomics: AtomicLocations::default(),
             redundant: Vec::new(),
+            seq_cst_stores: PcSet::default(),
+            plain_updates: SiteSet::default(),
+            withdrawn_races: 0,
+            operand_sizes: HashMap::new(),
             untracked: BTreeMap::new(),
             ignore: Vec::new(),
             unsynchronising: Vec::new(),
@@ -294,8 +401,105 @@ impl RaceTool {
     #[inline(never)]
     fn report(&mut self, reports: Vec<hb_engine::Report>) {
         for r in reports {
+            if let hb_engine::Report::Race(race) = &r {
+                if self.withdrawn(race) {
+                    self.withdrawn_races += 1;
+                    continue;
+                }
+            }
             self.reporter
                 .report(r, &self.sites, &self.heap, &self.threads, &self.lock_sites);
+        }
+    }
+
+    /// Whether a race is one the atomics model takes back: its bytes are
+    /// one atomic location, and each plain side is a load or store whose
+    /// instruction accesses that location's size, made before the location
+    /// was known to be atomic (so the engine saw it plain). Under the
+    /// whole-run rule it was an atomic access too. Plain read-modify-writes
+    /// and accesses of another size stay races.
+    fn withdrawn(&mut self, race: &hb_engine::Race) -> bool {
+        let Some(learned) = self.atomics.size_at(race.racy_addr) else {
+            return false;
+        };
+        if learned != 0 && race.racy_len != u64::from(learned) {
+            return false;
+        }
+        for side in [&race.current, &race.prior] {
+            if side.atomic {
+                continue;
+            }
+            if self.plain_updates.contains(side.site) {
+                return false;
+            }
+            if learned != 0 {
+                let pc = self.sites.get(side.site).map(|s| s.pc);
+                if pc.and_then(|pc| self.operand_size(pc)) != Some(learned) {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+
+    /// The memory operand size of the guest instruction at `pc` (decoded
+    /// once; `None` if it cannot be read or has none).
+    fn operand_size(&mut self, pc: u64) -> Option<u32> {
+        if let Some(&size) = self.operand_sizes.get(&pc) {
+            return (size != 0).then_some(size);
+        }
+        let mut code = [0u8; 15];
+        let mut len = code.len();
+        while len > 0 && !dbi::read_guest(pc, &mut code[..len]) {
+            len -= 1;
+        }
+        let mut decoder = iced_x86::Decoder::with_ip(64, &code[..len], pc, 0);
+        let size = if len == 0 {
+            0
+        } else {
+            decoder.decode().memory_size().size() as u32
+        };
+        self.operand_sizes.insert(pc, size);
+        (size != 0).then_some(size)
+    }
+
+    /// Whether a plain access longer than the atomic location it starts at
+    /// is a run of accesses of that location's size (dbi merges one
+    /// instruction's accesses to adjacent bytes: a loop over an array of
+    /// atomic words) rather than one wider access (a mixed-size race).
+    fn is_run_of(&mut self, a: &MemAccess, element: u32) -> bool {
+        a.size.is_multiple_of(element) && self.operand_size(a.pc) == Some(element)
+    }
+
+    /// A merged run of `element`-sized loads or stores: each element that
+    /// is an atomic location is an acquire load or release store, the
+    /// others plain accesses.
+    fn atomic_run(&mut self, tid: ThreadId, a: &MemAccess, element: u32, site: u32) {
+        let write = a.kind != DbiAccessKind::Read;
+        let end = a.addr.saturating_add(u64::from(a.size));
+        let mut addr = a.addr;
+        while addr < end {
+            if self.atomics.is_atomic(addr, element) {
+                self.flush_batch(tid);
+                let size = u64::from(element);
+                let result = if write {
+                    self.engine
+                        .atomic_store(tid, addr, size, MemoryOrder::Release, site)
+                } else {
+                    self.engine
+                        .atomic_load(tid, addr, size, MemoryOrder::Acquire, site)
+                };
+                self.check(result);
+            } else {
+                let kind = if write {
+                    AccessKind::Write
+                } else {
+                    AccessKind::Read
+                };
+                self.batch
+                    .push(AccessRecord::new(addr, element, kind, false, site));
+            }
+            addr = addr.saturating_add(u64::from(element));
         }
     }
 
@@ -364,7 +568,7 @@ impl RaceTool {
         let result = lockmodels::apply(&mut self.engine, f, &c, &self.pthreads);
         self.check(result);
         if let Some(word) = f.atomic_word(ret) {
-            self.atomics.declare(arg(call, word));
+            self.declare(arg(call, word));
         }
         for (lock, held) in held_changes(f, &c) {
             if held {
@@ -441,6 +645,129 @@ impl RaceTool {
             let end = start.saturating_add(len);
             self.pthreads.held.retain(|&l| !(start..end).contains(&l));
         }
+    }
+
+    /// An atomic access of `size` bytes at `addr` (the batch before it
+    /// flushed): a location seen atomic for the first time adopts the plain
+    /// stores made to it before as release stores (the whole-run rule).
+    fn learn(&mut self, addr: u64, size: u32) {
+        if self.atomics.learn(addr, size) {
+            self.adopt(addr, size);
+        }
+    }
+
+    /// A word a model or a futex call names is atomic, whatever its size
+    /// (4 bytes for what it adopts: futex words and `pthread_once_t`).
+    fn declare(&mut self, addr: u64) {
+        if self.atomics.declare(addr) {
+            self.adopt(addr, 4);
+        }
+    }
+
+    /// The plain stores of `size` bytes made to a new atomic location were
+    /// release stores (`Engine::adopt_atomic`); wider or narrower stores
+    /// and plain read-modify-writes were not atomic accesses of it.
+    fn adopt(&mut self, addr: u64, size: u32) {
+        let mut accepted: Vec<(u32, bool)> = Vec::new();
+        let mut engine = std::mem::take(&mut self.engine);
+        engine.adopt_atomic(addr, u64::from(size), |site| {
+            if let Some(&(_, ok)) = accepted.iter().find(|(s, _)| *s == site) {
+                return ok;
+            }
+            let pc = self.sites.get(site).map(|s| s.pc);
+            let ok = !self.plain_updates.contains(site)
+                && pc.and_then(|pc| self.operand_size(pc)) == Some(size);
+            accepted.push((site, ok));
+            ok
+        });
+        self.engine = engine;
+    }
+
+    /// libc's `sizeof(struct pthread)`, read once it is mapped.
+    fn descriptor_size(&mut self) -> u64 {
+        if self.descriptor_size.is_none() {
+            if let Some(at) = self.descriptor_size_at {
+                self.descriptor_size = Guest
+                    .read_u32(at)
+                    .map(u64::from)
+                    .filter(|&n| (64..=1 << 16).contains(&n));
+            }
+        }
+        self.descriptor_size.unwrap_or(DEFAULT_DESCRIPTOR_SIZE)
+    }
+
+    /// A futex call starts: a wake releases its words; every word it names
+    /// is an atomic variable from now on (lockmodels::futex).
+    fn futex_call(&mut self, thread: ThreadNum, nr: u64, args: &[u64; 6]) {
+        let Some(op) = futex::decode(nr, args) else {
+            return;
+        };
+        for word in op.words() {
+            self.declare(word);
+        }
+        if let Some((from, to)) = op.requeue {
+            if from != to {
+                let targets = self.requeued.entry(from).or_default();
+                if !targets.contains(&to) {
+                    targets.push(to);
+                }
+            }
+        }
+        let t = ThreadId(thread);
+        if let Some(word) = op.rmw {
+            // The kernel's atomic update, made for this thread (the
+            // syscall is its site: dbi gives syscalls no call stack).
+            let site = self.sites.intern(StackId(0), 0);
+            let result = self
+                .engine
+                .atomic_rmw(t, word, 4, MemoryOrder::SeqCst, site);
+            self.check(result);
+        }
+        for word in op.releases.into_iter().filter(|&w| w != 0) {
+            let result = self.engine.release(t, word);
+            self.check(result);
+        }
+        self.drain();
+    }
+
+    /// A futex call returned: a woken wait acquires its words (and those
+    /// its waiters were requeued to).
+    fn futex_return(&mut self, thread: ThreadNum, nr: u64, args: &[u64; 6], ret: i64) {
+        let mut words: Vec<u64> = Vec::new();
+        if nr == futex::SYS_FUTEX_WAITV {
+            // ret is the index of the woken entry of struct futex_waitv
+            // { u64 val; u64 uaddr; u32 flags; u32 reserved; }[n].
+            if ret >= 0 && (ret as u64) < args[1] {
+                let at = (ret as u64)
+                    .checked_mul(24)
+                    .and_then(|o| o.checked_add(8))
+                    .and_then(|o| args[0].checked_add(o));
+                if let Some(word) = at.and_then(|a| Guest.read_u64(a)) {
+                    self.declare(word);
+                    words.push(word);
+                }
+            }
+        } else if ret == 0 {
+            match futex::decode(nr, args) {
+                Some(op) => words.extend(op.acquires_on_success.iter().filter(|&&w| w != 0)),
+                None => return,
+            }
+        }
+        if words.is_empty() {
+            return;
+        }
+        let t = ThreadId(thread);
+        let requeued: Vec<u64> = words
+            .iter()
+            .filter_map(|w| self.requeued.get(w))
+            .flatten()
+            .copied()
+            .collect();
+        for word in words.into_iter().chain(requeued) {
+            let result = self.engine.acquire(t, word);
+            self.check(result);
+        }
+        self.drain();
     }
 
     /// The race tool's own client requests (after the core ones).
@@ -547,12 +874,30 @@ impl Tool for RaceTool {
             client_requests: true,
             modules: true,
             syscalls: true,
+            blocks: true,
             ..Interests::default()
         }
     }
 
     fn hooks(&self) -> Vec<HookRequest> {
         self.hooks.iter().map(|(r, _)| r.clone()).collect()
+    }
+
+    fn on_block(&mut self, block: &BlockView<'_>) {
+        // GCC's seq_cst store is `mov [m], r` then `mfence`: the `mov` is
+        // an atomic store, and its location an atomic variable.
+        for (i, pair) in block.instructions.windows(2).enumerate() {
+            let (store, fence) = (&pair[0], &pair[1]);
+            if fence.mnemonic() == Mnemonic::Mfence
+                && store.mnemonic() == Mnemonic::Mov
+                && block
+                    .memory
+                    .get(i)
+                    .is_some_and(|m| m.iter().any(|u| u.access() == OpAccess::Write))
+            {
+                self.seq_cst_stores.insert(store.ip());
+            }
+        }
     }
 
     fn on_accesses(&mut self, thread: ThreadNum, accesses: &[MemAccess]) {
@@ -569,8 +914,8 @@ impl Tool for RaceTool {
                 let write = a.kind != DbiAccessKind::Read;
                 if a.atomic
                     || a.spin_read
-                    || (write && self.atomics.is_atomic(a.addr))
-                    || (!write && self.atomics.is_acquire_load(a.addr))
+                    || self.atomics.size_at(a.addr).is_some()
+                    || (write && self.seq_cst_stores.contains(a.pc))
                 {
                     break;
                 }
@@ -594,40 +939,48 @@ impl Tool for RaceTool {
             let site = self.sites.intern_access(a.stack, a.pc, a.size);
             if !a.atomic {
                 // The atomics model (lockmodels/src/atomics.rs): a plain
-                // store to an atomic variable is a release store; a plain
-                // load of a declared one, or in a spin loop, an acquire.
+                // load of an atomic variable is an acquire load, a plain
+                // store a release store; a store fenced by `mfence` and a
+                // load in a spin loop make their location atomic.
                 let size = u64::from(a.size);
-                if a.kind == DbiAccessKind::Write && self.atomics.is_atomic(a.addr) {
-                    self.flush_batch(tid);
-                    let result =
-                        self.engine
-                            .atomic_store(tid, a.addr, size, MemoryOrder::Release, site);
-                    self.check(result);
-                    continue;
-                }
-                if a.kind == DbiAccessKind::Read
-                    && ((a.spin_read && !self.is_untracked(a.addr))
-                        || self.atomics.is_acquire_load(a.addr))
+                let seq_cst = write && self.seq_cst_stores.contains(a.pc);
+                let learned = self.atomics.size_at(a.addr);
+                if a.kind == DbiAccessKind::Update {
+                    // `add [m], r` without LOCK: a plain read-modify-write,
+                    // racy even on an atomic variable.
+                    self.plain_updates.insert(site);
+                } else if seq_cst
+                    || learned.is_some_and(|s| s == 0 || s == a.size)
+                    || (a.spin_read && !self.is_untracked(a.addr))
                 {
-                    if a.spin_read {
-                        // A spin wait: the word is a flag another thread
-                        // sets, its stores releases from now on.
-                        self.atomics.declare(a.addr);
-                    }
                     self.flush_batch(tid);
-                    let result =
+                    self.learn(a.addr, a.size);
+                    let result = if write {
+                        let order = if seq_cst {
+                            MemoryOrder::SeqCst
+                        } else {
+                            MemoryOrder::Release
+                        };
+                        self.engine.atomic_store(tid, a.addr, size, order, site)
+                    } else {
                         self.engine
-                            .atomic_load(tid, a.addr, size, MemoryOrder::Acquire, site);
+                            .atomic_load(tid, a.addr, size, MemoryOrder::Acquire, site)
+                    };
                     self.check(result);
                     continue;
+                } else if let Some(element) = learned.filter(|&s| s != 0 && s < a.size) {
+                    if self.is_run_of(a, element) {
+                        self.atomic_run(tid, a, element, site);
+                        continue;
+                    }
                 }
             }
             if a.atomic {
                 if self.unsynchronising.contains(&a.addr) {
                     continue;
                 }
-                self.atomics.learn(a.addr);
                 self.flush_batch(tid);
+                self.learn(a.addr, a.size);
                 let size = u64::from(a.size);
                 let result = match a.kind {
                     DbiAccessKind::Update => {
@@ -690,6 +1043,12 @@ impl Tool for RaceTool {
     fn on_thread_create(&mut self, parent: ThreadNum, child: ThreadNum, pc: u64, stack: StackId) {
         let result = self.engine.thread_create(ThreadId(parent), ThreadId(child));
         self.check(result);
+        if let Some((start, end)) = self.pending_memory.take() {
+            // A reused stack: nothing of its earlier life orders with the
+            // new thread's (thread_memory.rs).
+            self.forget(start, end - start);
+            self.thread_memory.insert(child, (start, end));
+        }
         self.threads.insert(
             child,
             ThreadInfo {
@@ -702,6 +1061,9 @@ impl Tool for RaceTool {
 
     fn on_thread_exit(&mut self, thread: ThreadNum) {
         self.engine.thread_exit(ThreadId(thread));
+        if let Some((start, end)) = self.thread_memory.remove(&thread) {
+            self.forget(start, end - start);
+        }
         // Its stack may be reused by a later thread: stop naming it.
         if let Some(info) = self.threads.get_mut(&thread) {
             info.stack = None;
@@ -729,6 +1091,11 @@ impl Tool for RaceTool {
             self.ld_so = (module.start, module.len);
         }
         if is_libc(module.path) {
+            self.descriptor_size_at =
+                find_symbols(module.path, module.bias, &["_thread_db_sizeof_pthread"])
+                    .first()
+                    .copied();
+            self.descriptor_size = None;
             for addr in find_symbols(module.path, module.bias, UNSYNCHRONISING_WORDS) {
                 if !self.unsynchronising.contains(&addr) {
                     self.unsynchronising.push(addr);
@@ -746,26 +1113,59 @@ impl Tool for RaceTool {
         self.reporter.module_unloaded(start);
     }
 
-    fn on_syscall(&mut self, nr: u64, args: &[u64; 6]) {
+    fn on_syscall(&mut self, call: &Syscall<'_>) {
+        let (thread, nr, args) = (call.thread, call.nr, call.args);
         match nr {
             SYS_MUNMAP => {
                 self.forget(args[0], args[1]);
                 self.heap.forget_range(args[0], args[1]);
             }
-            SYS_CLONE if args[1] != 0 => {
-                let top = args[1];
-                self.pending_stack = Some((top.saturating_sub(DEFAULT_STACK), top));
+            SYS_CLONE if args[0] & CLONE_THREAD != 0 => {
+                let (flags, child_sp, tls) = (args[0], args[1], args[4]);
+                let clone3 = self.pending_clone3.take();
+                // A clone after clone3 keeps clone3's exact stack range
+                // (for "on thread #N's stack"); a raw one has only its top.
+                if clone3.is_none() && child_sp != 0 {
+                    self.pending_stack = Some((child_sp.saturating_sub(DEFAULT_STACK), child_sp));
+                }
+                let tls = (flags & CLONE_SETTLS != 0).then_some(tls);
+                let size = self.descriptor_size();
+                self.pending_memory = thread_memory(clone3, child_sp, tls, size);
             }
             SYS_CLONE3 => {
-                // struct clone_args: stack at +40, stack_size at +48.
-                let stack = args[0].checked_add(40).and_then(|a| Guest.read_u64(a));
-                let size = args[0].checked_add(48).and_then(|a| Guest.read_u64(a));
+                // struct clone_args: flags at +0, stack at +40, stack_size
+                // at +48, tls at +56.
+                let field =
+                    |offset: u64| args[0].checked_add(offset).and_then(|a| Guest.read_u64(a));
+                let (flags, stack, size, tls) = (field(0), field(40), field(48), field(56));
                 self.pending_stack = match (stack, size) {
                     (Some(low), Some(size)) if low != 0 => Some((low, low.saturating_add(size))),
                     _ => None,
                 };
+                self.pending_clone3 = match (flags, stack, size, tls) {
+                    (Some(f), Some(stack), Some(stack_size), Some(tls))
+                        if f & CLONE_THREAD != 0 =>
+                    {
+                        Some(Clone3Stack {
+                            stack,
+                            stack_size,
+                            tls,
+                        })
+                    }
+                    _ => None,
+                };
             }
+            // Futex calls inside quiet functions (malloc's arena locks,
+            // the modelled pthread calls) are those functions' own
+            // synchronisation, as their LOCK instructions are.
+            _ if self.futex_sync && !call.in_quiet_call => self.futex_call(thread, nr, args),
             _ => {}
+        }
+    }
+
+    fn on_syscall_return(&mut self, call: &Syscall<'_>, ret: i64) {
+        if self.futex_sync && !call.in_quiet_call {
+            self.futex_return(call.thread, call.nr, call.args, ret);
         }
     }
 
@@ -774,13 +1174,14 @@ impl Tool for RaceTool {
         if self.verbose {
             let s = self.engine.stats();
             self.log.line(&format!(
-                "hbgrind: race: {} accesses checked ({} of them same-epoch repeats), {} sync events, {} sites, {} live heap blocks, {} bytes of shadow memory",
+                "hbgrind: race: {} accesses checked ({} of them same-epoch repeats), {} sync events, {} sites, {} live heap blocks, {} bytes of shadow memory, {} races on atomic locations withdrawn",
                 s.accesses,
                 s.filtered,
                 s.sync_events,
                 self.sites.len(),
                 self.heap.len(),
-                s.shadow_bytes
+                s.shadow_bytes,
+                self.withdrawn_races
             ));
         }
         let errors = self.reporter.finish();

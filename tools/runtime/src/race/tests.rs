@@ -40,6 +40,7 @@ impl Harness {
             },
             suppressions: load_suppressions(&[], true).unwrap(),
             error_exitcode: 0,
+            futex_sync: true,
         };
         adjust(&mut config);
         let xml_path = config
@@ -121,6 +122,16 @@ impl Harness {
     fn exit(&mut self) {
         let log = self.tool.log;
         self.tool.on_exit(&ExitStats::default(), &log);
+    }
+}
+
+/// A syscall of `thread` outside any quiet call.
+fn sys(thread: u32, nr: u64, args: &[u64; 6]) -> Syscall<'_> {
+    Syscall {
+        thread,
+        nr,
+        args,
+        in_quiet_call: false,
     }
 }
 
@@ -243,7 +254,8 @@ fn heap_blocks_are_described_and_reuse_starts_clean() {
     let handle = std::ptr::addr_of!(p) as u64;
     h.call(1, "posix_memalign", &[handle, 64, 256], 0);
     assert_eq!(h.tool.heap.find(0xc_00ff).map(|b| b.size), Some(256));
-    h.tool.on_syscall(SYS_MUNMAP, &[0xc_0000, 4096, 0, 0, 0, 0]);
+    h.tool
+        .on_syscall(&sys(1, SYS_MUNMAP, &[0xc_0000, 4096, 0, 0, 0, 0]));
     assert!(h.tool.heap.find(0xc_0000).is_none());
 }
 
@@ -443,11 +455,189 @@ fn a_plain_store_to_a_location_used_with_lock_instructions_is_a_release() {
         h.write(t, 0x3000, 0x40_0600); // the unlock: a plain mov
     }
     assert_eq!(h.races(), 0, "{}", h.log());
-    // A plain *load* of an atomically updated word still races: with the
-    // release store before it and the CAS after it.
+    // A plain load of it is an (acquire) atomic load too.
     h.access(2, 0x3000, 4, DbiAccessKind::Read, 0x40_0700);
     h.tool.on_accesses(3, &[cas]);
+    assert_eq!(h.races(), 0, "{}", h.log());
+    // A read-modify-write without LOCK is not atomic, nor is an access of
+    // another size.
+    h.access(2, 0x3000, 4, DbiAccessKind::Update, 0x40_0800);
+    assert_eq!(h.races(), 1, "{}", h.log());
+    h.access(3, 0x3000, 8, DbiAccessKind::Write, 0x40_0900);
     assert_eq!(h.races(), 2, "{}", h.log());
+}
+
+/// `mov eax, [rbx]`: a 4-byte load, for the tests that ask for the
+/// instruction's operand size.
+static LOAD4: [u8; 2] = [0x8b, 0x03];
+
+#[test]
+fn a_load_made_before_its_location_was_seen_atomic_is_withdrawn_from_races() {
+    let mut h = Harness::new("withdrawn");
+    two_threads(&mut h);
+    h.access(2, 0x3000, 4, DbiAccessKind::Read, LOAD4.as_ptr() as u64);
+    let xchg = MemAccess {
+        addr: 0x3000,
+        size: 4,
+        kind: DbiAccessKind::Update,
+        atomic: true,
+        spin_read: false,
+        pc: 0x40_0200,
+        stack: StackId(0),
+    };
+    h.tool.on_accesses(3, &[xchg]);
+    assert_eq!(h.races(), 0, "{}", h.log());
+    assert_eq!(h.tool.withdrawn_races, 1);
+    // A plain read-modify-write made before is a race all the same.
+    h.access(2, 0x4000, 4, DbiAccessKind::Update, 0x40_0300);
+    h.tool.on_accesses(
+        3,
+        &[MemAccess {
+            addr: 0x4000,
+            ..xchg
+        }],
+    );
+    assert_eq!(h.races(), 1, "{}", h.log());
+}
+
+#[test]
+fn a_merged_run_of_loads_over_atomic_words_is_a_run_of_acquire_loads() {
+    let mut h = Harness::new("runs");
+    two_threads(&mut h);
+    let xchg = |addr| MemAccess {
+        addr,
+        size: 4,
+        kind: DbiAccessKind::Update,
+        atomic: true,
+        spin_read: false,
+        pc: 0x40_0200,
+        stack: StackId(0),
+    };
+    h.tool.on_accesses(2, &[xchg(0x3000), xchg(0x3004)]);
+    h.write(2, 0x1000, 0x40_0300); // data, then a release store of each word
+    h.access(2, 0x3000, 4, DbiAccessKind::Write, 0x40_0400);
+    h.access(2, 0x3004, 4, DbiAccessKind::Write, 0x40_0400);
+    // One 4-byte load instruction over both words, merged by dbi.
+    h.access(3, 0x3000, 8, DbiAccessKind::Read, LOAD4.as_ptr() as u64);
+    h.access(3, 0x1000, 4, DbiAccessKind::Read, 0x40_0500);
+    assert_eq!(h.races(), 0, "{}", h.log());
+    // One 8-byte store over a 4-byte word is a mixed-size access.
+    h.access(3, 0x3000, 8, DbiAccessKind::Write, 0x40_0600);
+    h.tool.on_accesses(2, &[xchg(0x3000)]);
+    assert_eq!(h.races(), 1, "{}", h.log());
+}
+
+#[test]
+fn a_store_fenced_by_mfence_is_a_seq_cst_store() {
+    use dbi::Instruction;
+    let mut h = Harness::new("mfence");
+    two_threads(&mut h);
+    // mov dword [rip+x], 1; mfence, as GCC emits atomic_store(&x, 1).
+    let code = [
+        0xc7, 0x05, 0x00, 0x10, 0x00, 0x00, 0x01, 0, 0, 0, 0x0f, 0xae, 0xf0,
+    ];
+    let mut decoder = iced_x86::Decoder::with_ip(64, &code, 0x40_0000, 0);
+    let instructions: Vec<Instruction> = decoder.iter().collect();
+    let mut info = iced_x86::InstructionInfoFactory::new();
+    let memory: Vec<Vec<dbi::UsedMemory>> = instructions
+        .iter()
+        .map(|i| info.info(i).used_memory().to_vec())
+        .collect();
+    h.tool.on_block(&BlockView {
+        guest_pc: 0x40_0000,
+        instructions: &instructions,
+        memory: &memory,
+    });
+    h.write(2, 0x1000, 0x40_0500); // data
+    h.write(2, 0x5000, 0x40_0000); // the seq_cst store of the flag
+    h.access(3, 0x5000, 4, DbiAccessKind::Read, 0x40_0600); // its load
+    h.access(3, 0x1000, 4, DbiAccessKind::Read, 0x40_0700); // the data
+    assert_eq!(h.races(), 0, "{}", h.log());
+}
+
+#[test]
+fn a_woken_futex_wait_acquires_what_the_wake_released() {
+    const FUTEX_WAIT_PRIVATE: u64 = 128;
+    const FUTEX_WAKE_PRIVATE: u64 = 129;
+    const EAGAIN: i64 = -11;
+    for (sync, ret, races) in [(true, 0, 0), (true, EAGAIN, 1), (false, 0, 1)] {
+        let mut h = Harness::with("futex", |c| c.futex_sync = sync);
+        two_threads(&mut h);
+        let wait = [0x3000, FUTEX_WAIT_PRIVATE, 0, 0, 0, 0];
+        h.tool.on_syscall(&sys(3, 202, &wait));
+        h.write(2, 0x1000, 0x40_0100);
+        h.tool
+            .on_syscall(&sys(2, 202, &[0x3000, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0]));
+        h.tool
+            .on_syscall_return(&sys(2, 202, &[0x3000, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0]), 1);
+        h.tool.on_syscall_return(&sys(3, 202, &wait), ret);
+        h.write(3, 0x1000, 0x40_0200);
+        assert_eq!(h.races(), races, "sync {sync} ret {ret}: {}", h.log());
+    }
+    // Inside a quiet call (malloc's arena lock) a futex orders nothing.
+    let mut h = Harness::new("futex_quiet");
+    two_threads(&mut h);
+    let wait = [0x3000, FUTEX_WAIT_PRIVATE, 0, 0, 0, 0];
+    let wake = [0x3000, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0];
+    let quiet = |thread, args| Syscall {
+        in_quiet_call: true,
+        ..sys(thread, 202, args)
+    };
+    h.tool.on_syscall(&quiet(3, &wait));
+    h.write(2, 0x1000, 0x40_0100);
+    h.tool.on_syscall(&quiet(2, &wake));
+    h.tool.on_syscall_return(&quiet(3, &wait), 0);
+    h.write(3, 0x1000, 0x40_0200);
+    assert_eq!(h.races(), 1, "{}", h.log());
+}
+
+#[test]
+fn a_requeued_waiter_acquires_the_wake_of_the_word_it_was_moved_to() {
+    const FUTEX_WAIT: u64 = 0;
+    const FUTEX_WAKE: u64 = 1;
+    const FUTEX_CMP_REQUEUE: u64 = 4;
+    let mut h = Harness::new("requeue");
+    two_threads(&mut h);
+    let wait = [0x3000, FUTEX_WAIT, 0, 0, 0, 0];
+    h.tool.on_syscall(&sys(3, 202, &wait));
+    // Thread 2 moves the waiters of 0x3000 to 0x4000, then wakes 0x4000.
+    h.tool
+        .on_syscall(&sys(2, 202, &[0x3000, FUTEX_CMP_REQUEUE, 0, 1, 0x4000, 0]));
+    h.write(2, 0x1000, 0x40_0100);
+    h.tool
+        .on_syscall(&sys(2, 202, &[0x4000, FUTEX_WAKE, 1, 0, 0, 0]));
+    h.tool.on_syscall_return(&sys(3, 202, &wait), 0);
+    h.write(3, 0x1000, 0x40_0200);
+    assert_eq!(h.races(), 0, "{}", h.log());
+}
+
+#[test]
+fn a_new_threads_memory_is_forgotten_at_creation_and_exit() {
+    let mut h = Harness::new("thread_memory");
+    let (stack, size, tls) = (0x7000_0000u64, 0x10_0000u64, 0x7010_0000u64);
+    let clone_args: [u64; 8] = [0x10000 | 0x80000, 0, 0, 0, 0, stack, size, tls];
+    let spawn = |h: &mut Harness, child: u32| {
+        let clone3 = [std::ptr::addr_of!(clone_args) as u64, 88, 0, 0, 0, 0];
+        h.tool.on_syscall(&sys(1, SYS_CLONE3, &clone3));
+        let clone = [0x10000 | 0x80000, stack + size, 0, 0, tls, 0];
+        h.tool.on_syscall(&sys(1, SYS_CLONE, &clone));
+        h.tool.on_thread_create(1, child, 0x40_0100, StackId(0));
+    };
+    spawn(&mut h, 2);
+    h.write(2, stack + 0x8_0000, 0x40_0200); // its stack
+    h.write(2, tls + 0x10, 0x40_0210); // its descriptor
+    h.tool.on_thread_exit(2);
+    // Thread 3 gets the cached stack; nothing ordered thread 2's end with it.
+    h.tool.on_thread_create(1, 3, 0x40_0100, StackId(0));
+    h.write(3, tls + 0x10, 0x40_0300);
+    assert_eq!(h.races(), 0, "thread 2's memory was forgotten at its exit");
+    spawn(&mut h, 4);
+    h.write(4, stack + 0x8_0000, 0x40_0400);
+    h.write(4, tls + 0x10, 0x40_0410);
+    assert_eq!(h.races(), 0, "{}", h.log());
+    // While thread 4 lives, its memory is checked like any other.
+    h.write(3, stack + 0x8_0000, 0x40_0500);
+    assert_eq!(h.races(), 1, "{}", h.log());
 }
 
 #[test]
@@ -575,10 +765,8 @@ fn a_threads_stack_comes_from_its_clone3_arguments() {
     // struct clone_args: flags, pidfd, child_tid, parent_tid, exit_signal,
     // stack, stack_size, ...
     let args: [u64; 8] = [0, 0, 0, 0, 0, 0x7000_0000, 0x10_0000, 0];
-    h.tool.on_syscall(
-        SYS_CLONE3,
-        &[std::ptr::addr_of!(args) as u64, 88, 0, 0, 0, 0],
-    );
+    let clone3 = [std::ptr::addr_of!(args) as u64, 88, 0, 0, 0, 0];
+    h.tool.on_syscall(&sys(1, SYS_CLONE3, &clone3));
     h.tool.on_thread_create(1, 2, 0x40_0100, StackId(0));
     h.tool.on_thread_create(1, 3, 0x40_0100, StackId(0));
     let slot = 0x7000_0000 + 0x8_0000;
@@ -590,6 +778,6 @@ fn a_threads_stack_comes_from_its_clone3_arguments() {
         "{log}"
     );
     // A bad pointer gives no range, and no crash.
-    h.tool.on_syscall(SYS_CLONE3, &[8, 88, 0, 0, 0, 0]);
+    h.tool.on_syscall(&sys(1, SYS_CLONE3, &[8, 88, 0, 0, 0, 0]));
     assert_eq!(h.tool.pending_stack, None);
 }
