@@ -214,6 +214,7 @@ impl ThreadEvents {
         // - RawRecord is plain old data with the layout translated code writes.
         let records = unsafe { core::slice::from_raw_parts(self.buf as *const RawRecord, n) };
         let quiet = self.quiet();
+        let hints = tool.sync_hints();
         self.out.clear();
         let mut merge = [0u32; MERGE_SLOTS];
         for r in records {
@@ -259,11 +260,19 @@ impl ThreadEvents {
                     };
                     // Runs of one instruction over adjacent bytes (a loop
                     // walking a buffer) become one access: between two
-                    // atomic accesses a batch holds no synchronisation of
-                    // this thread, so its accesses are in one epoch and
-                    // their order does not matter.
-                    if atomic {
+                    // accesses that may synchronise (atomic instructions,
+                    // and plain ones to places the tool says may be atomic
+                    // variables) a batch holds no synchronisation of this
+                    // thread, so its accesses are in one epoch and their
+                    // order does not matter. Nothing merges across such an
+                    // access, nor into it.
+                    let hinted = hints.is_some_and(|h| h.may_synchronise(r.value, size));
+                    if atomic || hinted {
                         merge = [0; MERGE_SLOTS];
+                    }
+                    if hinted {
+                        self.out.push(access);
+                        continue;
                     }
                     let slot = &mut merge[r.site as usize % MERGE_SLOTS];
                     if let Some(prev) = (*slot as usize)
@@ -298,5 +307,69 @@ impl ThreadEvents {
             tool.on_accesses(self.num, &self.out);
         }
         self.buf
+    }
+}
+
+/// Places a tool says may be synchronisation variables (the race tool's
+/// atomic locations), so that the flush never merges a run of accesses
+/// across or into an access there: one bit per hashed 8-byte granule, set
+/// only, so a collision merely stops a merge.
+pub struct SyncHints {
+    bits: Vec<u64>,
+}
+
+/// Bits of a `SyncHints` table (128 KiB).
+const HINT_BITS: u32 = 20;
+
+impl Default for SyncHints {
+    fn default() -> Self {
+        SyncHints {
+            bits: vec![0; (1 << HINT_BITS) / 64],
+        }
+    }
+}
+
+impl SyncHints {
+    #[inline]
+    fn bit(granule: u64) -> (usize, u64) {
+        let h = (granule.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - HINT_BITS)) as usize;
+        (h / 64, 1 << (h % 64))
+    }
+
+    /// The access of `size` bytes at `addr` may synchronise.
+    pub fn insert(&mut self, addr: u64, size: u32) {
+        let last = addr.saturating_add(u64::from(size.max(1)) - 1) >> 3;
+        for g in addr >> 3..=last.min((addr >> 3) + 1) {
+            let (w, m) = SyncHints::bit(g);
+            self.bits[w] |= m;
+        }
+    }
+
+    /// Whether an access of `size` bytes at `addr` touches a granule
+    /// named by `insert` (or one that shares its bit).
+    #[inline]
+    pub fn may_synchronise(&self, addr: u64, size: u32) -> bool {
+        let first = addr >> 3;
+        let last = addr.saturating_add(u64::from(size.max(1)) - 1) >> 3;
+        (first..=last.min(first + 1)).any(|g| {
+            let (w, m) = SyncHints::bit(g);
+            self.bits[w] & m != 0
+        })
+    }
+}
+
+#[cfg(test)]
+mod hint_tests {
+    use super::SyncHints;
+
+    #[test]
+    fn hints_cover_the_granules_of_the_access() {
+        let mut h = SyncHints::default();
+        assert!(!h.may_synchronise(0x1000, 4));
+        h.insert(0x1004, 4);
+        assert!(h.may_synchronise(0x1000, 8));
+        assert!(h.may_synchronise(0x1006, 1));
+        assert!(h.may_synchronise(0xffe, 4)); // straddles into the granule
+        assert!(!h.may_synchronise(0x1008, 8));
     }
 }

@@ -21,7 +21,7 @@
 mod arch; // the only cfg(target_arch): decode, emit, enter/leave, ThreadBlock
 mod code_cache; // CodeCache, Block: translations in regions near the guest code
 mod dispatch; // Dispatcher: the loop between the cache and the runtime
-mod events; // event buffers: sites, records, replay into MemAccess
+pub(crate) mod events; // event buffers: sites, records, replay into MemAccess
 mod hooks; // function hooks by symbol
 mod os; // the only cfg(target_os): raw syscalls, memory, GS base, signal frames
 #[doc(hidden)]
@@ -32,6 +32,7 @@ mod syscall; // the syscall layer: what the guest's syscalls mean to us
 mod tool_events; // flushes, hooked calls and returns, client requests
 mod translate; // translate(): decode, show the tool, emit, place
 
+pub use crate::events::SyncHints;
 pub use crate::os::linux::mem::{map_anon, unmap};
 pub use crate::os::linux::{close, dup_high, exit_group, getpid, open, read, write_all, Errno};
 pub use iced_x86::{Instruction, Mnemonic, OpAccess, UsedMemory};
@@ -241,6 +242,11 @@ pub trait Tool: Send {
     /// thread (hooks, client requests, thread events, syscalls) comes after
     /// the delivery of all accesses it made before it.
     fn on_accesses(&mut self, _thread: ThreadNum, _accesses: &[MemAccess]) {}
+    /// Places where a plain access may synchronise: the flush merges no
+    /// run of accesses across or into one ([`SyncHints`]).
+    fn sync_hints(&self) -> Option<&SyncHints> {
+        None
+    }
     /// A hooked function was entered.
     fn on_hook_entry(&mut self, _call: &HookCall) {}
     /// A hooked function (with `exit: true`) returned `ret` (rax) to its caller.

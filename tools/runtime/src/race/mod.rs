@@ -216,6 +216,8 @@ pub(crate) struct RaceTool {
     lock_sites: HashMap<u64, u32>,
     /// Atomic locations: plain loads there are acquires, stores releases.
     atomics: AtomicLocations,
+    /// The atomic locations, for dbi's flush (no merging across them).
+    sync_hints: dbi::SyncHints,
     /// Per access of the current batch: the engine would ignore it
     /// (`Engine::redundancy`), so it is dropped before its site is interned.
     redundant: Vec<bool>,
@@ -368,6 +370,7 @@ impl RaceTool {
             requeued: HashMap::new(),
             lock_sites: HashMap::new(),
             atomics: AtomicLocations::default(),
+            sync_hints: dbi::SyncHints::default(),
             redundant: Vec::new(),
             seq_cst_stores: PcSet::default(),
             plain_updates: SiteSet::default(),
@@ -652,6 +655,7 @@ impl RaceTool {
     /// stores made to it before as release stores (the whole-run rule).
     fn learn(&mut self, addr: u64, size: u32) {
         if self.atomics.learn(addr, size) {
+            self.sync_hints.insert(addr, size);
             self.adopt(addr, size);
         }
     }
@@ -660,6 +664,7 @@ impl RaceTool {
     /// (4 bytes for what it adopts: futex words and `pthread_once_t`).
     fn declare(&mut self, addr: u64) {
         if self.atomics.declare(addr) {
+            self.sync_hints.insert(addr, 4);
             self.adopt(addr, 4);
         }
     }
@@ -898,6 +903,10 @@ impl Tool for RaceTool {
                 self.seq_cst_stores.insert(store.ip());
             }
         }
+    }
+
+    fn sync_hints(&self) -> Option<&dbi::SyncHints> {
+        Some(&self.sync_hints)
     }
 
     fn on_accesses(&mut self, thread: ThreadNum, accesses: &[MemAccess]) {
