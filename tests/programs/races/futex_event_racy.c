@@ -14,9 +14,9 @@
 enum { EV_SET = 0, EV_FREE = 1, EV_BUSY = -1, SLOTS = 8 };
 
 static atomic_int events[SLOTS];
-/* Padded apart: dbi merges one instruction's loads of adjacent bytes in a
- * flush into one access, which can move the load of slot i ahead of the
- * acquire of event i (papers/lockmodels.md, "Not yet"). */
+/* Padded apart (futex_event.c has its slots adjacent): the race below is
+ * on `late` alone, whatever dbi's flush merges (papers/lockmodels.md,
+ * "Atomics: the whole-run rule"). */
 static struct {
     long value;
     long pad;
