@@ -241,6 +241,9 @@ pub(crate) struct RaceTool {
     /// checked (lazy binding writes GOT slots that PLT stubs in every
     /// thread read; Helgrind does not instrument ld.so either).
     ld_so: (u64, u64),
+    /// Threading runtimes (libgomp) mapped: (start, len). Their plain
+    /// accesses are not checked (papers/lockmodels.md, "OpenMP").
+    runtime_libs: Vec<(u64, u64)>,
     batch: Vec<AccessRecord>,
     reporter: Reporter,
     core: client::Core,
@@ -289,6 +292,13 @@ fn arg(call: &HookCall, i: usize) -> u64 {
 fn is_dynamic_linker(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or(path);
     name.starts_with("ld-") && name.contains(".so")
+}
+
+/// True for an OpenMP runtime whose internal data are its own business
+/// (GCC's `libgomp.so`, LLVM's `libomp.so`).
+fn is_threading_runtime(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    name.starts_with("libgomp.so") || name.starts_with("libomp.so")
 }
 
 /// True for glibc's C library (`libc.so.6`).
@@ -380,6 +390,7 @@ impl RaceTool {
             ignore: Vec::new(),
             unsynchronising: Vec::new(),
             ld_so: (0, 0),
+            runtime_libs: Vec::new(),
             batch: Vec::with_capacity(BATCH_RECORDS + 8),
             reporter: Reporter::new(config.report, config.suppressions),
             core: client::Core::new(log),
@@ -1008,6 +1019,15 @@ impl Tool for RaceTool {
                 self.check(result);
                 continue;
             }
+            // A threading runtime's plain accesses to its own data are not
+            // checked; its synchronisation (above) still counts.
+            if self
+                .runtime_libs
+                .iter()
+                .any(|&(start, len)| a.pc.wrapping_sub(start) < len)
+            {
+                continue;
+            }
             let kind = if write {
                 AccessKind::Write
             } else {
@@ -1099,6 +1119,9 @@ impl Tool for RaceTool {
         if is_dynamic_linker(module.path) {
             self.ld_so = (module.start, module.len);
         }
+        if is_threading_runtime(module.path) {
+            self.runtime_libs.push((module.start, module.len));
+        }
         if is_libc(module.path) {
             self.descriptor_size_at =
                 find_symbols(module.path, module.bias, &["_thread_db_sizeof_pthread"])
@@ -1119,6 +1142,7 @@ impl Tool for RaceTool {
         if start == self.ld_so.0 {
             self.ld_so = (0, 0);
         }
+        self.runtime_libs.retain(|&(s, _)| s != start);
         self.reporter.module_unloaded(start);
     }
 
