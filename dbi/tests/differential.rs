@@ -605,10 +605,34 @@ fn repeat_block(rng: &mut Rng, at: u64, n: usize) -> Vec<u8> {
         let (size, disp) = vars[rng.below(vars.len() as u64) as usize];
         let mem = MemoryOperand::with_base_displ(Register::R15, disp);
         let (load, store, add, lock_add, reg) = match size {
-            1 => (Code::Mov_r8_rm8, Code::Mov_rm8_r8, Code::Add_rm8_r8, true, Register::AL),
-            2 => (Code::Mov_r16_rm16, Code::Mov_rm16_r16, Code::Add_rm16_r16, true, Register::AX),
-            4 => (Code::Mov_r32_rm32, Code::Mov_rm32_r32, Code::Add_rm32_r32, true, Register::EAX),
-            _ => (Code::Mov_r64_rm64, Code::Mov_rm64_r64, Code::Add_rm64_r64, true, Register::RAX),
+            1 => (
+                Code::Mov_r8_rm8,
+                Code::Mov_rm8_r8,
+                Code::Add_rm8_r8,
+                true,
+                Register::AL,
+            ),
+            2 => (
+                Code::Mov_r16_rm16,
+                Code::Mov_rm16_r16,
+                Code::Add_rm16_r16,
+                true,
+                Register::AX,
+            ),
+            4 => (
+                Code::Mov_r32_rm32,
+                Code::Mov_rm32_r32,
+                Code::Add_rm32_r32,
+                true,
+                Register::EAX,
+            ),
+            _ => (
+                Code::Mov_r64_rm64,
+                Code::Mov_rm64_r64,
+                Code::Add_rm64_r64,
+                true,
+                Register::RAX,
+            ),
         };
         let mut insn = match rng.below(30) {
             0..=13 => Instruction::with2(load, reg, mem),
@@ -680,7 +704,10 @@ fn the_repeat_filter_drops_exactly_the_repeats() {
                 assert!(repeat, "block {b}: {a:?} dropped but not a repeat");
             }
         }
-        assert!(kept.next().is_none(), "block {b}: records the unfiltered run lacks");
+        assert!(
+            kept.next().is_none(),
+            "block {b}: records the unfiltered run lacks"
+        );
         with_total += with.len();
         without_total += without.len();
     }

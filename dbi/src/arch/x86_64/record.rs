@@ -404,7 +404,10 @@ fn emit_memo_check(out: &mut Vec<u8>, kind_bits: u8, site: u32) {
     );
     // rdx = this access's key; rcx = the key in its slot.
     load_gs(out, RDX, MEMO_KB);
-    encode(out, Instruction::with2(Code::Lea_r64_m, Register::RDX, rax_x8));
+    encode(
+        out,
+        Instruction::with2(Code::Lea_r64_m, Register::RDX, rax_x8),
+    );
     encode(
         out,
         Instruction::with3(
@@ -414,7 +417,10 @@ fn emit_memo_check(out: &mut Vec<u8>, kind_bits: u8, site: u32) {
             gs_operand(MEMO_MASK),
         ),
     );
-    encode(out, Instruction::with2(Mov_r64_rm64, Register::RCX, memo_slot()));
+    encode(
+        out,
+        Instruction::with2(Mov_r64_rm64, Register::RCX, memo_slot()),
+    );
     // rcx = slot - key (0 when they are equal), with rdx = !key.
     encode(out, Instruction::with1(Not_rm64, Register::RDX));
     encode(
@@ -422,13 +428,7 @@ fn emit_memo_check(out: &mut Vec<u8>, kind_bits: u8, site: u32) {
         Instruction::with2(
             Code::Lea_r64_m,
             Register::RCX,
-            MemoryOperand::with_base_index_scale_displ_size(
-                Register::RCX,
-                Register::RDX,
-                1,
-                1,
-                1,
-            ),
+            MemoryOperand::with_base_index_scale_displ_size(Register::RCX, Register::RDX, 1, 1, 1),
         ),
     );
     let mut miss = Vec::new();
@@ -442,7 +442,10 @@ fn emit_memo_check(out: &mut Vec<u8>, kind_bits: u8, site: u32) {
             gs_operand(MEMO_MASK),
         ),
     );
-    encode(&mut miss, Instruction::with2(Mov_rm64_r64, memo_slot(), Register::RDX));
+    encode(
+        &mut miss,
+        Instruction::with2(Mov_rm64_r64, memo_slot(), Register::RDX),
+    );
     write_record(&mut miss, false, site, false);
     let skip = u8::try_from(miss.len()).expect("the miss path fits a rel8 jump");
     out.extend_from_slice(&[0xe3, skip]); // jrcxz over the miss path
@@ -780,12 +783,12 @@ mod repeat_filter_tests {
         assert_eq!(
             kinds,
             vec![
-                vec![Some(Some(2 << 1))],    // 4-byte read
-                vec![Some(Some(1))],         // 1-byte write
+                vec![Some(Some(2 << 1))],     // 4-byte read
+                vec![Some(Some(1))],          // 1-byte write
                 vec![Some(Some(3 << 1 | 1))], // 8-byte update counts as a write
-                vec![Some(None), None],      // atomic: recorded, then EpochEnd
-                vec![Some(None)],            // 16 bytes: always recorded
-                vec![Some(None)],            // rep string: always recorded
+                vec![Some(None), None],       // atomic: recorded, then EpochEnd
+                vec![Some(None)],             // 16 bytes: always recorded
+                vec![Some(None)],             // rep string: always recorded
             ]
         );
         assert!(matches!(p.per_insn[3][1], Record::EpochEnd));

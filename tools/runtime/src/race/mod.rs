@@ -781,6 +781,9 @@ impl Tool for RaceTool {
                 s.shadow_bytes
             ));
         }
+        if let Some(fatal) = &stats.fatal {
+            self.reporter.fatal_signal(fatal);
+        }
         let errors = self.reporter.finish();
         // dbi reports a death by signal N as status 128 + N and kills the
         // process with N after this call; --error-exitcode must not turn

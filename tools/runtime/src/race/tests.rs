@@ -26,7 +26,11 @@ impl Harness {
     fn with(name: &str, adjust: impl FnOnce(&mut RaceConfig)) -> Harness {
         let log_path = scratch(&format!("{name}.log"));
         let fd = dbi::open(log_path.as_bytes(), O_RDWR_CREAT_TRUNC, 0o644).unwrap();
-        let log = Log { fd, quiet: false };
+        let log = Log {
+            fd,
+            quiet: false,
+            time_stamp: None,
+        };
         let mut config = RaceConfig {
             report: ReportConfig {
                 log_fd: fd,
