@@ -283,12 +283,12 @@ const SPECS: &[Spec] = &[
     Spec {
         name: "--help-debug",
         value: Value::Flag,
-        help: "",
+        help: "the same as --help",
     },
     Spec {
         name: "--help-dyn-options",
         value: Value::Flag,
-        help: "",
+        help: "the same as --help",
     },
 ];
 
@@ -778,8 +778,78 @@ mod tests {
     }
 
     #[test]
+    fn valgrind_options_without_effect_are_accepted_and_checked() {
+        let o = run(&[
+            "--vgdb=no",
+            "-s",
+            "--error-limit=no",
+            "--fullpath-after=",
+            "ls",
+        ]);
+        assert_eq!(
+            o.raw,
+            ["--vgdb=no", "-s", "--error-limit=no", "--fullpath-after="]
+        );
+        assert!(has_no_effect("--vgdb") && !has_no_effect("--error-limit"));
+        assert_eq!(
+            error(&["--history-level=some", "ls"]),
+            "bad value in option '--history-level=some': expected none, approx or full; see hbgrind --help"
+        );
+        assert_eq!(
+            error(&["--max-stackframe=x", "ls"]),
+            "bad value in option '--max-stackframe=x': expected a number; see hbgrind --help"
+        );
+    }
+
+    #[test]
+    fn presets_come_first_and_errors_name_them() {
+        let presets = [
+            Preset {
+                origin: Origin::File("/h/.valgrindrc".into()),
+                words: split_words("# comment\n--error-exitcode=3  -q\n"),
+            },
+            Preset {
+                origin: Origin::Env("VALGRIND_OPTS"),
+                words: split_words("--xml=yes --xml-fd=2"),
+            },
+        ];
+        match parse_with(&presets, &os(&["--error-exitcode=4", "ls"])) {
+            Ok(Command::Run(o)) => assert_eq!(
+                o.raw,
+                [
+                    "--error-exitcode=3",
+                    "-q",
+                    "--xml=yes",
+                    "--xml-fd=2",
+                    "--error-exitcode=4"
+                ]
+            ),
+            other => panic!("{other:?}"),
+        }
+        let bad = [Preset {
+            origin: Origin::Env("VALGRIND_OPTS"),
+            words: split_words("--foo"),
+        }];
+        assert_eq!(
+            parse_with(&bad, &os(&["ls"])).unwrap_err().to_string(),
+            "$VALGRIND_OPTS: unknown option '--foo'; see hbgrind --help"
+        );
+        let prog = [Preset {
+            origin: Origin::File("./.hbgrindrc".into()),
+            words: split_words("ls"),
+        }];
+        assert_eq!(
+            parse_with(&prog, &os(&["ls"])).unwrap_err().to_string(),
+            "./.hbgrindrc: 'ls' is not an option (only options may be given there; the program goes on the command line)"
+        );
+    }
+
+    #[test]
     fn usage_lists_every_option() {
         let text = usage();
+        for (name, _) in NO_EFFECT {
+            assert!(text.contains(name), "{name} missing from --help");
+        }
         for spec in SPECS {
             assert!(
                 text.contains(spec.name),
