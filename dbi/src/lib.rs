@@ -336,6 +336,9 @@ impl Default for Schedule {
     }
 }
 
+/// Decides from an execve's path and argv that its program runs untraced.
+pub type SkipChild = Box<dyn Fn(&[u8], &[Vec<u8>]) -> bool + Send>;
+
 /// How the runtime configured the translator.
 pub struct Config {
     pub tool: Box<dyn Tool>,
@@ -344,8 +347,7 @@ pub struct Config {
     pub trace_children: bool,
     /// With `trace_children`: true for a program not to trace after all
     /// (`--trace-children-skip`), given the path passed to execve and argv.
-    #[allow(clippy::type_complexity)]
-    pub skip_child: Option<Box<dyn Fn(&[u8], &[Vec<u8>]) -> bool + Send>>,
+    pub skip_child: Option<SkipChild>,
     /// The LD_PRELOAD entry naming the runtime (stripped on untraced execve).
     pub preload_path: Option<Vec<u8>>,
     /// `-v`: print the translator's own counts at exit.

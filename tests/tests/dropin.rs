@@ -181,10 +181,8 @@ fn rc_files_and_environment_variables_in_valgrinds_order() {
         "the command line last"
     );
     // A world-writable ./.valgrindrc is not read, as in Valgrind.
-    for f in [".hbgrindrc"] {
-        std::fs::remove_file(cwd.join(f)).unwrap();
-        std::fs::remove_file(home.join(f)).unwrap();
-    }
+    std::fs::remove_file(cwd.join(".hbgrindrc")).unwrap();
+    std::fs::remove_file(home.join(".hbgrindrc")).unwrap();
     let rc = cwd.join(".valgrindrc");
     std::fs::set_permissions(&rc, std::fs::Permissions::from_mode(0o666)).unwrap();
     let out = with_env.under_hbgrind(&[]);

@@ -96,7 +96,7 @@ fn setup() -> dbi::Config {
 /// `--trace-children-skip=P,...` (globs matched against the path given to
 /// execve) and `--trace-children-skip-by-arg=P,...` (against each argv
 /// entry), as Valgrind matches them: `*` and `?` also match `/`.
-fn skip_child(opts: &Options) -> Option<Box<dyn Fn(&[u8], &[Vec<u8>]) -> bool + Send>> {
+fn skip_child(opts: &Options) -> Option<dbi::SkipChild> {
     if opts.trace_children_skip.is_empty() && opts.trace_children_skip_by_arg.is_empty() {
         return None;
     }
