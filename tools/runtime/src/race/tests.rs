@@ -605,3 +605,45 @@ fn a_threads_stack_comes_from_its_clone3_arguments() {
     h.tool.on_syscall(SYS_CLONE3, &[8, 88, 0, 0, 0, 0]);
     assert_eq!(h.tool.pending_stack, None);
 }
+
+#[test]
+fn error_limit_stops_showing_new_errors_after_1000() {
+    let run = |limit: bool| {
+        let mut h = Harness::with(if limit { "limit-on" } else { "limit-off" }, |c| {
+            c.report.error_limit = limit;
+        });
+        two_threads(&mut h);
+        for i in 0..1005u64 {
+            h.write(2, 0x1000 + 8 * i, 0x40_0000 + 4 * i);
+            h.write(3, 0x1000 + 8 * i, 0x50_0000 + 4 * i);
+        }
+        h.exit();
+        (h.races(), h.log())
+    };
+    let (shown, log) = run(true);
+    assert_eq!(shown, 1000);
+    assert!(
+        log.contains("More than 1000 different errors detected."),
+        "{log}"
+    );
+    assert!(log.contains("ERROR SUMMARY: 1000 errors from 1000 contexts"));
+    let (shown, log) = run(false);
+    assert_eq!(shown, 1005);
+    assert!(!log.contains("More than 1000"));
+}
+
+#[test]
+fn show_error_list_repeats_each_error_with_its_count() {
+    let mut h = Harness::with("error-list", |c| c.report.show_error_list = true);
+    two_threads(&mut h);
+    h.write(2, 0x1000, 0x40_0200);
+    h.write(3, 0x1000, 0x40_0300);
+    h.exit();
+    let log = h.log();
+    assert!(log.contains("1 errors in context 1 of 1:"), "{log}");
+    assert_eq!(
+        log.matches("ERROR SUMMARY: 1 errors from 1 contexts")
+            .count(),
+        2
+    );
+}
