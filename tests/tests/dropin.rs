@@ -646,3 +646,18 @@ fn runtime_is_built() {
     assert!(profile_dir().join("libhbgrind_rt.so").is_file());
     assert!(Path::new(&hbgrind()).is_file());
 }
+
+/// `--exit-on-first-error=yes`: the run ends at the first error with
+/// `--error-exitcode`'s status, before the program prints its result.
+#[test]
+fn exit_on_first_error() {
+    let prog = program("racy_counter.c");
+    let out =
+        prog.command()
+            .under_hbgrind(&["-q", "--exit-on-first-error=yes", "--error-exitcode=4"]);
+    assert_eq!(out.status.code(), Some(4), "{}", out.stderr_text());
+    assert_eq!(out.stdout_text(), "");
+    assert!(out
+        .stderr_text()
+        .contains("== Exit program on first error (--exit-on-first-error=yes)\n"));
+}
