@@ -671,3 +671,25 @@ fn exit_on_first_error() {
         .stderr_text()
         .contains("== Exit program on first error (--exit-on-first-error=yes)\n"));
 }
+
+/// `--track-lockorders=no` hides lock-order inversions, as in Helgrind.
+#[test]
+fn track_lockorders_no() {
+    let prog = Program::build("races/lockorder_two_locks.c");
+    let on = prog.command().under_hbgrind(&[]);
+    assert!(
+        on.stderr_text().contains("lock order"),
+        "{}",
+        on.stderr_text()
+    );
+    let off = prog.command().under_hbgrind(&["--track-lockorders=no"]);
+    assert!(
+        !off.stderr_text().contains("lock order"),
+        "{}",
+        off.stderr_text()
+    );
+    assert_eq!(
+        summary_line(&off),
+        "ERROR SUMMARY: 0 errors from 0 contexts (suppressed: 0 from 0)"
+    );
+}
