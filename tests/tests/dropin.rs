@@ -473,6 +473,14 @@ fn log_file_that_cannot_be_created() {
     );
     assert_eq!(out.stdout_text(), "");
     assert_eq!(out.status.code(), Some(1));
+    let out = prog
+        .command()
+        .under_hbgrind(&["--xml=yes", "--xml-file=/nonexistent-dir/x.xml"]);
+    assert_eq!(
+        out.stderr_text(),
+        "hbgrind: cannot create XML file '/nonexistent-dir/x.xml': No such file or directory\n"
+    );
+    assert_eq!(out.status.code(), Some(1));
 }
 
 /// What `valgrind --tool=helgrind --gen-suppressions=all` prints for the

@@ -228,12 +228,17 @@ impl Options {
             const FLAGS: u64 = 0o1 | 0o100 | 0o1000 | 0o2000000; // WRONLY|CREAT|TRUNC|CLOEXEC
             return dbi::open(path.as_bytes(), FLAGS, 0o666)
                 .map(Some)
-                .map_err(|e| format!("cannot open XML file {path}: {e}"));
+                .map_err(|e| {
+                    format!(
+                        "cannot create XML file '{path}': {}",
+                        errno_text(e.0 as i32)
+                    )
+                });
         }
         match self.xml_fd {
             Some(fd) => dbi::dup_high(fd)
                 .map(Some)
-                .map_err(|e| format!("--xml-fd={fd}: {e}")),
+                .map_err(|e| format!("--xml-fd={fd}: {}", errno_text(e.0 as i32))),
             None => Err("--xml=yes needs --xml-fd=N or --xml-file=FILE".into()),
         }
     }
