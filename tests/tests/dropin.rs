@@ -188,7 +188,7 @@ fn rc_files_and_environment_variables_in_valgrinds_order() {
     let out = with_env.under_hbgrind(&[]);
     assert_eq!(out.status.code(), Some(9), "{}", out.stderr_text());
     assert!(out.stderr_text().starts_with(
-        "hbgrind: warning: ./.valgrindrc was not read as it is either world writeable or not owned by the current user\n"
+        "hbgrind: warning: ./.valgrindrc was not read as it is either not a regular file, or is world writeable, or is not owned by the current user\n"
     ));
 }
 

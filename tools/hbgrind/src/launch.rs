@@ -177,14 +177,11 @@ fn rc_file(path: PathBuf, shown: PathBuf) -> Option<options::Preset> {
     use std::os::unix::fs::MetadataExt;
     let file = std::fs::File::open(&path).ok()?;
     let meta = file.metadata().ok()?;
-    if !meta.is_file() {
-        return None;
-    }
     // Our effective uid: the owner of /proc/self.
     let euid = std::fs::metadata("/proc/self").map(|m| m.uid()).ok();
-    if Some(meta.uid()) != euid || meta.mode() & 0o002 != 0 {
+    if !meta.is_file() || Some(meta.uid()) != euid || meta.mode() & 0o002 != 0 {
         eprintln!(
-            "hbgrind: warning: {} was not read as it is either world writeable or not owned by the current user",
+            "hbgrind: warning: {} was not read as it is either not a regular file, or is world writeable, or is not owned by the current user",
             shown.display()
         );
         return None;
