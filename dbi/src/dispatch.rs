@@ -634,6 +634,7 @@ impl Dispatcher {
             blocks_translated: self.cache.len() as u64,
             status,
             signal: None,
+            fatal: None,
         }
     }
 

@@ -188,6 +188,23 @@ pub struct ExitStats {
     /// The signal the process is about to die of, if it is one: the tool
     /// writes its report, then the process is killed with it.
     pub signal: Option<i32>,
+    /// Where that signal was taken, when a guest thread took it (Valgrind's
+    /// "Process terminating with default action of signal N" block).
+    pub fatal: Option<FatalSignal>,
+}
+
+/// A signal whose default action ends the process, as the guest took it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FatalSignal {
+    pub signal: i32,
+    /// `si_code` (1 = `SEGV_MAPERR` for SIGSEGV; <= 0: sent by a process).
+    pub code: i32,
+    /// `si_addr`: the faulting address of SIGSEGV, SIGBUS, SIGILL, SIGFPE.
+    pub addr: u64,
+    /// The thread, the guest pc it was at and its call stack there.
+    pub thread: ThreadNum,
+    pub pc: u64,
+    pub stack: StackId,
 }
 
 /// Where the runtime writes its messages: `==PID== ` lines on a file descriptor.
@@ -195,17 +212,36 @@ pub struct ExitStats {
 pub struct Log {
     pub fd: i32,
     pub quiet: bool,
+    /// `--time-stamp=yes`: the start of the run; lines then begin
+    /// `==DD:HH:MM:SS.mmm PID== ` (Valgrind's format).
+    pub time_stamp: Option<std::time::Instant>,
 }
 
 impl Log {
     /// Writes `==PID== text` (one line per line of `text`).
     pub fn line(&self, text: &str) {
-        let pid = getpid();
+        let prefix = self.prefix();
         let mut out = String::with_capacity(text.len() + 16);
         for l in text.lines() {
-            out.push_str(&format!("=={pid}== {l}\n"));
+            out.push_str(&format!("{prefix}{l}\n"));
         }
         let _ = write_all(self.fd, out.as_bytes());
+    }
+
+    /// `==PID== `, or `==DD:HH:MM:SS.mmm PID== ` with time stamps.
+    pub fn prefix(&self) -> String {
+        let pid = getpid();
+        match self.time_stamp {
+            None => format!("=={pid}== "),
+            Some(start) => {
+                let ms = start.elapsed().as_millis();
+                let (s, ms) = (ms / 1000, ms % 1000);
+                let (m, s) = (s / 60, s % 60);
+                let (h, m) = (m / 60, m % 60);
+                let (d, h) = (h / 24, h % 24);
+                format!("=={d:02}:{h:02}:{m:02}:{s:02}.{ms:03} {pid}== ")
+            }
+        }
     }
 }
 
@@ -331,12 +367,18 @@ impl Default for Schedule {
     }
 }
 
+/// Decides from an execve's path and argv that its program runs untraced.
+pub type SkipChild = Box<dyn Fn(&[u8], &[Vec<u8>]) -> bool + Send>;
+
 /// How the runtime configured the translator.
 pub struct Config {
     pub tool: Box<dyn Tool>,
     pub log: Log,
     /// `--trace-children=yes`: keep LD_PRELOAD across execve.
     pub trace_children: bool,
+    /// With `trace_children`: true for a program not to trace after all
+    /// (`--trace-children-skip`), given the path passed to execve and argv.
+    pub skip_child: Option<SkipChild>,
     /// The LD_PRELOAD entry naming the runtime (stripped on untraced execve).
     pub preload_path: Option<Vec<u8>>,
     /// `-v`: print the translator's own counts at exit.

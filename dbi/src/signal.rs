@@ -181,7 +181,7 @@ fn deliver(d: &mut Dispatcher, pc: u64, sig: u64, info: &[u8; 128]) -> u64 {
             if matches!(sig, 17 | 18 | 23 | 28) {
                 return pc;
             }
-            die_of(d, sig);
+            die_at(d, sig, pc, info);
         }
         _ => {}
     }
@@ -313,10 +313,31 @@ pub(crate) fn sigreturn(d: &mut Dispatcher) -> u64 {
     pc
 }
 
+/// Ends the process as `sig` taken at guest `pc` (with siginfo `info`)
+/// would, after the tool's report, which shows where it was taken.
+fn die_at(d: &mut Dispatcher, sig: u64, pc: u64, info: &[u8; 128]) -> ! {
+    d.flush_events();
+    let word = |at: usize| u64::from_le_bytes(info[at..at + 8].try_into().expect("8 bytes"));
+    let fatal = crate::FatalSignal {
+        signal: sig as i32,
+        code: (word(8) & 0xffff_ffff) as i32,
+        addr: word(16),
+        thread: d.ts.events.num,
+        pc,
+        stack: d.ts.events.stack_id(),
+    };
+    finish_dying(d, sig, Some(fatal))
+}
+
 /// Ends the process as `sig` would, after the tool's report.
 fn die_of(d: &mut Dispatcher, sig: u64) -> ! {
+    finish_dying(d, sig, None)
+}
+
+fn finish_dying(d: &mut Dispatcher, sig: u64, fatal: Option<crate::FatalSignal>) -> ! {
     let stats = crate::ExitStats {
         signal: Some(sig as i32),
+        fatal,
         ..d.exit_stats(128 + sig as i32)
     };
     d.config.tool.on_exit(&stats, &d.config.log);

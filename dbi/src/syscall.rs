@@ -107,7 +107,7 @@ pub(crate) fn handle(d: &mut Dispatcher, pc: u64, next: u64) -> u64 {
             return next;
         }
         Some(SyscallKind::Vfork) => nr_run = NR_FORK,
-        Some(SyscallKind::Execve) if !d.config.trace_children => {
+        Some(SyscallKind::Execve) if !d.config.trace_children || skips_child(d, nr, &args) => {
             if let Some(ret) = execve_untraced(d, nr, &args) {
                 d.ts.finish_syscall(ret, next);
                 return next;
@@ -285,6 +285,21 @@ fn unload_modules(d: &mut Dispatcher, start: u64, len: u64) {
 
 /// execve with our LD_PRELOAD entry taken out of the environment, so an
 /// untraced child runs natively. Returns the result if it ran the call.
+/// Whether `--trace-children-skip` says not to trace this execve's program.
+fn skips_child(d: &Dispatcher, nr: u64, args: &[u64; 6]) -> bool {
+    let Some(skip) = &d.config.skip_child else {
+        return false;
+    };
+    // execve(path, argv, envp); execveat(dirfd, path, argv, envp, flags).
+    let (path_arg, argv_arg) = if nr == 59 { (0, 1) } else { (1, 2) };
+    let path = read_cstr(args[path_arg]);
+    let argv: Vec<Vec<u8>> = read_ptr_array(args[argv_arg])
+        .into_iter()
+        .map(read_cstr)
+        .collect();
+    skip(&path, &argv)
+}
+
 fn execve_untraced(d: &Dispatcher, nr: u64, args: &[u64; 6]) -> Option<i64> {
     let ours = d.config.preload_path.as_deref()?;
     let envp_arg = if nr == 59 { 2 } else { 3 };

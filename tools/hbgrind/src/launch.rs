@@ -90,7 +90,9 @@ pub(crate) enum LaunchError {
 /// `hbgrind [OPTIONS] PROG [ARGS...]`; `args` includes argv[0].
 /// Returns only for `--help`, `--version` and errors: otherwise it execs.
 pub(crate) fn main(args: &[OsString]) -> anyhow::Result<ExitCode> {
-    let command = options::parse(args.get(1..).unwrap_or_default()).map_err(LaunchError::Option)?;
+    let presets = presets();
+    let command = options::parse_with(&presets, args.get(1..).unwrap_or_default())
+        .map_err(LaunchError::Option)?;
     match command {
         Command::Help => {
             print!("{}", options::usage());
@@ -130,6 +132,66 @@ fn launch(options: &options::Options) -> LaunchError {
         )
         .env("HBGRIND_LAUNCHER", &launcher);
     LaunchError::Exec(target.path, command.exec())
+}
+
+/// The options given before the command line, in the order they apply:
+/// `~/.valgrindrc`, `$VALGRIND_OPTS`, `./.valgrindrc`, then hbgrind's own
+/// `~/.hbgrindrc`, `$HBGRIND_OPTS`, `./.hbgrindrc` (Valgrind's order,
+/// hbgrind's after Valgrind's so they win). As Valgrind does, an rc file
+/// that is world-writable or not owned by the user is not read (with a
+/// warning), and `./` is not read again when it is the home directory.
+fn presets() -> Vec<options::Preset> {
+    let home = std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from);
+    let cwd_is_home = match (&home, std::env::current_dir()) {
+        (Some(home), Ok(cwd)) => {
+            std::fs::canonicalize(home).ok() == std::fs::canonicalize(cwd).ok()
+        }
+        _ => false,
+    };
+    let mut presets = Vec::new();
+    for (rc, var) in [
+        (".valgrindrc", "VALGRIND_OPTS"),
+        (".hbgrindrc", "HBGRIND_OPTS"),
+    ] {
+        if let Some(home) = &home {
+            presets.extend(rc_file(home.join(rc), home.join(rc)));
+        }
+        if let Some(text) = std::env::var_os(var) {
+            presets.push(options::Preset {
+                origin: options::Origin::Env(var),
+                words: options::split_words(&text.to_string_lossy()),
+            });
+        }
+        if !cwd_is_home {
+            presets.extend(rc_file(PathBuf::from(rc), PathBuf::from(".").join(rc)));
+        }
+    }
+    presets.retain(|p| !p.words.is_empty());
+    presets
+}
+
+/// The options in rc file `path` (shown as `shown`), if it may be read.
+fn rc_file(path: PathBuf, shown: PathBuf) -> Option<options::Preset> {
+    use std::os::unix::fs::MetadataExt;
+    let file = std::fs::File::open(&path).ok()?;
+    let meta = file.metadata().ok()?;
+    // Our effective uid: the owner of /proc/self.
+    let euid = std::fs::metadata("/proc/self").map(|m| m.uid()).ok();
+    if !meta.is_file() || Some(meta.uid()) != euid || meta.mode() & 0o002 != 0 {
+        eprintln!(
+            "hbgrind: warning: {} was not read as it is either not a regular file, or is world writeable, or is not owned by the current user",
+            shown.display()
+        );
+        return None;
+    }
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut &file, &mut text).ok()?;
+    Some(options::Preset {
+        origin: options::Origin::File(shown),
+        words: options::split_words(&text),
+    })
 }
 
 /// Our runtime first, then whatever the user preloads.

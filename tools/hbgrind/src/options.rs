@@ -36,6 +36,15 @@ pub(crate) enum OptionError {
     NoProgram,
     #[error("--xml=yes needs a destination: --xml-fd=N or --xml-file=FILE; see hbgrind --help")]
     NoXmlDestination,
+    /// An option file or variable holds something other than options.
+    #[error("'{0}' is not an option (only options may be given there; the program goes on the command line)")]
+    NotAnOption(String),
+    /// A bad option read from an rc file or an environment variable.
+    #[error("{origin}: {error}")]
+    In {
+        origin: String,
+        error: Box<OptionError>,
+    },
 }
 
 /// Which analysis the runtime runs. `helgrind` and `drd` are spellings of
@@ -78,8 +87,11 @@ enum Value {
     Int(u32, u32, &'static str),
     /// Any non-empty text (file names, patterns, filters).
     Text(&'static str),
+    /// Any text, also empty (`--fullpath-after=`).
+    AnyText(&'static str),
 }
 
+#[derive(Clone, Copy)]
 struct Spec {
     name: &'static str,
     value: Value,
@@ -94,7 +106,7 @@ impl Spec {
             Value::Flag => self.name.to_string(),
             Value::OneOf(words, _) => format!("{}={}", self.name, words.join("|")),
             Value::Int(..) => format!("{}=N", self.name),
-            Value::Text(what) => format!("{}={what}", self.name),
+            Value::Text(what) | Value::AnyText(what) => format!("{}={what}", self.name),
         }
     }
 }
@@ -189,6 +201,51 @@ const SPECS: &[Spec] = &[
         help: "race tool: a futex wake releases the word, a woken wait acquires it? [yes]",
     },
     Spec {
+        name: "--log-fd",
+        value: Value::Int(0, 1023, "a file descriptor from 0 to 1023"),
+        help: "write messages to file descriptor N [2: stderr]",
+    },
+    Spec {
+        name: "--time-stamp",
+        value: YES_NO,
+        help: "prefix each message line with the time since start-up? [no]",
+    },
+    Spec {
+        name: "--trace-children-skip-by-arg",
+        value: Value::Text("PATTERNS"),
+        help: "as --trace-children-skip, matched against each argument of the new program",
+    },
+    Spec {
+        name: "--child-silent-after-fork",
+        value: YES_NO,
+        help: "a forked child writes nothing until it execs? [no]",
+    },
+    Spec {
+        name: "--error-limit",
+        value: YES_NO,
+        help: "stop showing new errors after 1000 different ones? [yes]",
+    },
+    Spec {
+        name: "--show-error-list",
+        value: YES_NO,
+        help: "at exit, list each error with its count and the used suppressions? [no] (also -s)",
+    },
+    Spec {
+        name: "-s",
+        value: Value::Flag,
+        help: "",
+    },
+    Spec {
+        name: "--exit-on-first-error",
+        value: YES_NO,
+        help: "exit with --error-exitcode's status at the first error? [no]",
+    },
+    Spec {
+        name: "--track-lockorders",
+        value: YES_NO,
+        help: "report lock-order inversions? [yes]",
+    },
+    Spec {
         name: "--trace",
         value: Value::Text("FILTER"),
         help: "debug logging of hbgrind itself, e.g. dbi::syscall=debug [off]",
@@ -228,7 +285,158 @@ const SPECS: &[Spec] = &[
         value: Value::Flag,
         help: "",
     },
+    Spec {
+        name: "--help-debug",
+        value: Value::Flag,
+        help: "the same as --help",
+    },
+    Spec {
+        name: "--help-dyn-options",
+        value: Value::Flag,
+        help: "the same as --help",
+    },
 ];
+
+/// Valgrind 3.19's options (`valgrind --help`, `valgrind --tool=helgrind
+/// --help`) that mean nothing to hbgrind: accepted, checked like
+/// Valgrind checks them, passed to the runtime, and listed under `-v` as
+/// having no effect, so scripts written for Valgrind run unchanged.
+const NO_EFFECT: &[(&str, Value)] = &[
+    (
+        "--vgdb",
+        Value::OneOf(&["no", "yes", "full"], "no, yes or full"),
+    ),
+    ("--vgdb-error", NUMBER),
+    ("--vgdb-stop-at", Value::Text("EVENTS")),
+    ("--vgdb-poll", NUMBER),
+    ("--vgdb-shadow-registers", YES_NO),
+    ("--vgdb-prefix", Value::Text("PREFIX")),
+    (
+        "--track-fds",
+        Value::OneOf(&["no", "yes", "all"], "no, yes or all"),
+    ),
+    ("--log-socket", Value::Text("ADDR:PORT")),
+    ("--xml-socket", Value::Text("ADDR:PORT")),
+    ("--xml-user-comment", Value::AnyText("TEXT")),
+    ("--demangle", YES_NO),
+    ("--error-markers", Value::AnyText("BEGIN,END")),
+    ("--keep-debuginfo", YES_NO),
+    ("--show-below-main", YES_NO),
+    ("--input-fd", NUMBER),
+    ("--dsymutil", YES_NO),
+    ("--max-stackframe", NUMBER),
+    ("--main-stacksize", NUMBER),
+    ("--alignment", NUMBER),
+    ("--redzone-size", NUMBER),
+    (
+        "--xtree-memory",
+        Value::OneOf(&["none", "allocs", "full"], "none, allocs or full"),
+    ),
+    ("--xtree-memory-file", Value::Text("FILE")),
+    ("--fullpath-after", Value::AnyText("PREFIX")),
+    ("--extra-debuginfo-path", Value::Text("PATH")),
+    ("--debuginfo-server", Value::Text("ADDR:PORT")),
+    ("--allow-mismatched-debuginfo", YES_NO),
+    ("--read-inline-info", YES_NO),
+    ("--read-var-info", YES_NO),
+    ("--run-libc-freeres", YES_NO),
+    ("--run-cxx-freeres", YES_NO),
+    ("--sim-hints", Value::Text("HINTS")),
+    ("--kernel-variant", Value::Text("VARIANTS")),
+    ("--merge-recursive-frames", NUMBER),
+    ("--num-transtab-sectors", NUMBER),
+    ("--avg-transtab-entry-size", NUMBER),
+    ("--aspace-minaddr", Value::Text("0xPP")),
+    ("--valgrind-stacksize", NUMBER),
+    ("--show-emwarns", YES_NO),
+    ("--require-text-symbol", Value::Text(":SONAME:SYMBOL")),
+    ("--soname-synonyms", Value::Text("SYN=PATTERN,...")),
+    ("--sigill-diagnostics", YES_NO),
+    ("--unw-stack-scan-thresh", NUMBER),
+    ("--unw-stack-scan-frames", NUMBER),
+    (
+        "--resync-filter",
+        Value::OneOf(&["no", "yes", "verbose"], "no, yes or verbose"),
+    ),
+    ("--max-threads", NUMBER),
+    // Helgrind's own.
+    ("--free-is-write", YES_NO),
+    (
+        "--history-level",
+        Value::OneOf(&["none", "approx", "full"], "none, approx or full"),
+    ),
+    ("--delta-stacktrace", YES_NO),
+    ("--conflict-cache-size", NUMBER),
+    ("--check-stack-refs", YES_NO),
+    ("--ignore-thread-creation", YES_NO),
+    // Memcheck's (the default tool of `valgrind --help`).
+    (
+        "--leak-check",
+        Value::OneOf(&["no", "summary", "full", "yes"], "no, summary or full"),
+    ),
+    (
+        "--leak-resolution",
+        Value::OneOf(&["low", "med", "high"], "low, med or high"),
+    ),
+    ("--show-leak-kinds", Value::Text("KINDS")),
+    ("--errors-for-leak-kinds", Value::Text("KINDS")),
+    ("--leak-check-heuristics", Value::Text("HEURISTICS")),
+    ("--show-reachable", YES_NO),
+    ("--show-possibly-lost", YES_NO),
+    ("--xtree-leak", YES_NO),
+    ("--xtree-leak-file", Value::Text("FILE")),
+    ("--undef-value-errors", YES_NO),
+    ("--track-origins", YES_NO),
+    ("--partial-loads-ok", YES_NO),
+    (
+        "--expensive-definedness-checks",
+        Value::OneOf(&["no", "auto", "yes"], "no, auto or yes"),
+    ),
+    ("--freelist-vol", NUMBER),
+    ("--freelist-big-blocks", NUMBER),
+    ("--workaround-gcc296-bugs", YES_NO),
+    ("--ignore-ranges", Value::Text("0xPP-0xQQ,...")),
+    ("--ignore-range-below-sp", Value::Text("N-M")),
+    ("--malloc-fill", Value::Text("HEX")),
+    ("--free-fill", Value::Text("HEX")),
+    (
+        "--keep-stacktraces",
+        Value::OneOf(
+            &["alloc", "free", "alloc-and-free", "alloc-then-free", "none"],
+            "alloc, free, alloc-and-free, alloc-then-free or none",
+        ),
+    ),
+    ("--show-mismatched-frees", YES_NO),
+];
+
+const NUMBER: Value = Value::Int(0, u32::MAX, "a number");
+
+/// Where options come from, in the order they are read (each overrides the
+/// ones before): Valgrind's three sources as Valgrind reads them, then
+/// hbgrind's own in the same order, then the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// An rc file (`~/.valgrindrc`, `./.hbgrindrc`...).
+    File(std::path::PathBuf),
+    /// An environment variable (`VALGRIND_OPTS`, `HBGRIND_OPTS`).
+    Env(&'static str),
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Origin::File(path) => write!(f, "{}", path.display()),
+            Origin::Env(name) => write!(f, "${name}"),
+        }
+    }
+}
+
+/// Options read before the command line: from where, and the words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Preset {
+    pub(crate) origin: Origin,
+    pub(crate) words: Vec<String>,
+}
 
 /// `hbgrind --version`.
 pub(crate) const VERSION: &str = concat!("hbgrind-", env!("CARGO_PKG_VERSION"));
@@ -248,17 +456,131 @@ pub(crate) fn usage() -> String {
     }
     text.push_str(
         "\n\
+         accepted for Valgrind compatibility, no effect (listed under -v when given):\n",
+    );
+    let mut line = String::from(" ");
+    for (name, _) in NO_EFFECT {
+        if line.len() + name.len() > 78 {
+            text.push_str(&line);
+            text.push('\n');
+            line = String::from(" ");
+        }
+        line.push(' ');
+        line.push_str(name);
+    }
+    text.push_str(&line);
+    text.push_str(
+        "\n\n\
+         Options are read from ~/.valgrindrc, $VALGRIND_OPTS, ./.valgrindrc, ~/.hbgrindrc,\n\
+         $HBGRIND_OPTS, ./.hbgrindrc, then the command line; a later one wins.\n\
+         \n\
          `hbgrind analyze TRACE` replays a textual event trace into the race engine.\n",
     );
     text
 }
 
-/// Parses `args` (without `argv[0]`).
+/// Parses `args` (without `argv[0]`), with no options read before them.
+#[cfg(test)]
 pub(crate) fn parse(args: &[OsString]) -> Result<Command, OptionError> {
-    let mut raw = Vec::new();
-    let mut tool = Tool::Race;
-    let mut trace_children = false;
-    let (mut xml, mut xml_destination) = (false, false);
+    parse_with(&[], args)
+}
+
+/// What one option did to the parse.
+enum Effect {
+    Help,
+    Version,
+    Next,
+}
+
+/// The state built up while reading options from every source.
+struct Parsed {
+    raw: Vec<String>,
+    tool: Tool,
+    trace_children: bool,
+    xml: bool,
+    xml_destination: bool,
+}
+
+impl Parsed {
+    /// Checks one option argument and records it.
+    fn option(&mut self, text: &str) -> Result<Effect, OptionError> {
+        let (name, value) = match text.split_once('=') {
+            Some((name, value)) => (name, Some(value)),
+            None => (text, None),
+        };
+        let spec = find_spec(name).ok_or_else(|| OptionError::Unknown(text.to_string()))?;
+        let value = check_value(&spec, text, value)?;
+        match (spec.name, value) {
+            ("--help" | "-h" | "--help-debug" | "--help-dyn-options", _) => {
+                return Ok(Effect::Help)
+            }
+            ("--version", _) => return Ok(Effect::Version),
+            ("--tool", Some("none")) => self.tool = Tool::None,
+            ("--tool", Some("inscount")) => self.tool = Tool::Inscount,
+            ("--tool", Some(_)) => self.tool = Tool::Race,
+            ("--trace-children", Some(value)) => self.trace_children = value == "yes",
+            ("--xml", Some(value)) => self.xml = value == "yes",
+            ("--xml-fd" | "--xml-file", Some(_)) => self.xml_destination = true,
+            _ => {}
+        }
+        self.raw.push(text.to_string());
+        Ok(Effect::Next)
+    }
+}
+
+/// The spec of option `name`: one of ours, or one of Valgrind's that has
+/// no effect here.
+fn find_spec(name: &str) -> Option<Spec> {
+    if let Some(spec) = SPECS.iter().find(|spec| spec.name == name) {
+        return Some(*spec);
+    }
+    NO_EFFECT
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|&(name, value)| Spec {
+            name,
+            value,
+            help: "",
+        })
+}
+
+/// True if `name` is one of Valgrind's options that hbgrind accepts
+/// without effect.
+#[cfg(test)]
+pub(crate) fn has_no_effect(name: &str) -> bool {
+    NO_EFFECT.iter().any(|(n, _)| *n == name)
+}
+
+/// Parses `args` (without `argv[0]`) after the options of `presets`, in
+/// order; an error in a preset names where it came from.
+pub(crate) fn parse_with(presets: &[Preset], args: &[OsString]) -> Result<Command, OptionError> {
+    let mut parsed = Parsed {
+        raw: Vec::new(),
+        tool: Tool::Race,
+        trace_children: false,
+        xml: false,
+        xml_destination: false,
+    };
+    for preset in presets {
+        for word in &preset.words {
+            let result = if word.starts_with('-') && word != "-" && word != "--" {
+                parsed.option(word)
+            } else {
+                Err(OptionError::NotAnOption(word.clone()))
+            };
+            match result {
+                Ok(Effect::Next) => {}
+                Ok(Effect::Help) => return Ok(Command::Help),
+                Ok(Effect::Version) => return Ok(Command::Version),
+                Err(error) => {
+                    return Err(OptionError::In {
+                        origin: preset.origin.to_string(),
+                        error: Box::new(error),
+                    })
+                }
+            }
+        }
+    }
     let mut rest = args.iter();
     let program = loop {
         let Some(arg) = rest.next() else {
@@ -273,38 +595,33 @@ pub(crate) fn parse(args: &[OsString]) -> Result<Command, OptionError> {
         let text = arg
             .to_str()
             .ok_or_else(|| OptionError::Unknown(arg.to_string_lossy().into_owned()))?;
-        let (name, value) = match text.split_once('=') {
-            Some((name, value)) => (name, Some(value)),
-            None => (text, None),
-        };
-        let spec = SPECS
-            .iter()
-            .find(|spec| spec.name == name)
-            .ok_or_else(|| OptionError::Unknown(text.to_string()))?;
-        let value = check_value(spec, text, value)?;
-        match (spec.name, value) {
-            ("--help" | "-h", _) => return Ok(Command::Help),
-            ("--version", _) => return Ok(Command::Version),
-            ("--tool", Some("none")) => tool = Tool::None,
-            ("--tool", Some("inscount")) => tool = Tool::Inscount,
-            ("--tool", Some(_)) => tool = Tool::Race,
-            ("--trace-children", Some(value)) => trace_children = value == "yes",
-            ("--xml", Some(value)) => xml = value == "yes",
-            ("--xml-fd" | "--xml-file", Some(_)) => xml_destination = true,
-            _ => {}
+        match parsed.option(text)? {
+            Effect::Next => {}
+            Effect::Help => return Ok(Command::Help),
+            Effect::Version => return Ok(Command::Version),
         }
-        raw.push(text.to_string());
     };
-    if xml && !xml_destination {
+    if parsed.xml && !parsed.xml_destination {
         return Err(OptionError::NoXmlDestination);
     }
     Ok(Command::Run(Options {
-        raw,
-        tool,
-        trace_children,
+        raw: parsed.raw,
+        tool: parsed.tool,
+        trace_children: parsed.trace_children,
         program,
         args: rest.cloned().collect(),
     }))
+}
+
+/// Splits the text of an rc file or variable into option words, as
+/// Valgrind does: at white space (no quoting). Lines whose first
+/// non-blank character is `#` are comments.
+pub(crate) fn split_words(text: &str) -> Vec<String> {
+    text.lines()
+        .filter(|line| !line.trim_start().starts_with('#'))
+        .flat_map(str::split_whitespace)
+        .map(str::to_string)
+        .collect()
 }
 
 /// Checks `value` against `spec`; returns it (None for a flag).
@@ -337,7 +654,7 @@ fn check_value<'a>(
             _ => Err(bad(expected)),
         },
         (Value::Text(_), Some("")) => Err(bad("a non-empty value")),
-        (Value::Text(_), Some(value)) => Ok(Some(value)),
+        (Value::Text(_) | Value::AnyText(_), Some(value)) => Ok(Some(value)),
     }
 }
 
@@ -466,8 +783,78 @@ mod tests {
     }
 
     #[test]
+    fn valgrind_options_without_effect_are_accepted_and_checked() {
+        let o = run(&[
+            "--vgdb=no",
+            "-s",
+            "--error-limit=no",
+            "--fullpath-after=",
+            "ls",
+        ]);
+        assert_eq!(
+            o.raw,
+            ["--vgdb=no", "-s", "--error-limit=no", "--fullpath-after="]
+        );
+        assert!(has_no_effect("--vgdb") && !has_no_effect("--error-limit"));
+        assert_eq!(
+            error(&["--history-level=some", "ls"]),
+            "bad value in option '--history-level=some': expected none, approx or full; see hbgrind --help"
+        );
+        assert_eq!(
+            error(&["--max-stackframe=x", "ls"]),
+            "bad value in option '--max-stackframe=x': expected a number; see hbgrind --help"
+        );
+    }
+
+    #[test]
+    fn presets_come_first_and_errors_name_them() {
+        let presets = [
+            Preset {
+                origin: Origin::File("/h/.valgrindrc".into()),
+                words: split_words("# comment\n--error-exitcode=3  -q\n"),
+            },
+            Preset {
+                origin: Origin::Env("VALGRIND_OPTS"),
+                words: split_words("--xml=yes --xml-fd=2"),
+            },
+        ];
+        match parse_with(&presets, &os(&["--error-exitcode=4", "ls"])) {
+            Ok(Command::Run(o)) => assert_eq!(
+                o.raw,
+                [
+                    "--error-exitcode=3",
+                    "-q",
+                    "--xml=yes",
+                    "--xml-fd=2",
+                    "--error-exitcode=4"
+                ]
+            ),
+            other => panic!("{other:?}"),
+        }
+        let bad = [Preset {
+            origin: Origin::Env("VALGRIND_OPTS"),
+            words: split_words("--foo"),
+        }];
+        assert_eq!(
+            parse_with(&bad, &os(&["ls"])).unwrap_err().to_string(),
+            "$VALGRIND_OPTS: unknown option '--foo'; see hbgrind --help"
+        );
+        let prog = [Preset {
+            origin: Origin::File("./.hbgrindrc".into()),
+            words: split_words("ls"),
+        }];
+        assert_eq!(
+            parse_with(&prog, &os(&["ls"])).unwrap_err().to_string(),
+            "./.hbgrindrc: 'ls' is not an option (only options may be given there; the program goes on the command line)"
+        );
+    }
+
+    #[test]
     fn usage_lists_every_option() {
         let text = usage();
+        for (name, _) in NO_EFFECT {
+            assert!(text.contains(name), "{name} missing from --help");
+        }
         for spec in SPECS {
             assert!(
                 text.contains(spec.name),

@@ -83,6 +83,14 @@ impl ErrorLog {
         Outcome::New(id)
     }
 
+    /// The id of `err` if an error of its identity was shown.
+    pub fn shown_id(&self, err: &ErrorRecord) -> Option<u64> {
+        match self.seen.get(&err.key()) {
+            Some(Decision::Shown(id)) => Some(*id),
+            _ => None,
+        }
+    }
+
     /// The `ERROR SUMMARY` figures so far.
     pub fn counts(&self) -> ErrorCounts {
         self.counts

@@ -69,6 +69,7 @@
 #![forbid(unsafe_code)]
 
 mod errors; // ErrorLog: deduplication, suppression, ERROR SUMMARY counts
+mod fatal; // FatalSignalInfo: a process dying of a signal, Valgrind's block
 mod glob; // glob_match: Valgrind's `*`/`?` wildcards
 mod model; // Frame, Stack, ErrorRecord, AddressDescription: what the race tool hands over
 mod suppressions; // SuppressionSet: Valgrind's suppression files, matching, generation
@@ -78,6 +79,7 @@ mod variables; // VariableIndex: global variables from DWARF, for address descri
 mod xml; // Valgrind's XML output protocol 4
 
 pub use crate::errors::{ErrorLog, Outcome};
+pub use crate::fatal::{signal_name, FatalSignalInfo};
 pub use crate::glob::glob_match;
 pub use crate::model::{
     AddressDescription, ErrorKey, ErrorKind, ErrorRecord, Frame, LockInfo, Stack,

@@ -272,9 +272,15 @@ impl ErrorRecord {
             Report::LockOrder(l) => (ips(l.observed.second_site), ips(l.observed.first_site)),
             Report::Misuse(m) => (ips(m.site), Vec::new()),
         };
+        // As Helgrind (`HG_(eq_Error)`), a race's identity includes
+        // whether its access reads or writes: `x++` races twice.
+        let detail = match &self.report {
+            Report::Race(r) => Some(crate::text::access_word(r.current.kind)),
+            _ => crate::suppressions::misc_detail(&self.report),
+        };
         ErrorKey {
             kind: self.kind(),
-            detail: crate::suppressions::misc_detail(&self.report),
+            detail,
             stacks: if a <= b { [a, b] } else { [b, a] },
         }
     }

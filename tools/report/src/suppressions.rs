@@ -165,25 +165,130 @@ impl Suppression {
         if pattern.iter().all(|p| *p == FramePattern::Ellipsis) {
             pattern = &self.frames; // never let truncation match everything
         }
-        frames_match(pattern, &stack.frames)
+        valgrind_variants(pattern)
+            .iter()
+            // A variant with nothing left to match would match everything.
+            .filter(|v| v.iter().any(|p| *p != Some(&FramePattern::Ellipsis)))
+            .any(|variant| frames_match(variant, &stack.frames))
     }
+}
+
+/// Frame lines that name code of Valgrind's own, which hbgrind's stacks do
+/// not have: `obj:*vgpreload_helgrind-amd64-linux.so` (and DRD's,
+/// memcheck's), the objects whose wrappers stand between a program and the
+/// function they intercept, and `fun:*_WRK` (hg_intercepts.c's workers).
+/// Such a line matches no frame (the wrapper is simply absent here) or, for
+/// an `obj:` line, one frame of a function Valgrind intercepts (its own
+/// replacement of `memcpy` or `malloc` is the real one here). Helgrind's
+/// and DRD's generated suppressions then work unchanged.
+fn is_valgrind_frame(pattern: &FramePattern) -> bool {
+    match pattern {
+        FramePattern::Obj(p) => p.contains("vgpreload"),
+        FramePattern::Fun(p) => p.ends_with("_WRK"),
+        _ => false,
+    }
+}
+
+/// True for a function Valgrind's preload objects intercept or replace.
+fn is_intercepted(frame: &Frame) -> bool {
+    let name = frame.match_name();
+    let name = name.split('@').next().unwrap_or(name);
+    const PREFIXES: &[&str] = &["pthread_", "__pthread_", "sem_", "__mem", "__str", "__GI_"];
+    const NAMES: &[&str] = &[
+        "malloc",
+        "calloc",
+        "realloc",
+        "free",
+        "memalign",
+        "posix_memalign",
+        "aligned_alloc",
+        "valloc",
+        "pvalloc",
+        "malloc_usable_size",
+        "_Znwm",
+        "_Znam",
+        "_ZnwmRKSt9nothrow_t",
+        "_ZnamRKSt9nothrow_t",
+        "_ZdlPv",
+        "_ZdaPv",
+        "_ZdlPvm",
+        "_ZdaPvm",
+        "memcpy",
+        "memmove",
+        "memset",
+        "memcmp",
+        "bcmp",
+        "memchr",
+        "rawmemchr",
+        "mempcpy",
+        "strlen",
+        "strnlen",
+        "strcpy",
+        "strncpy",
+        "stpcpy",
+        "strcat",
+        "strncat",
+        "strcmp",
+        "strncmp",
+        "strchr",
+        "strrchr",
+        "index",
+        "rindex",
+        "strstr",
+        "wcslen",
+    ];
+    PREFIXES.iter().any(|p| name.starts_with(p)) || NAMES.contains(&name)
+}
+
+/// `pattern` with each Valgrind-only line (`is_valgrind_frame`) either
+/// dropped or, for `obj:`, standing for one intercepted function's frame;
+/// just `pattern` when it has none. At most 2^4 variants.
+fn valgrind_variants(pattern: &[FramePattern]) -> Vec<Vec<Option<&FramePattern>>> {
+    let mut variants: Vec<Vec<Option<&FramePattern>>> = vec![Vec::new()];
+    let mut special = 0;
+    for p in pattern {
+        if is_valgrind_frame(p) && special < 4 {
+            special += 1;
+            let mut more = Vec::new();
+            for v in &variants {
+                if matches!(p, FramePattern::Obj(_)) {
+                    let mut one = v.clone();
+                    one.push(None);
+                    more.push(one);
+                }
+                more.push(v.clone()); // dropped
+            }
+            variants = more;
+        } else {
+            for v in &mut variants {
+                v.push(Some(p));
+            }
+        }
+    }
+    variants
 }
 
 /// True if `pattern` matches a prefix of `frames` (`...` = any run).
 /// Greedy with one backtrack point, like `glob_match`: linear in practice.
-fn frames_match(pattern: &[FramePattern], frames: &[Frame]) -> bool {
+/// `None` in `pattern` matches one frame of an intercepted function.
+fn frames_match(pattern: &[Option<&FramePattern>], frames: &[Frame]) -> bool {
     let (mut p, mut f) = (0usize, 0usize);
     let mut star: Option<(usize, usize)> = None;
     loop {
         if p == pattern.len() {
             return true; // prefix match: the rest of the stack is free
         }
-        if pattern[p] == FramePattern::Ellipsis {
+        if pattern[p] == Some(&FramePattern::Ellipsis) {
             star = Some((p + 1, f));
             p += 1;
             continue;
         }
-        if f < frames.len() && pattern[p].matches(&frames[f]) {
+        let hit = f < frames.len()
+            && match pattern[p] {
+                Some(pat) => pat.matches(&frames[f]),
+                None => is_intercepted(&frames[f]),
+            };
+        if hit {
             p += 1;
             f += 1;
             continue;

@@ -23,6 +23,7 @@ use std::io;
 
 use hb_engine::{AccessKind, LockOrderViolation, Misuse, MisuseKind, Race, Report};
 
+use crate::fatal::FatalSignalInfo;
 use crate::model::{AddressDescription, ErrorRecord, Frame, Stack, ThreadAnnouncement};
 use crate::suppressions::{GeneratedSuppression, SuppressionSet};
 
@@ -47,6 +48,9 @@ pub struct ErrorCounts {
 #[derive(Clone, Debug)]
 pub struct TextReporter {
     pid: u32,
+    /// `--time-stamp=yes`: the start of the run; lines then begin
+    /// `==DD:HH:MM:SS.mmm PID== `, as Valgrind's.
+    started: Option<std::time::Instant>,
     threads: HashMap<u32, ThreadAnnouncement>,
     announced: BTreeSet<u32>,
 }
@@ -55,8 +59,30 @@ impl TextReporter {
     pub fn new(pid: u32) -> Self {
         TextReporter {
             pid,
+            started: None,
             threads: HashMap::new(),
             announced: BTreeSet::new(),
+        }
+    }
+
+    /// Time-stamps every line from now on with the time since `started`.
+    pub fn set_time_stamp(&mut self, started: std::time::Instant) {
+        self.started = Some(started);
+    }
+
+    /// `==PID== `, or `==00:00:00:01.234 PID== ` with time stamps.
+    pub fn prefix(&self) -> String {
+        self.prefix_with('=')
+    }
+
+    fn prefix_with(&self, c: char) -> String {
+        match self.started {
+            Some(t) => format!(
+                "{c}{c}{}{}{c}{c} ",
+                crate::xml::format_elapsed(t.elapsed()),
+                self.pid
+            ),
+            None => format!("{c}{c}{}{c}{c} ", self.pid),
         }
     }
 
@@ -78,7 +104,7 @@ impl TextReporter {
             text.push(l.as_str());
         }
         text.blank();
-        text.render(&format!("=={}== ", self.pid))
+        text.render(&self.prefix())
     }
 
     /// Writes `err`: announcements of its threads not yet announced, the
@@ -103,7 +129,7 @@ impl TextReporter {
             Report::Misuse(m) => misuse(&mut lines, err, m),
         }
         lines.blank();
-        lines.render(&format!("=={}== ", self.pid))
+        lines.render(&self.prefix())
     }
 
     /// A generated suppression, printed as Valgrind prints it: raw, no prefix.
@@ -128,8 +154,8 @@ impl TextReporter {
     }
 
     pub fn summary_text(&self, counts: ErrorCounts, verbose: Option<&SuppressionSet>) -> String {
-        let user = format!("=={}== ", self.pid);
-        let debug = format!("--{}-- ", self.pid);
+        let user = self.prefix();
+        let debug = self.prefix_with('-');
         let line = format!(
             "ERROR SUMMARY: {} errors from {} contexts (suppressed: {} from {})",
             counts.errors, counts.contexts, counts.suppressed, counts.suppressed_contexts
@@ -146,6 +172,74 @@ impl TextReporter {
                 let _ = writeln!(s, "{user}{line}");
             }
         }
+        s
+    }
+
+    /// Valgrind's block for a process dying of a signal's default action:
+    /// `Process terminating with default action of signal 11 (SIGSEGV)`,
+    /// what the fault was, and the stack where it was taken.
+    pub fn fatal_signal_text(&self, fatal: &FatalSignalInfo) -> String {
+        let mut lines = Lines::default();
+        lines.blank();
+        lines.push(format!(
+            "Process terminating with default action of signal {} ({})",
+            fatal.signal,
+            crate::fatal::signal_name(fatal.signal)
+        ));
+        if let Some(event) = crate::fatal::event(fatal) {
+            if crate::fatal::has_address(fatal) {
+                lines.push(format!(" {event} at address 0x{:x}", fatal.addr));
+            } else {
+                lines.push(format!(" {event}"));
+            }
+        }
+        lines.stack(&fatal.stack);
+        lines.render(&self.prefix())
+    }
+
+    /// What `-s` (`--show-error-list=yes`) adds after `ERROR SUMMARY`:
+    /// each shown error again, least frequent first (among equals the
+    /// later one first, as Valgrind orders them), headed `N errors in
+    /// context I of M:`, then the used suppressions and the summary again.
+    /// `errors` are the shown errors in the order shown, with their counts.
+    pub fn error_list_text(
+        &mut self,
+        errors: &[(ErrorRecord, u64)],
+        counts: ErrorCounts,
+        suppressions: &SuppressionSet,
+    ) -> String {
+        let user = self.prefix();
+        let debug = self.prefix_with('-');
+        let mut order: Vec<usize> = (0..errors.len()).rev().collect();
+        order.sort_by_key(|&i| errors[i].1);
+        let mut s = String::new();
+        for (n, &i) in order.iter().enumerate() {
+            let (err, count) = &errors[i];
+            let _ = writeln!(s, "{user}");
+            let _ = writeln!(
+                s,
+                "{user}{count} errors in context {} of {}:",
+                n + 1,
+                errors.len()
+            );
+            s.push_str(&self.error_text(err));
+        }
+        let used = suppressions.used_lines();
+        if !used.is_empty() {
+            let _ = writeln!(s, "{debug}");
+            for u in &used {
+                let _ = writeln!(s, "{debug}{u}");
+            }
+            let _ = writeln!(s, "{user}");
+        }
+        if errors.is_empty() && used.is_empty() {
+            let _ = writeln!(s, "{user}");
+        }
+        let _ = writeln!(
+            s,
+            "{user}ERROR SUMMARY: {} errors from {} contexts (suppressed: {} from {})",
+            counts.errors, counts.contexts, counts.suppressed, counts.suppressed_contexts
+        );
         s
     }
 

@@ -37,6 +37,7 @@ use quick_xml::Reader;
 
 use hb_engine::{MisuseKind, Report};
 
+use crate::fatal::FatalSignalInfo;
 use crate::model::{ErrorRecord, Frame, Stack, ThreadAnnouncement};
 use crate::suppressions::{GeneratedSuppression, SuppressionSet};
 use crate::text::{
@@ -149,6 +150,29 @@ impl<W: io::Write> XmlWriter<W> {
         self.out.flush()?;
         self.counts.push((unique, 1));
         Ok(unique)
+    }
+
+    /// Writes `<fatal_signal>`: the signal the process is dying of, where.
+    pub fn fatal_signal(&mut self, fatal: &FatalSignalInfo) -> io::Result<()> {
+        let mut s = String::from("<fatal_signal>\n");
+        let _ = writeln!(s, "  <tid>{}</tid>", fatal.thread);
+        let _ = writeln!(s, "  <signo>{}</signo>", fatal.signal);
+        let _ = writeln!(
+            s,
+            "  <signame>{}</signame>",
+            crate::fatal::signal_name(fatal.signal)
+        );
+        let _ = writeln!(s, "  <sicode>{}</sicode>", fatal.code);
+        if let Some(event) = crate::fatal::event(fatal) {
+            let _ = writeln!(s, "  <event>{}</event>", escape(event));
+        }
+        if crate::fatal::has_address(fatal) {
+            let _ = writeln!(s, "  <siaddr>0x{:x}</siaddr>", fatal.addr);
+        }
+        stack_xml(&mut s, &fatal.stack);
+        s.push_str("</fatal_signal>\n\n");
+        self.out.write_all(s.as_bytes())?;
+        self.out.flush()
     }
 
     /// Counts one more occurrence of the error written as `unique`.

@@ -472,3 +472,58 @@ fn valgrinds_own_default_file_is_accepted() {
     assert_eq!(s.load_file(path).expect("valgrind's file parses"), ours);
     assert_eq!(s.skipped_for_other_tools(), all - ours);
 }
+
+/// Helgrind's generated suppressions name its preload object where its
+/// wrappers stand (`obj:*vgpreload_helgrind-amd64-linux.so`) and its
+/// workers (`fun:mutex_lock_WRK`); hbgrind's stacks have neither, so those
+/// lines match no frame, or an `obj:` line the intercepted function's.
+#[test]
+fn helgrind_and_drd_suppressions_match_without_their_wrappers() {
+    let err = race_with(worker_stack());
+    // As `valgrind --tool=helgrind --gen-suppressions=all` writes it.
+    assert!(hides(
+        "Helgrind:Race\nfun:worker\nobj:/usr/libexec/valgrind/vgpreload_helgrind-amd64-linux.so\nfun:start_thread\nfun:clone\n",
+        &err
+    ));
+    assert!(hides(
+        "drd:ConflictingAccess\nfun:worker\nobj:*vgpreload_drd*\nfun:start_thread\n",
+        &err
+    ));
+    assert!(!hides(
+        "Helgrind:Race\nfun:worker\nobj:*vgpreload_helgrind*\nfun:main\n",
+        &err
+    ));
+    // A race inside pthread_mutex_lock, called through Helgrind's wrapper.
+    let lock = race_with(vec![
+        frame(0x10, Some("pthread_mutex_lock"), "/lib/libc.so.6", None),
+        frame(0x20, Some("main"), "/tmp/prog", Some(("prog.c", 9))),
+    ]);
+    assert!(hides(
+        "Helgrind:Race\nfun:mutex_lock_WRK\nfun:pthread_mutex_lock\nobj:*vgpreload_helgrind-amd64-linux.so\nfun:main\n",
+        &lock
+    ));
+    // Helgrind's replacement memcpy lives in its preload object: here the
+    // frame is glibc's own.
+    let copy = race_with(vec![
+        frame(
+            0x10,
+            Some("__memcpy_avx_unaligned_erms"),
+            "/lib/libc.so.6",
+            None,
+        ),
+        frame(0x20, Some("main"), "/tmp/prog", Some(("prog.c", 9))),
+    ]);
+    assert!(hides(
+        "Helgrind:Race\nobj:*vgpreload_helgrind-amd64-linux.so\nfun:main\n",
+        &copy
+    ));
+    assert!(!hides(
+        "Helgrind:Race\nobj:*vgpreload_helgrind-amd64-linux.so\nfun:worker\n",
+        &copy
+    ));
+    // Nothing but wrapper lines never matches everything.
+    assert!(!hides(
+        "Helgrind:Race\nobj:*vgpreload_helgrind-amd64-linux.so\n",
+        &err
+    ));
+}

@@ -916,7 +916,11 @@ mod tests {
         let path = std::env::temp_dir().join(format!("hbgrind-client-{}.log", std::process::id()));
         let name = path.display().to_string();
         let fd = dbi::open(name.as_bytes(), 0o2 | 0o100 | 0o1000, 0o644).unwrap();
-        let mut core = Core::new(Log { fd, quiet: false });
+        let mut core = Core::new(Log {
+            fd,
+            quiet: false,
+            time_stamp: None,
+        });
         let mut m = Fake::default();
         m.put(0x1000, b"a=%d \0");
         m.put(0x1100, b"b\nc\0");
@@ -954,6 +958,7 @@ mod tests {
         let log = Log {
             fd: -1,
             quiet: true,
+            time_stamp: None,
         };
         let mut core = Core::new(log);
         let m = Fake::default();

@@ -49,7 +49,13 @@ fn setup() -> dbi::Config {
             dbi::exit_group(1);
         }
     };
-    let log = opts.open_log();
+    let log = match opts.open_log() {
+        Ok(log) => log,
+        Err(msg) => {
+            let _ = dbi::write_all(2, format!("hbgrind: {msg}\n").as_bytes());
+            dbi::exit_group(1);
+        }
+    };
     std::panic::set_hook(Box::new(move |info| {
         let msg = format!("hbgrind: internal error: {info}");
         log.line(&msg);
@@ -67,15 +73,41 @@ fn setup() -> dbi::Config {
         }
     };
     if opts.verbose {
+        for option in &opts.no_effect {
+            log.line(&format!(
+                "hbgrind: option {option} has no effect (accepted for Valgrind compatibility)"
+            ));
+        }
         log.line(&format!("hbgrind: tool {}, taking over", tool.name()));
     }
+    let skip_child = skip_child(&opts);
     dbi::Config {
         tool,
         log,
         trace_children: opts.trace_children,
+        skip_child,
         preload_path: opts.preload_path,
         verbose: opts.verbose,
         schedule: opts.schedule,
         smc_check: opts.smc_check,
     }
+}
+
+/// `--trace-children-skip=P,...` (globs matched against the path given to
+/// execve) and `--trace-children-skip-by-arg=P,...` (against each argv
+/// entry), as Valgrind matches them: `*` and `?` also match `/`.
+fn skip_child(opts: &Options) -> Option<dbi::SkipChild> {
+    if opts.trace_children_skip.is_empty() && opts.trace_children_skip_by_arg.is_empty() {
+        return None;
+    }
+    let by_path = opts.trace_children_skip.clone();
+    let by_arg = opts.trace_children_skip_by_arg.clone();
+    Some(Box::new(move |path: &[u8], argv: &[Vec<u8>]| {
+        let path = String::from_utf8_lossy(path);
+        by_path.iter().any(|p| hbgrind_report::glob_match(p, &path))
+            || argv.iter().any(|arg| {
+                let arg = String::from_utf8_lossy(arg);
+                by_arg.iter().any(|p| hbgrind_report::glob_match(p, &arg))
+            })
+    }))
 }

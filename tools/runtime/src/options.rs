@@ -38,6 +38,25 @@ pub(crate) struct Options {
     /// The command line as the user typed it (for XML's `<args>`), when
     /// the launcher passed it: HBGRIND_OPTIONS holds only the options.
     pub(crate) raw: Vec<String>,
+    /// `--log-fd=N`: messages go to descriptor N (unless --log-file).
+    pub(crate) log_fd: Option<i32>,
+    /// `--time-stamp=yes`: message lines start `==DD:HH:MM:SS.mmm PID==`.
+    pub(crate) time_stamp: bool,
+    /// `-s`, `--show-error-list=yes`: each error again at exit, with its count.
+    pub(crate) show_error_list: bool,
+    /// `--error-limit=yes`: no new errors shown after 1000 different ones.
+    pub(crate) error_limit: bool,
+    /// `--child-silent-after-fork=yes`: a fork child writes nothing.
+    pub(crate) child_silent_after_fork: bool,
+    /// `--trace-children-skip=P,...` and `--trace-children-skip-by-arg=P,...`.
+    pub(crate) trace_children_skip: Vec<String>,
+    pub(crate) trace_children_skip_by_arg: Vec<String>,
+    /// `--exit-on-first-error=yes`.
+    pub(crate) exit_on_first_error: bool,
+    /// `--track-lockorders=no` hides lock-order reports.
+    pub(crate) track_lockorders: bool,
+    /// Valgrind options accepted without effect, as given (listed under -v).
+    pub(crate) no_effect: Vec<String>,
 }
 
 const TOOLS: &[&str] = &["none", "inscount", "race", "helgrind", "drd"];
@@ -95,6 +114,16 @@ impl Options {
             schedule: dbi::Schedule::default(),
             smc_check: dbi::SmcCheck::default(),
             raw: Vec::new(),
+            log_fd: None,
+            time_stamp: false,
+            show_error_list: false,
+            error_limit: true,
+            child_silent_after_fork: false,
+            trace_children_skip: Vec::new(),
+            trace_children_skip_by_arg: Vec::new(),
+            exit_on_first_error: false,
+            track_lockorders: true,
+            no_effect: Vec::new(),
         };
         for arg in raw.split('\x1f').filter(|a| !a.is_empty()) {
             o.raw.push(arg.to_string());
@@ -160,12 +189,35 @@ impl Options {
                 };
             } else if let Some(v) = arg.strip_prefix("--sched-seed=") {
                 o.schedule.seed = Some(v.parse().map_err(|_| bad("an integer"))?);
+            } else if let Some(v) = arg.strip_prefix("--log-fd=") {
+                o.log_fd = Some(v.parse().map_err(|_| bad("a file descriptor"))?);
+            } else if let Some(v) = arg.strip_prefix("--time-stamp=") {
+                o.time_stamp = yes_no(v)?;
+            } else if let Some(v) = arg.strip_prefix("--show-error-list=") {
+                o.show_error_list = yes_no(v)?;
+            } else if arg == "-s" {
+                o.show_error_list = true;
+            } else if let Some(v) = arg.strip_prefix("--error-limit=") {
+                o.error_limit = yes_no(v)?;
+            } else if let Some(v) = arg.strip_prefix("--child-silent-after-fork=") {
+                o.child_silent_after_fork = yes_no(v)?;
+            } else if let Some(v) = arg.strip_prefix("--trace-children-skip=") {
+                o.trace_children_skip = split_patterns(v);
+            } else if let Some(v) = arg.strip_prefix("--trace-children-skip-by-arg=") {
+                o.trace_children_skip_by_arg = split_patterns(v);
+            } else if let Some(v) = arg.strip_prefix("--exit-on-first-error=") {
+                o.exit_on_first_error = yes_no(v)?;
+            } else if let Some(v) = arg.strip_prefix("--track-lockorders=") {
+                o.track_lockorders = yes_no(v)?;
             } else if arg == "-q" || arg == "--quiet" {
                 o.quiet = true;
             } else if arg == "-v" || arg == "--verbose" {
                 o.verbose = true;
+            } else {
+                // One of Valgrind's options that mean nothing here (the
+                // launcher checked it): accepted, listed under -v.
+                o.no_effect.push(arg.to_string());
             }
-            // Other options belong to tools or later issues: accepted, ignored.
         }
         Ok(o)
     }
@@ -181,42 +233,82 @@ impl Options {
             const FLAGS: u64 = 0o1 | 0o100 | 0o1000 | 0o2000000; // WRONLY|CREAT|TRUNC|CLOEXEC
             return dbi::open(path.as_bytes(), FLAGS, 0o666)
                 .map(Some)
-                .map_err(|e| format!("cannot open XML file {path}: {e}"));
+                .map_err(|e| {
+                    format!(
+                        "cannot create XML file '{path}': {}",
+                        errno_text(e.0 as i32)
+                    )
+                });
         }
         match self.xml_fd {
             Some(fd) => dbi::dup_high(fd)
                 .map(Some)
-                .map_err(|e| format!("--xml-fd={fd}: {e}")),
+                .map_err(|e| format!("--xml-fd={fd}: {}", errno_text(e.0 as i32))),
             None => Err("--xml=yes needs --xml-fd=N or --xml-file=FILE".into()),
         }
     }
 
-    /// The log sink: --log-file (with %p as the pid) or stderr.
-    pub(crate) fn open_log(&self) -> dbi::Log {
-        let fd = match &self.log_file {
-            Some(f) => {
+    /// The log sink: --log-file (with %p as the pid), --log-fd or stderr.
+    /// A log file that cannot be created stops the run, as in Valgrind:
+    /// the report would otherwise be lost or mixed into the program's
+    /// stderr.
+    pub(crate) fn open_log(&self) -> Result<dbi::Log, String> {
+        let fd = match (&self.log_file, self.log_fd) {
+            (Some(f), _) => {
                 let path = expand_log_name(f, dbi::getpid(), &self.env);
                 const FLAGS: u64 = 0o1 | 0o100 | 0o1000 | 0o2000000; // WRONLY|CREAT|TRUNC|CLOEXEC
-                match dbi::open(path.as_bytes(), FLAGS, 0o666) {
-                    Ok(fd) => fd,
-                    Err(e) => {
-                        // The program still runs; the report goes to stderr.
-                        let _ = dbi::write_all(
-                            2,
-                            format!("hbgrind: cannot open log file {path}: {e}; writing to stderr instead\n")
-                                .as_bytes(),
-                        );
-                        dbi::dup_high(2).unwrap_or(2)
-                    }
-                }
+                dbi::open(path.as_bytes(), FLAGS, 0o666).map_err(|e| {
+                    format!(
+                        "cannot create log file '{path}': {}",
+                        errno_text(e.0 as i32)
+                    )
+                })?
             }
-            None => dbi::dup_high(2).unwrap_or(2),
+            (None, Some(fd)) => dbi::dup_high(fd)
+                .map_err(|e| format!("--log-fd={fd}: {}", errno_text(e.0 as i32)))?,
+            (None, None) => dbi::dup_high(2).unwrap_or(2),
         };
-        dbi::Log {
+        Ok(dbi::Log {
             fd,
             quiet: self.quiet,
-        }
+            time_stamp: self.time_stamp.then(std::time::Instant::now),
+        })
     }
+}
+
+/// Splits `--trace-children-skip=` patterns at commas (empty ones dropped).
+fn split_patterns(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .filter(|p| !p.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The C library's text for the errors opening a log file may give
+/// (strerror itself is the guest's: we do not call it).
+pub(crate) fn errno_text(errno: i32) -> String {
+    let text = match errno {
+        1 => "Operation not permitted",
+        2 => "No such file or directory",
+        9 => "Bad file descriptor",
+        12 => "Cannot allocate memory",
+        13 => "Permission denied",
+        17 => "File exists",
+        20 => "Not a directory",
+        21 => "Is a directory",
+        23 => "Too many open files in system",
+        24 => "Too many open files",
+        26 => "Text file busy",
+        27 => "File too large",
+        28 => "No space left on device",
+        30 => "Read-only file system",
+        36 => "File name too long",
+        40 => "Too many levels of symbolic links",
+        122 => "Disk quota exceeded",
+        _ => return format!("errno {errno}"),
+    };
+    text.to_string()
 }
 
 /// Expands a --log-file name as Valgrind does: `%p` is the pid, `%q{NAME}`

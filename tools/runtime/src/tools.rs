@@ -69,8 +69,23 @@ impl Tool for NoneTool {
     fn on_module_unload(&mut self, start: u64, _len: u64) {
         self.symbols.module_unloaded(start);
     }
-    fn on_exit(&mut self, _stats: &ExitStats, _log: &Log) {
+    fn on_exit(&mut self, stats: &ExitStats, log: &Log) {
         self.core.finish(self.verbose);
+        if let Some(fatal) = &stats.fatal {
+            // Valgrind prints this block whatever the tool.
+            let mut text = hbgrind_report::TextReporter::new(dbi::getpid() as u32);
+            if let Some(started) = log.time_stamp {
+                text.set_time_stamp(started);
+            }
+            let info = hbgrind_report::FatalSignalInfo {
+                signal: fatal.signal,
+                code: fatal.code,
+                addr: fatal.addr,
+                thread: fatal.thread,
+                stack: self.symbols.stack(fatal.pc, fatal.stack),
+            };
+            let _ = dbi::write_all(log.fd, text.fatal_signal_text(&info).as_bytes());
+        }
     }
 }
 
@@ -145,6 +160,12 @@ pub(crate) fn make(opts: &Options, log: Log) -> Result<Box<dyn Tool>, String> {
                     quiet: opts.quiet,
                     tool_args: opts.raw.clone(),
                     sched_seed: opts.schedule.seed,
+                    time_stamp: log.time_stamp,
+                    show_error_list: opts.show_error_list,
+                    error_limit: opts.error_limit,
+                    child_silent_after_fork: opts.child_silent_after_fork,
+                    exit_on_first_error: opts.exit_on_first_error.then_some(opts.error_exitcode),
+                    track_lockorders: opts.track_lockorders,
                 },
                 suppressions,
                 error_exitcode: opts.error_exitcode,

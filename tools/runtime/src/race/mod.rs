@@ -3,7 +3,7 @@
 //! (papers/race-tool.md).
 //!
 //! - Accesses: each `MemAccess` becomes an `AccessRecord` for
-//!   `Engine::access_batch` (an `Update` is a write, sizes above
+//!   `Engine::access_batch` (an `Update` is a read then a write, sizes above
 //!   `AccessRecord::MAX_SIZE` are split, size 0 is skipped); a LOCK-prefixed
 //!   or `xchg` access is an `atomic_rmw` with `SeqCst`, handed over in
 //!   order between the plain ones. Sites are interned (stack, pc) pairs
@@ -1028,18 +1028,28 @@ impl Tool for RaceTool {
             {
                 continue;
             }
-            let kind = if write {
-                AccessKind::Write
-            } else {
-                AccessKind::Read
+            // A plain read-modify-write (`add [mem], 1` for `x++`) reads,
+            // then writes: Helgrind reports a race on it as a read and a
+            // write, two errors, and so do we.
+            // The read gets a site of its own: the engine reports a pair
+            // of sites once.
+            let halves = match a.kind {
+                DbiAccessKind::Update => [
+                    Some((AccessKind::Read, self.sites.read_half(site))),
+                    Some((AccessKind::Write, site)),
+                ],
+                DbiAccessKind::Write => [Some((AccessKind::Write, site)), None],
+                DbiAccessKind::Read => [Some((AccessKind::Read, site)), None],
             };
-            let (mut addr, mut left) = (a.addr, a.size);
-            while left > 0 {
-                let n = left.min(AccessRecord::MAX_SIZE);
-                self.batch
-                    .push(AccessRecord::new(addr, n, kind, false, site));
-                addr = addr.wrapping_add(u64::from(n));
-                left -= n;
+            for (kind, site) in halves.into_iter().flatten() {
+                let (mut addr, mut left) = (a.addr, a.size);
+                while left > 0 {
+                    let n = left.min(AccessRecord::MAX_SIZE);
+                    self.batch
+                        .push(AccessRecord::new(addr, n, kind, false, site));
+                    addr = addr.wrapping_add(u64::from(n));
+                    left -= n;
+                }
             }
             if self.batch.len() >= BATCH_RECORDS {
                 // Small batches stay in the L1 cache between our writes
@@ -1216,6 +1226,9 @@ impl Tool for RaceTool {
                 s.shadow_bytes,
                 self.withdrawn_races
             ));
+        }
+        if let Some(fatal) = &stats.fatal {
+            self.reporter.fatal_signal(fatal);
         }
         let errors = self.reporter.finish();
         // dbi reports a death by signal N as status 128 + N and kills the

@@ -22,9 +22,9 @@ use std::time::Instant;
 use dbi::StackId;
 use hb_engine::{Race, Report};
 use hbgrind_report::{
-    generate_suppression, AddressDescription, ErrorLog, ErrorRecord, LoadedModule, LockInfo,
-    Outcome, Preamble, Stack, SuppressionSet, Symbolizer, TextReporter, ThreadAnnouncement,
-    XmlWriter,
+    generate_suppression, AddressDescription, ErrorLog, ErrorRecord, FatalSignalInfo, LoadedModule,
+    LockInfo, Outcome, Preamble, Stack, SuppressionSet, Symbolizer, TextReporter,
+    ThreadAnnouncement, XmlWriter,
 };
 
 use super::heap::Heap;
@@ -64,7 +64,22 @@ pub(crate) struct ReportConfig {
     pub(crate) tool_args: Vec<String>,
     /// `--sched-seed=N`: printed in the preamble, so the run can be repeated.
     pub(crate) sched_seed: Option<u64>,
+    /// `--time-stamp=yes`: the start of the run, for line prefixes.
+    pub(crate) time_stamp: Option<Instant>,
+    /// `-s`: each error again at exit, with its count.
+    pub(crate) show_error_list: bool,
+    /// `--error-limit=yes`: show at most `ERROR_LIMIT` different errors.
+    pub(crate) error_limit: bool,
+    /// `--child-silent-after-fork=yes`: a fork child writes nothing.
+    pub(crate) child_silent_after_fork: bool,
+    /// `--exit-on-first-error=yes`: the status to exit with at the first error.
+    pub(crate) exit_on_first_error: Option<u8>,
+    /// `--track-lockorders=no` drops lock-order reports.
+    pub(crate) track_lockorders: bool,
 }
+
+/// Valgrind's `--error-limit=yes` cut-off: different errors shown.
+const ERROR_LIMIT: u64 = 1000;
 
 /// Where a thread's stack lies and how it came to be.
 #[derive(Clone, Debug, Default)]
@@ -90,6 +105,12 @@ pub(crate) struct Reporter {
     /// The root thread's stack (`[stack]` in /proc/self/maps), read once.
     root_stack: Option<Option<(u64, u64)>>,
     finished: bool,
+    /// The process the reporter started in (fork children differ).
+    first_pid: u32,
+    /// `-s`: the errors shown, in order, with their occurrences.
+    shown: Vec<(ErrorRecord, u64)>,
+    /// `--error-limit=yes` was reached: no new error is shown.
+    limit_reached: bool,
 }
 
 impl Reporter {
@@ -103,8 +124,13 @@ impl Reporter {
             .chain(args.iter().map(String::as_str))
             .collect::<Vec<_>>()
             .join(" ");
-        let text = TextReporter::new(pid);
-        if !config.quiet {
+        let mut text = TextReporter::new(pid);
+        if let Some(started) = config.time_stamp {
+            text.set_time_stamp(started);
+        }
+        // In XML mode the XML is the whole report, as in Valgrind: nothing
+        // in text, so `--xml-fd=2` stays well formed.
+        if !config.quiet && config.xml_fd.is_none() {
             let mut lines = vec![
                 format!(
                     "hbgrind-{}, a data race detector",
@@ -151,7 +177,15 @@ impl Reporter {
             started,
             root_stack: None,
             finished: false,
+            first_pid: pid,
+            shown: Vec::new(),
+            limit_reached: false,
         }
+    }
+
+    /// `--child-silent-after-fork=yes` and this is a fork child.
+    fn silent(&self) -> bool {
+        self.config.child_silent_after_fork && dbi::getpid() as u32 != self.first_pid
     }
 
     pub(crate) fn module_loaded(&mut self, path: &str, start: u64, len: u64, bias: u64) {
@@ -247,7 +281,10 @@ impl Reporter {
         threads: &BTreeMap<u32, ThreadInfo>,
         lock_sites: &HashMap<u64, u32>,
     ) {
-        if self.finished {
+        if self.finished
+            || self.silent()
+            || (!self.config.track_lockorders && matches!(report, Report::LockOrder(_)))
+        {
             return;
         }
         let mut site_ids = Vec::new();
@@ -310,6 +347,15 @@ impl Reporter {
                 err = swapped;
             }
         }
+        if self.limit_reached && self.suppressions.find(&err).is_none() {
+            // Past --error-limit: new errors are no longer shown or counted
+            // (duplicates of shown ones still are), as in Valgrind.
+            if let Some(id) = self.errors.shown_id(&err) {
+                self.count_duplicate(id);
+                self.errors.record(&err, &mut self.suppressions);
+            }
+            return;
+        }
         match self.errors.record(&err, &mut self.suppressions) {
             Outcome::New(_) => {
                 self.follow_fork();
@@ -330,13 +376,48 @@ impl Reporter {
                         let _ = dbi::write_all(self.config.log_fd, text.as_bytes());
                     }
                 }
-            }
-            Outcome::Duplicate(id) => {
-                if let Some(xml) = &mut self.xml {
-                    xml.count_again(id);
+                if self.config.show_error_list {
+                    self.shown.push((err, 1));
+                }
+                let contexts = self.errors.counts().contexts;
+                if self.config.error_limit && contexts >= ERROR_LIMIT && !self.limit_reached {
+                    self.limit_reached = true;
+                    if self.xml.is_none() {
+                        let p = self.text.prefix();
+                        let msg = format!(
+                            "{p}\n{p}More than {ERROR_LIMIT} different errors detected.  I'm not reporting any more.\n\
+                             {p}Final error counts will be inaccurate.  Go fix your program!\n\
+                             {p}Rerun with --error-limit=no to disable this cutoff.  Note\n\
+                             {p}that errors may occur in your program without prior warning from\n\
+                             {p}hbgrind, because errors are no longer being displayed.\n{p}\n"
+                        );
+                        let _ = dbi::write_all(self.config.log_fd, msg.as_bytes());
+                    }
+                }
+                if let Some(status) = self.config.exit_on_first_error {
+                    if self.xml.is_none() {
+                        let p = self.text.prefix();
+                        let msg = format!(
+                            "{p}\n{p}Exit program on first error (--exit-on-first-error=yes)\n"
+                        );
+                        let _ = dbi::write_all(self.config.log_fd, msg.as_bytes());
+                    }
+                    self.finish();
+                    dbi::exit_group(i32::from(status));
                 }
             }
+            Outcome::Duplicate(id) => self.count_duplicate(id),
             Outcome::Suppressed(_) => {}
+        }
+    }
+
+    /// Another occurrence of shown error `id` (XML `<count>`, `-s`).
+    fn count_duplicate(&mut self, id: u64) {
+        if let Some(xml) = &mut self.xml {
+            xml.count_again(id);
+        }
+        if let Some((_, n)) = self.shown.get_mut(id as usize) {
+            *n += 1;
         }
     }
 
@@ -368,6 +449,32 @@ impl Reporter {
         }
     }
 
+    /// The process is dying of a signal's default action: Valgrind's
+    /// `Process terminating with default action of signal N` block (also
+    /// with `-q`), or `<fatal_signal>` in XML.
+    pub(crate) fn fatal_signal(&mut self, fatal: &dbi::FatalSignal) {
+        if self.finished || self.silent() {
+            return;
+        }
+        self.follow_fork();
+        let info = FatalSignalInfo {
+            signal: fatal.signal,
+            code: fatal.code,
+            addr: fatal.addr,
+            thread: fatal.thread,
+            stack: self.stack(fatal.pc, fatal.stack),
+        };
+        match &mut self.xml {
+            Some(xml) => {
+                let _ = xml.fatal_signal(&info);
+            }
+            None => {
+                let text = self.text.fatal_signal_text(&info);
+                let _ = dbi::write_all(self.config.log_fd, text.as_bytes());
+            }
+        }
+    }
+
     /// The lines of a backtrace, for `VALGRIND_PRINTF_BACKTRACE`.
     pub(crate) fn backtrace_lines(&mut self, pc: u64, stack: StackId) -> Vec<String> {
         self.symbols.backtrace_lines(pc, stack)
@@ -380,11 +487,23 @@ impl Reporter {
             return self.errors.counts().errors;
         }
         self.finished = true;
+        if self.silent() {
+            return self.errors.counts().errors;
+        }
         self.follow_fork();
         let counts = self.errors.counts();
-        let verbose = self.config.verbose.then_some(&self.suppressions);
-        if !self.config.quiet || self.config.verbose {
-            let summary = self.text.summary_text(counts, verbose);
+        let list = self.config.show_error_list;
+        let verbose = (self.config.verbose && !list).then_some(&self.suppressions);
+        if (!self.config.quiet || self.config.verbose || list) && self.xml.is_none() {
+            let mut summary = self.text.summary_text(counts, verbose);
+            if list {
+                let shown = std::mem::take(&mut self.shown);
+                summary.push_str(
+                    &self
+                        .text
+                        .error_list_text(&shown, counts, &self.suppressions),
+                );
+            }
             let _ = dbi::write_all(self.config.log_fd, summary.as_bytes());
         }
         if let Some(xml) = self.xml.take() {

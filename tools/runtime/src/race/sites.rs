@@ -46,6 +46,10 @@ pub(crate) struct SiteTable {
     sites: Vec<Site>,
     sizes: Vec<u32>,
     cache: Box<[Slot]>,
+    /// The read half of a read-modify-write site: a second id for the
+    /// same (stack, pc), so the engine, which reports a pair of sites
+    /// once, reports its read and its write as Helgrind does.
+    read_halves: HashMap<u32, u32, BuildHasherDefault<FastHasher>>,
 }
 
 impl Default for SiteTable {
@@ -55,6 +59,7 @@ impl Default for SiteTable {
             sites: Vec::new(),
             sizes: Vec::new(),
             cache: vec![Slot::default(); CACHE_SLOTS].into_boxed_slice(),
+            read_halves: HashMap::default(),
         }
     }
 }
@@ -96,6 +101,20 @@ impl SiteTable {
             site,
         };
         site
+    }
+
+    /// The id of the read half of read-modify-write `site` (same stack,
+    /// pc and size, another id).
+    pub(crate) fn read_half(&mut self, site: u32) -> u32 {
+        if let Some(&id) = self.read_halves.get(&site) {
+            return id;
+        }
+        let id = self.sites.len() as u32;
+        let (key, size) = (self.sites[site as usize], self.sizes[site as usize]);
+        self.sites.push(key);
+        self.sizes.push(size);
+        self.read_halves.insert(site, id);
+        id
     }
 
     /// What `site` stands for; `None` for an id this table never gave.

@@ -26,7 +26,11 @@ impl Harness {
     fn with(name: &str, adjust: impl FnOnce(&mut RaceConfig)) -> Harness {
         let log_path = scratch(&format!("{name}.log"));
         let fd = dbi::open(log_path.as_bytes(), O_RDWR_CREAT_TRUNC, 0o644).unwrap();
-        let log = Log { fd, quiet: false };
+        let log = Log {
+            fd,
+            quiet: false,
+            time_stamp: None,
+        };
         let mut config = RaceConfig {
             report: ReportConfig {
                 log_fd: fd,
@@ -37,6 +41,12 @@ impl Harness {
                 quiet: false,
                 tool_args: Vec::new(),
                 sched_seed: None,
+                time_stamp: None,
+                show_error_list: false,
+                error_limit: true,
+                child_silent_after_fork: false,
+                exit_on_first_error: None,
+                track_lockorders: true,
             },
             suppressions: load_suppressions(&[], true).unwrap(),
             error_exitcode: 0,
@@ -357,7 +367,9 @@ fn xml_output_is_a_whole_document() {
     assert!(xml.contains("<state>FINISHED</state>"), "{xml}");
     assert!(xml.trim_end().ends_with("</valgrindoutput>"), "{xml}");
     assert_eq!(h.races(), 0, "errors go to the XML only");
-    assert!(h.log().contains("ERROR SUMMARY: 1 errors"));
+    // As in Valgrind, the XML is the whole report: no text preamble or
+    // summary, so --xml-fd=2 stays one well-formed document.
+    assert!(!h.log().contains("ERROR SUMMARY"), "{}", h.log());
 }
 
 #[test]
@@ -780,4 +792,46 @@ fn a_threads_stack_comes_from_its_clone3_arguments() {
     // A bad pointer gives no range, and no crash.
     h.tool.on_syscall(&sys(1, SYS_CLONE3, &[8, 88, 0, 0, 0, 0]));
     assert_eq!(h.tool.pending_stack, None);
+}
+
+#[test]
+fn error_limit_stops_showing_new_errors_after_1000() {
+    let run = |limit: bool| {
+        let mut h = Harness::with(if limit { "limit-on" } else { "limit-off" }, |c| {
+            c.report.error_limit = limit;
+        });
+        two_threads(&mut h);
+        for i in 0..1005u64 {
+            h.write(2, 0x1000 + 8 * i, 0x40_0000 + 4 * i);
+            h.write(3, 0x1000 + 8 * i, 0x50_0000 + 4 * i);
+        }
+        h.exit();
+        (h.races(), h.log())
+    };
+    let (shown, log) = run(true);
+    assert_eq!(shown, 1000);
+    assert!(
+        log.contains("More than 1000 different errors detected."),
+        "{log}"
+    );
+    assert!(log.contains("ERROR SUMMARY: 1000 errors from 1000 contexts"));
+    let (shown, log) = run(false);
+    assert_eq!(shown, 1005);
+    assert!(!log.contains("More than 1000"));
+}
+
+#[test]
+fn show_error_list_repeats_each_error_with_its_count() {
+    let mut h = Harness::with("error-list", |c| c.report.show_error_list = true);
+    two_threads(&mut h);
+    h.write(2, 0x1000, 0x40_0200);
+    h.write(3, 0x1000, 0x40_0300);
+    h.exit();
+    let log = h.log();
+    assert!(log.contains("1 errors in context 1 of 1:"), "{log}");
+    assert_eq!(
+        log.matches("ERROR SUMMARY: 1 errors from 1 contexts")
+            .count(),
+        2
+    );
 }
