@@ -11,9 +11,13 @@
 //! # Invariants
 //! - `Dispatcher::sigacts[s]` is the guest's action for signal `s` whenever the
 //!   guest has set one; the kernel then has the runtime's handler for it, or
-//!   the guest's own SIG_DFL/SIG_IGN.
-// Not yet: a handler for a signal that
-// interrupts a restarted blocking syscall runs after that syscall returns.
+//!   the guest's own SIG_DFL/SIG_IGN, with the guest's `SA_RESTART`, so
+//!   that the kernel decides whether a syscall the signal interrupts is to
+//!   be restarted exactly as it would natively (papers/signals.md).
+//! - A signal for a thread blocked in a guest syscall is delivered at once:
+//!   the syscall stub (os/linux/guest_syscall.rs) returns to the dispatcher,
+//!   which runs the guest handler here and then either gives the guest the
+//!   kernel's result (`-EINTR`) or resumes it at its `syscall` instruction.
 
 use crate::dispatch::Dispatcher;
 use crate::os::linux::sigframe::{

@@ -6,7 +6,9 @@
 //! terms where it can.
 
 use crate::dispatch::Dispatcher;
-use crate::os::linux::guest_syscall::{fd_path, read_cstr, read_ptr_array, run_guest_syscall};
+use crate::os::linux::guest_syscall::{
+    fd_path, read_cstr, read_ptr_array, run_guest_syscall, run_interruptible, SyscallOutcome,
+};
 use crate::os::linux::syscall_table::{self, SyscallKind, NR_FORK};
 use crate::{ModuleView, Tool};
 
@@ -121,7 +123,12 @@ pub(crate) fn handle(d: &mut Dispatcher, pc: u64, next: u64) -> u64 {
         }
         _ => {}
     }
-    let ret = run_guest_syscall(nr_run, args);
+    let ret = match run_interruptible(nr_run, args) {
+        SyscallOutcome::Done(ret) => ret,
+        // A signal came first: the dispatcher delivers it, then the guest
+        // issues the call again from its `syscall` instruction.
+        SyscallOutcome::Interrupted => return pc,
+    };
     d.ts.finish_syscall(ret, next);
     let forks = matches!(
         row.map(|r| r.kind),
@@ -141,12 +148,25 @@ pub(crate) fn handle(d: &mut Dispatcher, pc: u64, next: u64) -> u64 {
     next
 }
 
-/// Completes a syscall that ran without the big lock (see `handle`).
-pub(crate) fn complete(d: &mut Dispatcher, nr: u64, args: &[u64; 6], ret: i64, next: u64) {
+/// Completes a syscall that ran without the big lock (see `handle`);
+/// returns where the guest resumes: after the call, or at its `syscall`
+/// instruction (`next - 2`) when a signal interrupted it before it ran or
+/// the kernel rewound it for a restart.
+pub(crate) fn complete(
+    d: &mut Dispatcher,
+    nr: u64,
+    args: &[u64; 6],
+    outcome: SyscallOutcome,
+    next: u64,
+) -> u64 {
+    let SyscallOutcome::Done(ret) = outcome else {
+        return next - 2;
+    };
     d.ts.finish_syscall(ret, next);
     if ret >= 0 {
         after_success(d, nr, args, ret as u64);
     }
+    next
 }
 
 /// Keeps the guest from closing or replacing the runtime's log descriptor
