@@ -271,7 +271,8 @@ extern "C" fn host_handler(sig: i32, info: *const u64, uc: *mut u64) {
     // for the signal while it ran the guest's call, so it is this thread's
     // to deliver. The runtime's timeslice signal is no guest signal.
     let in_syscall = super::guest_syscall::stub_position(pc);
-    let for_guest = !our_step && !(sig as u64 == PREEMPT_SIG && crate::dispatch::preemption_on());
+    let ours = sig as u64 == PREEMPT_SIG && crate::dispatch::preemption_on();
+    let for_guest = !our_step && !ours;
     let mine = is_thread_directed(sig, &words)
         || (for_guest && in_syscall != super::guest_syscall::StubPosition::Outside);
     match thread_slots().filter(|_| mine) {
