@@ -104,10 +104,12 @@ pub(crate) fn handle(d: &mut Dispatcher, pc: u64, next: u64) -> u64 {
         }
         Some(SyscallKind::Vfork) => nr_run = NR_FORK,
         Some(SyscallKind::Execve) if !d.config.trace_children => {
-            if let Some(ret) = execve_untraced(d, nr, &args) {
-                d.ts.finish_syscall(ret, next);
-                return next;
-            }
+            d.config.tool.on_exec_untraced();
+            let ret = execve_untraced(d, nr, &args).unwrap_or_else(|| run_guest_syscall(nr, args));
+            // Still here: the call failed.
+            d.config.tool.on_exec_failed();
+            d.ts.finish_syscall(ret, next);
+            return next;
         }
         Some(SyscallKind::ArchPrctl) if matches!(args[0], 0x1001 | 0x1004) => {
             d.config.log.line(&format!(
@@ -137,6 +139,7 @@ pub(crate) fn handle(d: &mut Dispatcher, pc: u64, next: u64) -> u64 {
     if ret == 0 && forks {
         crate::os::linux::mem::forget_pid();
         crate::dispatch::reset_threads_after_fork();
+        d.config.tool.on_fork_child();
     }
     if ret == 0 && child_stack != 0 && matches!(row.map(|r| r.kind), Some(SyscallKind::Clone)) {
         // The fork-like child starts on the stack it was given.
