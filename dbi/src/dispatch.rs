@@ -172,6 +172,10 @@ pub(crate) struct Dispatcher {
     pub(crate) exit_thread: Option<i32>,
     /// Set when the running thread's timeslice is over (signal.rs).
     pub(crate) yield_requested: bool,
+    /// The signal mask a guest call that a signal just interrupted had put
+    /// in place (`sigsuspend`, `ppoll`...): the first handler delivered
+    /// runs with it, as natively (signal.rs, `deliver`).
+    pub(crate) call_mask: Option<u64>,
     /// Counts of threads that have exited (instructions, memory accesses).
     pub(crate) exited_counts: (u64, u64),
     pub(crate) cache: CodeCache,
@@ -260,6 +264,7 @@ fn dispatcher_main(captured: &CapturedState, config: Box<Config>) -> ! {
         exit_thread: None,
         exited_counts: (0, 0),
         yield_requested: false,
+        call_mask: None,
     };
     d.thread_blocks.push(d.ts.base_addr());
     let mut main_ts = std::mem::replace(&mut d.ts, ThreadState::placeholder());
@@ -415,10 +420,12 @@ impl Dispatcher {
                     if sigframe::any_pending() {
                         pc = crate::signal::deliver_pending(self, pc);
                         link_from = None;
-                        if std::mem::take(&mut self.yield_requested) {
-                            tracing::debug!(thread = self.ts.events.num, "preempted");
-                            return Step::Yield(pc);
-                        }
+                    }
+                    // Only for the handler of the signal that ended the call.
+                    self.call_mask = None;
+                    if std::mem::take(&mut self.yield_requested) {
+                        tracing::debug!(thread = self.ts.events.num, "preempted");
+                        return Step::Yield(pc);
                     }
                     let host = self.host_of(pc, &mut link_from);
                     if let Some(info) = link_from.take() {

@@ -207,7 +207,13 @@ fn deliver(d: &mut Dispatcher, pc: u64, sig: u64, info: &[u8; 128]) -> u64 {
         } else {
             sig_bit(sig)
         };
-    let old_mask = sigframe::sigprocmask(SIG_BLOCK, Some(blocked));
+    // The handler of a signal that ended a call with a mask of its own
+    // (sigsuspend...) runs with that mask plus its own; its frame keeps the
+    // mask from before the call, which the kernel has put back already.
+    let old_mask = match d.call_mask.take() {
+        Some(during) => sigframe::sigprocmask(SIG_SETMASK, Some(during | blocked)),
+        None => sigframe::sigprocmask(SIG_BLOCK, Some(blocked)),
+    };
     let mut uc = vec![0u8; sigframe::UCONTEXT_LEN];
     let si_addr = u64::from_le_bytes(info[16..24].try_into().expect("8 bytes"));
     let mcontext: [u64; 24] = [
@@ -267,6 +273,18 @@ fn deliver(d: &mut Dispatcher, pc: u64, sig: u64, info: &[u8; 128]) -> u64 {
         sigframe::set_kernel_action(sig, &KernelSigaction::default());
     }
     act.handler
+}
+
+/// Notes the mask a guest call that failed with `EINTR` had in place
+/// while it waited (`mask_at`: the guest address of its sigset, 0 for
+/// none), for the handler about to run (`deliver`).
+pub(crate) fn note_call_mask(d: &mut Dispatcher, mask_at: u64) {
+    if mask_at == 0 {
+        return;
+    }
+    if let Some(raw) = sigframe::read_guest_exact(mask_at, 8) {
+        d.call_mask = Some(u64::from_le_bytes(raw.try_into().expect("8 bytes")));
+    }
 }
 
 /// The guest's `rt_sigreturn`: restores the state saved in its frame;

@@ -131,6 +131,7 @@ pub(crate) fn handle(d: &mut Dispatcher, pc: u64, next: u64) -> u64 {
         // issues the call again from its `syscall` instruction.
         SyscallOutcome::Interrupted => return pc,
     };
+    note_result(d, nr, &args, ret);
     d.ts.finish_syscall(ret, next);
     let forks = matches!(
         row.map(|r| r.kind),
@@ -151,6 +152,34 @@ pub(crate) fn handle(d: &mut Dispatcher, pc: u64, next: u64) -> u64 {
     next
 }
 
+/// Where the guest's syscall `nr(args)` keeps the signal mask it waits
+/// with, if it has one: `rt_sigsuspend`, `ppoll`, `pselect6` (through its
+/// sixth argument), `epoll_pwait`, `epoll_pwait2`.
+fn call_mask_at(nr: u64, args: &[u64; 6]) -> u64 {
+    match nr {
+        130 => args[0],
+        271 => args[3],
+        281 | 441 => args[4],
+        270 if args[5] != 0 => {
+            let mut b = [0u8; 8];
+            if crate::os::linux::mem::read_guest(args[5], &mut b) == 8 {
+                u64::from_le_bytes(b)
+            } else {
+                0
+            }
+        }
+        _ => 0,
+    }
+}
+
+/// The result of a guest call: the bookkeeping every call shares.
+fn note_result(d: &mut Dispatcher, nr: u64, args: &[u64; 6], ret: i64) {
+    const EINTR: i64 = 4;
+    if ret == -EINTR {
+        crate::signal::note_call_mask(d, call_mask_at(nr, args));
+    }
+}
+
 /// Completes a syscall that ran without the big lock (see `handle`);
 /// returns where the guest resumes: after the call, or at its `syscall`
 /// instruction (`next - 2`) when a signal interrupted it before it ran or
@@ -165,6 +194,7 @@ pub(crate) fn complete(
     let SyscallOutcome::Done(ret) = outcome else {
         return next - 2;
     };
+    note_result(d, nr, args, ret);
     d.ts.finish_syscall(ret, next);
     if ret >= 0 {
         after_success(d, nr, args, ret as u64);

@@ -22,10 +22,13 @@
  *                   handler runs, the wait goes on) and of one in nanosleep
  *                   (EINTR with the remaining time)
  *   stress N        N signals to threads in read, futex waits and nanosleep,
- *                   with and without SA_RESTART, each counted */
+ *                   with and without SA_RESTART, each counted
+ *   sigsuspend      sigsuspend and ppoll with a mask of their own: the
+ *                   handler runs with that mask, the old one comes back */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -421,6 +424,43 @@ static int stress(int n) {
     return 0;
 }
 
+/* ---- sigsuspend ---- */
+
+static volatile int usr2_blocked_in_handler = -1;
+static void on_usr1_mask(int s) {
+    (void)s;
+    sigset_t now;
+    sigprocmask(SIG_BLOCK, 0, &now);
+    usr2_blocked_in_handler = sigismember(&now, SIGUSR2);
+}
+
+static void show_masks(const char *call, int rc, int e) {
+    sigset_t after;
+    sigprocmask(SIG_BLOCK, 0, &after);
+    printf("%s returned %d (%s); SIGUSR2 blocked in the handler: %d; blocked after: SIGUSR1 %d, "
+           "SIGUSR2 %d\n",
+           call, rc, rc < 0 ? strerror(e) : "-", usr2_blocked_in_handler,
+           sigismember(&after, SIGUSR1), sigismember(&after, SIGUSR2));
+}
+
+static int suspend(void) {
+    handle(SIGUSR1, on_usr1_mask, 0);
+    sigset_t both, none;
+    sigemptyset(&both);
+    sigaddset(&both, SIGUSR1);
+    sigaddset(&both, SIGUSR2);
+    sigemptyset(&none);
+    sigprocmask(SIG_BLOCK, &both, 0);
+    kill(pid, SIGUSR1); /* pending until the call unblocks it */
+    int rc = sigsuspend(&none);
+    show_masks("sigsuspend", rc, errno);
+    usr2_blocked_in_handler = -1;
+    kill(pid, SIGUSR1);
+    rc = ppoll(0, 0, 0, &none);
+    show_masks("ppoll", rc, errno);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) return 2;
     setvbuf(stdout, 0, _IONBF, 0);
@@ -433,5 +473,6 @@ int main(int argc, char **argv) {
     if (!strncmp(mode, "cancel-", 7)) return cancel(mode + 7);
     if (!strcmp(mode, "futex-sleep")) return futex_sleep();
     if (!strcmp(mode, "stress")) return stress(argc > 2 ? atoi(argv[2]) : 1000);
+    if (!strcmp(mode, "sigsuspend")) return suspend();
     return 2;
 }

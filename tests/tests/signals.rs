@@ -115,3 +115,14 @@ fn a_thousand_signals_to_blocked_threads_are_all_handled() {
          handled 1001, read failed with EINTR 167 times, nanosleep 334 times\n",
     );
 }
+
+#[test]
+fn a_handler_that_ends_sigsuspend_or_ppoll_runs_with_their_mask() {
+    check(
+        &["sigsuspend"],
+        "sigsuspend returned -1 (Interrupted system call); SIGUSR2 blocked in the handler: 0; \
+         blocked after: SIGUSR1 1, SIGUSR2 1\n\
+         ppoll returned -1 (Interrupted system call); SIGUSR2 blocked in the handler: 0; \
+         blocked after: SIGUSR1 1, SIGUSR2 1\n",
+    );
+}
