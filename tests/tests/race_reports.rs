@@ -1280,3 +1280,29 @@ fn a_failed_exec_keeps_the_xml_document_going() {
     assert_eq!(facts.len(), 1, "{facts:?}");
     assert_eq!(facts[0].2, 1, "the race after the failed exec: {facts:?}");
 }
+
+#[test]
+fn a_fork_child_sharing_the_xml_file_leaves_the_parents_document_whole() {
+    // No %p: the child must not write a second document into the file; its
+    // race goes to its text log instead.
+    let program = hbgrind_tests::Program::build("fork_reports.c");
+    let dir = scratch_dir("race_reports_fork_shared_xml");
+    let path = dir.join("x.xml");
+    let run = program
+        .command()
+        .under_hbgrind(&["--xml=yes", &format!("--xml-file={}", path.display())]);
+    assert!(run.status.success(), "{}", run.stderr_text());
+    let text = std::fs::read_to_string(&path).expect("the XML file");
+    let root = parse_xml(&text).unwrap_or_else(|err| panic!("{err}\n{text}"));
+    assert_eq!(
+        root.all("error").count(),
+        1,
+        "the parent's race only:\n{text}"
+    );
+    let stderr = run.stderr_text();
+    assert!(
+        stderr.contains("shares its parent's XML output")
+            && stderr.contains("Possible data race during write of size 4"),
+        "the child's race in its text log:\n{stderr}"
+    );
+}

@@ -93,6 +93,9 @@ pub(crate) struct Reporter {
     finished: bool,
     /// Where the XML trailer written before an `execve` starts.
     trailer_at: Option<u64>,
+    /// A fork child that shares its parent's XML sink has yet to say that
+    /// its errors go to the text log.
+    xml_shared_note: bool,
 }
 
 impl Reporter {
@@ -125,6 +128,7 @@ impl Reporter {
             root_stack: None,
             finished: false,
             trailer_at: None,
+            xml_shared_note: false,
         }
     }
 
@@ -287,6 +291,17 @@ impl Reporter {
         match self.errors.record(&err, &mut self.suppressions) {
             Outcome::New(_) => {
                 self.follow_fork();
+                if std::mem::take(&mut self.xml_shared_note) {
+                    let pid = self.text_pid;
+                    let _ = dbi::write_all(
+                        self.config.log_fd,
+                        format!(
+                            "=={pid}== hbgrind: this process ({pid}, a fork child) shares its parent's XML output; \
+                             its errors are shown here instead (--xml-file=NAME.%p.xml gives each process a file)\n"
+                        )
+                        .as_bytes(),
+                    );
+                }
                 self.announce(&err, threads);
                 let generated = self
                     .config
@@ -340,16 +355,8 @@ impl Reporter {
                 });
             }
             ChildXml::Shared => {
-                if self.xml.take().is_some() {
-                    let _ = dbi::write_all(
-                        self.config.log_fd,
-                        format!(
-                            "=={pid}== hbgrind: the child process {pid} shares its parent's XML output; \
-                             its errors are shown here instead (--xml-file=NAME.%p.xml gives each process a file)\n"
-                        )
-                        .as_bytes(),
-                    );
-                }
+                // Said with the first error (a shell forks often).
+                self.xml_shared_note = self.xml.take().is_some();
             }
             ChildXml::Off => {}
         }
