@@ -31,6 +31,7 @@ use crate::code_cache::{CacheError, CodeCache};
 use crate::events::Sites;
 use crate::hooks::Hooks;
 use crate::os::linux::code_mem::read_u64_in;
+use crate::os::linux::guest_syscall::SyscallOutcome;
 use crate::os::linux::sigframe;
 use crate::translate::TranslateError;
 use crate::{Config, ExitStats, Interests, ThreadNum};
@@ -171,6 +172,10 @@ pub(crate) struct Dispatcher {
     pub(crate) exit_thread: Option<i32>,
     /// Set when the running thread's timeslice is over (signal.rs).
     pub(crate) yield_requested: bool,
+    /// The signal mask a guest call that a signal just interrupted had put
+    /// in place (`sigsuspend`, `ppoll`...): the first handler delivered
+    /// runs with it, as natively (signal.rs, `deliver`).
+    pub(crate) call_mask: Option<u64>,
     /// Counts of threads that have exited (instructions, memory accesses).
     pub(crate) exited_counts: (u64, u64),
     pub(crate) cache: CodeCache,
@@ -265,6 +270,7 @@ fn dispatcher_main(captured: &CapturedState, config: Box<Config>) -> ! {
         exit_thread: None,
         exited_counts: (0, 0),
         yield_requested: false,
+        call_mask: None,
     };
     d.thread_blocks.push(d.ts.base_addr());
     let mut main_ts = std::mem::replace(&mut d.ts, ThreadState::placeholder());
@@ -290,16 +296,15 @@ fn dispatcher_main(captured: &CapturedState, config: Box<Config>) -> ! {
 /// A thread's life under the translator: take the big lock, run guest code
 /// until a blocking syscall or the thread's exit, let go, repeat.
 fn thread_loop(mut mine: ThreadState, mut pc: u64, first: Option<BigGuard>) -> ! {
-    let mut finished: Option<(u64, [u64; 6], i64, u64)> = None;
+    let mut finished: Option<(u64, [u64; 6], SyscallOutcome, u64)> = None;
     let mut first = first;
     loop {
         let step = {
             let mut guard = first.take().unwrap_or_else(lock);
             let d = guard.dispatcher();
             std::mem::swap(&mut d.ts, &mut mine);
-            if let Some((nr, args, ret, next)) = finished.take() {
-                crate::syscall::complete(d, nr, &args, ret, next);
-                pc = next;
+            if let Some((nr, args, outcome, next)) = finished.take() {
+                pc = crate::syscall::complete(d, nr, &args, outcome, next);
             }
             let step = d.run_until(pc);
             if let Step::ExitThread(_) = step {
@@ -325,8 +330,8 @@ fn thread_loop(mut mine: ThreadState, mut pc: u64, first: Option<BigGuard>) -> !
         let (step, requeue) = step;
         match step {
             Step::Blocking { nr, args, next } => {
-                let ret = crate::os::linux::guest_syscall::run_guest_syscall(nr, args);
-                finished = Some((nr, args, ret, next));
+                let outcome = crate::os::linux::guest_syscall::run_interruptible(nr, args);
+                finished = Some((nr, args, outcome, next));
                 pc = next;
             }
             Step::ExitThread(status) => crate::os::linux::exit_thread(status),
@@ -415,13 +420,18 @@ impl Dispatcher {
             let host = match resume.take() {
                 Some(host) => host,
                 None => {
+                    // A signal recorded from here on kicks a guest syscall
+                    // out before it sleeps (guest_syscall.rs).
+                    sigframe::clear_kick();
                     if sigframe::any_pending() {
                         pc = crate::signal::deliver_pending(self, pc);
                         link_from = None;
-                        if std::mem::take(&mut self.yield_requested) {
-                            tracing::debug!(thread = self.ts.events.num, "preempted");
-                            return Step::Yield(pc);
-                        }
+                    }
+                    // Only for the handler of the signal that ended the call.
+                    self.call_mask = None;
+                    if std::mem::take(&mut self.yield_requested) {
+                        tracing::debug!(thread = self.ts.events.num, "preempted");
+                        return Step::Yield(pc);
                     }
                     let host = self.host_of(pc, &mut link_from);
                     if let Some(info) = link_from.take() {

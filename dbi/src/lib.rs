@@ -34,7 +34,10 @@ mod translate; // translate(): decode, show the tool, emit, place
 
 pub use crate::events::SyncHints;
 pub use crate::os::linux::mem::{map_anon, unmap};
-pub use crate::os::linux::{close, dup_high, exit_group, getpid, open, read, write_all, Errno};
+pub use crate::os::linux::{
+    close, dup_high, dup_onto, exit_group, file_offset, getpid, open, read, truncate_at, write_all,
+    Errno,
+};
 pub use iced_x86::{Instruction, Mnemonic, OpAccess, UsedMemory};
 
 /// What a tool wants the translator to do for it.
@@ -270,6 +273,17 @@ pub trait Tool: Send {
     /// The process is exiting; write the tool's report to `log`. Also
     /// called when a fatal signal is about to kill the process.
     fn on_exit(&mut self, _stats: &ExitStats, _log: &Log) {}
+    /// In the child of a `fork` (or of a `clone` or `vfork` run as one),
+    /// before it runs a guest instruction: a tool that writes report files
+    /// gives the child its own (`%p` in their names, as Valgrind does).
+    fn on_fork_child(&mut self) {}
+    /// The guest is about to `execve` a program that runs without hbgrind
+    /// (`--trace-children=no`): close what would otherwise stay open, such
+    /// as an XML document. If the call fails, `on_exec_failed` follows.
+    fn on_exec_untraced(&mut self) {}
+    /// The `execve` announced by `on_exec_untraced` failed: the program
+    /// goes on under hbgrind.
+    fn on_exec_failed(&mut self) {}
     /// The functions to hook, asked once before the first block runs.
     fn hooks(&self) -> Vec<HookRequest> {
         Vec::new()

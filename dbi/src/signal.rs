@@ -11,9 +11,13 @@
 //! # Invariants
 //! - `Dispatcher::sigacts[s]` is the guest's action for signal `s` whenever the
 //!   guest has set one; the kernel then has the runtime's handler for it, or
-//!   the guest's own SIG_DFL/SIG_IGN.
-// Not yet: a handler for a signal that
-// interrupts a restarted blocking syscall runs after that syscall returns.
+//!   the guest's own SIG_DFL/SIG_IGN, with the guest's `SA_RESTART`, so
+//!   that the kernel decides whether a syscall the signal interrupts is to
+//!   be restarted exactly as it would natively (papers/signals.md).
+//! - A signal for a thread blocked in a guest syscall is delivered at once:
+//!   the syscall stub (os/linux/guest_syscall.rs) returns to the dispatcher,
+//!   which runs the guest handler here and then either gives the guest the
+//!   kernel's result (`-EINTR`) or resumes it at its `syscall` instruction.
 
 use crate::dispatch::Dispatcher;
 use crate::os::linux::sigframe::{
@@ -203,7 +207,13 @@ fn deliver(d: &mut Dispatcher, pc: u64, sig: u64, info: &[u8; 128]) -> u64 {
         } else {
             sig_bit(sig)
         };
-    let old_mask = sigframe::sigprocmask(SIG_BLOCK, Some(blocked));
+    // The handler of a signal that ended a call with a mask of its own
+    // (sigsuspend...) runs with that mask plus its own; its frame keeps the
+    // mask from before the call, which the kernel has put back already.
+    let old_mask = match d.call_mask.take() {
+        Some(during) => sigframe::sigprocmask(SIG_SETMASK, Some(during | blocked)),
+        None => sigframe::sigprocmask(SIG_BLOCK, Some(blocked)),
+    };
     let mut uc = vec![0u8; sigframe::UCONTEXT_LEN];
     let si_addr = u64::from_le_bytes(info[16..24].try_into().expect("8 bytes"));
     let mcontext: [u64; 24] = [
@@ -263,6 +273,18 @@ fn deliver(d: &mut Dispatcher, pc: u64, sig: u64, info: &[u8; 128]) -> u64 {
         sigframe::set_kernel_action(sig, &KernelSigaction::default());
     }
     act.handler
+}
+
+/// Notes the mask a guest call that failed with `EINTR` had in place
+/// while it waited (`mask_at`: the guest address of its sigset, 0 for
+/// none), for the handler about to run (`deliver`).
+pub(crate) fn note_call_mask(d: &mut Dispatcher, mask_at: u64) {
+    if mask_at == 0 {
+        return;
+    }
+    if let Some(raw) = sigframe::read_guest_exact(mask_at, 8) {
+        d.call_mask = Some(u64::from_le_bytes(raw.try_into().expect("8 bytes")));
+    }
 }
 
 /// The guest's `rt_sigreturn`: restores the state saved in its frame;

@@ -6,7 +6,9 @@
 //! terms where it can.
 
 use crate::dispatch::Dispatcher;
-use crate::os::linux::guest_syscall::{fd_path, read_cstr, read_ptr_array, run_guest_syscall};
+use crate::os::linux::guest_syscall::{
+    fd_path, read_cstr, read_ptr_array, run_guest_syscall, run_interruptible, SyscallOutcome,
+};
 use crate::os::linux::syscall_table::{self, SyscallKind, NR_FORK};
 use crate::{ModuleView, Syscall, Tool};
 
@@ -108,10 +110,12 @@ pub(crate) fn handle(d: &mut Dispatcher, pc: u64, next: u64) -> u64 {
         }
         Some(SyscallKind::Vfork) => nr_run = NR_FORK,
         Some(SyscallKind::Execve) if !d.config.trace_children || skips_child(d, nr, &args) => {
-            if let Some(ret) = execve_untraced(d, nr, &args) {
-                d.ts.finish_syscall(ret, next);
-                return next;
-            }
+            d.config.tool.on_exec_untraced();
+            let ret = execve_untraced(d, nr, &args).unwrap_or_else(|| run_guest_syscall(nr, args));
+            // Still here: the call failed.
+            d.config.tool.on_exec_failed();
+            d.ts.finish_syscall(ret, next);
+            return next;
         }
         Some(SyscallKind::ArchPrctl) if matches!(args[0], 0x1001 | 0x1004) => {
             d.config.log.line(&format!(
@@ -127,7 +131,13 @@ pub(crate) fn handle(d: &mut Dispatcher, pc: u64, next: u64) -> u64 {
         }
         _ => {}
     }
-    let ret = run_guest_syscall(nr_run, args);
+    let ret = match run_interruptible(nr_run, args) {
+        SyscallOutcome::Done(ret) => ret,
+        // A signal came first: the dispatcher delivers it, then the guest
+        // issues the call again from its `syscall` instruction.
+        SyscallOutcome::Interrupted => return pc,
+    };
+    note_result(d, nr, &args, ret);
     d.ts.finish_syscall(ret, next);
     if d.interests.syscalls {
         d.config.tool.on_syscall_return(
@@ -147,6 +157,7 @@ pub(crate) fn handle(d: &mut Dispatcher, pc: u64, next: u64) -> u64 {
     if ret == 0 && forks {
         crate::os::linux::mem::forget_pid();
         crate::dispatch::reset_threads_after_fork();
+        d.config.tool.on_fork_child();
     }
     if ret == 0 && child_stack != 0 && matches!(row.map(|r| r.kind), Some(SyscallKind::Clone)) {
         // The fork-like child starts on the stack it was given.
@@ -158,8 +169,49 @@ pub(crate) fn handle(d: &mut Dispatcher, pc: u64, next: u64) -> u64 {
     next
 }
 
-/// Completes a syscall that ran without the big lock (see `handle`).
-pub(crate) fn complete(d: &mut Dispatcher, nr: u64, args: &[u64; 6], ret: i64, next: u64) {
+/// Where the guest's syscall `nr(args)` keeps the signal mask it waits
+/// with, if it has one: `rt_sigsuspend`, `ppoll`, `pselect6` (through its
+/// sixth argument), `epoll_pwait`, `epoll_pwait2`.
+fn call_mask_at(nr: u64, args: &[u64; 6]) -> u64 {
+    match nr {
+        130 => args[0],
+        271 => args[3],
+        281 | 441 => args[4],
+        270 if args[5] != 0 => {
+            let mut b = [0u8; 8];
+            if crate::os::linux::mem::read_guest(args[5], &mut b) == 8 {
+                u64::from_le_bytes(b)
+            } else {
+                0
+            }
+        }
+        _ => 0,
+    }
+}
+
+/// The result of a guest call: the bookkeeping every call shares.
+fn note_result(d: &mut Dispatcher, nr: u64, args: &[u64; 6], ret: i64) {
+    const EINTR: i64 = 4;
+    if ret == -EINTR {
+        crate::signal::note_call_mask(d, call_mask_at(nr, args));
+    }
+}
+
+/// Completes a syscall that ran without the big lock (see `handle`);
+/// returns where the guest resumes: after the call, or at its `syscall`
+/// instruction (`next - 2`) when a signal interrupted it before it ran or
+/// the kernel rewound it for a restart.
+pub(crate) fn complete(
+    d: &mut Dispatcher,
+    nr: u64,
+    args: &[u64; 6],
+    outcome: SyscallOutcome,
+    next: u64,
+) -> u64 {
+    let SyscallOutcome::Done(ret) = outcome else {
+        return next - 2;
+    };
+    note_result(d, nr, args, ret);
     d.ts.finish_syscall(ret, next);
     if d.interests.syscalls {
         d.config.tool.on_syscall_return(
@@ -175,6 +227,7 @@ pub(crate) fn complete(d: &mut Dispatcher, nr: u64, args: &[u64; 6], ret: i64, n
     if ret >= 0 {
         after_success(d, nr, args, ret as u64);
     }
+    next
 }
 
 /// Keeps the guest from closing or replacing the runtime's log descriptor

@@ -217,6 +217,8 @@ pub struct Run {
     pub stdin: Option<Vec<u8>>,
     pub dir: Option<PathBuf>,
     pub env: Vec<(OsString, OsString)>,
+    /// How long the run may take (else `timeout()`).
+    pub time_limit: Option<Duration>,
 }
 
 impl Run {
@@ -227,7 +229,15 @@ impl Run {
             stdin: None,
             dir: None,
             env: Vec::new(),
+            time_limit: None,
         }
+    }
+
+    /// Kills the run and fails after `limit` instead of `timeout()` (for
+    /// programs that hang when the translator gets them wrong).
+    pub fn time_limit(mut self, limit: Duration) -> Run {
+        self.time_limit = Some(limit);
+        self
     }
 
     pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Run {
@@ -316,7 +326,7 @@ impl Run {
             let _ = stderr_pipe.read_to_end(&mut bytes);
             bytes
         });
-        let limit = timeout();
+        let limit = self.time_limit.unwrap_or_else(timeout);
         let status = loop {
             match child.try_wait().expect("waitpid") {
                 Some(status) => break status,

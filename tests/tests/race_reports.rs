@@ -1173,3 +1173,173 @@ fn a_seeded_run_names_its_seed_and_repeats_its_reports() {
     assert_eq!(first.findings(), second.findings());
     assert_eq!(first.summary, second.summary);
 }
+
+// ---------------------------------------------------------------------------
+// Report files of fork children (issue 16, item 2).
+
+/// The report files in `dir` whose names start with `prefix`, by pid (the
+/// `%p` in their names), with their text.
+fn files_by_pid(dir: &Path, prefix: &str) -> BTreeMap<u32, String> {
+    let mut found = BTreeMap::new();
+    for entry in std::fs::read_dir(dir).expect("scratch dir readable") {
+        let path = entry.expect("dir entry").path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix(prefix) else {
+            continue;
+        };
+        let pid: u32 = rest
+            .split('.')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("{name}: no pid after {prefix}"));
+        found.insert(
+            pid,
+            std::fs::read_to_string(&path).expect("report readable"),
+        );
+    }
+    found
+}
+
+/// Each file in `docs` parses as one XML document about the process its
+/// name says; returns (pid, ppid, errors) per file.
+fn check_xml_documents(docs: &BTreeMap<u32, String>, stderr: &str) -> Vec<(u32, u32, usize)> {
+    docs.iter()
+        .map(|(&pid, text)| {
+            let root = parse_xml(text)
+                .unwrap_or_else(|err| panic!("x.{pid}.xml: {err}\n{text}\nstderr:\n{stderr}"));
+            assert_eq!(root.name, "valgrindoutput", "x.{pid}.xml");
+            let number = |name: &str| -> u32 {
+                root.text_of(name)
+                    .and_then(|t| t.parse().ok())
+                    .unwrap_or_else(|| panic!("x.{pid}.xml: no <{name}>"))
+            };
+            assert_eq!(number("pid"), pid, "x.{pid}.xml is about another process");
+            let states: Vec<&str> = root
+                .all("status")
+                .filter_map(|s| s.text_of("state"))
+                .collect();
+            assert_eq!(states, ["RUNNING", "FINISHED"], "x.{pid}.xml");
+            (pid, number("ppid"), root.all("error").count())
+        })
+        .collect()
+}
+
+#[test]
+fn a_fork_child_writes_its_own_complete_xml_document() {
+    let program = hbgrind_tests::Program::build("fork_reports.c");
+    let dir = scratch_dir("race_reports_fork_xml");
+    let native = program.command().native();
+    let run = program.command().under_hbgrind(&[
+        "--xml=yes",
+        &format!("--xml-file={}/x.%p.xml", dir.display()),
+    ]);
+    assert_eq!(
+        (run.stdout_text(), run.status_text()),
+        (native.stdout_text(), native.status_text())
+    );
+    let docs = files_by_pid(&dir, "x.");
+    let facts = check_xml_documents(&docs, &run.stderr_text());
+    // Two processes, each with its own race; the child's parent is the other.
+    assert_eq!(facts.len(), 2, "one file per process: {facts:?}");
+    let (parent, child) = if facts[0].0 == facts[1].1 {
+        (facts[0], facts[1])
+    } else {
+        (facts[1], facts[0])
+    };
+    assert_eq!(
+        child.1, parent.0,
+        "the child's <ppid> is the parent: {facts:?}"
+    );
+    assert_eq!((parent.2, child.2), (1, 1), "one race each: {facts:?}");
+}
+
+#[test]
+fn a_fork_child_writes_its_own_log_file() {
+    let program = hbgrind_tests::Program::build("fork_reports.c");
+    let dir = scratch_dir("race_reports_fork_log");
+    let run = program
+        .command()
+        .under_hbgrind(&[&format!("--log-file={}/x.%p.log", dir.display())]);
+    assert!(run.status.success(), "{}", run.stderr_text());
+    let logs = files_by_pid(&dir, "x.");
+    assert_eq!(logs.len(), 2, "one log per process: {:?}", logs.keys());
+    for (pid, text) in &logs {
+        let prefix = format!("=={pid}== ");
+        assert!(
+            text.lines().all(|l| l.starts_with(&prefix)),
+            "x.{pid}.log has lines of another process:\n{text}"
+        );
+        assert!(
+            text.starts_with(&format!("{prefix}hbgrind-")),
+            "x.{pid}.log lacks the preamble:\n{text}"
+        );
+        assert!(
+            text.contains("ERROR SUMMARY: 1 errors from 1 contexts"),
+            "x.{pid}.log:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn shell_children_that_exec_leave_complete_xml_documents() {
+    // bash forks a child per command, which then execs untraced (or fails
+    // to exec, for /nonexistent): every process's file is a whole document.
+    let dir = scratch_dir("race_reports_fork_bash");
+    let run = Run::new("bash")
+        .args(["-c", "seq 3 | sort -r; /nonexistent/command; true"])
+        .under_hbgrind(&[
+            "--xml=yes",
+            &format!("--xml-file={}/x.%p.xml", dir.display()),
+        ]);
+    assert_eq!(
+        (run.stdout_text(), run.status_text()),
+        ("3\n2\n1\n".to_string(), "exit 0".to_string()),
+        "{}",
+        run.stderr_text()
+    );
+    let docs = files_by_pid(&dir, "x.");
+    let facts = check_xml_documents(&docs, &run.stderr_text());
+    // bash itself and its three children.
+    assert_eq!(facts.len(), 4, "one file per process: {facts:?}");
+}
+
+#[test]
+fn a_failed_exec_keeps_the_xml_document_going() {
+    let program = hbgrind_tests::Program::build("fork_reports.c");
+    let dir = scratch_dir("race_reports_exec_fails");
+    let run = program.run(["exec-fails"]).under_hbgrind(&[
+        "--xml=yes",
+        &format!("--xml-file={}/x.%p.xml", dir.display()),
+    ]);
+    assert_eq!(run.stdout_text(), "exec failed, went on\n");
+    let docs = files_by_pid(&dir, "x.");
+    let facts = check_xml_documents(&docs, &run.stderr_text());
+    assert_eq!(facts.len(), 1, "{facts:?}");
+    assert_eq!(facts[0].2, 1, "the race after the failed exec: {facts:?}");
+}
+
+#[test]
+fn a_fork_child_sharing_the_xml_file_leaves_the_parents_document_whole() {
+    // No %p: the child must not write a second document into the file; its
+    // race goes to its text log instead.
+    let program = hbgrind_tests::Program::build("fork_reports.c");
+    let dir = scratch_dir("race_reports_fork_shared_xml");
+    let path = dir.join("x.xml");
+    let run = program
+        .command()
+        .under_hbgrind(&["--xml=yes", &format!("--xml-file={}", path.display())]);
+    assert!(run.status.success(), "{}", run.stderr_text());
+    let text = std::fs::read_to_string(&path).expect("the XML file");
+    let root = parse_xml(&text).unwrap_or_else(|err| panic!("{err}\n{text}"));
+    assert_eq!(
+        root.all("error").count(),
+        1,
+        "the parent's race only:\n{text}"
+    );
+    let stderr = run.stderr_text();
+    assert!(
+        stderr.contains("shares its parent's XML output")
+            && stderr.contains("Possible data race during write of size 4"),
+        "the child's race in its text log:\n{stderr}"
+    );
+}

@@ -185,6 +185,18 @@ impl<W: io::Write> XmlWriter<W> {
     /// Writes the trailer (FINISHED status, error and suppression counts,
     /// closing tag) and returns the output.
     pub fn finish(mut self, suppressions: &SuppressionSet, elapsed: Duration) -> io::Result<W> {
+        self.write_trailer(suppressions, elapsed)?;
+        Ok(self.out)
+    }
+
+    /// Writes the trailer as `finish` does but keeps the writer: for a
+    /// caller that may take the trailer back (truncate the file) and go on,
+    /// as before an `execve` that may fail.
+    pub fn write_trailer(
+        &mut self,
+        suppressions: &SuppressionSet,
+        elapsed: Duration,
+    ) -> io::Result<()> {
         let mut s = String::from("\n");
         status(&mut s, "FINISHED", elapsed);
         s.push_str("<errorcounts>\n");
@@ -205,8 +217,7 @@ impl<W: io::Write> XmlWriter<W> {
         }
         s.push_str("</suppcounts>\n\n</valgrindoutput>\n\n");
         self.out.write_all(s.as_bytes())?;
-        self.out.flush()?;
-        Ok(self.out)
+        self.out.flush()
     }
 
     /// The output as written so far, the document left open: what a

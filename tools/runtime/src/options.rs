@@ -311,6 +311,97 @@ pub(crate) fn errno_text(errno: i32) -> String {
     text.to_string()
 }
 
+/// What a fork child does with its XML sink (`ReportFiles::after_fork`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ChildXml {
+    /// No XML output.
+    Off,
+    /// Its own file (`--xml-file` names another file for the child's pid),
+    /// now behind the same descriptor number, empty: it needs a whole document.
+    Reopened,
+    /// The parent's file or descriptor: the child must not write into the
+    /// parent's document.
+    Shared,
+}
+
+/// The report files of this process, by name pattern, so that a fork
+/// child can open its own (`%p` re-expanded, as Valgrind does). The new
+/// file takes the descriptor number of the old one (`dbi::dup_onto`), so
+/// every copy of the log sink follows; the parent's file is never touched.
+#[derive(Debug, Clone)]
+pub(crate) struct ReportFiles {
+    env: Vec<(String, String)>,
+    /// --log-file: (pattern, the name it expanded to, descriptor).
+    log: Option<(String, String, i32)>,
+    /// --xml-file: (pattern, the name it expanded to, descriptor).
+    xml_file: Option<(String, String, i32)>,
+    /// --xml=yes on another descriptor (--xml-fd).
+    xml_fd: bool,
+}
+
+impl ReportFiles {
+    /// The files `opts` opened: the log at `log_fd`, the XML sink at `xml_fd`.
+    pub(crate) fn new(opts: &Options, log_fd: i32, xml_fd: Option<i32>) -> Self {
+        let pid = dbi::getpid();
+        let named = |pattern: &Option<String>, fd: i32| {
+            pattern
+                .as_ref()
+                .map(|p| (p.clone(), expand_log_name(p, pid, &opts.env), fd))
+        };
+        let xml_file = xml_fd.and_then(|fd| named(&opts.xml_file, fd));
+        ReportFiles {
+            env: opts.env.clone(),
+            log: named(&opts.log_file, log_fd),
+            xml_fd: xml_fd.is_some() && xml_file.is_none(),
+            xml_file,
+        }
+    }
+
+    /// In a fork child: opens the child's own log and XML files where their
+    /// names differ for its pid. Returns whether the log now is a new file,
+    /// and what became of the XML sink.
+    pub(crate) fn after_fork(&mut self) -> (bool, ChildXml) {
+        let pid = dbi::getpid();
+        let env = &self.env;
+        let reopen = |sink: &mut (String, String, i32), what: &str| -> Option<bool> {
+            let name = expand_log_name(&sink.0, pid, env);
+            if name == sink.1 {
+                return None;
+            }
+            const FLAGS: u64 = 0o1 | 0o100 | 0o1000 | 0o2000000; // WRONLY|CREAT|TRUNC|CLOEXEC
+            let opened = dbi::open(name.as_bytes(), FLAGS, 0o666)
+                .and_then(|fd| dbi::dup_onto(fd, sink.2).map(|()| dbi::close(fd)));
+            if let Err(e) = opened {
+                // Out of the parent's file all the same: stderr takes it.
+                let _ = dbi::write_all(
+                    2,
+                    format!("hbgrind: cannot open {what} {name} in the child {pid}: {e}; writing to stderr instead\n")
+                        .as_bytes(),
+                );
+                let _ = dbi::dup_onto(2, sink.2);
+                sink.1 = name;
+                return Some(false);
+            }
+            sink.1 = name;
+            Some(true)
+        };
+        let log = self
+            .log
+            .as_mut()
+            .and_then(|l| reopen(l, "log file"))
+            .unwrap_or(false);
+        let xml = match self.xml_file.as_mut() {
+            Some(x) => match reopen(x, "XML file") {
+                Some(true) => ChildXml::Reopened,
+                _ => ChildXml::Shared,
+            },
+            None if self.xml_fd => ChildXml::Shared,
+            None => ChildXml::Off,
+        };
+        (log, xml)
+    }
+}
+
 /// Expands a --log-file name as Valgrind does: `%p` is the pid, `%q{NAME}`
 /// the value of environment variable NAME (empty if unset), `%%` is `%`.
 pub(crate) fn expand_log_name(name: &str, pid: i32, env: &[(String, String)]) -> String {

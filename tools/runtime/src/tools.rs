@@ -5,7 +5,7 @@
 use dbi::{ExitStats, Interests, Log, ModuleView, StackId, ThreadNum, Tool};
 
 use crate::client::{self, Core, CoreContext, Guest, Request};
-use crate::options::Options;
+use crate::options::{Options, ReportFiles};
 use crate::race::{self, CodeSymbols, RaceConfig, RaceTool, ReportConfig};
 
 /// Instrumentation off: the translator alone (and the core client requests).
@@ -13,6 +13,7 @@ pub(crate) struct NoneTool {
     core: Core,
     symbols: CodeSymbols,
     verbose: bool,
+    files: ReportFiles,
 }
 
 /// What the core requests of a tool without requests of its own need: its
@@ -87,6 +88,9 @@ impl Tool for NoneTool {
             let _ = dbi::write_all(log.fd, text.fatal_signal_text(&info).as_bytes());
         }
     }
+    fn on_fork_child(&mut self) {
+        self.files.after_fork();
+    }
 }
 
 /// Counts executed guest instructions and memory operands (like Valgrind's
@@ -121,6 +125,9 @@ impl Tool for InsCount {
     fn on_module_unload(&mut self, start: u64, len: u64) {
         self.base.on_module_unload(start, len);
     }
+    fn on_fork_child(&mut self) {
+        self.base.on_fork_child();
+    }
     fn on_exit(&mut self, stats: &ExitStats, log: &Log) {
         self.base.on_exit(stats, log);
         log.line(&format!("guest instructions: {}", stats.instructions));
@@ -137,12 +144,14 @@ pub(crate) fn make(opts: &Options, log: Log) -> Result<Box<dyn Tool>, String> {
             core: Core::new(log),
             symbols: CodeSymbols::new(opts.num_callers),
             verbose,
+            files: ReportFiles::new(opts, log.fd, None),
         }),
         "inscount" => Box::new(InsCount {
             base: NoneTool {
                 core: Core::new(log),
                 symbols: CodeSymbols::new(opts.num_callers),
                 verbose,
+                files: ReportFiles::new(opts, log.fd, None),
             },
         }),
         // "race", "helgrind", "drd": Options::parse admits nothing else.
@@ -171,7 +180,8 @@ pub(crate) fn make(opts: &Options, log: Log) -> Result<Box<dyn Tool>, String> {
                 error_exitcode: opts.error_exitcode,
                 futex_sync: opts.futex_sync,
             };
-            Box::new(RaceTool::new(config, log))
+            let files = ReportFiles::new(opts, log.fd, xml_fd);
+            Box::new(RaceTool::new(config, log).with_files(files))
         }
     })
 }

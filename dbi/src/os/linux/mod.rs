@@ -107,6 +107,34 @@ pub fn dup_high(fd: i32) -> Result<i32, Errno> {
     check(rc).map(|fd| fd as i32)
 }
 
+/// Makes descriptor `to` a close-on-exec copy of `from` (dup3), closing
+/// what `to` was: every copy of the number (log sinks, the tracing
+/// subscriber) then writes to the new file.
+pub fn dup_onto(from: i32, to: i32) -> Result<(), Errno> {
+    const O_CLOEXEC: u64 = 0o2000000;
+    // SAFETY:
+    // - dup3 changes only the descriptor table; touches no memory.
+    let rc = unsafe { syscall6(292, [from as u64, to as u64, O_CLOEXEC, 0, 0, 0]) };
+    check(rc).map(|_| ())
+}
+
+/// The file offset of `fd` (lseek SEEK_CUR); an error for a pipe or socket.
+pub fn file_offset(fd: i32) -> Result<u64, Errno> {
+    // SAFETY:
+    // - lseek touches no memory.
+    check(unsafe { syscall6(8, [fd as u64, 0, 1, 0, 0, 0]) })
+}
+
+/// Cuts the file behind `fd` at `len` bytes and moves its offset there.
+pub fn truncate_at(fd: i32, len: u64) -> Result<(), Errno> {
+    // SAFETY:
+    // - ftruncate and lseek touch no memory.
+    check(unsafe { syscall6(77, [fd as u64, len, 0, 0, 0, 0]) })?;
+    // SAFETY:
+    // - As above.
+    check(unsafe { syscall6(8, [fd as u64, len, 0, 0, 0, 0]) }).map(|_| ())
+}
+
 /// Closes `fd`, ignoring errors.
 pub fn close(fd: i32) {
     // SAFETY:

@@ -14,6 +14,13 @@
 //! pending until the next entry. Signals sent to one thread (tgkill, CPU
 //! faults) are kept in that thread's block, the others process-wide.
 //!
+//! In a guest syscall (the stub of guest_syscall.rs) the handler sees from
+//! the interrupted pc how far the call got: before or at its `syscall`
+//! instruction (not run yet, or rewound by the kernel for `SA_RESTART`) it
+//! sends the stub to its `interrupted` exit; after it, the stub returns the
+//! kernel's result. Either way the signal is kept for this thread (the
+//! kernel chose it) and the dispatcher delivers it before the guest goes on.
+//!
 //! Frames follow the kernel's `rt_sigframe` layout (return address, `ucontext`
 //! with `sigcontext`, `siginfo`, then an `xsave` image), so handlers that read
 //! their `ucontext` see the guest's registers; `rt_sigreturn` reads it back.
@@ -148,6 +155,29 @@ pub(crate) fn redirect_pc() -> u64 {
     tb_load(V_REDIRECT_PC)
 }
 
+/// A word that is never set, the kick word of a thread without a block.
+static NO_KICK: AtomicU64 = AtomicU64::new(0);
+
+/// The calling thread's kick word: set by the real handler whenever it
+/// records a signal for the guest, cleared by the dispatcher just before it
+/// looks for pending signals, and checked by the guest-syscall stub before
+/// its `syscall` instruction (guest_syscall.rs). It is the unused slot 0 of
+/// the thread's pending-signal slots (signal numbers start at 1).
+pub(crate) fn kick_word() -> *const u64 {
+    match thread_slots() {
+        Some(base) => thread_flag(base, 0).as_ptr(),
+        None => NO_KICK.as_ptr(),
+    }
+}
+
+/// Clears the calling thread's kick word (see `kick_word`); the dispatcher
+/// then looks for pending signals, so none recorded before is missed.
+pub(crate) fn clear_kick() {
+    if let Some(base) = thread_slots() {
+        thread_flag(base, 0).store(0, Ordering::SeqCst);
+    }
+}
+
 /// Whether any signal waits for delivery.
 pub(crate) fn any_pending() -> bool {
     SLOTS.pending.iter().any(|p| p.load(Ordering::Acquire))
@@ -231,7 +261,21 @@ extern "C" fn host_handler(sig: i32, info: *const u64, uc: *mut u64) {
     // ours, not the guest's.
     const TRAP_TRACE: u64 = 2;
     let our_step = sig == 5 && words[1] & 0xffff_ffff == TRAP_TRACE && tb_load(V_STEPPING) != 0;
-    match thread_slots().filter(|_| is_thread_directed(sig, &words)) {
+    // uc_mcontext: r8..r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip (u64 words).
+    let mc = MCONTEXT_OFFSET / 8;
+    let (rax_i, rcx_i, rip_i, flags_i) = (mc + 13, mc + 14, mc + 16, mc + 17);
+    // SAFETY:
+    // - The kernel passes a valid ucontext; rip is inside its sigcontext.
+    let pc = unsafe { uc.add(rip_i).read() };
+    // In a guest syscall (guest_syscall.rs): the kernel chose this thread
+    // for the signal while it ran the guest's call, so it is this thread's
+    // to deliver. The runtime's timeslice signal is no guest signal.
+    let in_syscall = super::guest_syscall::stub_position(pc);
+    let ours = sig as u64 == PREEMPT_SIG && crate::dispatch::preemption_on();
+    let for_guest = !our_step && !ours;
+    let mine = is_thread_directed(sig, &words)
+        || (for_guest && in_syscall != super::guest_syscall::StubPosition::Outside);
+    match thread_slots().filter(|_| mine) {
         _ if our_step => {}
         // For this thread only (pthread_kill, a fault): only it may take it.
         Some(base) => {
@@ -247,14 +291,25 @@ extern "C" fn host_handler(sig: i32, info: *const u64, uc: *mut u64) {
             SLOTS.pending[sig_us].store(true, Ordering::Release);
         }
     }
+    if for_guest {
+        if let Some(base) = thread_slots() {
+            thread_flag(base, 0).store(1, Ordering::SeqCst);
+        }
+    }
+    if in_syscall == super::guest_syscall::StubPosition::NotStarted && for_guest {
+        // The call has not run, or the kernel rewound it to restart: leave
+        // the stub instead, so the guest's handler runs first and the guest
+        // then issues the call again (as the kernel restarts it natively).
+        // SAFETY:
+        // - `uc` is the kernel's ucontext; rip is a word of its sigcontext.
+        unsafe {
+            uc.add(rip_i)
+                .write(super::guest_syscall::interrupted_exit())
+        };
+        return;
+    }
     let sync = is_synchronous(sig, &words) && !our_step;
-    // uc_mcontext: r8..r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip (u64 words).
-    let mc = MCONTEXT_OFFSET / 8;
-    let (rax_i, rcx_i, rip_i, flags_i) = (mc + 13, mc + 14, mc + 16, mc + 17);
     const TF: u64 = 0x100;
-    // SAFETY:
-    // - The kernel passes a valid ucontext; rip is inside its sigcontext.
-    let pc = unsafe { uc.add(rip_i).read() };
     if tb_load(V_IN_GUEST) == 0 {
         if our_step {
             tb_store(V_STEPPING, 0);

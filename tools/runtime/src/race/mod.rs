@@ -184,6 +184,8 @@ const IGNORE_WRITES: u8 = 2;
 
 /// The race tool.
 pub(crate) struct RaceTool {
+    /// The report files by name, for a fork child's own (options.rs).
+    files: Option<crate::options::ReportFiles>,
     engine: Engine,
     sites: SiteTable,
     hooks: Vec<(HookRequest, Hook)>,
@@ -341,6 +343,13 @@ fn errno_text(e: dbi::Errno) -> String {
 }
 
 impl RaceTool {
+    /// Gives the tool its report files by name, so that a fork child
+    /// writes its own (`Tool::on_fork_child`).
+    pub(crate) fn with_files(mut self, files: crate::options::ReportFiles) -> Self {
+        self.files = Some(files);
+        self
+    }
+
     pub(crate) fn new(config: RaceConfig, log: Log) -> Self {
         let mut hooks = Vec::new();
         for f in PTHREAD.functions {
@@ -363,6 +372,7 @@ impl RaceTool {
         let mut threads = BTreeMap::new();
         threads.insert(1, ThreadInfo::default());
         RaceTool {
+            files: None,
             engine: Engine::default(),
             sites: SiteTable::default(),
             hooks,
@@ -1212,6 +1222,18 @@ impl Tool for RaceTool {
         }
     }
 
+    fn on_fork_child(&mut self) {
+        if let Some(files) = &mut self.files {
+            let (new_log, xml) = files.after_fork();
+            self.reporter.restart_in_child(new_log, xml);
+        }
+    }
+    fn on_exec_untraced(&mut self) {
+        self.reporter.close_before_exec();
+    }
+    fn on_exec_failed(&mut self) {
+        self.reporter.reopen_after_failed_exec();
+    }
     fn on_exit(&mut self, stats: &ExitStats, _log: &Log) {
         self.core.finish(self.verbose);
         if self.verbose {

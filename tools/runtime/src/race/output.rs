@@ -29,6 +29,7 @@ use hbgrind_report::{
 
 use super::heap::Heap;
 use super::sites::SiteTable;
+use crate::options::ChildXml;
 
 /// An `io::Write` over a raw file descriptor (`dbi::write_all`).
 pub(crate) struct FdWriter(pub(crate) i32);
@@ -111,6 +112,11 @@ pub(crate) struct Reporter {
     shown: Vec<(ErrorRecord, u64)>,
     /// `--error-limit=yes` was reached: no new error is shown.
     limit_reached: bool,
+    /// Where the XML trailer written before an `execve` starts.
+    trailer_at: Option<u64>,
+    /// A fork child that shares its parent's XML sink has yet to say that
+    /// its errors go to the text log.
+    xml_shared_note: bool,
 }
 
 impl Reporter {
@@ -128,41 +134,9 @@ impl Reporter {
         if let Some(started) = config.time_stamp {
             text.set_time_stamp(started);
         }
-        // In XML mode the XML is the whole report, as in Valgrind: nothing
-        // in text, so `--xml-fd=2` stays well formed.
-        if !config.quiet && config.xml_fd.is_none() {
-            let mut lines = vec![
-                format!(
-                    "hbgrind-{}, a data race detector",
-                    env!("CARGO_PKG_VERSION")
-                ),
-                format!("Command: {command}"),
-            ];
-            if let Some(seed) = config.sched_seed {
-                lines.push(format!(
-                    "Schedule: --sched-seed={seed} (the same option repeats this run's thread switches)"
-                ));
-            }
-            let _ = dbi::write_all(config.log_fd, text.preamble_text(&lines).as_bytes());
-        }
+        write_text_preamble(&config, &text, &command);
         let xml = config.xml_fd.and_then(|fd| {
-            let preamble = Preamble {
-                lines: vec![
-                    "hbgrind, a data race detector".to_string(),
-                    "Command: ".to_string()
-                        + &std::iter::once(exe.clone())
-                            .chain(args.iter().cloned())
-                            .collect::<Vec<_>>()
-                            .join(" "),
-                ],
-                pid,
-                ppid: parent_pid(),
-                tool: "hbgrind".to_string(),
-                tool_exe: "hbgrind".to_string(),
-                tool_args: config.tool_args.clone(),
-                exe: exe.clone(),
-                args: args.clone(),
-            };
+            let preamble = xml_preamble(&config, pid, &exe, &args);
             XmlWriter::start(FdWriter(fd), &preamble, started.elapsed()).ok()
         });
         Reporter {
@@ -180,6 +154,8 @@ impl Reporter {
             first_pid: pid,
             shown: Vec::new(),
             limit_reached: false,
+            trailer_at: None,
+            xml_shared_note: false,
         }
     }
 
@@ -359,6 +335,17 @@ impl Reporter {
         match self.errors.record(&err, &mut self.suppressions) {
             Outcome::New(_) => {
                 self.follow_fork();
+                if std::mem::take(&mut self.xml_shared_note) {
+                    let pid = self.text_pid;
+                    let _ = dbi::write_all(
+                        self.config.log_fd,
+                        format!(
+                            "=={pid}== hbgrind: this process ({pid}, a fork child) shares its parent's XML output; \
+                             its errors are shown here instead (--xml-file=NAME.%p.xml gives each process a file)\n"
+                        )
+                        .as_bytes(),
+                    );
+                }
                 self.announce(&err, threads);
                 let generated = self
                     .config
@@ -421,6 +408,71 @@ impl Reporter {
         }
     }
 
+    /// In a fork child (dbi's `Tool::on_fork_child`): `new_log` says the
+    /// log is now the child's own file, `xml` what became of the XML sink.
+    /// A child with a file of its own starts a whole report in it (text
+    /// preamble; XML header, with its own pid) and counts only its own
+    /// errors there; a child that shares the parent's XML sink writes no
+    /// XML, so the parent's document stays well formed: its errors go to
+    /// the text log instead.
+    pub(crate) fn restart_in_child(&mut self, new_log: bool, xml: ChildXml) {
+        self.follow_fork();
+        let pid = self.text_pid;
+        let (exe, args) = command_line();
+        if new_log {
+            let command = std::iter::once(exe.as_str())
+                .chain(args.iter().map(String::as_str))
+                .collect::<Vec<_>>()
+                .join(" ");
+            write_text_preamble(&self.config, &self.text, &command);
+        }
+        match xml {
+            ChildXml::Reopened => {
+                self.xml = self.config.xml_fd.and_then(|fd| {
+                    let preamble = xml_preamble(&self.config, pid, &exe, &args);
+                    XmlWriter::start(FdWriter(fd), &preamble, self.started.elapsed()).ok()
+                });
+            }
+            ChildXml::Shared => {
+                // Said with the first error (a shell forks often).
+                self.xml_shared_note = self.xml.take().is_some();
+            }
+            ChildXml::Off => {}
+        }
+        if new_log || xml == ChildXml::Reopened {
+            self.errors = ErrorLog::new();
+        }
+    }
+
+    /// Before an `execve` that leaves hbgrind: closes the XML document (the
+    /// new program would leave it without its trailer), remembering where
+    /// the trailer starts so that a failed call can take it back. Only for
+    /// a file (a pipe cannot be cut).
+    pub(crate) fn close_before_exec(&mut self) {
+        let (Some(xml), Some(fd)) = (&mut self.xml, self.config.xml_fd) else {
+            return;
+        };
+        if self.finished {
+            return;
+        }
+        let Ok(at) = dbi::file_offset(fd) else {
+            return;
+        };
+        if xml
+            .write_trailer(&self.suppressions, self.started.elapsed())
+            .is_ok()
+        {
+            self.trailer_at = Some(at);
+        }
+    }
+
+    /// The `execve` failed: the document goes on (see `close_before_exec`).
+    pub(crate) fn reopen_after_failed_exec(&mut self) {
+        if let (Some(at), Some(fd)) = (self.trailer_at.take(), self.config.xml_fd) {
+            let _ = dbi::truncate_at(fd, at);
+        }
+    }
+
     /// After a fork the child's lines carry its own pid, and it announces
     /// its threads again (its log may be another file).
     fn follow_fork(&mut self) {
@@ -428,6 +480,9 @@ impl Reporter {
         if pid != self.text_pid {
             self.text_pid = pid;
             self.text = TextReporter::new(pid);
+            if let Some(started) = self.config.time_stamp {
+                self.text.set_time_stamp(started);
+            }
             self.announced.clear();
         }
     }
@@ -510,6 +565,49 @@ impl Reporter {
             let _ = xml.finish(&self.suppressions, self.started.elapsed());
         }
         counts.errors
+    }
+}
+
+/// The text preamble (unless `-q`): version, command, schedule seed.
+fn write_text_preamble(config: &ReportConfig, text: &TextReporter, command: &str) {
+    // In XML mode the XML is the whole report, as in Valgrind: nothing in
+    // text, so `--xml-fd=2` stays well formed.
+    if config.quiet || config.xml_fd.is_some() {
+        return;
+    }
+    let mut lines = vec![
+        format!(
+            "hbgrind-{}, a data race detector",
+            env!("CARGO_PKG_VERSION")
+        ),
+        format!("Command: {command}"),
+    ];
+    if let Some(seed) = config.sched_seed {
+        lines.push(format!(
+            "Schedule: --sched-seed={seed} (the same option repeats this run's thread switches)"
+        ));
+    }
+    let _ = dbi::write_all(config.log_fd, text.preamble_text(&lines).as_bytes());
+}
+
+/// The XML header's facts about process `pid`.
+fn xml_preamble(config: &ReportConfig, pid: u32, exe: &str, args: &[String]) -> Preamble {
+    Preamble {
+        lines: vec![
+            "hbgrind, a data race detector".to_string(),
+            "Command: ".to_string()
+                + &std::iter::once(exe.to_string())
+                    .chain(args.iter().cloned())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+        ],
+        pid,
+        ppid: parent_pid(),
+        tool: "hbgrind".to_string(),
+        tool_exe: "hbgrind".to_string(),
+        tool_args: config.tool_args.clone(),
+        exe: exe.to_string(),
+        args: args.to_vec(),
     }
 }
 
