@@ -68,7 +68,7 @@ pub(crate) fn granule_mask(addr: u64, size: u64) -> Option<(u64, u8)> {
 
 /// The granules of `[addr, addr + size)` with the byte mask of each.
 #[inline]
-fn granules(addr: u64, size: u64) -> impl Iterator<Item = (u64, u8)> {
+pub(crate) fn granules(addr: u64, size: u64) -> impl Iterator<Item = (u64, u8)> {
     let end = addr.saturating_add(size);
     let first = addr >> 3;
     let last = if size == 0 { first } else { (end - 1) >> 3 };

@@ -26,6 +26,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use smallvec::SmallVec;
 
 use crate::epoch::{Epoch, ThreadSlot};
+use crate::filter::granules;
 use crate::vector_clock::VectorClock;
 
 const GRANULE_BITS: u32 = 3;
@@ -660,12 +661,8 @@ impl ShadowMemory {
         op: &Op,
         conflicts: &mut impl FnMut(Conflict),
     ) {
-        let end = addr.saturating_add(len);
-        let mut g = addr & !7;
-        while g < end {
-            let lo = addr.max(g) - g;
-            let hi = end.min(g.saturating_add(8)) - g;
-            let mask = (((1u16 << hi) - 1) & !((1u16 << lo) - 1)) as u8;
+        for (granule, mask) in granules(addr, len) {
+            let g = granule << 3;
             let page = self.page_for(g >> PAGE_BITS);
             let cell = &mut self.pages[page as usize][granule_in_page(g)];
             self.side.apply(cell, mask, op, &mut |mask, prior| {
@@ -675,10 +672,6 @@ impl ShadowMemory {
                     prior,
                 });
             });
-            match g.checked_add(8) {
-                Some(next) => g = next,
-                None => break,
-            }
         }
     }
 
@@ -725,12 +718,8 @@ impl ShadowMemory {
                 found.push(write);
             }
         };
-        let end = addr.saturating_add(len);
-        let mut g = addr & !7;
-        while g < end {
-            let lo = addr.max(g) - g;
-            let hi = end.min(g.saturating_add(8)) - g;
-            let mask = (((1u16 << hi) - 1) & !((1u16 << lo) - 1)) as u8;
+        for (granule, mask) in granules(addr, len) {
+            let g = granule << 3;
             if let Some(&page) = self.index.get(&(g >> PAGE_BITS)) {
                 let cell = &self.pages[page as usize][granule_in_page(g)];
                 match cell.tag() {
@@ -743,10 +732,6 @@ impl ShadowMemory {
                     }
                     _ => self.side.entries(cell, &mut keep),
                 }
-            }
-            match g.checked_add(8) {
-                Some(next) => g = next,
-                None => break,
             }
         }
         found

@@ -774,7 +774,7 @@ mod plan_tests {
     use super::*;
     use crate::arch::x86_64::decode::{BlockEnd, DecodedBlock};
 
-    fn block_of(bytes: &[u8]) -> DecodedBlock {
+    pub(super) fn block_of(bytes: &[u8]) -> DecodedBlock {
         let mut d = iced_x86::Decoder::with_ip(64, bytes, 0x1000, iced_x86::DecoderOptions::NONE);
         let insns: Vec<Instruction> = d.iter().collect();
         let end = insns.last().map_or(0x1000, |i| i.next_ip());
@@ -827,21 +827,8 @@ mod plan_tests {
 
 #[cfg(test)]
 mod repeat_filter_tests {
+    use super::plan_tests::block_of;
     use super::*;
-    use crate::arch::x86_64::decode::{BlockEnd, DecodedBlock};
-
-    fn block_of(bytes: &[u8]) -> DecodedBlock {
-        let mut d = iced_x86::Decoder::with_ip(64, bytes, 0x1000, iced_x86::DecoderOptions::NONE);
-        let insns: Vec<Instruction> = d.iter().collect();
-        let end = insns.last().map_or(0x1000, |i| i.next_ip());
-        DecodedBlock {
-            pc: 0x1000,
-            disp_offsets: vec![0; insns.len()],
-            insns,
-            bytes: bytes.to_vec(),
-            end: BlockEnd::Fallthrough(end),
-        }
-    }
 
     fn plan(bytes: &[u8]) -> RecordPlan {
         let mut n = 0;
