@@ -124,8 +124,26 @@ fn compare_with_labels(name: &str, log: &HelgrindLog) -> Vec<String> {
     problems
 }
 
+/// The program's `hbgrind-options`, a relative `--lock-model=FILE` made
+/// a path in `tests/programs/races/`.
+fn labelled_options(name: &str) -> Vec<String> {
+    let dir = tests_dir().join("programs").join("races");
+    labels_of(name)
+        .hbgrind_options
+        .into_iter()
+        .map(|option| match option.strip_prefix("--lock-model=") {
+            Some(file) if !file.starts_with('/') => {
+                format!("--lock-model={}", dir.join(file).display())
+            }
+            _ => option,
+        })
+        .collect()
+}
+
 fn check_labelled(name: &str) {
-    let (log, text) = run_race_program(name, &[]);
+    let options = labelled_options(name);
+    let options: Vec<&str> = options.iter().map(String::as_str).collect();
+    let (log, text) = run_race_program(name, &options);
     let problems = compare_with_labels(name, &log);
     assert!(
         problems.is_empty(),
@@ -184,6 +202,8 @@ labelled_programs!(
     counter_unlocked,
     create_join_chain,
     create_join_siblings,
+    custom_lock,
+    custom_lock_racy,
     deep_call_chain,
     detach_race,
     detach_sem_handoff,

@@ -62,6 +62,8 @@ pub(crate) struct Options {
     pub(crate) raw: Vec<String>,
     pub(crate) tool: Tool,
     pub(crate) trace_children: bool,
+    /// `--lock-model=FILE` values, in order (checked before the program runs).
+    pub(crate) lock_models: Vec<String>,
     /// PROG as the user typed it.
     pub(crate) program: OsString,
     pub(crate) args: Vec<OsString>,
@@ -189,6 +191,11 @@ const SPECS: &[Spec] = &[
         help: "race tool: a futex wake releases the word, a woken wait acquires it? [yes]",
     },
     Spec {
+        name: "--lock-model",
+        value: Value::Text("FILE"),
+        help: "race tool: also read lock models from FILE (papers/lockmodels.md); may be repeated",
+    },
+    Spec {
         name: "--trace",
         value: Value::Text("FILTER"),
         help: "debug logging of hbgrind itself, e.g. dbi::syscall=debug [off]",
@@ -258,6 +265,7 @@ pub(crate) fn parse(args: &[OsString]) -> Result<Command, OptionError> {
     let mut raw = Vec::new();
     let mut tool = Tool::Race;
     let mut trace_children = false;
+    let mut lock_models = Vec::new();
     let (mut xml, mut xml_destination) = (false, false);
     let mut rest = args.iter();
     let program = loop {
@@ -291,6 +299,7 @@ pub(crate) fn parse(args: &[OsString]) -> Result<Command, OptionError> {
             ("--trace-children", Some(value)) => trace_children = value == "yes",
             ("--xml", Some(value)) => xml = value == "yes",
             ("--xml-fd" | "--xml-file", Some(_)) => xml_destination = true,
+            ("--lock-model", Some(file)) => lock_models.push(file.to_string()),
             _ => {}
         }
         raw.push(text.to_string());
@@ -302,6 +311,7 @@ pub(crate) fn parse(args: &[OsString]) -> Result<Command, OptionError> {
         raw,
         tool,
         trace_children,
+        lock_models,
         program,
         args: rest.cloned().collect(),
     }))

@@ -40,6 +40,7 @@ impl Harness {
             },
             suppressions: load_suppressions(&[], true).unwrap(),
             error_exitcode: 0,
+            lock_models: load_lock_models(&[]).unwrap(),
             futex_sync: true,
         };
         adjust(&mut config);
@@ -394,7 +395,14 @@ fn suppression_files_are_read_and_malformed_ones_refused() {
 fn every_model_function_and_heap_function_is_hooked() {
     let h = Harness::new("hooks");
     let hooks = h.tool.hooks();
-    for f in PTHREAD.functions {
+    for model in builtin_models() {
+        for f in &model.functions {
+            let r = hooks.iter().find(|r| r.symbol == f.symbol).unwrap();
+            assert_eq!(r.quiet, f.quiet, "{}", f.symbol);
+            assert_eq!(r.exit, f.has_exit_effects(), "{}", f.symbol);
+        }
+    }
+    for f in &lockmodels::pthread().functions {
         let r = hooks.iter().find(|r| r.symbol == f.symbol).unwrap();
         assert_eq!(r.quiet, f.quiet, "{}", f.symbol);
         assert_eq!(r.exit, f.has_exit_effects(), "{}", f.symbol);
