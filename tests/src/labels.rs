@@ -15,6 +15,7 @@
 //! tsan-expect: race write 1 size_unaligned_overlap.c:23 / write 2 size_unaligned_overlap.c:31
 //! tsan-expect: none
 //! hbgrind-options: --lock-model=custom_lock.model
+//! build-with: glib-2.0
 //! ```
 //!
 //! - `expect-race: KIND SIZE FILE:LINE / KIND SIZE FILE:LINE`: one data race,
@@ -51,6 +52,9 @@
 //!   up. A relative `--lock-model=FILE` is resolved against
 //!   `tests/programs/races/` by the test that runs hbgrind; ThreadSanitizer
 //!   runs ignore the line.
+//! - `build-with: PACKAGE...`: pkg-config packages the program is compiled
+//!   and linked with (`pkg-config --cflags --libs`), for hbgrind's runs and
+//!   ThreadSanitizer's alike (`races::build_flags`).
 //!
 //! Every `FILE` must be the program's own file name and every `LINE` a
 //! line of code in it (not blank, not a comment); anything malformed is a `LabelError` naming the
@@ -197,6 +201,8 @@ pub struct Labels {
     pub tsan_override: Option<Findings>,
     /// Options to run hbgrind with (`hbgrind-options`), as written.
     pub hbgrind_options: Vec<String>,
+    /// pkg-config packages to build with (`build-with`).
+    pub build_with: Vec<String>,
 }
 
 impl Labels {
@@ -223,12 +229,13 @@ impl fmt::Display for LabelError {
 
 impl std::error::Error for LabelError {}
 
-const KEYWORDS: [&str; 5] = [
+const KEYWORDS: [&str; 6] = [
     "expect-race:",
     "expect-lockorder:",
     "expect-misuse:",
     "tsan-expect:",
     "hbgrind-options:",
+    "build-with:",
 ];
 
 /// Parses the labels of `source`, the text of the program named `program`
@@ -254,6 +261,14 @@ pub fn parse_labels(program: &str, source: &str) -> Result<Labels, LabelError> {
             program,
             lines: &lines,
         };
+        if keyword == "build-with:" {
+            let packages: Vec<String> = body.split_whitespace().map(str::to_string).collect();
+            if packages.is_empty() {
+                return Err(error("build-with names no pkg-config package".into()));
+            }
+            labels.build_with.extend(packages);
+            continue;
+        }
         if keyword == "hbgrind-options:" {
             let options: Vec<String> = body.split_whitespace().map(str::to_string).collect();
             if let Some(bad) = options.iter().find(|o| !o.starts_with("--")) {
@@ -322,7 +337,8 @@ fn find_keyword(text: &str) -> Result<Option<(&'static str, &str)>, String> {
         let looks_like_label = word.ends_with(':')
             && (word.starts_with("expect-")
                 || word.starts_with("tsan-")
-                || word.starts_with("hbgrind-"))
+                || word.starts_with("hbgrind-")
+                || word.starts_with("build-"))
             && word[..word.len() - 1]
                 .chars()
                 .all(|c| c.is_ascii_lowercase() || c == '-');

@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use hbgrind_tests::helgrind::{own_loc, parse_frame, parse_log, ErrorBlock, Frame, HelgrindLog};
 use hbgrind_tests::labels::{describe_difference, Findings};
-use hbgrind_tests::races::{build_in, build_race_program, labels_of, race_programs};
+use hbgrind_tests::races::{build_flags, build_in, build_race_program, labels_of, race_programs};
 use hbgrind_tests::{assert_same, cached_file, scratch_dir, tests_dir, Output, Rng, Run};
 
 /// The last lines of a log, for failure messages.
@@ -59,7 +59,9 @@ fn run_logged(run: &Run, dir: &Path, options: &[&str]) -> Logged {
 /// Builds `races/NAME`, runs it natively and under hbgrind, checks
 /// transparency and returns the parsed log.
 fn run_race_program(name: &str, options: &[&str]) -> (HelgrindLog, String) {
-    let program = build_race_program(name, &[]);
+    let flags = build_flags(name);
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let program = build_race_program(name, &flags);
     // Several tests run the same program at once: one directory per run.
     static RUNS: AtomicUsize = AtomicUsize::new(0);
     let stem = name.trim_end_matches(".c");
@@ -215,6 +217,8 @@ labelled_programs!(
     futex_mutex_racy,
     futex_wake_op,
     gather_race,
+    glib_queue,
+    glib_queue_racy,
     global_read_after_join,
     global_read_read,
     global_write_after_create,
