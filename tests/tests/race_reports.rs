@@ -205,6 +205,7 @@ labelled_programs!(
     create_join_chain,
     create_join_siblings,
     custom_lock,
+    custom_lock_operands,
     custom_lock_racy,
     deep_call_chain,
     detach_race,
