@@ -218,6 +218,7 @@ labelled_programs!(
     futex_mutex_racy,
     futex_wake_op,
     gather_race,
+    glib_async_queue_once,
     glib_queue,
     glib_queue_racy,
     global_read_after_join,
