@@ -17,9 +17,12 @@ fn every_shipped_model_parses() {
     assert_eq!(pthread().name, "pthread.model");
 }
 
+/// One row of a model table: (symbol, quiet, effects).
+type Row = (&'static str, bool, Vec<(When, Effect)>);
+
 /// The pthread table as `lockmodels/src/pthread.rs` had it in Rust before
-/// it became `models/pthread.model`: (symbol, quiet, effects).
-fn old_pthread_table() -> Vec<(&'static str, bool, Vec<(When, Effect)>)> {
+/// it became `models/pthread.model`.
+fn old_pthread_table() -> Vec<Row> {
     use Effect::*;
     use When::{Entry, Exit};
     let a = Operand::arg;

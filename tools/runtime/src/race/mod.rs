@@ -14,7 +14,8 @@
 //!   loads and stores with atomic accesses are withdrawn (`withdrawn`).
 //!   Not checked: the dynamic linker's own accesses, and glibc's thread
 //!   counter (`UNSYNCHRONISING_WORDS`).
-//! - Synchronisation: hooks on the pthread model's symbols go through
+//! - Synchronisation: hooks on the symbols of the lock models (the shipped
+//!   files and `--lock-model`, `load_lock_models`) go through
 //!   `lockmodels::apply`; `pthread_create`'s exit maps the `pthread_t` it
 //!   stored to the thread the translator saw it create; client requests
 //!   (`client.rs`) add annotations.
