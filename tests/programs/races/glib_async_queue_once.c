@@ -4,10 +4,10 @@
  * fills it, the others wait or see it set), guarded by a GRWLock for a
  * statistic. Nothing races. ThreadSanitizer sees none of glib's futex
  * synchronisation (glib is not built with it): it reports the queue's
- * hand-offs (item and malloc) and the once-initialised table:
- * tsan-expect: race read 4 glib_async_queue_once.c:41 / write 8 glib_async_queue_once.c:61
- * tsan-expect: race read 4 glib_async_queue_once.c:45 / write 8 glib_async_queue_once.c:26
- * tsan-expect: race read 8 glib_async_queue_once.c:32 / write 8 glib_async_queue_once.c:29
+ * hand-offs (an item against its malloc) and the once-initialised table:
+ * tsan-expect: race read 4 glib_async_queue_once.c:42 / write 8 glib_async_queue_once.c:62
+ * tsan-expect: race read 4 glib_async_queue_once.c:46 / write 4 glib_async_queue_once.c:29
+ * tsan-expect: race read 8 glib_async_queue_once.c:33 / write 8 glib_async_queue_once.c:30
  * build-with: glib-2.0 */
 #include <glib.h>
 #include <stdio.h>
@@ -15,6 +15,7 @@
 
 #define ITEMS 64
 
+static int table_storage[16];
 static int *table;
 static GRWLock stats_lock;
 static long hits;
@@ -23,7 +24,7 @@ static int *get_table(void)
 {
     static gsize once;
     if (g_once_init_enter(&once)) {
-        int *t = malloc(16 * sizeof *t);
+        int *t = table_storage;
         for (int i = 0; i < 16; i++)
             t[i] = i * 3;
         table = t;

@@ -789,3 +789,43 @@ fn a_threads_stack_comes_from_its_clone3_arguments() {
     h.tool.on_syscall(&sys(1, SYS_CLONE3, &[8, 88, 0, 0, 0, 0]));
     assert_eq!(h.tool.pending_stack, None);
 }
+
+#[test]
+fn lock_model_files_add_to_and_replace_the_shipped_models() {
+    let user = scratch("user.model");
+    std::fs::write(
+        &user,
+        "my_lock: lock arg0 at exit\npthread_mutex_lock: quiet\n",
+    )
+    .unwrap();
+    let all = load_lock_models(std::slice::from_ref(&user)).unwrap();
+    assert!(all.function("my_lock").is_some());
+    assert!(all.function("g_mutex_lock").is_some(), "glib is shipped");
+    assert!(
+        all.function("qemu_mutex_lock_impl").is_some(),
+        "QEMU is shipped"
+    );
+    assert!(all
+        .function("pthread_mutex_lock")
+        .unwrap()
+        .effects
+        .is_empty());
+    let h = Harness::with("user_model", |c| c.lock_models = all.clone());
+    assert!(h
+        .tool
+        .hooks()
+        .iter()
+        .any(|r| r.symbol == "my_lock" && r.exit));
+
+    let bad = scratch("bad.model");
+    std::fs::write(&bad, "# x\nmy_lock lock arg0\n").unwrap();
+    assert_eq!(
+        load_lock_models(std::slice::from_ref(&bad)).unwrap_err(),
+        format!("{bad}:2: expected `SYMBOL: EFFECT; EFFECT...`, found no `:`")
+    );
+    let missing = scratch("missing.model");
+    assert_eq!(
+        load_lock_models(std::slice::from_ref(&missing)).unwrap_err(),
+        format!("{missing}: cannot read lock model: no such file")
+    );
+}
