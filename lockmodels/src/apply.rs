@@ -24,17 +24,26 @@ pub trait ThreadLookup {
     fn is_held(&self, _lock: u64) -> bool {
         false
     }
+    /// The guest's 8-byte word at `addr`, for `*(argN + offset)` operands.
+    fn read_word(&self, _addr: u64) -> Option<u64> {
+        None
+    }
+    /// The run-time address of a global symbol, for `&name` operands.
+    fn symbol(&self, _name: &str) -> Option<u64> {
+        None
+    }
 }
 
 /// Applies the effects of `function` due at this point of `call`: its entry
-/// when `call.ret` is `None`, else its exit.
+/// when `call.ret` is `None`, else its exit. An effect whose operand cannot
+/// be resolved (an unreadable word, a symbol not loaded) is skipped.
 pub fn apply(
     engine: &mut Engine,
     function: &ModelledFunction,
     call: &Call,
     threads: &dyn ThreadLookup,
 ) -> Result<(), EngineError> {
-    for &(when, effect) in function.effects {
+    for (when, effect) in &function.effects {
         if when.is_due(call.ret) {
             apply_effect(engine, effect, call, threads)?;
         }
@@ -48,63 +57,67 @@ pub fn apply(
 pub fn held_changes<'a>(
     function: &'a ModelledFunction,
     call: &'a Call<'a>,
+    threads: &'a dyn ThreadLookup,
 ) -> impl Iterator<Item = (u64, bool)> + 'a {
-    let arg = move |i: usize| call.args.get(i).copied().unwrap_or(0);
     function
         .effects
         .iter()
         .filter(move |(when, _)| when.is_due(call.ret))
-        .filter_map(move |&(_, effect)| match effect {
-            Effect::Lock { lock, .. } | Effect::RwLock { lock, .. } => Some((arg(lock), true)),
-            Effect::Unlock { lock } | Effect::RwUnlock { lock } | Effect::InitOrUnlock { lock } => {
-                Some((arg(lock), false))
-            }
-            Effect::Init { object } | Effect::Destroy { object } => Some((arg(object), false)),
-            _ => None,
+        .filter_map(move |(_, effect)| {
+            let (operand, held) = match effect {
+                Effect::Lock { lock, .. } | Effect::RwLock { lock, .. } => (lock, true),
+                Effect::Unlock { lock }
+                | Effect::RwUnlock { lock }
+                | Effect::InitOrUnlock { lock } => (lock, false),
+                Effect::Init { object } | Effect::Destroy { object } => (object, false),
+                _ => return None,
+            };
+            Some((operand.resolve(call.args, threads)?, held))
         })
 }
 
 fn apply_effect(
     engine: &mut Engine,
-    effect: Effect,
+    effect: &Effect,
     call: &Call,
     threads: &dyn ThreadLookup,
 ) -> Result<(), EngineError> {
-    let arg = |i: usize| call.args.get(i).copied().unwrap_or(0);
     let (t, site) = (call.thread, call.site);
+    let value = |operand: &crate::Operand| operand.resolve(call.args, threads);
+    // The sync object every effect but the create/atomic ones is about.
+    let Some(object) = effect.operands().first().and_then(|o| value(o)) else {
+        return Ok(());
+    };
     match effect {
-        Effect::Lock { lock, trylock } => engine.mutex_lock(t, arg(lock), trylock, site),
-        Effect::Unlock { lock } => engine.mutex_unlock(t, arg(lock), site),
-        Effect::RwLock {
-            lock,
-            write,
-            trylock,
-        } => engine.rwlock_lock(t, arg(lock), write, trylock, site),
-        Effect::RwUnlock { lock } => engine.rwlock_unlock(t, arg(lock), site),
-        Effect::Release { object } => engine.release(t, arg(object)),
-        Effect::Acquire { object } => engine.acquire(t, arg(object)),
-        Effect::Destroy { object } => engine.sync_destroy(t, arg(object), site),
-        Effect::BarrierInit { barrier, count } => {
-            let count = u32::try_from(arg(count)).unwrap_or(u32::MAX);
-            engine.barrier_init(t, arg(barrier), count)
+        Effect::Lock { trylock, .. } => engine.mutex_lock(t, object, *trylock, site),
+        Effect::Unlock { .. } => engine.mutex_unlock(t, object, site),
+        Effect::RwLock { write, trylock, .. } => {
+            engine.rwlock_lock(t, object, *write, *trylock, site)
         }
-        Effect::BarrierWait { barrier } => engine.barrier_wait(t, arg(barrier), site),
-        Effect::Join { thread } => match threads.thread_of(arg(thread)) {
+        Effect::RwUnlock { .. } => engine.rwlock_unlock(t, object, site),
+        Effect::Release { .. } => engine.release(t, object),
+        Effect::Acquire { .. } => engine.acquire(t, object),
+        Effect::Destroy { .. } | Effect::Init { .. } => engine.sync_destroy(t, object, site),
+        Effect::BarrierInit { count, .. } => {
+            let count = value(count).unwrap_or(0);
+            let count = u32::try_from(count).unwrap_or(u32::MAX);
+            engine.barrier_init(t, object, count)
+        }
+        Effect::BarrierWait { .. } => engine.barrier_wait(t, object, site),
+        Effect::Join { .. } => match threads.thread_of(object) {
             Some(child) => engine.thread_join(t, child),
             None => Ok(()),
         },
-        Effect::Init { object } => engine.sync_destroy(t, arg(object), site),
-        Effect::InitOrUnlock { lock } => {
-            if threads.is_held(arg(lock)) {
-                engine.mutex_unlock(t, arg(lock), site)
+        Effect::InitOrUnlock { .. } => {
+            if threads.is_held(object) {
+                engine.mutex_unlock(t, object, site)
             } else {
-                engine.sync_destroy(t, arg(lock), site)
+                engine.sync_destroy(t, object, site)
             }
         }
-        Effect::Spawned { .. } => Ok(()),
-        Effect::AtomicWord { .. } => Ok(()),
-        Effect::Detach { thread } => {
-            if let Some(child) = threads.thread_of(arg(thread)) {
+        Effect::Spawned { .. } | Effect::AtomicWord { .. } => Ok(()),
+        Effect::Detach { .. } => {
+            if let Some(child) = threads.thread_of(object) {
                 engine.thread_detach(child);
             }
             Ok(())

@@ -3,7 +3,7 @@
 use std::collections::{HashMap, HashSet};
 
 use hb_engine::{Engine, Report, ThreadId};
-use lockmodels::{apply, held_changes, Call, ThreadLookup, PTHREAD};
+use lockmodels::{apply, held_changes, pthread, Call, Operand, ThreadLookup};
 
 /// The pthread_t map and the held locks, as the race tool keeps them.
 struct Threads(HashMap<u64, ThreadId>, HashSet<u64>);
@@ -51,7 +51,7 @@ impl Sim {
     }
 
     fn apply(&mut self, thread: ThreadId, symbol: &str, args: &[u64], ret: Option<u64>, site: u32) {
-        let f = PTHREAD.function(symbol).expect("modelled");
+        let f = pthread().function(symbol).expect("modelled");
         let call = Call {
             thread,
             args,
@@ -59,7 +59,7 @@ impl Sim {
             site,
         };
         apply(&mut self.engine, f, &call, &self.threads).unwrap();
-        for (lock, held) in held_changes(f, &call) {
+        for (lock, held) in held_changes(f, &call, &self.threads).collect::<Vec<_>>() {
             if held {
                 self.threads.1.insert(lock);
             } else {
@@ -192,8 +192,8 @@ fn join_orders_the_child_before_the_joiner() {
 #[test]
 fn every_modelled_symbol_is_listed_once() {
     let mut seen = std::collections::HashSet::new();
-    for f in PTHREAD.functions {
-        assert!(seen.insert(f.symbol), "{} listed twice", f.symbol);
+    for f in &pthread().functions {
+        assert!(seen.insert(&f.symbol), "{} listed twice", f.symbol);
         assert!(!f.effects.is_empty(), "{} has no effect", f.symbol);
     }
 }
@@ -202,7 +202,7 @@ fn every_modelled_symbol_is_listed_once() {
 //
 // `covered` lists the symbols the scenarios below exercise; the last test
 // checks that it names every function of the model, so a new entry in
-// `PTHREAD` without a scenario fails.
+// `pthread.model` without a scenario fails.
 
 const EBUSY: u64 = 16;
 
@@ -474,10 +474,10 @@ fn detach_and_create_change_no_order() {
     s.call(T1, "pthread_create", &[0x9000, 0, 0, 0], 0);
     s.write(T3, X, 2);
     assert_eq!(s.races(), [(2, 1)]);
-    let create = PTHREAD.function("pthread_create").unwrap();
-    assert_eq!(create.spawned_handle(), Some(0));
+    let create = pthread().function("pthread_create").unwrap();
+    assert_eq!(create.spawned_handle(), Some(&Operand::arg(0)));
     assert!(create.has_exit_effects());
-    assert!(!PTHREAD
+    assert!(!pthread()
         .function("pthread_mutex_unlock")
         .unwrap()
         .has_exit_effects());
@@ -486,8 +486,8 @@ fn detach_and_create_change_no_order() {
 #[test]
 fn pthread_once_declares_its_word_atomic() {
     const ONCE: u64 = 0xa000;
-    let once = PTHREAD.function("pthread_once").unwrap();
-    assert_eq!(once.atomic_word(None), Some(0));
+    let once = pthread().function("pthread_once").unwrap();
+    assert_eq!(once.atomic_word(None), Some(&Operand::arg(0)));
     assert_eq!(once.atomic_word(Some(0)), None);
     assert!(!once.quiet, "the init routine's accesses are checked");
     // What the race tool then does with glibc's movs on the word: T2 runs
@@ -555,7 +555,11 @@ fn every_modelled_function_has_a_scenario() {
             "pthread_detach",
         ])
         .collect();
-    for f in PTHREAD.functions {
-        assert!(covered.contains(&f.symbol), "{} has no scenario", f.symbol);
+    for f in &pthread().functions {
+        assert!(
+            covered.contains(&f.symbol.as_str()),
+            "{} has no scenario",
+            f.symbol
+        );
     }
 }

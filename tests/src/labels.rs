@@ -14,6 +14,8 @@
 //! expect-misuse: unlock-unlocked unlock_unlocked.c:16
 //! tsan-expect: race write 1 size_unaligned_overlap.c:23 / write 2 size_unaligned_overlap.c:31
 //! tsan-expect: none
+//! hbgrind-options: --lock-model=custom_lock.model
+//! build-with: glib-2.0
 //! ```
 //!
 //! - `expect-race: KIND SIZE FILE:LINE / KIND SIZE FILE:LINE`: one data race,
@@ -44,6 +46,15 @@
 //!   Valgrind client requests, it sizes some unaligned accesses differently),
 //!   the set TSan is held to instead, with a comment in the program saying
 //!   why. Several `tsan-expect` lines make one set; `none` stands alone.
+//! - `hbgrind-options: OPTION...`: options hbgrind needs to run the program
+//!   as labelled (for a lock library of the program's own, the model file
+//!   that describes it), separated by spaces, in order; several lines add
+//!   up. A relative `--lock-model=FILE` is resolved against
+//!   `tests/programs/races/` by the test that runs hbgrind; ThreadSanitizer
+//!   runs ignore the line.
+//! - `build-with: PACKAGE...`: pkg-config packages the program is compiled
+//!   and linked with (`pkg-config --cflags --libs`), for hbgrind's runs and
+//!   ThreadSanitizer's alike (`races::build_flags`).
 //!
 //! Every `FILE` must be the program's own file name and every `LINE` a
 //! line of code in it (not blank, not a comment); anything malformed is a `LabelError` naming the
@@ -188,6 +199,10 @@ pub struct Labels {
     pub expected: Findings,
     /// What ThreadSanitizer reports instead, when a `tsan-expect` says so.
     pub tsan_override: Option<Findings>,
+    /// Options to run hbgrind with (`hbgrind-options`), as written.
+    pub hbgrind_options: Vec<String>,
+    /// pkg-config packages to build with (`build-with`).
+    pub build_with: Vec<String>,
 }
 
 impl Labels {
@@ -214,11 +229,13 @@ impl fmt::Display for LabelError {
 
 impl std::error::Error for LabelError {}
 
-const KEYWORDS: [&str; 4] = [
+const KEYWORDS: [&str; 6] = [
     "expect-race:",
     "expect-lockorder:",
     "expect-misuse:",
     "tsan-expect:",
+    "hbgrind-options:",
+    "build-with:",
 ];
 
 /// Parses the labels of `source`, the text of the program named `program`
@@ -244,6 +261,27 @@ pub fn parse_labels(program: &str, source: &str) -> Result<Labels, LabelError> {
             program,
             lines: &lines,
         };
+        if keyword == "build-with:" {
+            let packages: Vec<String> = body.split_whitespace().map(str::to_string).collect();
+            if packages.is_empty() {
+                return Err(error("build-with names no pkg-config package".into()));
+            }
+            labels.build_with.extend(packages);
+            continue;
+        }
+        if keyword == "hbgrind-options:" {
+            let options: Vec<String> = body.split_whitespace().map(str::to_string).collect();
+            if let Some(bad) = options.iter().find(|o| !o.starts_with("--")) {
+                return Err(error(format!(
+                    "hbgrind-options wants options like `--lock-model=FILE`, not {bad:?}"
+                )));
+            }
+            if options.is_empty() {
+                return Err(error("hbgrind-options names no option".into()));
+            }
+            labels.hbgrind_options.extend(options);
+            continue;
+        }
         let (set, finding) = if keyword == "tsan-expect:" {
             tsan_lines += 1;
             if body == "none" {
@@ -297,7 +335,10 @@ fn find_keyword(text: &str) -> Result<Option<(&'static str, &str)>, String> {
     }
     for word in text.split_whitespace() {
         let looks_like_label = word.ends_with(':')
-            && (word.starts_with("expect-") || word.starts_with("tsan-"))
+            && (word.starts_with("expect-")
+                || word.starts_with("tsan-")
+                || word.starts_with("hbgrind-")
+                || word.starts_with("build-"))
             && word[..word.len() - 1]
                 .chars()
                 .all(|c| c.is_ascii_lowercase() || c == '-');

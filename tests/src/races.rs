@@ -30,6 +30,29 @@ pub fn labels_of(name: &str) -> Labels {
     parse_labels(name, &source).unwrap_or_else(|err| panic!("{err}"))
 }
 
+/// The compiler flags the `build-with` label of `races/NAME` asks for
+/// (`pkg-config --cflags --libs PACKAGE...`); none without the label.
+pub fn build_flags(name: &str) -> Vec<String> {
+    let packages = labels_of(name).build_with;
+    if packages.is_empty() {
+        return Vec::new();
+    }
+    let out = std::process::Command::new("pkg-config")
+        .args(["--cflags", "--libs"])
+        .args(&packages)
+        .output()
+        .unwrap_or_else(|err| panic!("{name}: cannot run pkg-config: {err}"));
+    assert!(
+        out.status.success(),
+        "{name}: pkg-config {packages:?} failed (scripts/setup installs them): {}",
+        String::from_utf8_lossy(&out.stderr).trim()
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
+}
+
 /// Compiles `races/NAME` (`-g -O1 -pthread` and `extra`) through
 /// `Program::build_with`, whose cache key keeps the `races/` prefix.
 pub fn build_race_program(name: &str, extra: &[&str]) -> Program {

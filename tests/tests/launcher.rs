@@ -813,3 +813,53 @@ fn the_race_tool_is_the_default_and_helgrind_and_drd_name_it() {
     assert!(quiet.tool_lines().is_empty());
     assert!(run.under_hbgrind(&["--tool=none"]).tool_lines().is_empty());
 }
+
+/// A malformed `--lock-model` file is refused with its `file:line` before
+/// anything runs; a missing one names itself; a good one lets the program run.
+#[test]
+fn a_malformed_lock_model_is_refused_before_the_program_runs() {
+    let dir = scratch_dir("launcher_lock_model");
+    let marker = dir.join("ran");
+    let _ = std::fs::remove_file(&marker);
+    let script = format!("touch {}", show(&marker));
+    let bad = dir.join("bad.model");
+    std::fs::write(
+        &bad,
+        "# my locks\nmy_lock: lock arg0 at exit\nmy_unlock: unlock arg0 at entrance\n",
+    )
+    .unwrap();
+    let option = format!("--lock-model={}", show(&bad));
+    assert_refused(
+        &hbgrind_with(&[&option, "/bin/sh", "-c", &script]),
+        &format!(
+            "hbgrind: {}:3: expected `at entry` or `at exit`, found `entrance`",
+            show(&bad)
+        ),
+    );
+    assert!(!marker.exists(), "the program ran");
+    let missing = dir.join("missing.model");
+    assert_refused(
+        &hbgrind_with(&[
+            &format!("--lock-model={}", show(&missing)),
+            "/bin/sh",
+            "-c",
+            &script,
+        ]),
+        &format!(
+            "hbgrind: {}: cannot read lock model: no such file",
+            show(&missing)
+        ),
+    );
+    assert!(!marker.exists(), "the program ran");
+    let good = dir.join("good.model");
+    std::fs::write(&good, "my_lock: lock arg0 at exit\n").unwrap();
+    let out = hbgrind_with(&[
+        "--tool=none",
+        &format!("--lock-model={}", show(&good)),
+        "/bin/sh",
+        "-c",
+        &script,
+    ]);
+    assert!(out.status.success(), "{}", out.stderr_text());
+    assert!(marker.exists(), "the program did not run");
+}

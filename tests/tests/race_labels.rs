@@ -12,7 +12,7 @@ use hbgrind_tests::labels::{
     describe_difference, parse_labels, parse_tsan, Access, AccessKind, Finding, Findings, Loc,
     Misuse,
 };
-use hbgrind_tests::races::{labels_of, race_programs};
+use hbgrind_tests::races::{build_flags, labels_of, race_programs};
 use hbgrind_tests::{profile_dir, program_source, scratch_dir, Output, Program, Run};
 
 /// The options the labels are validated with: keep going after the first
@@ -75,8 +75,11 @@ fn tsan_unavailable() -> Option<String> {
 /// Everything wrong with one program, empty when it agrees with TSan.
 fn check_program(name: &str) -> Vec<String> {
     let labels = labels_of(name);
-    let native_run = Run::new(build(name, &[]).path).native();
-    let tsan_run = Run::new(build(name, &["-fsanitize=thread"]).path)
+    let flags = build_flags(name);
+    let mut flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let native_run = Run::new(build(name, &flags).path).native();
+    flags.push("-fsanitize=thread");
+    let tsan_run = Run::new(build(name, &flags).path)
         .env("TSAN_OPTIONS", TSAN_OPTIONS)
         .native();
     let mut problems = Vec::new();
@@ -278,6 +281,22 @@ fn every_label_kind_and_the_tsan_override_parse() {
             },
         ])
     );
+    let built = parse_labels(
+        "p.c",
+        "/* p.c: x\n * hbgrind-options: --lock-model=a.model --futex-sync=no\n \
+         * hbgrind-options: --lock-model=b.model\n * build-with: glib-2.0 */\nint a;\n",
+    )
+    .unwrap();
+    assert_eq!(
+        built.hbgrind_options,
+        [
+            "--lock-model=a.model",
+            "--futex-sync=no",
+            "--lock-model=b.model"
+        ]
+    );
+    assert_eq!(built.build_with, ["glib-2.0"]);
+    assert!(built.expected.is_empty() && built.tsan_override.is_none());
     let none = parse_labels("p.c", "/* p.c: x\n * tsan-expect: none */\nint a;\n").unwrap();
     assert_eq!(none.expected, Findings::new());
     assert_eq!(none.tsan_override, Some(Findings::new()));
@@ -325,8 +344,14 @@ fn malformed_labels_are_refused_with_their_line() {
         (
             "expect-races: write 4 p.c:5 / read 4 p.c:4",
             "unknown label \"expect-races:\"; labels are \
-             expect-race: expect-lockorder: expect-misuse: tsan-expect:",
+             expect-race: expect-lockorder: expect-misuse: tsan-expect: hbgrind-options: build-with:",
         ),
+        (
+            "hbgrind-options: lock-model=x.model",
+            "hbgrind-options wants options like `--lock-model=FILE`, not \"lock-model=x.model\"",
+        ),
+        ("hbgrind-options:", "hbgrind-options names no option"),
+        ("build-with:", "build-with names no pkg-config package"),
         (
             "tsan-expect: data race",
             "tsan-expect wants `race ...`, `lockorder ...`, `misuse ...` or `none`, \

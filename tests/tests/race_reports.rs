@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use hbgrind_tests::helgrind::{own_loc, parse_frame, parse_log, ErrorBlock, Frame, HelgrindLog};
 use hbgrind_tests::labels::{describe_difference, Findings};
-use hbgrind_tests::races::{build_in, build_race_program, labels_of, race_programs};
+use hbgrind_tests::races::{build_flags, build_in, build_race_program, labels_of, race_programs};
 use hbgrind_tests::{assert_same, cached_file, scratch_dir, tests_dir, Output, Rng, Run};
 
 /// The last lines of a log, for failure messages.
@@ -59,7 +59,9 @@ fn run_logged(run: &Run, dir: &Path, options: &[&str]) -> Logged {
 /// Builds `races/NAME`, runs it natively and under hbgrind, checks
 /// transparency and returns the parsed log.
 fn run_race_program(name: &str, options: &[&str]) -> (HelgrindLog, String) {
-    let program = build_race_program(name, &[]);
+    let flags = build_flags(name);
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let program = build_race_program(name, &flags);
     // Several tests run the same program at once: one directory per run.
     static RUNS: AtomicUsize = AtomicUsize::new(0);
     let stem = name.trim_end_matches(".c");
@@ -124,8 +126,26 @@ fn compare_with_labels(name: &str, log: &HelgrindLog) -> Vec<String> {
     problems
 }
 
+/// The program's `hbgrind-options`, a relative `--lock-model=FILE` made
+/// a path in `tests/programs/races/`.
+fn labelled_options(name: &str) -> Vec<String> {
+    let dir = tests_dir().join("programs").join("races");
+    labels_of(name)
+        .hbgrind_options
+        .into_iter()
+        .map(|option| match option.strip_prefix("--lock-model=") {
+            Some(file) if !file.starts_with('/') => {
+                format!("--lock-model={}", dir.join(file).display())
+            }
+            _ => option,
+        })
+        .collect()
+}
+
 fn check_labelled(name: &str) {
-    let (log, text) = run_race_program(name, &[]);
+    let options = labelled_options(name);
+    let options: Vec<&str> = options.iter().map(String::as_str).collect();
+    let (log, text) = run_race_program(name, &options);
     let problems = compare_with_labels(name, &log);
     assert!(
         problems.is_empty(),
@@ -184,6 +204,9 @@ labelled_programs!(
     counter_unlocked,
     create_join_chain,
     create_join_siblings,
+    custom_lock,
+    custom_lock_operands,
+    custom_lock_racy,
     deep_call_chain,
     detach_race,
     detach_sem_handoff,
@@ -195,6 +218,9 @@ labelled_programs!(
     futex_mutex_racy,
     futex_wake_op,
     gather_race,
+    glib_async_queue_once,
+    glib_queue,
+    glib_queue_racy,
     global_read_after_join,
     global_read_read,
     global_write_after_create,

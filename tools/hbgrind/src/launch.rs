@@ -49,6 +49,8 @@ const OPTION_SEPARATOR: char = '\x1f';
 pub(crate) enum LaunchError {
     #[error(transparent)]
     Option(#[from] options::OptionError),
+    #[error(transparent)]
+    LockModel(#[from] lockmodels::LockModelError),
     #[error("{}: no such file", .0.display())]
     NotFound(PathBuf),
     #[error("{}: command not found in PATH", .0.to_string_lossy())]
@@ -108,6 +110,9 @@ pub(crate) fn main(args: &[OsString]) -> anyhow::Result<ExitCode> {
 
 /// Checks the program and execs it under the runtime; returns only on error.
 fn launch(options: &options::Options) -> LaunchError {
+    if let Err(err) = check_lock_models(&options.lock_models) {
+        return err.into();
+    }
     let target = match program::resolve(&options.program, &options.args) {
         Ok(target) => target,
         Err(err) => return err,
@@ -192,6 +197,29 @@ fn rc_file(path: PathBuf, shown: PathBuf) -> Option<options::Preset> {
         origin: options::Origin::File(shown),
         words: options::split_words(&text),
     })
+}
+
+/// Parses each `--lock-model` file, so a malformed one is refused with its
+/// `file:line` before anything runs (the runtime reads them again).
+fn check_lock_models(files: &[String]) -> Result<(), lockmodels::LockModelError> {
+    for file in files {
+        let text = std::fs::read(file).map_err(|err| lockmodels::LockModelError::Read {
+            file: file.clone(),
+            reason: io_reason(&err),
+        })?;
+        lockmodels::LockModel::parse(file, &String::from_utf8_lossy(&text))?;
+    }
+    Ok(())
+}
+
+/// The same words the runtime uses for a file it cannot read.
+fn io_reason(err: &std::io::Error) -> String {
+    match err.kind() {
+        std::io::ErrorKind::NotFound => "no such file".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        std::io::ErrorKind::IsADirectory => "is a directory".into(),
+        _ => err.to_string(),
+    }
 }
 
 /// Our runtime first, then whatever the user preloads.

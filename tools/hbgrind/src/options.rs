@@ -71,6 +71,8 @@ pub(crate) struct Options {
     pub(crate) raw: Vec<String>,
     pub(crate) tool: Tool,
     pub(crate) trace_children: bool,
+    /// `--lock-model=FILE` values, in order (checked before the program runs).
+    pub(crate) lock_models: Vec<String>,
     /// PROG as the user typed it.
     pub(crate) program: OsString,
     pub(crate) args: Vec<OsString>,
@@ -244,6 +246,11 @@ const SPECS: &[Spec] = &[
         name: "--track-lockorders",
         value: YES_NO,
         help: "report lock-order inversions? [yes]",
+    },
+    Spec {
+        name: "--lock-model",
+        value: Value::Text("FILE"),
+        help: "race tool: also read lock models from FILE (papers/lockmodels.md); may be repeated",
     },
     Spec {
         name: "--trace",
@@ -499,6 +506,7 @@ struct Parsed {
     trace_children: bool,
     xml: bool,
     xml_destination: bool,
+    lock_models: Vec<String>,
 }
 
 impl Parsed {
@@ -521,6 +529,7 @@ impl Parsed {
             ("--trace-children", Some(value)) => self.trace_children = value == "yes",
             ("--xml", Some(value)) => self.xml = value == "yes",
             ("--xml-fd" | "--xml-file", Some(_)) => self.xml_destination = true,
+            ("--lock-model", Some(file)) => self.lock_models.push(file.to_string()),
             _ => {}
         }
         self.raw.push(text.to_string());
@@ -560,6 +569,7 @@ pub(crate) fn parse_with(presets: &[Preset], args: &[OsString]) -> Result<Comman
         trace_children: false,
         xml: false,
         xml_destination: false,
+        lock_models: Vec::new(),
     };
     for preset in presets {
         for word in &preset.words {
@@ -608,6 +618,7 @@ pub(crate) fn parse_with(presets: &[Preset], args: &[OsString]) -> Result<Comman
         raw: parsed.raw,
         tool: parsed.tool,
         trace_children: parsed.trace_children,
+        lock_models: parsed.lock_models,
         program,
         args: rest.cloned().collect(),
     }))

@@ -31,6 +31,8 @@ pub(crate) struct Options {
     pub(crate) default_suppressions: bool,
     /// `--futex-sync=no`: futex wakes and waits order nothing (race tool).
     pub(crate) futex_sync: bool,
+    /// `--lock-model=FILE`, in order (race tool; after the shipped models).
+    pub(crate) lock_models: Vec<String>,
     /// `--fair-sched=yes|try|no` and `--sched-seed=N`: how threads take turns.
     pub(crate) schedule: dbi::Schedule,
     /// `--smc-check=none|stack|all-non-file|all`.
@@ -111,6 +113,7 @@ impl Options {
             gen_suppressions: false,
             default_suppressions: true,
             futex_sync: true,
+            lock_models: Vec::new(),
             schedule: dbi::Schedule::default(),
             smc_check: dbi::SmcCheck::default(),
             raw: Vec::new(),
@@ -160,6 +163,8 @@ impl Options {
                 o.default_suppressions = yes_no(v)?;
             } else if let Some(v) = arg.strip_prefix("--futex-sync=") {
                 o.futex_sync = yes_no(v)?;
+            } else if let Some(v) = arg.strip_prefix("--lock-model=") {
+                o.lock_models.push(v.into());
             } else if let Some(t) = arg.strip_prefix("--tool=") {
                 if !TOOLS.contains(&t) {
                     return Err(format!(

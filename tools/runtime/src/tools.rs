@@ -158,6 +158,7 @@ pub(crate) fn make(opts: &Options, log: Log) -> Result<Box<dyn Tool>, String> {
         _ => {
             let suppressions =
                 race::load_suppressions(&opts.suppressions, opts.default_suppressions)?;
+            let lock_models = race::load_lock_models(&opts.lock_models)?;
             let xml_fd = opts.open_xml()?;
             let config = RaceConfig {
                 report: ReportConfig {
@@ -179,6 +180,7 @@ pub(crate) fn make(opts: &Options, log: Log) -> Result<Box<dyn Tool>, String> {
                 suppressions,
                 error_exitcode: opts.error_exitcode,
                 futex_sync: opts.futex_sync,
+                lock_models,
             };
             let files = ReportFiles::new(opts, log.fd, xml_fd);
             Box::new(RaceTool::new(config, log).with_files(files))

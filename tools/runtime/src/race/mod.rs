@@ -14,7 +14,8 @@
 //!   loads and stores with atomic accesses are withdrawn (`withdrawn`).
 //!   Not checked: the dynamic linker's own accesses, and glibc's thread
 //!   counter (`UNSYNCHRONISING_WORDS`).
-//! - Synchronisation: hooks on the pthread model's symbols go through
+//! - Synchronisation: hooks on the symbols of the lock models (the shipped
+//!   files and `--lock-model`, `load_lock_models`) go through
 //!   `lockmodels::apply`; `pthread_create`'s exit maps the `pthread_t` it
 //!   stored to the thread the translator saw it create; client requests
 //!   (`client.rs`) add annotations.
@@ -52,8 +53,8 @@ use dbi::{
 use hb_engine::{AccessKind, AccessRecord, Engine, EngineError, MemoryOrder, ThreadId};
 use hbgrind_report::SuppressionSet;
 use lockmodels::{
-    futex, held_changes, AtomicLocations, Call, Effect, ModelledFunction, ThreadLookup, PTHREAD,
-    UNSYNCHRONISING_WORDS,
+    builtin_models, futex, held_changes, AtomicLocations, Call, Effect, LockModel, LockModelError,
+    ModelledFunction, ThreadLookup, UNSYNCHRONISING_WORDS,
 };
 
 use crate::client::{self, CoreContext, Guest, GuestMemory, Request};
@@ -97,9 +98,9 @@ const BATCH_RECORDS: usize = 256;
 const DEFAULT_STACK: u64 = 8 << 20;
 
 /// What a hook stands for.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 enum Hook {
-    Model(&'static ModelledFunction),
+    Model(std::sync::Arc<ModelledFunction>),
     Heap(HeapFn),
 }
 
@@ -109,6 +110,8 @@ enum Hook {
 struct Pthreads {
     threads: HashMap<u64, ThreadNum>,
     held: HashSet<u64>,
+    /// Run-time addresses of the global symbols the models name (`&name`).
+    symbols: HashMap<String, u64>,
 }
 
 impl ThreadLookup for Pthreads {
@@ -117,6 +120,12 @@ impl ThreadLookup for Pthreads {
     }
     fn is_held(&self, lock: u64) -> bool {
         self.held.contains(&lock)
+    }
+    fn read_word(&self, addr: u64) -> Option<u64> {
+        Guest.read_u64(addr)
+    }
+    fn symbol(&self, name: &str) -> Option<u64> {
+        self.symbols.get(name).copied()
     }
 }
 
@@ -212,6 +221,9 @@ pub(crate) struct RaceTool {
     /// `--futex-sync=yes`: futex wakes release and woken waits acquire
     /// the futex word (lockmodels::futex).
     futex_sync: bool,
+    /// The global symbols the lock models name (`&name`), looked up in
+    /// each module as it is loaded (`Pthreads::symbols`).
+    model_symbols: Vec<String>,
     /// Waiters of the first word were requeued to these (`FUTEX_CMP_REQUEUE`).
     requeued: HashMap<u64, Vec<u64>>,
     /// Where each lock was first taken, for "Lock at 0x… was first observed".
@@ -261,6 +273,32 @@ pub(crate) struct RaceConfig {
     pub(crate) suppressions: SuppressionSet,
     pub(crate) error_exitcode: u8,
     pub(crate) futex_sync: bool,
+    /// The shipped lock models and the user's `--lock-model` files, merged.
+    pub(crate) lock_models: LockModel,
+}
+
+/// The shipped lock models, then each `--lock-model` file in order (a
+/// later function of the same symbol replaces an earlier one); the error
+/// is the one line to print. The launcher refused malformed files before
+/// the program started, so an error here means the file changed since.
+pub(crate) fn load_lock_models(files: &[String]) -> Result<LockModel, String> {
+    let mut all = LockModel::default();
+    for model in builtin_models() {
+        all.merge(model.clone());
+    }
+    for file in files {
+        let text = read_file(file.as_bytes()).map_err(|e| {
+            LockModelError::Read {
+                file: file.clone(),
+                reason: errno_text(e),
+            }
+            .to_string()
+        })?;
+        let model =
+            LockModel::parse(file, &String::from_utf8_lossy(&text)).map_err(|e| e.to_string())?;
+        all.merge(model);
+    }
+    Ok(all)
 }
 
 /// Reads the suppression files (the built-in ones first, unless
@@ -282,12 +320,6 @@ pub(crate) fn load_suppressions(
             .map_err(|e| e.to_string())?;
     }
     Ok(set)
-}
-
-/// Argument `i` of a hooked call; 0 past the six integer registers (a
-/// model naming a stack argument would be a bug in the model, not a crash).
-fn arg(call: &HookCall, i: usize) -> u64 {
-    call.args.get(i).copied().unwrap_or(0)
 }
 
 /// True for the dynamic linker (`ld-linux-x86-64.so.2`, `ld-2.31.so`).
@@ -331,6 +363,32 @@ fn find_symbols(path: &str, bias: u64, names: &[&str]) -> Vec<u64> {
         .collect()
 }
 
+/// The run-time addresses of the named symbols defined in the ELF file at
+/// `path`, from its dynamic and its full symbol table (a program's own
+/// globals are often only in `.symtab`); none if it cannot be read.
+fn find_any_symbols(path: &str, bias: u64, names: &[String]) -> Vec<(String, u64)> {
+    use object::{Object, ObjectSymbol};
+    let Ok(data) = read_file(path.as_bytes()) else {
+        return Vec::new();
+    };
+    let Ok(file) = object::File::parse(&*data) else {
+        return Vec::new();
+    };
+    file.dynamic_symbols()
+        .chain(file.symbols())
+        .filter(|s| s.is_definition() && s.address() != 0)
+        .filter(|s| s.kind() != object::SymbolKind::Tls)
+        .filter_map(|s| {
+            let name = s.name().ok()?;
+            let base = name.split('@').next().unwrap_or(name);
+            names
+                .iter()
+                .any(|n| n == base)
+                .then(|| (base.to_string(), s.address().wrapping_add(bias)))
+        })
+        .collect()
+}
+
 /// The words for the errors opening a file can give.
 fn errno_text(e: dbi::Errno) -> String {
     match e.0 {
@@ -352,13 +410,15 @@ impl RaceTool {
 
     pub(crate) fn new(config: RaceConfig, log: Log) -> Self {
         let mut hooks = Vec::new();
-        for f in PTHREAD.functions {
+        let mut model_symbols = Vec::new();
+        for f in config.lock_models.functions {
             let request = HookRequest {
-                symbol: f.symbol.to_string(),
+                symbol: f.symbol.clone(),
                 exit: f.has_exit_effects(),
                 quiet: f.quiet,
             };
-            hooks.push((request, Hook::Model(f)));
+            model_symbols.extend(f.symbols().map(str::to_string));
+            hooks.push((request, Hook::Model(std::sync::Arc::new(f))));
         }
         for &(symbol, heap_fn) in HEAP_FUNCTIONS {
             let request = HookRequest {
@@ -387,6 +447,7 @@ impl RaceTool {
             descriptor_size_at: None,
             descriptor_size: None,
             futex_sync: config.futex_sync,
+            model_symbols,
             requeued: HashMap::new(),
             lock_sites: HashMap::new(),
             atomics: AtomicLocations::default(),
@@ -574,12 +635,14 @@ impl RaceTool {
     }
 
     /// Applies a modelled function's effects at entry (`ret` None) or exit.
-    fn apply_model(&mut self, f: &'static ModelledFunction, call: &HookCall, ret: Option<u64>) {
+    fn apply_model(&mut self, f: &ModelledFunction, call: &HookCall, ret: Option<u64>) {
         let site = self.sites.intern(call.stack, call.function);
         if ret.is_some() {
-            for (_, effect) in f.effects {
-                if let Effect::Lock { lock, .. } | Effect::RwLock { lock, .. } = *effect {
-                    self.lock_sites.entry(arg(call, lock)).or_insert(site);
+            for (_, effect) in &f.effects {
+                if let Effect::Lock { lock, .. } | Effect::RwLock { lock, .. } = effect {
+                    if let Some(lock) = lock.resolve(&call.args, &self.pthreads) {
+                        self.lock_sites.entry(lock).or_insert(site);
+                    }
                 }
             }
         }
@@ -591,10 +654,14 @@ impl RaceTool {
         };
         let result = lockmodels::apply(&mut self.engine, f, &c, &self.pthreads);
         self.check(result);
-        if let Some(word) = f.atomic_word(ret) {
-            self.declare(arg(call, word));
+        if let Some(word) = f
+            .atomic_word(ret)
+            .and_then(|w| w.resolve(&call.args, &self.pthreads))
+        {
+            self.declare(word);
         }
-        for (lock, held) in held_changes(f, &c) {
+        let changes: Vec<(u64, bool)> = held_changes(f, &c, &self.pthreads).collect();
+        for (lock, held) in changes {
             if held {
                 self.pthreads.held.insert(lock);
             } else {
@@ -605,7 +672,9 @@ impl RaceTool {
             if ret as u32 == 0 {
                 if let (Some(child), Some(pthread)) = (
                     self.last_created.remove(&call.thread),
-                    Guest.read_u64(arg(call, handle)),
+                    handle
+                        .resolve(&call.args, &self.pthreads)
+                        .and_then(|h| Guest.read_u64(h)),
                 ) {
                     self.pthreads.threads.insert(pthread, child);
                 }
@@ -1074,16 +1143,16 @@ impl Tool for RaceTool {
     }
 
     fn on_hook_entry(&mut self, call: &HookCall) {
-        match self.hooks.get(call.hook).map(|(_, h)| *h) {
-            Some(Hook::Model(f)) => self.apply_model(f, call, None),
+        match self.hooks.get(call.hook).map(|(_, h)| h.clone()) {
+            Some(Hook::Model(f)) => self.apply_model(&f, call, None),
             Some(Hook::Heap(h)) => self.heap_entry(h, call),
             None => {}
         }
     }
 
     fn on_hook_exit(&mut self, call: &HookCall, ret: u64) {
-        match self.hooks.get(call.hook).map(|(_, h)| *h) {
-            Some(Hook::Model(f)) => self.apply_model(f, call, Some(ret)),
+        match self.hooks.get(call.hook).map(|(_, h)| h.clone()) {
+            Some(Hook::Model(f)) => self.apply_model(&f, call, Some(ret)),
             Some(Hook::Heap(h)) => self.heap_exit(h, call, ret),
             None => {}
         }
@@ -1141,6 +1210,11 @@ impl Tool for RaceTool {
         }
         if is_threading_runtime(module.path) {
             self.runtime_libs.push((module.start, module.len));
+        }
+        if !self.model_symbols.is_empty() {
+            for (name, addr) in find_any_symbols(module.path, module.bias, &self.model_symbols) {
+                self.pthreads.symbols.insert(name, addr);
+            }
         }
         if is_libc(module.path) {
             self.descriptor_size_at =

@@ -50,6 +50,7 @@ impl Harness {
             },
             suppressions: load_suppressions(&[], true).unwrap(),
             error_exitcode: 0,
+            lock_models: load_lock_models(&[]).unwrap(),
             futex_sync: true,
         };
         adjust(&mut config);
@@ -406,7 +407,14 @@ fn suppression_files_are_read_and_malformed_ones_refused() {
 fn every_model_function_and_heap_function_is_hooked() {
     let h = Harness::new("hooks");
     let hooks = h.tool.hooks();
-    for f in PTHREAD.functions {
+    for model in builtin_models() {
+        for f in &model.functions {
+            let r = hooks.iter().find(|r| r.symbol == f.symbol).unwrap();
+            assert_eq!(r.quiet, f.quiet, "{}", f.symbol);
+            assert_eq!(r.exit, f.has_exit_effects(), "{}", f.symbol);
+        }
+    }
+    for f in &lockmodels::pthread().functions {
         let r = hooks.iter().find(|r| r.symbol == f.symbol).unwrap();
         assert_eq!(r.quiet, f.quiet, "{}", f.symbol);
         assert_eq!(r.exit, f.has_exit_effects(), "{}", f.symbol);
@@ -833,5 +841,45 @@ fn show_error_list_repeats_each_error_with_its_count() {
         log.matches("ERROR SUMMARY: 1 errors from 1 contexts")
             .count(),
         2
+    );
+}
+
+#[test]
+fn lock_model_files_add_to_and_replace_the_shipped_models() {
+    let user = scratch("user.model");
+    std::fs::write(
+        &user,
+        "my_lock: lock arg0 at exit\npthread_mutex_lock: quiet\n",
+    )
+    .unwrap();
+    let all = load_lock_models(std::slice::from_ref(&user)).unwrap();
+    assert!(all.function("my_lock").is_some());
+    assert!(all.function("g_mutex_lock").is_some(), "glib is shipped");
+    assert!(
+        all.function("qemu_mutex_lock_impl").is_some(),
+        "QEMU is shipped"
+    );
+    assert!(all
+        .function("pthread_mutex_lock")
+        .unwrap()
+        .effects
+        .is_empty());
+    let h = Harness::with("user_model", |c| c.lock_models = all.clone());
+    assert!(h
+        .tool
+        .hooks()
+        .iter()
+        .any(|r| r.symbol == "my_lock" && r.exit));
+
+    let bad = scratch("bad.model");
+    std::fs::write(&bad, "# x\nmy_lock lock arg0\n").unwrap();
+    assert_eq!(
+        load_lock_models(std::slice::from_ref(&bad)).unwrap_err(),
+        format!("{bad}:2: expected `SYMBOL: EFFECT; EFFECT...`, found no `:`")
+    );
+    let missing = scratch("missing.model");
+    assert_eq!(
+        load_lock_models(std::slice::from_ref(&missing)).unwrap_err(),
+        format!("{missing}: cannot read lock model: no such file")
     );
 }
