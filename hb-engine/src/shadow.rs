@@ -252,7 +252,7 @@ impl Default for ShadowCell {
     }
 }
 
-type SplitGranule = SmallVec<[Part; 4]>;
+type SplitGranule = SmallVec<[Part; 2]>;
 
 /// Out-of-line storage shared by all cells: long access sets and split granules.
 struct Side {

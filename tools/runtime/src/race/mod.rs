@@ -50,7 +50,9 @@ use dbi::{
     AccessKind as DbiAccessKind, BlockView, ExitStats, HookCall, HookRequest, Interests, Log,
     MemAccess, Mnemonic, ModuleView, OpAccess, StackId, Syscall, ThreadNum, Tool,
 };
-use hb_engine::{AccessKind, AccessRecord, Engine, EngineError, MemoryOrder, ThreadId};
+use hb_engine::{
+    AccessKind, AccessRecord, Engine, EngineConfig, EngineError, MemoryOrder, ThreadId,
+};
 use hbgrind_report::SuppressionSet;
 use lockmodels::{
     builtin_models, futex, held_changes, AtomicLocations, Call, Effect, LockModel, LockModelError,
@@ -764,7 +766,14 @@ impl RaceTool {
     /// and plain read-modify-writes were not atomic accesses of it.
     fn adopt(&mut self, addr: u64, size: u32) {
         let mut accepted: Vec<(u32, bool)> = Vec::new();
-        let mut engine = std::mem::take(&mut self.engine);
+        // The engine is lent out while the closure reads the tool: the
+        // stand-in is a minimal one (the default engine's filter table is
+        // a 64 MiB mapping, made and unmapped on each call otherwise).
+        let stand_in = Engine::new(EngineConfig {
+            filter_slots_log2: 4,
+            ..EngineConfig::default()
+        });
+        let mut engine = std::mem::replace(&mut self.engine, stand_in);
         engine.adopt_atomic(addr, u64::from(size), |site| {
             if let Some(&(_, ok)) = accepted.iter().find(|(s, _)| *s == site) {
                 return ok;
