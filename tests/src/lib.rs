@@ -26,6 +26,7 @@
 pub mod helgrind;
 pub mod labels;
 pub mod races;
+pub mod xml;
 use std::collections::hash_map::DefaultHasher;
 use std::ffi::{OsStr, OsString};
 use std::hash::{Hash, Hasher};

@@ -11,6 +11,7 @@ use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::Command;
 
+use hbgrind_tests::xml::parse_xml;
 use hbgrind_tests::{hbgrind, profile_dir, scratch_dir, Output, Program, Run};
 
 fn program(name: &str) -> Program {
@@ -227,70 +228,6 @@ fn malformed_options_name_their_source() {
             home.join(".valgrindrc").display()
         ),
     );
-}
-
-/// An XML element: name, text and children (enough for `<fatal_signal>`).
-#[derive(Debug, Default)]
-struct Element {
-    name: String,
-    text: String,
-    children: Vec<Element>,
-}
-
-impl Element {
-    fn child(&self, name: &str) -> Option<&Element> {
-        self.children.iter().find(|c| c.name == name)
-    }
-
-    fn text_of(&self, name: &str) -> Option<&str> {
-        self.child(name).map(|c| c.text.as_str())
-    }
-}
-
-/// Parses a whole document with quick-xml; an error if not well formed.
-fn parse_xml(text: &str) -> Result<Element, String> {
-    use quick_xml::events::Event;
-    let mut reader = quick_xml::Reader::from_str(text);
-    reader.config_mut().trim_text(true);
-    let mut stack = vec![Element::default()];
-    loop {
-        let event = reader
-            .read_event()
-            .map_err(|err| format!("at byte {}: {err}", reader.buffer_position()))?;
-        match event {
-            Event::Start(e) => stack.push(Element {
-                name: String::from_utf8_lossy(e.name().as_ref()).into_owned(),
-                ..Element::default()
-            }),
-            Event::Empty(e) => stack.last_mut().ok_or("no root")?.children.push(Element {
-                name: String::from_utf8_lossy(e.name().as_ref()).into_owned(),
-                ..Element::default()
-            }),
-            Event::End(_) => {
-                let done = stack.pop().ok_or("unbalanced")?;
-                stack
-                    .last_mut()
-                    .ok_or("more end tags than start tags")?
-                    .children
-                    .push(done);
-            }
-            Event::Text(t) => {
-                let text = t.unescape().map_err(|err| err.to_string())?;
-                if stack.len() == 1 && !text.trim().is_empty() {
-                    // Well-formedness: no character data outside the root.
-                    return Err(format!("text outside the root element: {text:?}"));
-                }
-                stack.last_mut().ok_or("no root")?.text.push_str(&text);
-            }
-            Event::Eof => break,
-            _ => {}
-        }
-    }
-    let mut document = stack.pop().ok_or("unbalanced document")?;
-    if !stack.is_empty() || document.children.len() != 1 {
-        return Err("not exactly one closed root element".into());
-    }
-    Ok(document.children.remove(0))
 }
 
 /// `--xml=yes --xml-fd=2`: stderr is one well-formed document (the text

@@ -23,6 +23,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use hbgrind_tests::helgrind::{own_loc, parse_frame, parse_log, ErrorBlock, Frame, HelgrindLog};
 use hbgrind_tests::labels::{describe_difference, Findings};
 use hbgrind_tests::races::{build_flags, build_in, build_race_program, labels_of, race_programs};
+use hbgrind_tests::xml::{parse_xml, Element};
 use hbgrind_tests::{assert_same, cached_file, scratch_dir, tests_dir, Output, Rng, Run};
 
 /// The last lines of a log, for failure messages.
@@ -674,85 +675,6 @@ fn error_exitcode_replaces_an_exit_status_but_not_a_death_by_signal() {
 
 // ---------------------------------------------------------------------------
 // XML.
-
-/// An XML element: name, text (trimmed, concatenated) and children.
-#[derive(Debug, Default)]
-struct Element {
-    name: String,
-    text: String,
-    children: Vec<Element>,
-}
-
-impl Element {
-    fn child(&self, name: &str) -> Option<&Element> {
-        self.children.iter().find(|c| c.name == name)
-    }
-
-    fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Element> + 'a {
-        self.children.iter().filter(move |c| c.name == name)
-    }
-
-    fn text_of(&self, name: &str) -> Option<&str> {
-        self.child(name).map(|c| c.text.as_str())
-    }
-}
-
-/// Parses a whole document with quick-xml (well-formedness: matching end
-/// tags, one root, valid escapes); an error names the byte position.
-fn parse_xml(text: &str) -> Result<Element, String> {
-    use quick_xml::events::Event;
-    let mut reader = quick_xml::Reader::from_str(text);
-    reader.config_mut().trim_text(true);
-    let mut stack: Vec<Element> = vec![Element::default()];
-    loop {
-        let event = reader
-            .read_event()
-            .map_err(|err| format!("at byte {}: {err}", reader.buffer_position()))?;
-        match event {
-            Event::Start(e) => stack.push(Element {
-                name: String::from_utf8_lossy(e.name().as_ref()).into_owned(),
-                ..Element::default()
-            }),
-            Event::Empty(e) => stack
-                .last_mut()
-                .expect("document element")
-                .children
-                .push(Element {
-                    name: String::from_utf8_lossy(e.name().as_ref()).into_owned(),
-                    ..Element::default()
-                }),
-            Event::End(_) => {
-                let done = stack.pop().expect("a start for each end");
-                stack
-                    .last_mut()
-                    .ok_or("more end tags than start tags")?
-                    .children
-                    .push(done);
-            }
-            Event::Text(t) => {
-                let text = t.unescape().map_err(|err| err.to_string())?;
-                stack.last_mut().expect("document").text.push_str(&text);
-            }
-            Event::CData(t) => {
-                let text = String::from_utf8_lossy(&t).into_owned();
-                stack.last_mut().expect("document").text.push_str(&text);
-            }
-            Event::Eof => break,
-            _ => {}
-        }
-    }
-    let mut document = stack.pop().ok_or("unbalanced document")?;
-    if !stack.is_empty() {
-        return Err(format!("{} elements not closed at the end", stack.len()));
-    }
-    if document.children.len() != 1 {
-        return Err(format!(
-            "{} root elements, not one",
-            document.children.len()
-        ));
-    }
-    Ok(document.children.remove(0))
-}
 
 /// `file:line` of the innermost frame of `stack` in `program`.
 fn xml_own_line(program: &str, stack: &Element) -> Option<String> {
