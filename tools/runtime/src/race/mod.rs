@@ -50,9 +50,7 @@ use dbi::{
     AccessKind as DbiAccessKind, BlockView, ExitStats, HookCall, HookRequest, Interests, Log,
     MemAccess, Mnemonic, ModuleView, OpAccess, StackId, Syscall, ThreadNum, Tool,
 };
-use hb_engine::{
-    AccessKind, AccessRecord, Engine, EngineConfig, EngineError, MemoryOrder, ThreadId,
-};
+use hb_engine::{AccessKind, AccessRecord, Engine, EngineError, MemoryOrder, ThreadId};
 use hbgrind_report::SuppressionSet;
 use lockmodels::{
     builtin_models, futex, held_changes, AtomicLocations, Call, Effect, LockModel, LockModelError,
@@ -330,6 +328,27 @@ fn is_dynamic_linker(path: &str) -> bool {
     name.starts_with("ld-") && name.contains(".so")
 }
 
+/// The memory operand size of the guest instruction at `pc`, decoded once
+/// into `cache` (0 there: none, or unreadable).
+fn operand_size_cached(cache: &mut HashMap<u64, u32>, pc: u64) -> Option<u32> {
+    if let Some(&size) = cache.get(&pc) {
+        return (size != 0).then_some(size);
+    }
+    let mut code = [0u8; 15];
+    let mut len = code.len();
+    while len > 0 && !dbi::read_guest(pc, &mut code[..len]) {
+        len -= 1;
+    }
+    let mut decoder = iced_x86::Decoder::with_ip(64, &code[..len], pc, 0);
+    let size = if len == 0 {
+        0
+    } else {
+        decoder.decode().memory_size().size() as u32
+    };
+    cache.insert(pc, size);
+    (size != 0).then_some(size)
+}
+
 /// True for an OpenMP runtime whose internal data are its own business
 /// (GCC's `libgomp.so`, LLVM's `libomp.so`).
 fn is_threading_runtime(path: &str) -> bool {
@@ -532,22 +551,7 @@ impl RaceTool {
     /// The memory operand size of the guest instruction at `pc` (decoded
     /// once; `None` if it cannot be read or has none).
     fn operand_size(&mut self, pc: u64) -> Option<u32> {
-        if let Some(&size) = self.operand_sizes.get(&pc) {
-            return (size != 0).then_some(size);
-        }
-        let mut code = [0u8; 15];
-        let mut len = code.len();
-        while len > 0 && !dbi::read_guest(pc, &mut code[..len]) {
-            len -= 1;
-        }
-        let mut decoder = iced_x86::Decoder::with_ip(64, &code[..len], pc, 0);
-        let size = if len == 0 {
-            0
-        } else {
-            decoder.decode().memory_size().size() as u32
-        };
-        self.operand_sizes.insert(pc, size);
-        (size != 0).then_some(size)
+        operand_size_cached(&mut self.operand_sizes, pc)
     }
 
     /// Whether a plain access longer than the atomic location it starts at
@@ -766,25 +770,18 @@ impl RaceTool {
     /// and plain read-modify-writes were not atomic accesses of it.
     fn adopt(&mut self, addr: u64, size: u32) {
         let mut accepted: Vec<(u32, bool)> = Vec::new();
-        // The engine is lent out while the closure reads the tool: the
-        // stand-in is a minimal one (the default engine's filter table is
-        // a 64 MiB mapping, made and unmapped on each call otherwise).
-        let stand_in = Engine::new(EngineConfig {
-            filter_slots_log2: 4,
-            ..EngineConfig::default()
-        });
-        let mut engine = std::mem::replace(&mut self.engine, stand_in);
-        engine.adopt_atomic(addr, u64::from(size), |site| {
+        let (sites, plain_updates, operand_sizes) =
+            (&self.sites, &self.plain_updates, &mut self.operand_sizes);
+        self.engine.adopt_atomic(addr, u64::from(size), |site| {
             if let Some(&(_, ok)) = accepted.iter().find(|(s, _)| *s == site) {
                 return ok;
             }
-            let pc = self.sites.get(site).map(|s| s.pc);
-            let ok = !self.plain_updates.contains(site)
-                && pc.and_then(|pc| self.operand_size(pc)) == Some(size);
+            let pc = sites.get(site).map(|s| s.pc);
+            let ok = !plain_updates.contains(site)
+                && pc.and_then(|pc| operand_size_cached(operand_sizes, pc)) == Some(size);
             accepted.push((site, ok));
             ok
         });
-        self.engine = engine;
     }
 
     /// libc's `sizeof(struct pthread)`, read once it is mapped.
