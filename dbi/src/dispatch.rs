@@ -195,7 +195,7 @@ pub(crate) struct Dispatcher {
     /// Whether the CPU has BMI2 (the repeat filter's `pext`).
     bmi2: bool,
     /// Pages of read-only file memory some translation skips loads of.
-    pub(crate) readonly_pages: std::collections::HashSet<u64>,
+    pub(crate) readonly_pages: std::collections::BTreeSet<u64>,
     /// The next thread number to hand out.
     next_thread: ThreadNum,
 }
@@ -257,7 +257,7 @@ fn dispatcher_main(captured: &CapturedState, config: Box<Config>) -> ! {
         hooks,
         rdfsbase: crate::os::linux::hwcap2() & 2 != 0,
         bmi2: std::arch::is_x86_feature_detected!("bmi2"),
-        readonly_pages: std::collections::HashSet::new(),
+        readonly_pages: std::collections::BTreeSet::new(),
         next_thread: 2,
         cache: CodeCache::new(),
         config,
@@ -662,7 +662,7 @@ impl Dispatcher {
             return;
         }
         let (first, last) = (start >> 12, (end - 1) >> 12);
-        if self.readonly_pages.iter().any(|&p| first <= p && p <= last) {
+        if self.readonly_pages.range(first..=last).next().is_some() {
             self.readonly_pages.clear();
             self.flush_all();
         }

@@ -164,7 +164,7 @@ impl Machine {
             repeat_filter: self.recording && self.repeat_filter,
             ..Interests::default()
         };
-        let mut readonly_pages = std::collections::HashSet::new();
+        let mut readonly_pages = std::collections::BTreeSet::new();
         while pc != stop {
             let mut cx = crate::translate::TranslateContext {
                 sites: &mut self.sites,

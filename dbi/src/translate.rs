@@ -41,7 +41,7 @@ pub(crate) struct TranslateContext<'a> {
     pub(crate) bmi2: bool,
     /// Pages of read-only file memory whose loads translations skipped
     /// (`Interests::skip_readonly_reads`).
-    pub(crate) readonly_pages: &'a mut std::collections::HashSet<u64>,
+    pub(crate) readonly_pages: &'a mut std::collections::BTreeSet<u64>,
     pub(crate) smc_check: SmcCheck,
     /// The guest's stack pointer (for `--smc-check=stack`).
     pub(crate) guest_rsp: u64,

@@ -119,6 +119,8 @@ unsafe impl GlobalAlloc for HbAlloc {
         })
     }
 
+    // SAFETY (for callers): `GlobalAlloc::alloc_zeroed`'s contract, which
+    // is `alloc`'s.
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         // SAFETY:
         // - The caller's contract for `layout` is `alloc`'s.

@@ -171,24 +171,28 @@ pub(crate) fn plan_records(
     // filter epoch (no exit and no atomic instruction in between), so it is
     // not recorded at all (the repeat filter's rule, decided at translation).
     let mut recorded: Vec<(Address, u32, bool)> = Vec::new();
-    for insn in &block.insns {
+    for (idx, insn) in block.insns.iter().enumerate() {
         let mut recs = Vec::new();
         let info = factory.info(insn);
         let memory = info.used_memory().to_vec();
-        let written: Vec<Register> = info
-            .used_registers()
-            .iter()
-            .filter(|r| {
-                matches!(
-                    r.access(),
-                    OpAccess::Write
-                        | OpAccess::CondWrite
-                        | OpAccess::ReadWrite
-                        | OpAccess::ReadCondWrite
-                )
-            })
-            .map(|r| r.register().full_register())
-            .collect();
+        // The registers the instruction changes (only the repeat rule asks).
+        let written: Vec<Register> = if wants.repeat_filter {
+            info.used_registers()
+                .iter()
+                .filter(|r| {
+                    matches!(
+                        r.access(),
+                        OpAccess::Write
+                            | OpAccess::CondWrite
+                            | OpAccess::ReadWrite
+                            | OpAccess::ReadCondWrite
+                    )
+                })
+                .map(|r| r.register().full_register())
+                .collect()
+        } else {
+            Vec::new()
+        };
         if wants.accesses {
             let stack_op = insn.stack_pointer_increment() != 0;
             let rep =
@@ -196,11 +200,8 @@ pub(crate) fn plan_records(
             let atomic = is_atomic(insn);
             // Atomics end the epoch; a client request (`xchg rbx, rbx`)
             // leaves the block; `wrfsbase` moves every FS-relative operand.
-            let client_request = insn.code() == Code::Xchg_rm64_r64
-                && insn.op0_register() == Register::RBX
-                && insn.op1_register() == Register::RBX;
             if atomic
-                || client_request
+                || is_client_request(&block.insns, idx)
                 || matches!(insn.code(), Code::Wrfsbase_r64 | Code::Wrfsbase_r32)
             {
                 recorded.clear();
