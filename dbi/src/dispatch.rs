@@ -192,8 +192,6 @@ pub(crate) struct Dispatcher {
     pub(crate) hooks: Hooks,
     /// Whether user code may run `rdfsbase` (FS-relative access records).
     rdfsbase: bool,
-    /// Whether the CPU has BMI2 (the repeat filter's `pext`).
-    bmi2: bool,
     /// Pages of read-only file memory some translation skips loads of.
     pub(crate) readonly_pages: std::collections::BTreeSet<u64>,
     /// The next thread number to hand out.
@@ -256,7 +254,6 @@ fn dispatcher_main(captured: &CapturedState, config: Box<Config>) -> ! {
         sites: Sites::new(),
         hooks,
         rdfsbase: crate::os::linux::hwcap2() & 2 != 0,
-        bmi2: std::arch::is_x86_feature_detected!("bmi2"),
         readonly_pages: std::collections::BTreeSet::new(),
         next_thread: 2,
         cache: CodeCache::new(),
@@ -600,7 +597,6 @@ impl Dispatcher {
             sites: &mut self.sites,
             hooked: &hooked,
             rdfsbase: self.rdfsbase,
-            bmi2: self.bmi2,
             readonly_pages: &mut self.readonly_pages,
             smc_check: self.config.smc_check,
             guest_rsp: self.ts.gpr(crate::arch::reg::RSP),

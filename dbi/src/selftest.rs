@@ -170,7 +170,6 @@ impl Machine {
                 sites: &mut self.sites,
                 hooked: &|_| false,
                 rdfsbase: crate::os::linux::hwcap2() & 2 != 0,
-                bmi2: std::arch::is_x86_feature_detected!("bmi2"),
                 readonly_pages: &mut readonly_pages,
                 smc_check: crate::SmcCheck::AllNonFile,
                 guest_rsp: 0,

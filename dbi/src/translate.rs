@@ -37,8 +37,6 @@ pub(crate) struct TranslateContext<'a> {
     pub(crate) sites: &'a mut Sites,
     pub(crate) hooked: &'a dyn Fn(u64) -> bool,
     pub(crate) rdfsbase: bool,
-    /// The CPU has BMI2 (`pext`, for the repeat filter).
-    pub(crate) bmi2: bool,
     /// Pages of read-only file memory whose loads translations skipped
     /// (`Interests::skip_readonly_reads`).
     pub(crate) readonly_pages: &'a mut std::collections::BTreeSet<u64>,
@@ -88,7 +86,7 @@ pub(crate) fn translate(
     let wants = RecordWants {
         accesses: interests.memory_accesses,
         calls: interests.call_stacks || interests.memory_accesses,
-        repeat_filter: interests.memory_accesses && interests.repeat_filter && cx.bmi2,
+        repeat_filter: interests.memory_accesses && interests.repeat_filter,
         skip_readonly_reads: interests.memory_accesses && interests.skip_readonly_reads,
     };
     let readonly_pages = &mut *cx.readonly_pages;

@@ -98,13 +98,19 @@ static CACHE_LOCK: Mutex<()> = Mutex::new(());
 /// content would (include sizes, seeds, versions).
 pub fn cached_file(key: &str, make: impl FnOnce(&Path)) -> PathBuf {
     let dir = work_root().join("cache");
-    std::fs::create_dir_all(&dir).expect("cache dir creatable");
     let path = dir.join(key);
+    // A key may name a subdirectory (`races/NAME-HASH`): create it too.
+    let dir = path.parent().unwrap_or(&dir).to_path_buf();
+    std::fs::create_dir_all(&dir).expect("cache dir creatable");
     let _guard = CACHE_LOCK
         .lock()
         .unwrap_or_else(|poison| poison.into_inner());
     if !path.exists() {
-        let tmp = dir.join(format!("{key}.tmp-{}", std::process::id()));
+        let file_name = path.file_name().map_or_else(
+            || key.to_string(),
+            |name| name.to_string_lossy().into_owned(),
+        );
+        let tmp = dir.join(format!("{file_name}.tmp-{}", std::process::id()));
         let _ = std::fs::remove_file(&tmp);
         let _ = std::fs::remove_dir_all(&tmp);
         make(&tmp);

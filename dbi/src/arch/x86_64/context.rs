@@ -7,7 +7,7 @@
 
 use super::enter::{self, CapturedState};
 use super::thread_block::{
-    reg, ThreadBlock, IBL_ENTRIES, IBL_TABLE_OFFSET, MAPPING_LEN, MEMO_ENTRIES, MEMO_MASK_BITS,
+    reg, ThreadBlock, IBL_ENTRIES, IBL_TABLE_OFFSET, MAPPING_LEN, MEMO_ENTRIES,
     MEMO_TABLE_OFFSET, MEMO_TAG_SHIFT, XSAVE_MAX, XSAVE_OFFSET,
 };
 use crate::os::linux::{gs_base, mem, Errno};
@@ -51,7 +51,6 @@ impl ThreadState {
             tb.use_xsaveopt = u64::from(enter::has_xsaveopt());
             tb.memo_kb = 1 << MEMO_TAG_SHIFT;
             tb.memo_inc = 1 << MEMO_TAG_SHIFT;
-            tb.memo_mask = MEMO_MASK_BITS;
             tb.gprs = captured.gprs;
             tb.rip = captured.rip;
             tb.rflags = captured.rflags;

@@ -28,9 +28,11 @@
 //! a write, which covers it). Each thread has a direct-mapped table of
 //! 65536 keys in its thread block, each key `tag << 50 | address << 3 |
 //! size class << 1 | write` for user addresses (below 2^47), indexed by
-//! its write bit and address bits 0..14 (`pext`, BMI2). An access whose key is in its slot is skipped;
-//! otherwise it is recorded and its key stored. The check uses only `mov`,
-//! `lea`, `not`, `pext` and `jrcxz`, so flags are never touched.
+//! its write bit and address bits 0..14 (`lea` + `movzx`). An access whose
+//! key is in its slot is skipped; otherwise it is recorded and its key
+//! stored. The check uses only `mov`, `lea`, `movzx`, `not` and `jrcxz`,
+//! so flags are never touched. (It used `pext` until 2026-12-02: that is
+//! microcoded on AMD before Zen 3, and made pigz 3.5x slower there.)
 //!
 //! A filter epoch ends (the tag in `MEMO_KB` steps, so older keys match
 //! nothing) at every exit from the code cache, which is where every tool
@@ -55,7 +57,7 @@
 
 use super::decode::DecodedBlock;
 use super::thread_block::{
-    BUF_PTR, BUF_SCRATCH, MEMO_INC, MEMO_KB, MEMO_MASK, MEMO_TABLE_OFFSET, SPILL_RAX, SPILL_RCX,
+    BUF_PTR, BUF_SCRATCH, MEMO_INC, MEMO_KB, MEMO_TABLE_OFFSET, SPILL_RAX, SPILL_RCX,
     SPILL_RDX,
 };
 use crate::events::Site;
@@ -476,23 +478,37 @@ fn memo_slot() -> MemoryOperand {
     )
 }
 
-/// `gs:[off]`.
-fn gs_operand(off: i32) -> MemoryOperand {
-    MemoryOperand::new(
-        Register::None,
-        Register::None,
-        1,
-        i64::from(off),
-        4,
-        false,
-        Register::GS,
-    )
+/// rcx = the repeat-filter index of the address in rax: the low 16 bits of
+/// `address * 2 + write`, so address bits 0..14 and the write bit (a 32 KiB
+/// window, reads and writes apart). `lea` and `movzx` only: no flags, and
+/// nothing that is microcoded on any x86-64 (BMI2's `pext` takes hundreds
+/// of cycles on AMD before Zen 3).
+fn emit_memo_index(out: &mut Vec<u8>, kind_bits: u8) {
+    let write = i64::from(kind_bits & 1);
+    encode(
+        out,
+        Instruction::with2(
+            Code::Lea_r64_m,
+            Register::RCX,
+            MemoryOperand::with_base_index_scale_displ_size(
+                Register::RAX,
+                Register::RAX,
+                1,
+                write,
+                1,
+            ),
+        ),
+    );
+    encode(
+        out,
+        Instruction::with2(Code::Movzx_r32_rm16, Register::ECX, Register::CX),
+    );
 }
 
 /// With the address in rax (rcx, rdx spilled): skips to the end unless
 /// the key is new, in which case it stores the key and writes the record.
 fn emit_memo_check(out: &mut Vec<u8>, kind_bits: u8, site: u32) {
-    use iced_x86::Code::{Mov_r64_rm64, Mov_rm64_r64, Not_rm64, VEX_Pext_r64_r64_rm64};
+    use iced_x86::Code::{Mov_r64_rm64, Mov_rm64_r64, Not_rm64};
     let rax_x8 = MemoryOperand::with_base_index_scale_displ_size(
         Register::RDX,
         Register::RAX,
@@ -506,15 +522,7 @@ fn emit_memo_check(out: &mut Vec<u8>, kind_bits: u8, site: u32) {
         out,
         Instruction::with2(Code::Lea_r64_m, Register::RDX, rax_x8),
     );
-    encode(
-        out,
-        Instruction::with3(
-            VEX_Pext_r64_r64_rm64,
-            Register::RCX,
-            Register::RDX,
-            gs_operand(MEMO_MASK),
-        ),
-    );
+    emit_memo_index(out, kind_bits);
     encode(
         out,
         Instruction::with2(Mov_r64_rm64, Register::RCX, memo_slot()),
@@ -531,15 +539,7 @@ fn emit_memo_check(out: &mut Vec<u8>, kind_bits: u8, site: u32) {
     );
     let mut miss = Vec::new();
     encode(&mut miss, Instruction::with1(Not_rm64, Register::RDX));
-    encode(
-        &mut miss,
-        Instruction::with3(
-            VEX_Pext_r64_r64_rm64,
-            Register::RCX,
-            Register::RDX,
-            gs_operand(MEMO_MASK),
-        ),
-    );
+    emit_memo_index(&mut miss, kind_bits);
     encode(
         &mut miss,
         Instruction::with2(Mov_rm64_r64, memo_slot(), Register::RDX),

@@ -66,8 +66,6 @@ pub(crate) struct ThreadBlock {
     pub(crate) memo_kb: u64,
     /// One tag step (1 << 50), for translated code's `lea`.
     pub(crate) memo_inc: u64,
-    /// The `pext` mask that makes a repeat-filter index of an address.
-    pub(crate) memo_mask: u64,
 }
 
 pub(crate) const SELF_ADDR: i32 = 0x00;
@@ -97,7 +95,6 @@ pub(crate) const BUF_SCRATCH: i32 = 0x138;
 pub(crate) const SLICE: i32 = 0x140;
 pub(crate) const MEMO_KB: i32 = 0x148;
 pub(crate) const MEMO_INC: i32 = 0x150;
-pub(crate) const MEMO_MASK: i32 = 0x158;
 
 const _: () = assert!(offset_of!(ThreadBlock, self_addr) == SELF_ADDR as usize);
 const _: () = assert!(offset_of!(ThreadBlock, host_rsp) == HOST_RSP as usize);
@@ -126,7 +123,6 @@ const _: () = assert!(offset_of!(ThreadBlock, buf_scratch) == BUF_SCRATCH as usi
 const _: () = assert!(offset_of!(ThreadBlock, slice) == SLICE as usize);
 const _: () = assert!(offset_of!(ThreadBlock, memo_kb) == MEMO_KB as usize);
 const _: () = assert!(offset_of!(ThreadBlock, memo_inc) == MEMO_INC as usize);
-const _: () = assert!(offset_of!(ThreadBlock, memo_mask) == MEMO_MASK as usize);
 const _: () = assert!(core::mem::size_of::<ThreadBlock>() <= 4096);
 
 /// Where the extended-state area starts in the thread-block mapping.
@@ -143,14 +139,14 @@ pub(crate) const THREAD_SIGNALS_OFFSET: usize = IBL_TABLE_OFFSET + IBL_ENTRIES *
 /// Bytes of the thread's pending-signal slots (65 signals × 136 bytes, page-rounded).
 pub(crate) const THREAD_SIGNALS_LEN: usize = (65 * 136 + 4095) & !4095;
 /// Where the repeat filter's table starts: `MEMO_ENTRIES` keys of 8 bytes,
-/// indexed by `pext(key, MEMO_MASK_BITS)`; 0 is empty (record.rs).
+/// indexed by the low 16 bits of `address * 2 + write`; 0 is empty
+/// (record.rs).
 pub(crate) const MEMO_TABLE_OFFSET: usize = THREAD_SIGNALS_OFFSET + THREAD_SIGNALS_LEN;
-/// Bits of a key that index the repeat filter: the write bit and address
-/// bits 0..14 (the bytes of a 32 KiB window, reads and writes apart, so the
-/// fields of one granule do not evict each other).
-pub(crate) const MEMO_MASK_BITS: u64 = 0x3_fff9;
-/// Entries of the repeat filter's table (512 KiB, touched as used).
-pub(crate) const MEMO_ENTRIES: usize = 1 << MEMO_MASK_BITS.count_ones();
+/// Entries of the repeat filter's table (512 KiB, touched as used): the
+/// write bit and address bits 0..14 index it (the bytes of a 32 KiB
+/// window, reads and writes apart, so the fields of one granule do not
+/// evict each other).
+pub(crate) const MEMO_ENTRIES: usize = 1 << 16;
 /// Where a key's tag starts: keys are `tag << 50 | address << 3 | kind`.
 pub(crate) const MEMO_TAG_SHIFT: u32 = 50;
 /// Bytes of the whole thread-block mapping.
