@@ -238,6 +238,8 @@ labelled_programs!(
     hg_enable_checking,
     join_grandchild,
     join_wrong_thread,
+    libc_caller_buffer_race,
+    libc_lazy_init,
     lockorder_consistent,
     lockorder_rwlock,
     lockorder_three_locks,

@@ -255,6 +255,11 @@ pub(crate) struct RaceTool {
     /// checked (lazy binding writes GOT slots that PLT stubs in every
     /// thread read; Helgrind does not instrument ld.so either).
     ld_so: (u64, u64),
+    /// glibc's code and its writable data (`.data`, `.bss`, RELRO), each
+    /// `(start, len)`: libc's accesses to its own data are not checked
+    /// (papers/race-tool.md, "libc's own data").
+    libc_text: (u64, u64),
+    libc_data: (u64, u64),
     /// Threading runtimes (libgomp) mapped: (start, len). Their plain
     /// accesses are not checked (papers/lockmodels.md, "OpenMP").
     runtime_libs: Vec<(u64, u64)>,
@@ -384,6 +389,31 @@ fn find_symbols(path: &str, bias: u64, names: &[&str]) -> Vec<u64> {
         .collect()
 }
 
+/// The run-time span `(start, len)` covering the writable loadable
+/// segments of the ELF file at `path` (its `.data`, `.bss` and RELRO
+/// data), `(0, 0)` when it has none or cannot be read.
+fn writable_span(path: &str, bias: u64) -> (u64, u64) {
+    use object::{Object, ObjectSegment, SegmentFlags};
+    const PF_W: u32 = 2;
+    let Ok(data) = read_file(path.as_bytes()) else {
+        return (0, 0);
+    };
+    let Ok(file) = object::File::parse(&*data) else {
+        return (0, 0);
+    };
+    let (mut lo, mut hi) = (u64::MAX, 0u64);
+    for seg in file.segments() {
+        if matches!(seg.flags(), SegmentFlags::Elf { p_flags } if p_flags & PF_W != 0) {
+            lo = lo.min(seg.address());
+            hi = hi.max(seg.address().saturating_add(seg.size()));
+        }
+    }
+    if lo >= hi {
+        return (0, 0);
+    }
+    (lo.wrapping_add(bias), hi - lo)
+}
+
 /// The run-time addresses of the named symbols defined in the ELF file at
 /// `path`, from its dynamic and its full symbol table (a program's own
 /// globals are often only in `.symtab`); none if it cannot be read.
@@ -482,6 +512,8 @@ impl RaceTool {
             ignore: Vec::new(),
             unsynchronising: Vec::new(),
             ld_so: (0, 0),
+            libc_text: (0, 0),
+            libc_data: (0, 0),
             runtime_libs: Vec::new(),
             batch: Vec::with_capacity(BATCH_RECORDS + 8),
             reporter: Reporter::new(config.report, config.suppressions),
@@ -1031,6 +1063,8 @@ impl Tool for RaceTool {
             if redundant.get(i) == Some(&true)
                 || a.size == 0
                 || a.pc.wrapping_sub(self.ld_so.0) < self.ld_so.1
+                || (a.pc.wrapping_sub(self.libc_text.0) < self.libc_text.1
+                    && a.addr.wrapping_sub(self.libc_data.0) < self.libc_data.1)
             {
                 continue;
             }
@@ -1223,6 +1257,8 @@ impl Tool for RaceTool {
             }
         }
         if is_libc(module.path) {
+            self.libc_text = (module.start, module.len);
+            self.libc_data = writable_span(module.path, module.bias);
             self.descriptor_size_at =
                 find_symbols(module.path, module.bias, &["_thread_db_sizeof_pthread"])
                     .first()
@@ -1241,6 +1277,9 @@ impl Tool for RaceTool {
     fn on_module_unload(&mut self, start: u64, _len: u64) {
         if start == self.ld_so.0 {
             self.ld_so = (0, 0);
+        }
+        if start == self.libc_text.0 {
+            (self.libc_text, self.libc_data) = ((0, 0), (0, 0));
         }
         self.runtime_libs.retain(|&(s, _)| s != start);
         self.reporter.module_unloaded(start);
