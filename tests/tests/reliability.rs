@@ -1,0 +1,190 @@
+//! Faults and hostile guests (issue 16, items 3 to 6): a guest that
+//! touches hbgrind's descriptors or mappings, robust mutexes, programs the
+//! launcher must run or refuse like a shell, bad `--log-file` names and
+//! suppression files. Each test runs the guest natively and under hbgrind
+//! and compares what a user sees. C programs: `tests/programs/reliability/`.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use hbgrind_tests::{assert_same, hbgrind, scratch_dir, Output, Program, Run};
+
+fn build(name: &str) -> Program {
+    Program::build(&format!("reliability/{name}"))
+}
+
+/// Runs `hbgrind ARGS...`.
+fn hbgrind_with(args: &[&str]) -> Output {
+    let mut run = Run::new(hbgrind());
+    run.args = args.iter().map(Into::into).collect();
+    run.native()
+}
+
+fn write_file(path: &Path, bytes: &[u8], mode: u32) {
+    std::fs::write(path, bytes).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// Same stdout and exit status as natively, and not one report line.
+fn assert_clean(native: &Output, hbgrind: &Output) {
+    assert_eq!(
+        (hbgrind.stdout_text(), hbgrind.status_text()),
+        (native.stdout_text(), native.status_text()),
+        "{}\n{}",
+        hbgrind.command,
+        hbgrind.stderr_text()
+    );
+    assert_eq!(hbgrind.stderr_text(), "", "{}", hbgrind.command);
+}
+
+// ---- item 6: the smaller defects ----
+
+/// EOWNERDEAD hands the mutex over: making it consistent and unlocking it
+/// is no "unlocked a not-locked lock" (lockmodels/models/pthread.model).
+#[test]
+fn robust_mutex_after_owner_death_unlocks_cleanly() {
+    let run = build("robust_mutex.c").command();
+    let native = run.native();
+    assert!(native.stdout_text().contains("lock: EOWNERDEAD"));
+    assert_clean(&native, &run.under_hbgrind(&["-q"]));
+}
+
+/// A file with neither ELF header nor `#!` runs with /bin/sh, as bash,
+/// execvp and Valgrind run it; an empty file is an empty script.
+#[test]
+fn script_without_shebang_runs_with_bin_sh() {
+    let dir = scratch_dir("reliability-no-shebang");
+    let script = dir.join("plain");
+    write_file(&script, b"echo \"sh says $0 $1\"\nexit 3\n", 0o755);
+    // What execvp(3) does on ENOEXEC (std's Command does not).
+    let native = Run::new("/bin/sh").arg(&script).arg("one").native();
+    assert_eq!(native.status.code(), Some(3));
+    let under = Run::new(&script)
+        .arg("one")
+        .under_hbgrind(&["-q", "--tool=none"]);
+    assert_same(&native, &under);
+    let empty = dir.join("empty");
+    write_file(&empty, b"", 0o755);
+    let under = Run::new(&empty).under_hbgrind(&["-q", "--tool=none"]);
+    assert_eq!(
+        (under.status.code(), under.stderr_text()),
+        (Some(0), String::new())
+    );
+}
+
+/// 127 for a program that is not there, 126 for one that cannot run, as
+/// bash and Valgrind exit; 1 stays for a bad command line.
+#[test]
+fn launch_failures_exit_126_or_127() {
+    let dir = scratch_dir("reliability-exit-codes");
+    let missing = dir.join("missing");
+    let plain = dir.join("plain-file");
+    write_file(&plain, b"echo hi\n", 0o644);
+    let bad_interp = dir.join("bad-interp");
+    write_file(&bad_interp, b"#!/nonexistent/sh\necho hi\n", 0o755);
+    let cases: [(&str, i32); 6] = [
+        (missing.to_str().unwrap(), 127),
+        ("hbgrind-test-no-such-command", 127),
+        (plain.to_str().unwrap(), 126),
+        (dir.to_str().unwrap(), 126),
+        (bad_interp.to_str().unwrap(), 126),
+        ("--no-such-option", 1),
+    ];
+    for (prog, code) in cases {
+        let out = hbgrind_with(&[prog]);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{prog}: {}",
+            out.stderr_text()
+        );
+        assert_eq!(
+            out.stderr_text().lines().count(),
+            1,
+            "{}",
+            out.stderr_text()
+        );
+    }
+    let out = hbgrind_with(&[bad_interp.to_str().unwrap()]);
+    assert_eq!(
+        out.stderr_text(),
+        format!(
+            "hbgrind: {}: bad interpreter /nonexistent/sh: no such file\n",
+            bad_interp.display()
+        )
+    );
+}
+
+/// `--log-file`/`--xml-file` names Valgrind calls a bad option: one line,
+/// exit 1, nothing run.
+#[test]
+fn bad_log_file_names_are_refused() {
+    let cases = [
+        (
+            "--log-file=x.%q{HBGRIND_TEST_UNSET_VAR}",
+            "environment variable 'HBGRIND_TEST_UNSET_VAR' is not set",
+        ),
+        ("--log-file=x.%z", "expected 'p' or 'q' or '%' after '%'"),
+        ("--log-file=x.%", "expected 'p' or 'q' or '%' after '%'"),
+        ("--log-file=x.%q{HOME", "missing '}' in %q specifier"),
+        ("--log-file=x.%qHOME", "expected '{' after '%q'"),
+        ("--xml-file=x.%y", "expected 'p' or 'q' or '%' after '%'"),
+    ];
+    for (option, reason) in cases {
+        let out = hbgrind_with(&[option, "--xml=yes", "/bin/true"]);
+        assert_eq!(
+            out.stderr_text(),
+            format!("hbgrind: bad option '{option}': {reason}; see hbgrind --help\n")
+        );
+        assert_eq!(out.status.code(), Some(1));
+    }
+    let dir = scratch_dir("reliability-log-names");
+    let ok = format!("--log-file={}/x.%p.%q{{RUN}}.%%", dir.display());
+    let mut run = Run::new(hbgrind()).args([&ok, "--tool=none", "/bin/true"]);
+    run = run.env("RUN", "r1");
+    let out = run.native();
+    assert_eq!(out.status.code(), Some(0), "{}", out.stderr_text());
+    let names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.len() == 1 && names[0].ends_with(".r1.%"), "{names:?}");
+}
+
+/// A 10 MB binary file given as suppressions is refused in one short line.
+#[test]
+fn binary_suppression_file_gets_a_short_error() {
+    let dir = scratch_dir("reliability-binary-supp");
+    let file = dir.join("binary.supp");
+    let mut rng = hbgrind_tests::Rng::new(16);
+    let bytes: Vec<u8> = (0..10_000_000)
+        .map(|_| match rng.below(256) as u8 {
+            b'\n' | b'\r' => 0,
+            b => b,
+        })
+        .collect();
+    std::fs::write(&file, bytes).unwrap();
+    let out = hbgrind_with(&[&format!("--suppressions={}", file.display()), "/bin/true"]);
+    let text = out.stderr_text();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text.lines().count(), 1);
+    assert!(text.len() < 1000, "{} bytes: {}", text.len(), &text[..200]);
+    assert!(text.contains("bytes in all"), "{text}");
+}
+
+/// A guest that sets the GS base is refused with one clear line (hbgrind
+/// keeps its thread block behind GS: README, "Limits").
+#[test]
+fn guest_setting_gs_is_refused_clearly() {
+    let run = build("set_gs.c").command();
+    assert!(run.native().stdout_text().contains("arch_prctl: 0"));
+    let out = run.under_hbgrind(&["-q", "--tool=none"]);
+    assert_eq!(out.stdout_text(), "before\n");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        out.stderr_text()
+            .contains("sets or reads the GS base (arch_prctl at 0x"),
+        "{}",
+        out.stderr_text()
+    );
+}
