@@ -188,3 +188,42 @@ fn guest_setting_gs_is_refused_clearly() {
         out.stderr_text()
     );
 }
+
+// ---- item 3: hbgrind's descriptors ----
+
+/// The guest closes everything, dup2s onto every number below its limit,
+/// opens until EMFILE and lowers and restores its limit: it sees what it
+/// sees natively, and the race tool's log and XML files still get the
+/// whole report (both descriptors live above the limit the guest sees).
+#[test]
+fn guest_cannot_reach_hbgrinds_descriptors() {
+    let run = build("fds.c").command();
+    let native = run.native();
+    assert_eq!(native.status.code(), Some(0), "{}", native.stdout_text());
+    assert!(native
+        .stdout_text()
+        .contains("dup2 onto 3..soft-1: 0 failures"));
+    let dir = scratch_dir("reliability-fds");
+    let log = dir.join("race.log");
+    let xml = dir.join("race.xml");
+    let under = run.under_hbgrind(&["--tool=none"]);
+    assert_same(&native, &under);
+    let under = run.under_hbgrind(&[&format!("--log-file={}", log.display())]);
+    assert_eq!(
+        (under.stdout_text(), under.status_text()),
+        (native.stdout_text(), native.status_text())
+    );
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains("Possible data race") && text.contains("ERROR SUMMARY: 2 errors"),
+        "{text}"
+    );
+    let under = run.under_hbgrind(&["--xml=yes", &format!("--xml-file={}", xml.display())]);
+    assert_eq!(
+        (under.stdout_text(), under.status_text()),
+        (native.stdout_text(), native.status_text())
+    );
+    let doc = hbgrind_tests::xml::parse_xml(&std::fs::read_to_string(&xml).unwrap())
+        .unwrap_or_else(|e| panic!("{}: {e}", xml.display()));
+    assert_eq!(doc.all("error").count(), 2);
+}

@@ -42,6 +42,9 @@ extern "C" fn hbgrind_init() {
 /// temporary is dropped before the takeover.
 #[inline(never)]
 fn setup() -> dbi::Config {
+    // Before anything is opened: the runtime's descriptors go above the
+    // limit the guest sees (dbi os/linux/fds.rs).
+    dbi::reserve_fds();
     let opts = match Options::from_environment() {
         Ok(o) => o,
         Err(msg) => {

@@ -273,6 +273,24 @@ fn pid() -> i32 {
     p
 }
 
+/// Writes `bytes` to guest memory at `addr` without faulting (one
+/// `process_vm_writev` on ourselves); false when any of it is not writable.
+pub(crate) fn write_guest(addr: u64, bytes: &[u8]) -> bool {
+    let l = [bytes.as_ptr() as u64, bytes.len() as u64];
+    let r = [addr, bytes.len() as u64];
+    // SAFETY:
+    // - The kernel reads `bytes.len()` bytes from `bytes`, a live slice.
+    // - The remote side is guest memory of our own process, written as the
+    //   guest's own syscall would write it; an unwritable page fails with EFAULT.
+    let rc = unsafe {
+        syscall6(
+            nr::PROCESS_VM_WRITEV,
+            [pid() as u64, l.as_ptr() as u64, 1, r.as_ptr() as u64, 1, 0],
+        )
+    };
+    rc == bytes.len() as i64
+}
+
 /// Copies guest bytes at `addr` into `buf` without faulting: returns how many
 /// bytes were readable (reads stop at the first unreadable page).
 pub(crate) fn read_guest(addr: u64, buf: &mut [u8]) -> usize {
