@@ -33,6 +33,12 @@ pub(crate) fn handle(d: &mut Dispatcher, pc: u64, next: u64) -> u64 {
             in_quiet_call: d.ts.events.quiet(),
         });
     }
+    // A guest call that would unmap, reprotect or replace the runtime's
+    // memory fails as under Valgrind (os/linux/owned.rs).
+    if let Some(ret) = crate::os::linux::owned::refuse(nr, &args) {
+        d.ts.finish_syscall(ret, next);
+        return next;
+    }
     let row = syscall_table::lookup(nr);
     let _span = tracing::trace_span!("syscall", nr, name = row.map_or("", |r| r.name)).entered();
     let mut nr_run = nr;

@@ -227,3 +227,49 @@ fn guest_cannot_reach_hbgrinds_descriptors() {
         .unwrap_or_else(|e| panic!("{}: {e}", xml.display()));
     assert_eq!(doc.all("error").count(), 2);
 }
+
+// ---- item 4: hbgrind's mappings ----
+
+/// munmap, mprotect, madvise(DONTNEED), mremap and mmap(MAP_FIXED) over the
+/// runtime library and the code cache fail as under Valgrind and the
+/// program goes on (before: "internal error: synchronous signal 11").
+#[test]
+fn guest_cannot_unmap_or_reprotect_hbgrinds_memory() {
+    let run = build("mappings.c").command();
+    let native = run.native();
+    assert_eq!(
+        (
+            native.stdout_text(),
+            native.stderr_text(),
+            native.status.code()
+        ),
+        ("still running\n".into(), String::new(), Some(0))
+    );
+    for tool in ["--tool=none", "--tool=race"] {
+        let under = run.under_hbgrind(&["-q", tool]);
+        assert_eq!(
+            (under.stdout_text(), under.status_text()),
+            (native.stdout_text(), native.status_text()),
+            "{}",
+            under.stderr_text()
+        );
+        let refused = under.stderr_text();
+        for what in ["runtime", "runtime bss", "code cache"] {
+            for (call, errno) in [
+                ("mprotect", "Cannot allocate memory"),
+                ("madvise", "Cannot allocate memory"),
+                ("munmap", "Invalid argument"),
+                ("mremap", "Invalid argument"),
+                ("mmap", "Invalid argument"),
+            ] {
+                let line = format!("{call} {what}: {errno}\n");
+                assert!(refused.contains(&line), "{tool}: no {line:?} in\n{refused}");
+            }
+        }
+        assert!(!refused.contains("SUCCEEDED"), "{refused}");
+        assert!(
+            refused.ends_with("munmap all: Invalid argument\n"),
+            "{refused}"
+        );
+    }
+}
