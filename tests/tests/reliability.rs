@@ -273,3 +273,137 @@ fn guest_cannot_unmap_or_reprotect_hbgrinds_memory() {
         );
     }
 }
+
+// ---- item 5: `hbgrind analyze` within bounds ----
+
+/// `hbgrind analyze ARGS...` under `/usr/bin/time -f %M` when it is there:
+/// the output, and the peak resident memory in KiB if measured.
+fn analyze(args: &[&str]) -> (Output, Option<u64>) {
+    let time = Path::new("/usr/bin/time");
+    if !time.exists() {
+        let mut all = vec!["analyze"];
+        all.extend_from_slice(args);
+        return (hbgrind_with(&all), None);
+    }
+    let mut run = Run::new(time).args(["-f", "peak-kib %M", "--"]);
+    run = run.arg(hbgrind()).arg("analyze").args(args);
+    let mut out = run.native();
+    let stderr = out.stderr_text();
+    let (rest, peak) = match stderr.trim_end().rsplit_once('\n') {
+        Some((rest, last)) => (format!("{rest}\n"), last.to_string()),
+        None => (String::new(), stderr.trim_end().to_string()),
+    };
+    let rest = rest.replace("Command exited with non-zero status 1\n", "");
+    out.stderr = rest.into_bytes();
+    let kib = peak.strip_prefix("peak-kib ").and_then(|k| k.parse().ok());
+    (out, kib)
+}
+
+/// Peak memory of every bounded run: far below the 1 GiB cap.
+const SMALL_PEAK_KIB: u64 = 64 << 10;
+
+fn assert_refused_small(out: &Output, peak: Option<u64>, message: &str) {
+    assert_eq!(out.stderr_text(), format!("{message}\n"));
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.stdout_text(), "");
+    if let Some(kib) = peak {
+        assert!(kib < SMALL_PEAK_KIB, "peak {kib} KiB for {message}");
+    }
+}
+
+#[test]
+fn analyze_refuses_an_endless_line_without_echoing_it() {
+    let (out, peak) = analyze(&["/dev/zero"]);
+    assert_refused_small(
+        &out,
+        peak,
+        "hbgrind: /dev/zero:1: line longer than 4096 bytes (not shown); is this an event trace?",
+    );
+    let dir = scratch_dir("reliability-analyze-long");
+    let trace = dir.join("long.trace");
+    let mut text = "T1 rd 0x10 4\n".to_string();
+    text.push_str(&"T1 wr 0x10 4 ".repeat(1000));
+    std::fs::write(&trace, text).unwrap();
+    let (out, peak) = analyze(&[trace.to_str().unwrap()]);
+    assert_refused_small(
+        &out,
+        peak,
+        &format!(
+            "hbgrind: {}:2: line longer than 4096 bytes (not shown); is this an event trace?",
+            trace.display()
+        ),
+    );
+}
+
+/// Four 256 MiB writes in 100 bytes took 3.1 GB: the distinct memory a
+/// trace touches is bounded (64 MiB for the default --max-memory=1024).
+#[test]
+fn analyze_bounds_the_memory_a_trace_touches() {
+    let dir = scratch_dir("reliability-analyze-ranges");
+    let trace = dir.join("ranges.trace");
+    std::fs::write(
+        &trace,
+        "T1 create T2\nT1 wr 0x0 0x10000000\nT2 wr 0x10000000 0x10000000\n\
+         T1 wr 0x20000000 0x10000000\nT2 wr 0x30000000 0x10000000\n",
+    )
+    .unwrap();
+    let (out, peak) = analyze(&[trace.to_str().unwrap()]);
+    assert_refused_small(
+        &out,
+        peak,
+        &format!(
+            "hbgrind: {}:2: the trace touches more than 64 MiB of distinct memory (the limit for --max-memory=1024)",
+            trace.display()
+        ),
+    );
+}
+
+/// A valid trace of 3 million lines is streamed: its size costs nothing,
+/// and what it makes the engine keep is capped by --max-memory.
+#[test]
+fn analyze_streams_a_large_trace_within_its_memory_cap() {
+    let trace = hbgrind_tests::cached_file("reliability-large-v1.trace", |path| {
+        let mut text = String::with_capacity(64 << 20);
+        text.push_str("T1 create T2\n");
+        for i in 0..1_000_000u64 {
+            let t = 1 + (i & 1);
+            let addr = 0x10000 + (i % 4096) * 8;
+            text.push_str(&format!(
+                "T{t} lock 0x5000\nT{t} wr {addr:#x} 8 s{}\nT{t} unlock 0x5000\n",
+                i % 100
+            ));
+        }
+        text.push_str("T1 wr 0x90000 4 s900\nT2 wr 0x90000 4 s901\n");
+        std::fs::write(path, text).unwrap();
+    });
+    let (out, peak) = analyze(&[trace.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", out.stderr_text());
+    assert!(
+        out.stdout_text().ends_with("ERROR SUMMARY: 1 error\n"),
+        "{}",
+        out.stdout_text()
+    );
+    if let Some(kib) = peak {
+        assert!(kib < SMALL_PEAK_KIB, "peak {kib} KiB");
+    }
+    // Two million distinct locks need more than 64 MiB: a clear error.
+    let dir = scratch_dir("reliability-analyze-cap");
+    let locks = dir.join("locks.trace");
+    let mut text = String::new();
+    for i in 0..2_000_000u64 {
+        let addr = 0x100000 + i * 64;
+        text.push_str(&format!("T1 lock {addr:#x}\nT1 unlock {addr:#x}\n"));
+    }
+    std::fs::write(&locks, text).unwrap();
+    let (out, peak) = analyze(&["--max-memory=64", locks.to_str().unwrap()]);
+    let err = out.stderr_text();
+    assert!(
+        err.starts_with(&format!("hbgrind: {}:", locks.display()))
+            && err.ends_with(": the analysis needs more than --max-memory=64 MiB\n"),
+        "{err}"
+    );
+    assert_eq!(out.status.code(), Some(1));
+    if let Some(kib) = peak {
+        assert!(kib < 96 << 10, "peak {kib} KiB over a 64 MiB cap");
+    }
+}
