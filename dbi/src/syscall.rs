@@ -6,6 +6,7 @@
 //! terms where it can.
 
 use crate::dispatch::Dispatcher;
+use crate::os::linux::fds;
 use crate::os::linux::guest_syscall::{
     fd_path, read_cstr, read_ptr_array, run_guest_syscall, run_interruptible, SyscallOutcome,
 };
@@ -19,6 +20,7 @@ const ENOSYS: i64 = 38;
 const PROT_WRITE: u64 = 2;
 const PROT_EXEC: u64 = 4;
 const MMAP: u64 = 9;
+const FCNTL: u64 = 72;
 
 /// Runs the guest syscall that stopped at `pc`; returns where the guest resumes.
 pub(crate) fn handle(d: &mut Dispatcher, pc: u64, next: u64) -> u64 {
@@ -30,6 +32,12 @@ pub(crate) fn handle(d: &mut Dispatcher, pc: u64, next: u64) -> u64 {
             args: &args,
             in_quiet_call: d.ts.events.quiet(),
         });
+    }
+    // A guest call that would unmap, reprotect or replace the runtime's
+    // memory fails as under Valgrind (os/linux/owned.rs).
+    if let Some(ret) = crate::os::linux::owned::refuse(nr, &args) {
+        d.ts.finish_syscall(ret, next);
+        return next;
     }
     let row = syscall_table::lookup(nr);
     let _span = tracing::trace_span!("syscall", nr, name = row.map_or("", |r| r.name)).entered();
@@ -98,8 +106,13 @@ pub(crate) fn handle(d: &mut Dispatcher, pc: u64, next: u64) -> u64 {
             return next;
         }
         Some(SyscallKind::FdChange) => {
-            if let Some(ret) = protect_log_fd(d, nr, &args) {
+            if let Some(ret) = fds::before(nr, &args, run_guest_syscall) {
                 d.ts.finish_syscall(ret, next);
+                return next;
+            }
+            // fcntl(F_SETLKW/F_OFD_SETLKW) waits for a lock: without the big lock.
+            if nr == FCNTL && matches!(args[1], 7 | 38) && crate::dispatch::threads() > 1 {
+                d.blocking = Some((nr, args, next));
                 return next;
             }
         }
@@ -111,7 +124,9 @@ pub(crate) fn handle(d: &mut Dispatcher, pc: u64, next: u64) -> u64 {
         Some(SyscallKind::Vfork) => nr_run = NR_FORK,
         Some(SyscallKind::Execve) if !d.config.trace_children || skips_child(d, nr, &args) => {
             d.config.tool.on_exec_untraced();
+            fds::before_exec();
             let ret = execve_untraced(d, nr, &args).unwrap_or_else(|| run_guest_syscall(nr, args));
+            fds::after_failed_exec();
             // Still here: the call failed.
             d.config.tool.on_exec_failed();
             d.ts.finish_syscall(ret, next);
@@ -131,12 +146,21 @@ pub(crate) fn handle(d: &mut Dispatcher, pc: u64, next: u64) -> u64 {
         }
         _ => {}
     }
-    let ret = match run_interruptible(nr_run, args) {
+    let execs = matches!(row.map(|r| r.kind), Some(SyscallKind::Execve));
+    if execs {
+        fds::before_exec();
+    }
+    let outcome = run_interruptible(nr_run, args);
+    if execs {
+        fds::after_failed_exec();
+    }
+    let ret = match outcome {
         SyscallOutcome::Done(ret) => ret,
         // A signal came first: the dispatcher delivers it, then the guest
         // issues the call again from its `syscall` instruction.
         SyscallOutcome::Interrupted => return pc,
     };
+    let ret = fds::after(nr, &args, ret);
     note_result(d, nr, &args, ret);
     d.ts.finish_syscall(ret, next);
     if d.interests.syscalls {
@@ -211,6 +235,7 @@ pub(crate) fn complete(
     let SyscallOutcome::Done(ret) = outcome else {
         return next - 2;
     };
+    let ret = fds::after(nr, args, ret);
     note_result(d, nr, args, ret);
     d.ts.finish_syscall(ret, next);
     if d.interests.syscalls {
@@ -228,32 +253,6 @@ pub(crate) fn complete(
         after_success(d, nr, args, ret as u64);
     }
     next
-}
-
-/// Keeps the guest from closing or replacing the runtime's log descriptor
-/// (a guest that closes every descriptor above 2 must not silence the
-/// report); returns the result when the call was handled here.
-fn protect_log_fd(d: &Dispatcher, nr: u64, args: &[u64; 6]) -> Option<i64> {
-    const EBADF: i64 = 9;
-    let ours = d.config.log.fd as u64;
-    if ours <= 2 {
-        return None;
-    }
-    match nr {
-        3 if args[0] == ours => Some(-EBADF),
-        33 | 292 if args[1] == ours => Some(-EBADF),
-        436 if args[0] <= ours && ours <= args[1] => {
-            let mut ret = 0;
-            if args[0] < ours {
-                ret = run_guest_syscall(436, [args[0], ours - 1, args[2], 0, 0, 0]);
-            }
-            if ret >= 0 && args[1] > ours {
-                ret = run_guest_syscall(436, [ours + 1, args[1], args[2], 0, 0, 0]);
-            }
-            Some(ret)
-        }
-        _ => None,
-    }
 }
 
 fn refuse_threads(d: &mut Dispatcher, pc: u64) -> ! {

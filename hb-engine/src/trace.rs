@@ -537,15 +537,34 @@ enum Life {
 
 /// Feeds `events` into `engine` in order. A missing site is the line number.
 pub fn replay(engine: &mut Engine, events: &[(usize, Event)]) -> Result<(), TraceError> {
-    let mut lives: HashMap<ThreadId, Life> = HashMap::new();
+    let mut replayer = Replayer::default();
     for (line, event) in events {
-        let line = *line;
+        replayer.event(engine, *line, event)?;
+    }
+    Ok(())
+}
+
+/// `replay` one event at a time, for a trace read as a stream: it keeps
+/// which threads exist and which have exited.
+#[derive(Default)]
+pub struct Replayer {
+    lives: HashMap<ThreadId, Life>,
+}
+
+impl Replayer {
+    /// Feeds `event`, read from line `line`, into `engine`.
+    pub fn event(
+        &mut self,
+        engine: &mut Engine,
+        line: usize,
+        event: &Event,
+    ) -> Result<(), TraceError> {
         let err = |message: String| TraceError { line, message };
         let thread = event.thread();
-        if lives.get(&thread) == Some(&Life::Exited) {
+        if self.lives.get(&thread) == Some(&Life::Exited) {
             return Err(err(format!("{thread} has exited")));
         }
-        lives.insert(thread, Life::Alive);
+        self.lives.insert(thread, Life::Alive);
         let site = |s: Option<u32>| s.unwrap_or(u32::try_from(line).unwrap_or(u32::MAX));
         let result: Result<(), EngineError> = match *event {
             Event::Access {
@@ -602,36 +621,36 @@ pub fn replay(engine: &mut Engine, events: &[(usize, Event)]) -> Result<(), Trac
                 Ok(())
             }
             Event::Create { child, .. } => {
-                if lives.contains_key(&child) {
+                if self.lives.contains_key(&child) {
                     return Err(err(format!("{child} already exists")));
                 }
-                lives.insert(child, Life::Alive);
+                self.lives.insert(child, Life::Alive);
                 engine.thread_create(thread, child)
             }
             Event::Join { child, .. } | Event::Detach { child, .. } if child == thread => {
                 return Err(err(format!("{thread} cannot join or detach itself")));
             }
             Event::Join { child, .. } => {
-                if !lives.contains_key(&child) {
+                if !self.lives.contains_key(&child) {
                     return Err(err(format!("{child} was never created")));
                 }
-                lives.insert(child, Life::Exited);
+                self.lives.insert(child, Life::Exited);
                 engine.thread_join(thread, child)
             }
             Event::Detach { child, .. } => {
-                if !lives.contains_key(&child) {
+                if !self.lives.contains_key(&child) {
                     return Err(err(format!("{child} was never created")));
                 }
                 engine.thread_detach(child);
                 Ok(())
             }
             Event::Exit { .. } => {
-                lives.insert(thread, Life::Exited);
+                self.lives.insert(thread, Life::Exited);
                 engine.thread_exit(thread);
                 Ok(())
             }
         };
         result.map_err(|e| err(e.to_string()))?;
+        Ok(())
     }
-    Ok(())
 }

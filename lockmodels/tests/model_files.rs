@@ -21,7 +21,7 @@ fn every_shipped_model_parses() {
 type Row = (&'static str, bool, Vec<(When, Effect)>);
 
 /// The pthread table as `lockmodels/src/pthread.rs` had it in Rust before
-/// it became `models/pthread.model`.
+/// it became `models/pthread.model`, plus the robust mutexes' EOWNERDEAD.
 fn old_pthread_table() -> Vec<Row> {
     use Effect::*;
     use When::{Entry, Exit};
@@ -61,6 +61,26 @@ fn old_pthread_table() -> Vec<Row> {
     let acquire = || vec![(ok, Acquire { object: a(0) })];
     let join = || vec![(ok, Join { thread: a(0) })];
     let spin = || vec![(Entry, InitOrUnlock { lock: a(0) })];
+    // Issue 16: EOWNERDEAD (130) from a robust mutex also hands it over.
+    let owner_dead = When::ExitIf(RetCondition {
+        equal: true,
+        value: 130,
+        wide: false,
+    });
+    let mutex_lock = |trylock| {
+        [ok, owner_dead]
+            .into_iter()
+            .map(|when| {
+                (
+                    when,
+                    Lock {
+                        lock: a(0),
+                        trylock,
+                    },
+                )
+            })
+            .collect::<Vec<_>>()
+    };
     let cond_wait = || {
         vec![
             (Entry, Unlock { lock: a(1) }),
@@ -76,10 +96,10 @@ fn old_pthread_table() -> Vec<Row> {
     };
     vec![
         ("pthread_mutex_init", true, init()),
-        ("pthread_mutex_lock", true, lock()),
-        ("pthread_mutex_timedlock", true, lock()),
-        ("pthread_mutex_clocklock", true, lock()),
-        ("pthread_mutex_trylock", true, trylock()),
+        ("pthread_mutex_lock", true, mutex_lock(false)),
+        ("pthread_mutex_timedlock", true, mutex_lock(false)),
+        ("pthread_mutex_clocklock", true, mutex_lock(false)),
+        ("pthread_mutex_trylock", true, mutex_lock(true)),
         (
             "pthread_mutex_unlock",
             true,

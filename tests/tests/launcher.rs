@@ -1,6 +1,8 @@
 //! The launcher's command line and program checks: each bad input gives one
-//! exact line on stderr, nothing on stdout, and exit status 1; good input
-//! reaches the program with the runtime contract's environment.
+//! exact line on stderr, nothing on stdout, and exit status 1 (a bad command
+//! line), 127 (no such program) or 126 (found but cannot run), as bash and
+//! Valgrind exit; good input reaches the program with the runtime
+//! contract's environment.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -17,6 +19,11 @@ fn hbgrind_with(args: &[&str]) -> Output {
 
 /// Asserts the launcher refused with exactly `message` (one line) and status 1.
 fn assert_refused(output: &Output, message: &str) {
+    assert_refused_with(output, message, 1);
+}
+
+/// Asserts the launcher refused with exactly `message` and status `code`.
+fn assert_refused_with(output: &Output, message: &str, code: i32) {
     assert_eq!(
         output.stderr_text(),
         format!("{message}\n"),
@@ -24,15 +31,16 @@ fn assert_refused(output: &Output, message: &str) {
         output.command
     );
     assert_eq!(output.stdout_text(), "", "{}", output.command);
-    assert_eq!(output.status.code(), Some(1), "{}", output.command);
+    assert_eq!(output.status.code(), Some(code), "{}", output.command);
 }
 
-/// hbgrind refuses to run `prog`, naming it: `hbgrind: PROG: REASON`.
+/// hbgrind refuses to run `prog`, naming it: `hbgrind: PROG: REASON`, 126.
 fn assert_file_refused(prog: &Path, reason: &str) {
     let shown = show(prog);
-    assert_refused(
+    assert_refused_with(
         &hbgrind_with(&[&shown]),
         &format!("hbgrind: {shown}: {reason}"),
+        126,
     );
 }
 
@@ -139,7 +147,7 @@ fn help_after_the_program_belongs_to_the_program() {
     // `hbgrind --tool=none /bin/echo --help` runs echo; the launcher's own
     // checks come first, so a missing program shows it is not --help.
     let out = hbgrind_with(&["/nonexistent-dir/prog", "--help"]);
-    assert_refused(&out, "hbgrind: /nonexistent-dir/prog: no such file");
+    assert_refused_with(&out, "hbgrind: /nonexistent-dir/prog: no such file", 127);
 }
 
 #[test]
@@ -247,17 +255,19 @@ fn no_program() {
 fn missing_file() {
     let dir = scratch_dir("launcher-missing");
     let prog = dir.join("no-such-program");
-    assert_refused(
+    assert_refused_with(
         &hbgrind_with(&["--tool=none", &show(&prog), "arg"]),
         &format!("hbgrind: {}: no such file", show(&prog)),
+        127,
     );
 }
 
 #[test]
 fn command_not_in_path() {
-    assert_refused(
+    assert_refused_with(
         &hbgrind_with(&["hbgrind-test-no-such-command"]),
         "hbgrind: hbgrind-test-no-such-command: command not found in PATH",
+        127,
     );
 }
 
@@ -279,12 +289,13 @@ fn not_executable_in_path() {
         .arg("hbgrind-test-plain-file")
         .env("PATH", &dir)
         .native();
-    assert_refused(
+    assert_refused_with(
         &out,
         &format!(
             "hbgrind: {}: permission denied (not executable)",
             show(&prog)
         ),
+        126,
     );
 }
 
@@ -295,14 +306,15 @@ fn directory() {
 }
 
 #[test]
-fn text_file_without_shebang() {
+fn text_file_without_shebang_runs_with_sh() {
+    // As execvp(3), bash and Valgrind do (tests/tests/reliability.rs runs
+    // it and compares with a native run).
     let dir = scratch_dir("launcher-text");
     let prog = dir.join("notes.txt");
-    write_file(&prog, b"echo this is not a script\n", 0o755);
-    assert_file_refused(&prog, "not an ELF executable and no #! script");
-    let empty = dir.join("empty");
-    write_file(&empty, b"", 0o755);
-    assert_file_refused(&empty, "not an ELF executable and no #! script");
+    write_file(&prog, b"echo this is a script for sh\n", 0o755);
+    let out = hbgrind_with(&["--tool=none", "-q", &show(&prog)]);
+    assert_eq!(out.stdout_text(), "this is a script for sh\n");
+    assert_eq!(out.status.code(), Some(0), "{}", out.stderr_text());
 }
 
 #[test]
@@ -349,12 +361,13 @@ fn static_executable() {
         "libc.a is needed to build a static test program (apt-get install libc6-dev)"
     );
     let prog = Program::build_with("exit_status.c", &["-static"]);
-    assert_refused(
+    assert_refused_with(
         &hbgrind_with(&[&show(&prog.path), "3"]),
         &format!(
             "hbgrind: {}: statically linked; hbgrind needs a dynamically linked program",
             show(&prog.path)
         ),
+        126,
     );
 }
 
@@ -362,12 +375,13 @@ fn static_executable() {
 fn static_pie_executable() {
     // static-pie is ET_DYN like a PIE, but has no PT_INTERP either.
     let prog = Program::build_with("exit_status.c", &["-static-pie"]);
-    assert_refused(
+    assert_refused_with(
         &hbgrind_with(&[&show(&prog.path), "3"]),
         &format!(
             "hbgrind: {}: statically linked; hbgrind needs a dynamically linked program",
             show(&prog.path)
         ),
+        126,
     );
 }
 
@@ -376,9 +390,13 @@ fn script_with_missing_interpreter() {
     let dir = scratch_dir("launcher-missing-interpreter");
     let prog = dir.join("script");
     write_file(&prog, b"#!/nonexistent/bin/interp -x\necho hi\n", 0o755);
-    assert_refused(
+    assert_refused_with(
         &hbgrind_with(&[&show(&prog)]),
-        "hbgrind: /nonexistent/bin/interp: no such file",
+        &format!(
+            "hbgrind: {}: bad interpreter /nonexistent/bin/interp: no such file",
+            show(&prog)
+        ),
+        126,
     );
 }
 
@@ -393,12 +411,13 @@ fn script_with_static_interpreter() {
         format!("#!{}\n", show(&interp.path)).as_bytes(),
         0o755,
     );
-    assert_refused(
+    assert_refused_with(
         &hbgrind_with(&[&show(&prog)]),
         &format!(
             "hbgrind: {}: statically linked; hbgrind needs a dynamically linked program",
             show(&interp.path)
         ),
+        126,
     );
 }
 
@@ -684,9 +703,10 @@ fn env_shebang_with_missing_command() {
         b"#!/usr/bin/env hbgrind-test-no-such-interpreter\n",
         0o755,
     );
-    assert_refused(
+    assert_refused_with(
         &hbgrind_with(&[&show(&prog)]),
         "hbgrind: hbgrind-test-no-such-interpreter: command not found in PATH",
+        127,
     );
 }
 
@@ -711,13 +731,12 @@ fn setuid_program_of_another_user() {
     } else {
         PathBuf::from("/usr/bin/passwd")
     };
-    assert_refused(
+    assert_refused_with(
         &hbgrind_with(&[&show(&prog), "0"]),
         &format!(
             "hbgrind: {}: set-user-ID or set-group-ID program; the dynamic loader would ignore hbgrind's runtime (run hbgrind as that user instead)",
             show(&prog)
-        ),
-    );
+        ), 126);
 }
 
 #[test]

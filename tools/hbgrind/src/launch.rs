@@ -65,6 +65,8 @@ pub(crate) enum LaunchError {
     Read(PathBuf, std::io::Error),
     #[error("{}: not an ELF executable and no #! script", .0.display())]
     NotElf(PathBuf),
+    #[error("{}: bad interpreter {}: no such file", .0.display(), .1.display())]
+    MissingInterpreter(PathBuf, PathBuf),
     #[error("{}: malformed #! line", .0.display())]
     BadInterpreterLine(PathBuf),
     #[error("{}: too many levels of #! interpreters", .0.display())]
@@ -87,6 +89,22 @@ pub(crate) enum LaunchError {
     RuntimeMissing(PathBuf),
     #[error("{}: cannot execute: {}", .0.display(), .1)]
     Exec(PathBuf, std::io::Error),
+}
+
+impl LaunchError {
+    /// The exit status a shell (and Valgrind) gives this failure: 127 for a
+    /// program that is not there, 126 for one found but not runnable, 1
+    /// for a bad command line or a broken hbgrind installation.
+    pub(crate) fn exit_status(&self) -> u8 {
+        match self {
+            LaunchError::NotFound(_) | LaunchError::NotInPath(_) => 127,
+            LaunchError::Option(_)
+            | LaunchError::LockModel(_)
+            | LaunchError::SelfPath(_)
+            | LaunchError::RuntimeMissing(_) => 1,
+            _ => 126,
+        }
+    }
 }
 
 /// `hbgrind [OPTIONS] PROG [ARGS...]`; `args` includes argv[0].

@@ -21,7 +21,11 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(err) => {
             eprintln!("hbgrind: {err:#}");
-            ExitCode::from(1)
+            // 127 / 126 for a program not found / not runnable, as shells do.
+            let status = err
+                .downcast_ref::<launch::LaunchError>()
+                .map_or(1, launch::LaunchError::exit_status);
+            ExitCode::from(status)
         }
     }
 }

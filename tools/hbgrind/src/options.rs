@@ -32,6 +32,9 @@ pub(crate) enum OptionError {
     MissingValue { option: String, form: String },
     #[error("bad value in option '{arg}': expected {expected}; see hbgrind --help")]
     BadValue { arg: String, expected: &'static str },
+    /// A --log-file or --xml-file name that Valgrind would not expand.
+    #[error("bad option '{arg}': {reason}; see hbgrind --help")]
+    BadFileName { arg: String, reason: String },
     #[error("no program given; usage: hbgrind [OPTIONS] PROG [ARGS...], see hbgrind --help")]
     NoProgram,
     #[error("--xml=yes needs a destination: --xml-fd=N or --xml-file=FILE; see hbgrind --help")]
@@ -528,7 +531,12 @@ impl Parsed {
             ("--tool", Some(_)) => self.tool = Tool::Race,
             ("--trace-children", Some(value)) => self.trace_children = value == "yes",
             ("--xml", Some(value)) => self.xml = value == "yes",
-            ("--xml-fd" | "--xml-file", Some(_)) => self.xml_destination = true,
+            ("--xml-fd", Some(_)) => self.xml_destination = true,
+            ("--xml-file", Some(name)) => {
+                check_file_name(text, name)?;
+                self.xml_destination = true;
+            }
+            ("--log-file", Some(name)) => check_file_name(text, name)?,
             ("--lock-model", Some(file)) => self.lock_models.push(file.to_string()),
             _ => {}
         }
@@ -622,6 +630,37 @@ pub(crate) fn parse_with(presets: &[Preset], args: &[OsString]) -> Result<Comman
         program,
         args: rest.cloned().collect(),
     }))
+}
+
+/// Checks a `--log-file`/`--xml-file` name as Valgrind expands it: after
+/// `%` comes `p`, `%` or `q{VAR}` with VAR set in the environment (the
+/// program's environment is ours); anything else is a bad option.
+fn check_file_name(arg: &str, name: &str) -> Result<(), OptionError> {
+    let bad = |reason: String| OptionError::BadFileName {
+        arg: arg.to_string(),
+        reason,
+    };
+    let mut rest = name;
+    while let Some(i) = rest.find('%') {
+        let tail = &rest[i + 1..];
+        rest = if let Some(t) = tail.strip_prefix(['p', '%']) {
+            t
+        } else if let Some(t) = tail.strip_prefix('q') {
+            let t = t
+                .strip_prefix('{')
+                .ok_or_else(|| bad("expected '{' after '%q'".into()))?;
+            let (var, t) = t
+                .split_once('}')
+                .ok_or_else(|| bad("missing '}' in %q specifier".into()))?;
+            if std::env::var_os(var).is_none() {
+                return Err(bad(format!("environment variable '{var}' is not set")));
+            }
+            t
+        } else {
+            return Err(bad("expected 'p' or 'q' or '%' after '%'".into()));
+        };
+    }
+    Ok(())
 }
 
 /// Splits the text of an rc file or variable into option words, as

@@ -17,6 +17,9 @@
 //!    `$PATH`; argv becomes `NAME SCRIPT ARGS...`, exactly what env passes
 //!    to `execvp`. Otherwise the analysed program would be env, and the
 //!    interpreter the script is written for would run untraced.
+//!    A file that is neither ELF nor `#!` (an empty file included) is a
+//!    shell script: it runs as `/bin/sh SCRIPT ARGS...`, as `execvp(3)`,
+//!    bash and Valgrind run it.
 //! 3. A version-manager shim (see `Shim`) is followed to the program it
 //!    would exec, so `hbgrind python3 x.py` analyses Python and not bash.
 //! 4. A set-user-ID or set-group-ID file that would change our effective
@@ -64,6 +67,9 @@ use crate::launch::LaunchError;
 /// (`BINPRM_MAX_RECURSION` is 4).
 const MAX_INTERPRETER_DEPTH: usize = 4;
 
+/// The shell that runs a script without a `#!` line (execvp's and Valgrind's).
+const SHELL: &str = "/bin/sh";
+
 /// The kernel reads the `#!` line from the first 256 bytes (`BINPRM_BUF_SIZE`).
 const SHEBANG_BYTES: usize = 256;
 
@@ -88,12 +94,31 @@ pub(crate) fn resolve(program: &OsStr, args: &[OsString]) -> Result<Target, Laun
             .collect(),
         env: Vec::new(),
     };
+    // The script whose interpreter `target.path` is, once there is one.
+    let mut script_of: Option<PathBuf> = None;
     for _ in 0..=MAX_INTERPRETER_DEPTH {
-        check_file(&target.path)?;
+        match (check_file(&target.path), script_of.take()) {
+            (Err(LaunchError::NotFound(interpreter)), Some(script)) => {
+                return Err(LaunchError::MissingInterpreter(script, interpreter))
+            }
+            (result, _) => result?,
+        }
         let head = read_head(&target.path)?;
         if !head.starts_with(b"#!") {
-            check_elf(&target.path)?;
-            return Ok(target);
+            if head.starts_with(&elf::ELFMAG) {
+                check_elf(&target.path)?;
+                return Ok(target);
+            }
+            // Neither ELF nor `#!`: a shell script, as execvp(3), bash and
+            // Valgrind run it (an empty file included), with `/bin/sh`.
+            let script = std::mem::take(&mut target.path);
+            target.argv = [OsString::from(SHELL), script.clone().into_os_string()]
+                .into_iter()
+                .chain(target.argv.into_iter().skip(1))
+                .collect();
+            target.path = PathBuf::from(SHELL);
+            script_of = Some(script);
+            continue;
         }
         if let Some(shim) = Shim::recognise(&target.path) {
             if let Some(real) = shim.follow(&target.path, &mut target.env) {
@@ -117,10 +142,11 @@ pub(crate) fn resolve(program: &OsStr, args: &[OsString]) -> Result<Target, Laun
         }
         let mut argv = vec![interpreter.clone()];
         argv.extend(optional);
-        argv.push(script);
+        argv.push(script.clone());
         argv.extend(rest);
         target.argv = argv;
         target.path = PathBuf::from(interpreter);
+        script_of = Some(PathBuf::from(script));
     }
     Err(LaunchError::TooManyInterpreters(target.path))
 }

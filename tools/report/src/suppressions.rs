@@ -486,7 +486,7 @@ fn parse(file: &str, text: &str) -> Result<Parsed, SuppressionError> {
         if open != "{" {
             return Err(err(
                 open_line,
-                format!("expected '{{' or end of file, found \"{open}\""),
+                format!("expected '{{' or end of file, found \"{}\"", shown(open)),
             ));
         }
         let unclosed = |lines: &Lines, what: &str| {
@@ -509,7 +509,8 @@ fn parse(file: &str, text: &str) -> Result<Parsed, SuppressionError> {
             return Err(err(
                 kind_at,
                 format!(
-                    "malformed \"tool:kind\" line \"{kind_line}\"; expected e.g. \"Helgrind:Race\""
+                    "malformed \"tool:kind\" line \"{}\"; expected e.g. \"Helgrind:Race\"",
+                    shown(kind_line)
                 ),
             ));
         };
@@ -550,14 +551,16 @@ fn parse(file: &str, text: &str) -> Result<Parsed, SuppressionError> {
                     return Err(err(
                         at,
                         format!(
-                            "\"{kind_line}\" takes no extra line; expected \"fun:\", \"obj:\", \"src:\" or \"...\", found \"{line}\""
+                            "\"{}\" takes no extra line; expected \"fun:\", \"obj:\", \"src:\" or \"...\", found \"{}\"",
+                            shown(kind_line),
+                            shown(line)
                         ),
                     ));
                 }
                 None => {
                     return Err(err(
                         at,
-                        format!("location should be \"...\" or start with \"fun:\", \"obj:\" or \"src:\", found \"{line}\""),
+                        format!("location should be \"...\" or start with \"fun:\", \"obj:\" or \"src:\", found \"{}\"", shown(line)),
                     ));
                 }
             }
@@ -581,6 +584,30 @@ fn parse(file: &str, text: &str) -> Result<Parsed, SuppressionError> {
         });
     }
     Ok(out)
+}
+
+/// At most this many characters of a bad line are echoed in an error: a
+/// binary file given as a suppression file is one huge "line" (issue 16).
+const SHOWN_CHARS: usize = 80;
+
+/// `line` as an error message quotes it: cut after `SHOWN_CHARS`
+/// characters, with its full length said, and control characters escaped.
+fn shown(line: &str) -> String {
+    let mut out: String = line
+        .chars()
+        .take(SHOWN_CHARS)
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect();
+    if line.chars().nth(SHOWN_CHARS).is_some() {
+        out.push_str(&format!("... ({} bytes in all)", line.len()));
+    }
+    out
 }
 
 /// `None` for a line that is not a location line at all; `Some(Err)` for a
@@ -611,7 +638,8 @@ fn parse_frame(line: &str) -> Option<Result<FramePattern, String>> {
                     line: Some(l),
                 }),
                 _ => Err(format!(
-                    "bad \"src:FILE:LINE\" line \"{line}\": LINE must be a positive number"
+                    "bad \"src:FILE:LINE\" line \"{}\": LINE must be a positive number",
+                    shown(line)
                 )),
             },
         }),
@@ -657,7 +685,8 @@ fn resolve_kind(tools: &str, kind: &str) -> Result<Option<SuppressionKind>, Stri
     }
     if ours {
         Err(format!(
-            "unknown suppression kind \"{tools}:{kind}\"; expected Race, LockOrder, UnlockUnlocked, UnlockForeign or Misc (drd: ConflictingAccess)"
+            "unknown suppression kind \"{}\"; expected Race, LockOrder, UnlockUnlocked, UnlockForeign or Misc (drd: ConflictingAccess)",
+            shown(&format!("{tools}:{kind}"))
         ))
     } else {
         Ok(None)

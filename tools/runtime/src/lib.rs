@@ -42,6 +42,12 @@ extern "C" fn hbgrind_init() {
 /// temporary is dropped before the takeover.
 #[inline(never)]
 fn setup() -> dbi::Config {
+    // Before anything is opened: the runtime's descriptors go above the
+    // limit the guest sees (dbi os/linux/fds.rs).
+    dbi::reserve_fds();
+    // The runtime library's own mappings join the ones dbi records as it
+    // makes them: a guest munmap or mprotect over any of them fails.
+    dbi::guard_runtime_image();
     let opts = match Options::from_environment() {
         Ok(o) => o,
         Err(msg) => {

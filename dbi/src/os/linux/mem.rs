@@ -1,5 +1,6 @@
 //! Memory for the runtime: anonymous mappings, code-cache regions near a
-//! guest address, and safe reads of guest code.
+//! guest address, and safe reads of guest code. Every mapping made here is
+//! recorded in `owned`, out of the guest's reach.
 
 use super::raw::{nr, syscall6};
 use super::{check, Errno};
@@ -33,7 +34,9 @@ pub fn map_anon(len: usize) -> Result<*mut u8, Errno> {
             ],
         )
     };
-    check(rc).map(|a| a as *mut u8)
+    let a = check(rc)?;
+    super::owned::add(a, len as u64);
+    Ok(a as *mut u8)
 }
 
 /// Unmaps memory obtained from [`map_anon`].
@@ -44,6 +47,7 @@ pub unsafe fn unmap(addr: *mut u8, len: usize) {
     // SAFETY:
     // - The caller guarantees nobody uses the range any more.
     let _ = unsafe { syscall6(nr::MUNMAP, [addr as u64, len as u64, 0, 0, 0, 0]) };
+    super::owned::forget(addr as u64, len as u64);
 }
 
 /// Gives the pages of `[addr, addr + len)` back to the kernel; they read as
@@ -104,6 +108,7 @@ pub(crate) fn map_aligned_with_guard(len: usize, align: usize) -> Result<u64, Er
         )
     };
     check(rc)?;
+    super::owned::add(start, len as u64 + 4096);
     Ok(start)
 }
 
@@ -142,7 +147,10 @@ pub(crate) fn map_code_near(near: u64, len: usize, reach: u64) -> Option<u64> {
                 )
             };
             match check(rc) {
-                Ok(a) if a == cand => return Some(a),
+                Ok(a) if a == cand => {
+                    super::owned::add(a, len as u64);
+                    return Some(a);
+                }
                 Ok(a) => {
                     // An old kernel ignored the flag and put it elsewhere.
                     // SAFETY:
@@ -271,6 +279,24 @@ fn pid() -> i32 {
     let p = super::getpid();
     PID.store(p, core::sync::atomic::Ordering::Relaxed);
     p
+}
+
+/// Writes `bytes` to guest memory at `addr` without faulting (one
+/// `process_vm_writev` on ourselves); false when any of it is not writable.
+pub(crate) fn write_guest(addr: u64, bytes: &[u8]) -> bool {
+    let l = [bytes.as_ptr() as u64, bytes.len() as u64];
+    let r = [addr, bytes.len() as u64];
+    // SAFETY:
+    // - The kernel reads `bytes.len()` bytes from `bytes`, a live slice.
+    // - The remote side is guest memory of our own process, written as the
+    //   guest's own syscall would write it; an unwritable page fails with EFAULT.
+    let rc = unsafe {
+        syscall6(
+            nr::PROCESS_VM_WRITEV,
+            [pid() as u64, l.as_ptr() as u64, 1, r.as_ptr() as u64, 1, 0],
+        )
+    };
+    rc == bytes.len() as i64
 }
 
 /// Copies guest bytes at `addr` into `buf` without faulting: returns how many

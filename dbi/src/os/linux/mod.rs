@@ -1,9 +1,11 @@
 //! Linux: raw syscalls, memory, GS base, the syscall table.
 
 pub(crate) mod code_mem;
+pub(crate) mod fds;
 pub(crate) mod gs_base;
 pub(crate) mod guest_syscall;
 pub(crate) mod mem;
+pub(crate) mod owned;
 pub(crate) mod raw;
 pub(crate) mod sigframe;
 pub(crate) mod syscall_table;
@@ -77,7 +79,7 @@ pub fn read(fd: i32, buf: &mut [u8]) -> Result<usize, Errno> {
 }
 
 /// Opens `path` (NUL added here) with `flags` and `mode`; the descriptor is
-/// moved to 1000 or above so it stays out of the guest's way.
+/// moved into the runtime's reserved range (`fds`), out of the guest's way.
 pub fn open(path: &[u8], flags: u64, mode: u64) -> Result<i32, Errno> {
     let mut z = Vec::with_capacity(path.len() + 1);
     z.extend_from_slice(path);
@@ -88,7 +90,12 @@ pub fn open(path: &[u8], flags: u64, mode: u64) -> Result<i32, Errno> {
     let fd = check(rc)? as i32;
     // SAFETY:
     // - fcntl(F_DUPFD_CLOEXEC) creates a new descriptor; touches no memory.
-    let hi = unsafe { syscall6(nr::FCNTL, [fd as u64, 1030, 1000, 0, 0, 0]) };
+    let hi = unsafe {
+        syscall6(
+            nr::FCNTL,
+            [fd as u64, 1030, fds::runtime_fd_floor(), 0, 0, 0],
+        )
+    };
     match check(hi) {
         Ok(hi) => {
             close(fd);
@@ -98,12 +105,18 @@ pub fn open(path: &[u8], flags: u64, mode: u64) -> Result<i32, Errno> {
     }
 }
 
-/// A close-on-exec duplicate of `fd` at 1000 or above, out of the guest's
-/// way (a guest closing its stderr must not silence the runtime).
+/// A close-on-exec duplicate of `fd` in the runtime's reserved range
+/// (`fds`), out of the guest's way (a guest closing its stderr must not
+/// silence the runtime).
 pub fn dup_high(fd: i32) -> Result<i32, Errno> {
     // SAFETY:
     // - fcntl(F_DUPFD_CLOEXEC) creates a new descriptor; touches no memory.
-    let rc = unsafe { syscall6(nr::FCNTL, [fd as u64, 1030, 1000, 0, 0, 0]) };
+    let rc = unsafe {
+        syscall6(
+            nr::FCNTL,
+            [fd as u64, 1030, fds::runtime_fd_floor(), 0, 0, 0],
+        )
+    };
     check(rc).map(|fd| fd as i32)
 }
 

@@ -45,5 +45,7 @@ pub(crate) mod nr {
     pub(crate) const EXIT_GROUP: u64 = 231;
     pub(crate) const FCNTL: u64 = 72;
     pub(crate) const ARCH_PRCTL: u64 = 158;
+    pub(crate) const PRLIMIT64: u64 = 302;
     pub(crate) const PROCESS_VM_READV: u64 = 310;
+    pub(crate) const PROCESS_VM_WRITEV: u64 = 311;
 }

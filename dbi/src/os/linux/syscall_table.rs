@@ -31,7 +31,8 @@ pub(crate) enum SyscallKind {
     SigAltStack,
     /// `rseq`: a guest registering restartable sequences itself is warned about.
     Rseq,
-    /// close, close_range, dup2, dup3: the runtime's log descriptor is not the guest's.
+    /// close, close_range, dup2, dup3, fcntl, getrlimit, setrlimit,
+    /// prlimit64: the runtime's descriptors are not the guest's (os/linux/fds.rs).
     FdChange,
 }
 
@@ -63,10 +64,14 @@ pub(crate) const SYSCALL_TABLE: &[SyscallRow] = &[
     row(58, "vfork", Vfork),
     row(59, "execve", Execve),
     row(60, "exit", Exit),
+    row(72, "fcntl", FdChange),
+    row(97, "getrlimit", FdChange),
     row(131, "sigaltstack", SigAltStack),
     row(158, "arch_prctl", ArchPrctl),
+    row(160, "setrlimit", FdChange),
     row(231, "exit_group", ExitGroup),
     row(292, "dup3", FdChange),
+    row(302, "prlimit64", FdChange),
     row(322, "execveat", Execve),
     row(334, "rseq", Rseq),
     row(435, "clone3", Clone3),
