@@ -112,17 +112,65 @@ fn offset_text(offset: u64) -> String {
     }
 }
 
-/// The data location of `e`, from its address description (or its locks,
-/// for a lock-order error).
+/// The data location of `e`: for a race, from its address description;
+/// for lock errors, from the locks (by where they were first taken, which
+/// the XML gives too: it does not describe a lock's address).
 pub fn data_location(e: &ErrorObject) -> DataLocation {
+    if e.kind == "LockOrder" {
+        let mut keys: Vec<String> = e
+            .locks
+            .iter()
+            .map(|l| {
+                l.first_observed
+                    .as_deref()
+                    .and_then(site_frame)
+                    .map_or_else(|| "?".to_string(), frame_token)
+            })
+            .collect();
+        keys.sort();
+        let mut names: Vec<String> = e.locks.iter().map(lock_name).collect();
+        names.sort();
+        return DataLocation {
+            category: "locks",
+            key: format!("locks:{}", keys.join(",")),
+            label: if names.is_empty() {
+                "two locks".to_string()
+            } else {
+                format!("locks {}", names.join(" and "))
+            },
+        };
+    }
+    if e.kind != "Race" {
+        let label = match e.address.as_ref().map(address_location) {
+            Some(d) => format!("the lock in {}", d.label),
+            None => "a lock".to_string(),
+        };
+        return DataLocation {
+            category: "locks",
+            key: "lock".to_string(),
+            label,
+        };
+    }
     match &e.address {
-        Some(AddressObject::GlobalVar {
+        Some(a) => address_location(a),
+        None => DataLocation {
+            category: "unknown",
+            key: "unknown".to_string(),
+            label: "an address hbgrind could not describe".to_string(),
+        },
+    }
+}
+
+/// The data location of an address description.
+pub fn address_location(a: &AddressObject) -> DataLocation {
+    match a {
+        AddressObject::GlobalVar {
             offset,
             name,
             declared_file,
             declared_line,
             ..
-        }) => {
+        } => {
             let declared = match (declared_file, declared_line) {
                 (Some(f), Some(l)) => format!(" (declared at {f}:{l})"),
                 _ => String::new(),
@@ -133,25 +181,17 @@ pub fn data_location(e: &ErrorObject) -> DataLocation {
                 label: format!("global var \"{name}\"{}{declared}", offset_text(*offset)),
             }
         }
-        Some(AddressObject::DataSymbol { offset, name, .. }) => DataLocation {
+        AddressObject::DataSymbol { offset, name, .. } => DataLocation {
             category: "symbol",
             key: format!("symbol:{name}+{offset}"),
             label: format!("data symbol \"{name}\"{}", offset_text(*offset)),
         },
-        Some(AddressObject::HeapBlock {
+        AddressObject::HeapBlock {
             offset,
             alloc_stack,
             ..
-        }) => {
-            let site = alloc_stack
-                .iter()
-                .find(|f| !f.match_name().is_some_and(is_allocator) && f.line.is_some())
-                .or_else(|| {
-                    alloc_stack
-                        .iter()
-                        .find(|f| !f.match_name().is_some_and(is_allocator))
-                });
-            let (token, text) = match site {
+        } => {
+            let (token, text) = match allocation_site(alloc_stack) {
                 Some(f) => (frame_token(f), f.describe()),
                 None => ("?".to_string(), "an unknown place".to_string()),
             };
@@ -161,7 +201,7 @@ pub fn data_location(e: &ErrorObject) -> DataLocation {
                 label: format!("heap block allocated in {text}{}", offset_text(*offset)),
             }
         }
-        Some(AddressObject::ThreadStack { created_by, .. }) => DataLocation {
+        AddressObject::ThreadStack { created_by, .. } => DataLocation {
             category: "stack",
             key: format!("stack:{}", created_by.as_deref().unwrap_or("")),
             label: match created_by {
@@ -169,21 +209,18 @@ pub fn data_location(e: &ErrorObject) -> DataLocation {
                 None => "a thread's stack".to_string(),
             },
         },
-        None if e.kind == "LockOrder" => {
-            let mut names: Vec<String> = e.locks.iter().map(lock_name).collect();
-            names.sort();
-            DataLocation {
-                category: "locks",
-                key: format!("locks:{}", names.join(",")),
-                label: format!("locks {}", names.join(" and ")),
-            }
-        }
-        None => DataLocation {
-            category: "unknown",
-            key: "unknown".to_string(),
-            label: "an address hbgrind could not describe".to_string(),
-        },
     }
+}
+
+/// The code that allocated a block: the first frame of its allocation
+/// stack outside the allocator, preferring one with a source line.
+pub fn allocation_site(alloc_stack: &[FrameObject]) -> Option<&FrameObject> {
+    let outside = |f: &&FrameObject| !f.match_name().is_some_and(is_allocator);
+    alloc_stack
+        .iter()
+        .filter(outside)
+        .find(|f| f.line.is_some())
+        .or_else(|| alloc_stack.iter().find(outside))
 }
 
 /// A lock by what is stable about it: its variable, or where it was first
@@ -191,13 +228,7 @@ pub fn data_location(e: &ErrorObject) -> DataLocation {
 pub fn lock_name(l: &crate::json::LockObject) -> String {
     match &l.address {
         Some(AddressObject::GlobalVar { name, .. }) => format!("\"{name}\""),
-        Some(a @ AddressObject::HeapBlock { .. }) => {
-            let e = ErrorObject {
-                address: Some(a.clone()),
-                ..ErrorObject::default()
-            };
-            data_location(&e).label
-        }
+        Some(a @ AddressObject::HeapBlock { .. }) => address_location(a).label,
         _ => match l
             .first_observed
             .as_deref()
