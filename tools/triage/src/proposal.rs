@@ -36,13 +36,20 @@ fn lock_list(locks: &[String]) -> String {
 }
 
 /// A suppression entry for `e`: its own stack, innermost frame through the
-/// frame that locates it (the rest of the stack need not match).
+/// frame that locates it, that one as `src:file:line` (the rest of the
+/// stack need not match; `src:` lines: papers/suppressions.md).
 pub(crate) fn suppression(e: &ErrorObject, name: &str) -> String {
     let stop = site_frame(&e.stack)
         .and_then(|f| e.stack.iter().position(|g| std::ptr::eq(f, g)))
         .unwrap_or(e.stack.len().saturating_sub(1));
     let mut s = format!("{{\n   {name}\n   Helgrind:{}\n", e.kind);
-    for f in e.stack.iter().take(stop + 1) {
+    for (i, f) in e.stack.iter().take(stop + 1).enumerate() {
+        // The frame that locates the access by its line, so the entry
+        // hides this race and not every race in the function.
+        if let (true, Some(file), Some(line)) = (i == stop, &f.file, f.line) {
+            s.push_str(&format!("   src:{file}:{line}\n"));
+            continue;
+        }
         match (f.match_name(), &f.obj) {
             (Some(n), _) => s.push_str(&format!("   fun:{n}\n")),
             (None, Some(o)) => s.push_str(&format!("   obj:{o}\n")),
