@@ -252,7 +252,7 @@ tr.head:hover { background: #fafafa; }
 .s-benign { background: #cfe8cf; } .s-annotated { background: #cfe0f5; } .s-suppressed { background: #e2e2e2; }
 .b-new { color: #b00; font-weight: 600; } .b-changed { color: #a60; font-weight: 600; }
 details { margin: .3em 0 .8em; } summary { cursor: pointer; color: #036; }
-pre { background: #f6f6f6; padding: .5em; overflow-x: auto; margin: .3em 0; }
+pre { background: #f6f6f6; padding: .5em; margin: .3em 0; white-space: pre-wrap; overflow-wrap: anywhere; }
 .side { border-left: 3px solid #ccc; padding-left: .7em; margin: .5em 0; }
 .hl { background: #fff3b0; display: block; }
 code { background: #f3f3f3; padding: 0 .2em; }
@@ -439,7 +439,12 @@ pub fn html(r: &TriageReport) -> String {
             st = g.status_name(),
             bl = baseline_name(g)
         );
-        s.push_str("<tr class=\"detail\"><td colspan=\"8\">");
+        // Open for the groups that still need a decision.
+        let _ = write!(
+            s,
+            "<tr class=\"detail\"><td colspan=\"8\"><details{}><summary>details, proposal</summary>",
+            if g.status.is_none() { " open" } else { "" }
+        );
         let _ = writeln!(
             s,
             "<div>fingerprint <code>{}</code>; {} occurrences</div>",
@@ -492,7 +497,7 @@ pub fn html(r: &TriageReport) -> String {
             g.fingerprint,
             g.status.map_or("bug|benign|annotated|suppressed", |x| x.name())
         );
-        s.push_str("</td></tr>\n</tbody>\n");
+        s.push_str("</details></td></tr>\n</tbody>\n");
     }
     s.push_str("</table>\n");
     if !r.gone.is_empty() {
