@@ -39,7 +39,10 @@ fn check(validator: &jsonschema::Validator, value: &Value, what: &str) {
         .iter_errors(value)
         .map(|e| format!("{} at {}", e, e.instance_path()))
         .collect();
-    assert!(errors.is_empty(), "{what} does not match its schema: {errors:#?}");
+    assert!(
+        errors.is_empty(),
+        "{what} does not match its schema: {errors:#?}"
+    );
 }
 
 /// The JSON lines of `path`, each checked against our schema.
@@ -105,9 +108,15 @@ fn json_and_sarif_hold_what_the_xml_holds_and_match_their_schemas() {
     assert_eq!(xml_errors, 4, "{doc}");
 
     let lines = json_lines(&json);
-    assert_eq!(lines.first().map(|l| &l["record"]), Some(&Value::from("run")));
+    assert_eq!(
+        lines.first().map(|l| &l["record"]),
+        Some(&Value::from("run"))
+    );
     assert_eq!(lines[0]["sched_seed"], 1);
-    assert_eq!(lines.last().map(|l| &l["record"]), Some(&Value::from("summary")));
+    assert_eq!(
+        lines.last().map(|l| &l["record"]),
+        Some(&Value::from("summary"))
+    );
     let errors = records(&lines, "error");
     assert_eq!(errors.len(), xml_errors, "one object per XML <error>");
     assert_eq!(lines.last().unwrap()["contexts"], 4);
@@ -147,8 +156,13 @@ fn json_and_sarif_hold_what_the_xml_holds_and_match_their_schemas() {
             r["partialFingerprints"]["hbgrindContext/v1"],
             e["context_fingerprint"]
         );
-        assert_eq!(r["codeFlows"][0]["threadFlows"].as_array().map(Vec::len), Some(2));
-        assert!(r["relatedLocations"].as_array().is_some_and(|l| !l.is_empty()));
+        assert_eq!(
+            r["codeFlows"][0]["threadFlows"].as_array().map(Vec::len),
+            Some(2)
+        );
+        assert!(r["relatedLocations"]
+            .as_array()
+            .is_some_and(|l| !l.is_empty()));
         assert_eq!(r["occurrenceCount"].as_u64().map(|n| n >= 1), Some(true));
     }
 }
@@ -178,7 +192,11 @@ fn fingerprints_do_not_change_with_the_schedule_or_the_addresses() {
     // interleaving and which side of each race is found first.
     let (c1, l1) = fingerprints(1);
     let (c2, l2) = fingerprints(5);
-    assert_eq!(l1.len(), 3, "three groups: hits, node->value, ready: {l1:?}");
+    assert_eq!(
+        l1.len(),
+        3,
+        "three groups: hits, node->value, ready: {l1:?}"
+    );
     assert_eq!(c1.len(), 4);
     assert_eq!(l1, l2);
     assert_eq!(c1, c2);
@@ -210,7 +228,12 @@ fn a_crash_leaves_whole_json_and_sarif_with_the_fatal_signal() {
         &format!("--json-file={}", json.display()),
         &format!("--sarif-file={}", sarif_path.display()),
     ]);
-    assert_eq!(out.status_text(), "killed by signal 11", "{}", out.stderr_text());
+    assert_eq!(
+        out.status_text(),
+        "killed by signal 11",
+        "{}",
+        out.stderr_text()
+    );
     let lines = json_lines(&json);
     assert_eq!(records(&lines, "error").len(), 1);
     let fatal = records(&lines, "fatal_signal");
@@ -249,7 +272,10 @@ fn sigkill_leaves_whole_json_lines_and_a_valid_sarif() {
     let _ = child.wait();
     let lines = json_lines(&json);
     assert_eq!(records(&lines, "error").len(), 1, "{lines:#?}");
-    assert!(records(&lines, "summary").is_empty(), "killed before the end");
+    assert!(
+        records(&lines, "summary").is_empty(),
+        "killed before the end"
+    );
     let log = sarif(&sarif_path);
     assert_eq!(log["runs"][0]["results"].as_array().map(Vec::len), Some(1));
     assert_eq!(
@@ -271,9 +297,15 @@ fn fork_children_write_their_own_json_and_sarif_with_percent_p() {
     for entry in std::fs::read_dir(&dir).expect("the scratch dir") {
         let path = entry.expect("an entry").path();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        if let Some(pid) = name.strip_prefix("r.").and_then(|n| n.strip_suffix(".jsonl")) {
+        if let Some(pid) = name
+            .strip_prefix("r.")
+            .and_then(|n| n.strip_suffix(".jsonl"))
+        {
             let lines = json_lines(&path);
-            assert_eq!(lines[0]["pid"].as_u64().map(|p| p.to_string()).as_deref(), Some(pid));
+            assert_eq!(
+                lines[0]["pid"].as_u64().map(|p| p.to_string()).as_deref(),
+                Some(pid)
+            );
             assert_eq!(records(&lines, "error").len(), 1, "{name}: {lines:#?}");
             assert_eq!(lines.last().unwrap()["record"], "summary", "{name}");
             let log = sarif(&dir.join(format!("r.{pid}.sarif")));
@@ -293,7 +325,9 @@ fn an_uncreatable_json_file_stops_the_run_with_one_line() {
     assert!(!out.status.success());
     let err = out.stderr_text();
     assert!(
-        err.contains("cannot create JSON file '/nonexistent/dir/r.jsonl': No such file or directory"),
+        err.contains(
+            "cannot create JSON file '/nonexistent/dir/r.jsonl': No such file or directory"
+        ),
         "{err}"
     );
 }

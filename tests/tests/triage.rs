@@ -146,7 +146,10 @@ fn two_seeds_are_grouped_decisions_carry_over_and_the_baseline_diff_is_right() {
         assert_eq!(g["runs"], 2, "seen in both runs: {g:#}");
     }
     // hits++ is two contexts (its read and its write race), one group.
-    assert_eq!(group(&report, "hits")["contexts"].as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        group(&report, "hits")["contexts"].as_array().map(Vec::len),
+        Some(2)
+    );
     assert_eq!(report["runs"][0]["format"], "xml");
     assert_eq!(report["runs"][1]["sched_seed"], 2);
 
@@ -157,13 +160,20 @@ fn two_seeds_are_grouped_decisions_carry_over_and_the_baseline_diff_is_right() {
             .map(|g| g["fingerprint"].as_str().unwrap().to_string())
             .collect()
     };
-    assert_eq!(fps(&triage_json(&[&xml1])), fps(&triage_json(&[&s(&r.json1)])));
+    assert_eq!(
+        fps(&triage_json(&[&xml1])),
+        fps(&triage_json(&[&s(&r.json1)]))
+    );
     assert_eq!(fps(&report), fps(&triage_json(&[&json2])));
 
     // Decisions: two of three groups decided; --fail-on=new fails for the
     // third only, and says which.
     let decisions = r.dir.join("decisions.txt");
-    let (hits, ready, node) = (fp(&report, "hits"), fp(&report, "ready"), fp(&report, "heap"));
+    let (hits, ready, node) = (
+        fp(&report, "hits"),
+        fp(&report, "ready"),
+        fp(&report, "heap"),
+    );
     std::fs::write(
         &decisions,
         format!(
@@ -175,7 +185,10 @@ fn two_seeds_are_grouped_decisions_carry_over_and_the_baseline_diff_is_right() {
     let out = triage(&[&xml1, &json2, "--decisions", &d, "--fail-on=new"]);
     assert_eq!(out.status.code(), Some(2), "{}", out.stderr_text());
     let err = out.stderr_text();
-    assert!(err.contains(&node) && !err.contains(&hits) && !err.contains(&ready), "{err}");
+    assert!(
+        err.contains(&node) && !err.contains(&hits) && !err.contains(&ready),
+        "{err}"
+    );
     let decided = triage_json(&[&xml1, &json2, "--decisions", &d]);
     assert_eq!(group(&decided, "hits")["status"], "bug");
     assert_eq!(group(&decided, "hits")["reason"], "hits++ without the lock");
@@ -187,7 +200,9 @@ fn two_seeds_are_grouped_decisions_carry_over_and_the_baseline_diff_is_right() {
     // Once every group is decided, --fail-on=new passes (a bug decided is
     // decided: --fail-on=bug is the stricter gate).
     let mut text = std::fs::read_to_string(&decisions).unwrap();
-    text.push_str(&format!("{node} bug read of node->value without the lock\n"));
+    text.push_str(&format!(
+        "{node} bug read of node->value without the lock\n"
+    ));
     std::fs::write(&decisions, text).unwrap();
     let out = triage(&[&xml1, &json2, "--decisions", &d, "--fail-on=new"]);
     assert_eq!(out.status.code(), Some(0), "{}", out.stderr_text());
@@ -197,8 +212,11 @@ fn two_seeds_are_grouped_decisions_carry_over_and_the_baseline_diff_is_right() {
     // Baseline: last week's build (hits under the lock, ready set under the
     // lock, `old` racing), as a triage JSON and as the run itself.
     let base_report = r.dir.join("base.json");
-    std::fs::write(&base_report, serde_json::to_string(&triage_json(&[&s(&r.base)])).unwrap())
-        .unwrap();
+    std::fs::write(
+        &base_report,
+        serde_json::to_string(&triage_json(&[&s(&r.base)])).unwrap(),
+    )
+    .unwrap();
     for baseline in [s(&base_report), s(&r.base)] {
         let diff = triage_json(&[&json2, "--baseline", &baseline, "--decisions", &d]);
         assert_eq!(diff["has_baseline"], true);
@@ -212,7 +230,10 @@ fn two_seeds_are_grouped_decisions_carry_over_and_the_baseline_diff_is_right() {
         );
         let gone = diff["gone"].as_array().unwrap();
         assert_eq!(gone.len(), 1, "{diff:#}");
-        assert!(gone[0]["title"].as_str().unwrap().contains("global var \"old\""));
+        assert!(gone[0]["title"]
+            .as_str()
+            .unwrap()
+            .contains("global var \"old\""));
         // A decision follows its group, whatever the baseline says.
         assert_eq!(group(&diff, "ready")["status"], "benign");
     }
@@ -229,10 +250,9 @@ fn proposals_name_the_lines_and_the_lock_and_the_suppression_works() {
     let ready = &group(&report, "ready")["proposal"];
     assert_eq!(ready["kind"], "annotation");
     assert!(
-        ready["text"]
-            .as_str()
-            .unwrap()
-            .contains("ANNOTATE_BENIGN_RACE_SIZED(&ready, sizeof(ready), \"why this race is benign\");"),
+        ready["text"].as_str().unwrap().contains(
+            "ANNOTATE_BENIGN_RACE_SIZED(&ready, sizeof(ready), \"why this race is benign\");"
+        ),
         "{ready:#}"
     );
     let alternatives = group(&report, "ready")["alternatives"].to_string();
@@ -244,15 +264,16 @@ fn proposals_name_the_lines_and_the_lock_and_the_suppression_works() {
         "{alternatives}"
     );
     let hits = group(&report, "hits");
-    assert!(hits["proposal"]["text"]
-        .as_str()
-        .unwrap()
-        .starts_with("bug fix: neither the read/write at mix.c:36 nor the write at mix.c:36 holds a lock"));
+    assert!(hits["proposal"]["text"].as_str().unwrap().starts_with(
+        "bug fix: neither the read/write at mix.c:36 nor the write at mix.c:36 holds a lock"
+    ));
     // Each side: its excerpt (read from the source named in the DWARF),
     // its threads.
     let side = &group(&report, "heap")["sides"][0];
     assert_eq!(side["excerpt"]["line"], 52);
-    assert!(side["excerpt"]["lines"].to_string().contains("int value = node->value;"));
+    assert!(side["excerpt"]["lines"]
+        .to_string()
+        .contains("int value = node->value;"));
     assert_eq!(side["threads"], serde_json::json!(["#1, the root thread"]));
     assert!(group(&report, "heap")["sides"][1]["threads"][0]
         .as_str()
@@ -283,7 +304,11 @@ fn the_triage_sarif_matches_the_sarif_schema_and_carries_decisions() {
     let r = runs("triage_sarif");
     let report = triage_json(&[&s(&r.json1)]);
     let decisions = r.dir.join("d.txt");
-    std::fs::write(&decisions, format!("{} benign only logged\n", fp(&report, "ready"))).unwrap();
+    std::fs::write(
+        &decisions,
+        format!("{} benign only logged\n", fp(&report, "ready")),
+    )
+    .unwrap();
     let out = triage(&[
         &s(&r.json1),
         "--decisions",
@@ -300,7 +325,10 @@ fn the_triage_sarif_matches_the_sarif_schema_and_carries_decisions() {
     )
     .unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = validator.iter_errors(&sarif).map(|e| e.to_string()).collect();
+    let errors: Vec<String> = validator
+        .iter_errors(&sarif)
+        .map(|e| e.to_string())
+        .collect();
     assert!(errors.is_empty(), "{errors:#?}");
     let results = sarif["runs"][0]["results"].as_array().unwrap();
     assert_eq!(results.len(), 3, "one result per group");
@@ -308,7 +336,10 @@ fn the_triage_sarif_matches_the_sarif_schema_and_carries_decisions() {
         .iter()
         .find(|x| x["partialFingerprints"]["hbgrindLocationPair/v1"] == fp(&report, "ready"))
         .unwrap();
-    assert_eq!(ready["suppressions"][0]["justification"], "benign: only logged");
+    assert_eq!(
+        ready["suppressions"][0]["justification"],
+        "benign: only logged"
+    );
     assert_eq!(ready["baselineState"], "updated");
 }
 
@@ -320,7 +351,12 @@ fn a_race_free_run_has_no_groups_and_passes_fail_on_new() {
     run(&prog, &[&format!("--json-file={}", s(&json))]);
     let out = triage(&[&s(&json), "--fail-on=new"]);
     assert_eq!(out.status.code(), Some(0), "{}", out.stderr_text());
-    assert!(out.stdout_text().contains("0 groups (0 contexts) from 1 runs"), "{}", out.stdout_text());
+    assert!(
+        out.stdout_text()
+            .contains("0 groups (0 contexts) from 1 runs"),
+        "{}",
+        out.stdout_text()
+    );
 }
 
 #[test]
@@ -332,7 +368,10 @@ fn bad_input_gives_one_line_and_status_1() {
         s(&p)
     };
     let missing = s(&dir.join("missing.xml"));
-    let not_ours = write("other.xml", "<?xml version=\"1.0\"?>\n<html><body/></html>\n");
+    let not_ours = write(
+        "other.xml",
+        "<?xml version=\"1.0\"?>\n<html><body/></html>\n",
+    );
     let garbage = write("garbage.txt", "hello\n");
     let bad_json = write(
         "bad.jsonl",
@@ -344,16 +383,34 @@ fn bad_input_gives_one_line_and_status_1() {
     );
     let bad_decisions = write("d.txt", "# ok\n0123456789abcdef perhaps not sure\n");
     for (args, message) in [
-        (vec![missing.clone()], format!("hbgrind: triage: cannot read {missing}: No such file or directory")),
-        (vec![not_ours.clone()], format!("hbgrind: triage: {not_ours}: root element <html>, not <valgrindoutput>")),
-        (vec![garbage.clone()], format!("hbgrind: triage: {garbage}: neither Valgrind XML nor hbgrind JSON")),
-        (vec![bad_json.clone()], format!("hbgrind: triage: {bad_json}:2: invalid type")),
+        (
+            vec![missing.clone()],
+            format!("hbgrind: triage: cannot read {missing}: No such file or directory"),
+        ),
+        (
+            vec![not_ours.clone()],
+            format!("hbgrind: triage: {not_ours}: root element <html>, not <valgrindoutput>"),
+        ),
+        (
+            vec![garbage.clone()],
+            format!("hbgrind: triage: {garbage}: neither Valgrind XML nor hbgrind JSON"),
+        ),
+        (
+            vec![bad_json.clone()],
+            format!("hbgrind: triage: {bad_json}:2: invalid type"),
+        ),
         (
             vec![good.clone(), "--decisions".into(), bad_decisions.clone()],
             format!("hbgrind: triage: {bad_decisions}:2: unknown status 'perhaps'"),
         ),
-        (vec![good.clone(), "--format=pdf".into()], "hbgrind: triage: invalid value 'pdf'".to_string()),
-        (vec![], "hbgrind: triage: the following required arguments were not provided".to_string()),
+        (
+            vec![good.clone(), "--format=pdf".into()],
+            "hbgrind: triage: invalid value 'pdf'".to_string(),
+        ),
+        (
+            vec![],
+            "hbgrind: triage: the following required arguments were not provided".to_string(),
+        ),
     ] {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let out = triage(&args);
@@ -409,7 +466,11 @@ fn dump_dom(browser: &str, page: &Path, fragment: &str, profile: &Path) -> Strin
         .arg(format!("file://{}{fragment}", s(page)))
         .output()
         .expect("chromium runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -437,13 +498,22 @@ fn the_html_page_is_self_contained_sortable_and_filterable() {
         &s(&out_dir),
     ]);
     assert!(out.status.success(), "{}", out.stderr_text());
-    for f in ["index.html", "triage.md", "triage.json", "triage.sarif", "decisions.template"] {
+    for f in [
+        "index.html",
+        "triage.md",
+        "triage.json",
+        "triage.sarif",
+        "decisions.template",
+    ] {
         assert!(out_dir.join(f).is_file(), "{f}");
     }
     // The template reads back as the decisions it holds.
     let template = std::fs::read_to_string(out_dir.join("decisions.template")).unwrap();
     assert!(template.contains(&format!("{} bug fix it", fp(&report, "hits"))));
-    assert!(template.contains(&format!("# {} bug|benign|annotated|suppressed", fp(&report, "heap"))));
+    assert!(template.contains(&format!(
+        "# {} bug|benign|annotated|suppressed",
+        fp(&report, "heap")
+    )));
     let page = out_dir.join("index.html");
     let html = std::fs::read_to_string(&page).unwrap();
     // No network: nothing is fetched from anywhere.
@@ -472,9 +542,16 @@ fn the_html_page_is_self_contained_sortable_and_filterable() {
         .filter(|t| !t.split('>').next().unwrap_or("").contains("hidden"))
         .collect();
     assert_eq!(visible.len(), 1);
-    assert!(visible[0].contains("data-status=\"undecided\""), "{}", visible[0]);
+    assert!(
+        visible[0].contains("data-status=\"undecided\""),
+        "{}",
+        visible[0]
+    );
     // Filtered by module: the program's module has all three.
-    let module = group(&report, "hits")["module"].as_str().unwrap().to_string();
+    let module = group(&report, "hits")["module"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(module.starts_with("mix-"), "{module}");
     let dom = dump_dom(browser, &page, &format!("#module={module}"), &profile);
     assert!(dom.contains("<span id=\"shown\">3</span>"), "{dom}");

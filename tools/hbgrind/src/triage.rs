@@ -189,10 +189,10 @@ pub(crate) fn main(args: &[OsString]) -> anyhow::Result<ExitCode> {
         FailOn::Bug => "undecided or decided bug",
         _ => "found",
     };
-    let file = o
-        .decisions
-        .as_ref()
-        .map_or_else(|| "no decisions file given".to_string(), |p| format!("in {}", p.display()));
+    let file = o.decisions.as_ref().map_or_else(
+        || "no decisions file given".to_string(),
+        |p| format!("in {}", p.display()),
+    );
     eprintln!(
         "hbgrind triage: {} group{} {what} ({file}):",
         failing.len(),

@@ -54,9 +54,15 @@ pub fn frame_token(f: &FrameObject) -> String {
 /// Code of the system's libraries (libc's `memcpy`, `start_thread`): a
 /// race is located at the first frame of the stack outside them.
 pub fn is_system_object(obj: &str) -> bool {
-    ["/lib/", "/lib64/", "/usr/lib/", "/usr/lib64/", "/usr/libexec/"]
-        .iter()
-        .any(|p| obj.starts_with(p))
+    [
+        "/lib/",
+        "/lib64/",
+        "/usr/lib/",
+        "/usr/lib64/",
+        "/usr/libexec/",
+    ]
+    .iter()
+    .any(|p| obj.starts_with(p))
 }
 
 /// The frame that locates an access: the first one with a source line

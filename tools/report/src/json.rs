@@ -94,7 +94,10 @@ impl FrameObject {
         FrameObject {
             ip: hex(f.ip),
             function: f.function.clone(),
-            linkage_name: f.linkage_name.clone().filter(|l| Some(l) != f.function.as_ref()),
+            linkage_name: f
+                .linkage_name
+                .clone()
+                .filter(|l| Some(l) != f.function.as_ref()),
             obj: f.object.clone(),
             dir: f.dir.clone(),
             file: f.file.clone(),

@@ -87,10 +87,10 @@ pub use crate::errors::{ErrorLog, Outcome};
 pub use crate::fatal::{signal_name, FatalSignalInfo};
 pub use crate::glob::glob_match;
 pub use crate::json::{
-    read_json_lines, AccessObject, AddressObject, ErrorCountObject, ErrorObject,
-    FatalSignalObject, FrameObject, JsonRecord, JsonWriter, LockObject, LockOrderObject,
-    MisuseObject, RaceObject, RunObject, SummaryObject, SuppressionCountObject,
-    SuppressionObject, ThreadObject, JSON_FORMAT, JSON_VERSION,
+    read_json_lines, AccessObject, AddressObject, ErrorCountObject, ErrorObject, FatalSignalObject,
+    FrameObject, JsonRecord, JsonWriter, LockObject, LockOrderObject, MisuseObject, RaceObject,
+    RunObject, SummaryObject, SuppressionCountObject, SuppressionObject, ThreadObject, JSON_FORMAT,
+    JSON_VERSION,
 };
 pub use crate::model::{
     AddressDescription, ErrorKey, ErrorKind, ErrorRecord, Frame, LockInfo, Stack,

@@ -251,13 +251,17 @@ pub fn result(e: &ErrorObject, occurrences: Option<u64>) -> Value {
             block_size,
             ..
         }) => {
-            if let Some(f) = alloc_stack
-                .iter()
-                .find(|f| f.line.is_some() && f.obj.as_deref().is_some_and(|o| !crate::fingerprint::is_system_object(o)))
-            {
+            if let Some(f) = alloc_stack.iter().find(|f| {
+                f.line.is_some()
+                    && f.obj
+                        .as_deref()
+                        .is_some_and(|o| !crate::fingerprint::is_system_object(o))
+            }) {
                 add(frame_location(
                     f,
-                    Some(&format!("the block of size {block_size} was allocated here")),
+                    Some(&format!(
+                        "the block of size {block_size} was allocated here"
+                    )),
                 ));
             }
         }
@@ -523,5 +527,96 @@ impl<W: Rewritable> SarifWriter<W> {
         self.trailer_at = self.out.position()?;
         self.out.write_all(self.trailer().as_bytes())?;
         self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Frame, Stack};
+    use hb_engine::{Access, AccessKind, Race, Report, ThreadId};
+
+    fn race(line: u32) -> ErrorRecord {
+        let access = |thread, kind, site| Access {
+            thread: ThreadId(thread),
+            kind,
+            atomic: false,
+            site,
+            locks_held: Some(vec![]),
+        };
+        let frame = |ip, name: &str, line| Frame {
+            ip,
+            function: Some(name.into()),
+            file: Some("racy.c".into()),
+            dir: Some("/src dir".into()),
+            line: Some(line),
+            ..Frame::default()
+        };
+        ErrorRecord::new(Report::Race(Race {
+            addr: 0x10,
+            size: 4,
+            racy_addr: 0x10,
+            racy_len: 4,
+            current: access(1, AccessKind::Read, 7),
+            prior: access(2, AccessKind::Write, 8),
+        }))
+        .with_stack(7, Stack::new(vec![frame(0x100, "main", line)]))
+        .with_stack(8, Stack::new(vec![frame(0x200, "worker", 10)]))
+    }
+
+    fn parse(out: &[u8]) -> Value {
+        serde_json::from_slice(out).expect("a whole JSON document after every call")
+    }
+
+    #[test]
+    fn the_document_is_valid_after_every_write() {
+        let run = RunObject {
+            pid: 7,
+            ..RunObject::default()
+        };
+        let mut w = SarifWriter::start(Vec::new(), &run).unwrap();
+        let doc = parse(&w.out);
+        assert_eq!(doc["runs"][0]["results"], json!([]));
+        assert_eq!(
+            doc["runs"][0]["invocations"][0]["executionSuccessful"],
+            false
+        );
+        assert_eq!(w.error(&race(19)).unwrap(), 0);
+        assert_eq!(w.error(&race(20)).unwrap(), 1);
+        w.count_again(1);
+        let doc = parse(&w.out);
+        let results = doc["runs"][0]["results"].as_array().unwrap();
+        assert_eq!(results.len(), 2);
+        assert_eq!(
+            results[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+            "file:///src%20dir/racy.c"
+        );
+        let out = w.finish().unwrap();
+        let doc = parse(&out);
+        assert_eq!(doc["runs"][0]["results"][1]["occurrenceCount"], 2);
+        assert_eq!(
+            doc["runs"][0]["invocations"][0]["executionSuccessful"],
+            true
+        );
+        assert_eq!(
+            doc["runs"][0]["results"][0]["partialFingerprints"]["hbgrindContext/v1"]
+                .as_str()
+                .map(str::len),
+            Some(16)
+        );
+    }
+
+    #[test]
+    fn json_lines_survive_a_cut_last_line() {
+        let mut w = crate::JsonWriter::start(Vec::new(), &RunObject::default()).unwrap();
+        w.error(&race(19), None).unwrap();
+        let mut out = w.into_inner();
+        let whole = crate::read_json_lines(std::str::from_utf8(&out).unwrap()).unwrap();
+        assert_eq!(whole.len(), 2);
+        out.extend_from_slice(b"{\"record\":\"error\",\"uni");
+        let cut = crate::read_json_lines(std::str::from_utf8(&out).unwrap()).unwrap();
+        assert_eq!(cut, whole);
+        let bad = "{\"record\":\"run\"}\n{}\n";
+        assert_eq!(crate::read_json_lines(bad).unwrap_err().0, 1);
     }
 }

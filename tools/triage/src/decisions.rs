@@ -79,7 +79,9 @@ pub struct Decisions {
 }
 
 fn is_fingerprint(s: &str) -> bool {
-    s.len() == 16 && s.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    s.len() == 16
+        && s.bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
 }
 
 impl Decisions {
@@ -199,7 +201,12 @@ pub fn render_template(report: &TriageReport) -> String {
     if !report.stale_decisions.is_empty() {
         s.push_str("\n# Decisions about groups no run shows now (fixed, or the code moved):\n");
         for d in &report.stale_decisions {
-            s.push_str(&format!("{} {} {}\n", d.fingerprint, d.status.name(), d.reason));
+            s.push_str(&format!(
+                "{} {} {}\n",
+                d.fingerprint,
+                d.status.name(),
+                d.reason
+            ));
         }
     }
     s
@@ -212,16 +219,25 @@ mod tests {
     #[test]
     fn parses_and_refuses_with_file_and_line() {
         let p = Path::new("d.txt");
-        let d = Decisions::parse(p, "# c\n\n0123456789abcdef benign   stats only, stale is fine\n")
-            .unwrap();
+        let d = Decisions::parse(
+            p,
+            "# c\n\n0123456789abcdef benign   stats only, stale is fine\n",
+        )
+        .unwrap();
         let x = d.get("0123456789abcdef").unwrap();
-        assert_eq!((x.status, x.reason.as_str(), x.line), (Status::Benign, "stats only, stale is fine", 3));
+        assert_eq!(
+            (x.status, x.reason.as_str(), x.line),
+            (Status::Benign, "stats only, stale is fine", 3)
+        );
         let err = |t: &str| Decisions::parse(p, t).unwrap_err().to_string();
         assert_eq!(
             err("0123456789abcdef maybe x\n"),
             "d.txt:1: unknown status 'maybe': expected bug, benign, annotated or suppressed"
         );
-        assert_eq!(err("\n0123456789abcdef bug\n"), "d.txt:2: no reason given for 0123456789abcdef (bug)");
+        assert_eq!(
+            err("\n0123456789abcdef bug\n"),
+            "d.txt:2: no reason given for 0123456789abcdef (bug)"
+        );
         assert!(err("xyz bug r\n").starts_with("d.txt:1: 'xyz' is not a group fingerprint"));
         assert_eq!(
             err("0123456789abcdef bug a\n0123456789abcdef benign b\n"),

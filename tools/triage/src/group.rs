@@ -233,7 +233,11 @@ fn group_of(
                 Some(l) => l.join("+"),
                 None => "locks unknown".to_string(),
             };
-            format!("{} at {} holding {locks}", s.access, s.file_line.as_deref().unwrap_or(&s.site))
+            format!(
+                "{} at {} holding {locks}",
+                s.access,
+                s.file_line.as_deref().unwrap_or(&s.site)
+            )
         })
         .collect::<Vec<_>>()
         .join("; ");

@@ -75,8 +75,7 @@ pub fn read_input(path: &Path) -> Result<Input, TriageError> {
             if v.get("runs").is_some() && v.get("version").is_some() {
                 return Err(TriageError::Format {
                     path: path.to_path_buf(),
-                    what: "a SARIF log; triage reads the --xml-file or --json-file of a run"
-                        .into(),
+                    what: "a SARIF log; triage reads the --xml-file or --json-file of a run".into(),
                 });
             }
         }
@@ -117,7 +116,11 @@ fn read_json(path: &Path, text: &str) -> Result<Run, TriageError> {
                 if r.format != hbgrind_report::JSON_FORMAT {
                     return Err(TriageError::Format {
                         path: path.to_path_buf(),
-                        what: format!("format '{}', not '{}'", r.format, hbgrind_report::JSON_FORMAT),
+                        what: format!(
+                            "format '{}', not '{}'",
+                            r.format,
+                            hbgrind_report::JSON_FORMAT
+                        ),
                     });
                 }
                 saw_run = true;
@@ -311,7 +314,11 @@ fn thread_numbers(e: &ErrorObject) -> Vec<u32> {
 }
 
 fn parse_hex(s: &str) -> Option<u64> {
-    u64::from_str_radix(s.trim().trim_start_matches("0x").trim_start_matches("0X"), 16).ok()
+    u64::from_str_radix(
+        s.trim().trim_start_matches("0x").trim_start_matches("0X"),
+        16,
+    )
+    .ok()
 }
 
 fn hex_text(s: &str) -> String {
@@ -382,8 +389,14 @@ fn access_of(text: &str) -> AccessObject {
 /// Rebuilds an error from its XML (Valgrind's sentences, in order).
 fn error_of(x: &Element) -> Result<ErrorObject, String> {
     let mut e = ErrorObject {
-        unique: x.text_of("unique").and_then(parse_hex).ok_or("no <unique>")?,
-        tid: x.text_of("tid").and_then(|t| t.parse().ok()).ok_or("no <tid>")?,
+        unique: x
+            .text_of("unique")
+            .and_then(parse_hex)
+            .ok_or("no <unique>")?,
+        tid: x
+            .text_of("tid")
+            .and_then(|t| t.parse().ok())
+            .ok_or("no <tid>")?,
         kind: x.text_of("kind").ok_or("no <kind>")?.to_string(),
         ..ErrorObject::default()
     };

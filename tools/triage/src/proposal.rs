@@ -79,7 +79,11 @@ fn target(e: &ErrorObject, size: u64) -> (String, String, String) {
             if *offset == 0 {
                 (format!("&{name}"), format!("sizeof({name})"), place)
             } else {
-                (format!("(char *)&{name} + {offset}"), size.to_string(), place)
+                (
+                    format!("(char *)&{name} + {offset}"),
+                    size.to_string(),
+                    place,
+                )
             }
         }
         Some(AddressObject::HeapBlock {
@@ -221,7 +225,10 @@ pub(crate) fn propose(
                 ),
             )
         }
-        (_, [a, ..]) => action("bug fix", format!("bug fix: {} (at {})", e.what, where_of(a))),
+        (_, [a, ..]) => action(
+            "bug fix",
+            format!("bug fix: {} (at {})", e.what, where_of(a)),
+        ),
         _ => action("bug fix", format!("bug fix: {}", e.what)),
     };
     alternatives.push(action("suppression", supp.clone()));

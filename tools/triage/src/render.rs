@@ -126,7 +126,11 @@ pub fn markdown(r: &TriageReport) -> String {
         if let Some(first) = g.sides.first().and_then(|x| x.excerpt.as_ref()) {
             let _ = writeln!(s, "\n```c\n{}```", excerpt_text(first));
         }
-        let _ = writeln!(s, "\nProposed ({}):\n\n```\n{}\n```", g.proposal.kind, g.proposal.text);
+        let _ = writeln!(
+            s,
+            "\nProposed ({}):\n\n```\n{}\n```",
+            g.proposal.kind, g.proposal.text
+        );
         let _ = writeln!(
             s,
             "\nTo decide, add to the decisions file:\n\n```\n{} bug|benign|annotated|suppressed REASON\n```",
@@ -316,7 +320,11 @@ fn side_html(s: &mut String, side: &Side) {
         html_escape(&side.threads.join("; "))
     );
     if let Some(e) = &side.excerpt {
-        let _ = write!(s, "<pre class=\"excerpt\" title=\"{}\">", html_escape(&e.path));
+        let _ = write!(
+            s,
+            "<pre class=\"excerpt\" title=\"{}\">",
+            html_escape(&e.path)
+        );
         for (i, l) in e.lines.iter().enumerate() {
             let n = e.first_line + i as u32;
             let text = format!("{n:5}  {l}");
@@ -377,7 +385,9 @@ pub fn html(r: &TriageReport) -> String {
     for st in ["undecided", "bug", "benign", "annotated", "suppressed"] {
         let _ = write!(s, "<option value=\"{st}\">{st}</option>");
     }
-    s.push_str("</select></label><label>module <select id=\"f-module\"><option value=\"\">all</option>");
+    s.push_str(
+        "</select></label><label>module <select id=\"f-module\"><option value=\"\">all</option>",
+    );
     for m in &modules {
         let m = html_escape(m);
         let _ = write!(s, "<option value=\"{m}\">{m}</option>");
@@ -459,7 +469,11 @@ pub fn html(r: &TriageReport) -> String {
             );
         }
         for c in &g.changes {
-            let _ = writeln!(s, "<div class=\"b-changed\">changed: {}</div>", html_escape(c));
+            let _ = writeln!(
+                s,
+                "<div class=\"b-changed\">changed: {}</div>",
+                html_escape(c)
+            );
         }
         for side in &g.sides {
             side_html(&mut s, side);
@@ -495,7 +509,8 @@ pub fn html(r: &TriageReport) -> String {
             s,
             "<div>decisions line: <code>{} {} REASON</code></div>",
             g.fingerprint,
-            g.status.map_or("bug|benign|annotated|suppressed", |x| x.name())
+            g.status
+                .map_or("bug|benign|annotated|suppressed", |x| x.name())
         );
         s.push_str("</details></td></tr>\n</tbody>\n");
     }

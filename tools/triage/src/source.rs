@@ -52,9 +52,12 @@ impl SourceCache {
         self.files
             .entry(path.to_path_buf())
             .or_insert_with(|| {
-                std::fs::read(path)
-                    .ok()
-                    .map(|b| String::from_utf8_lossy(&b).lines().map(str::to_string).collect())
+                std::fs::read(path).ok().map(|b| {
+                    String::from_utf8_lossy(&b)
+                        .lines()
+                        .map(str::to_string)
+                        .collect()
+                })
             })
             .as_ref()
     }

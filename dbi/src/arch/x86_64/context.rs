@@ -7,8 +7,8 @@
 
 use super::enter::{self, CapturedState};
 use super::thread_block::{
-    reg, ThreadBlock, IBL_ENTRIES, IBL_TABLE_OFFSET, MAPPING_LEN, MEMO_ENTRIES,
-    MEMO_TABLE_OFFSET, MEMO_TAG_SHIFT, XSAVE_MAX, XSAVE_OFFSET,
+    reg, ThreadBlock, IBL_ENTRIES, IBL_TABLE_OFFSET, MAPPING_LEN, MEMO_ENTRIES, MEMO_TABLE_OFFSET,
+    MEMO_TAG_SHIFT, XSAVE_MAX, XSAVE_OFFSET,
 };
 use crate::os::linux::{gs_base, mem, Errno};
 

@@ -57,8 +57,7 @@
 
 use super::decode::DecodedBlock;
 use super::thread_block::{
-    BUF_PTR, BUF_SCRATCH, MEMO_INC, MEMO_KB, MEMO_TABLE_OFFSET, SPILL_RAX, SPILL_RCX,
-    SPILL_RDX,
+    BUF_PTR, BUF_SCRATCH, MEMO_INC, MEMO_KB, MEMO_TABLE_OFFSET, SPILL_RAX, SPILL_RCX, SPILL_RDX,
 };
 use crate::events::Site;
 use crate::AccessKind;
