@@ -514,6 +514,26 @@ fn the_html_page_is_self_contained_sortable_and_filterable() {
         "# {} bug|benign|annotated|suppressed",
         fp(&report, "heap")
     )));
+    // The Markdown for a merge request: the summary, the table, the
+    // undecided group's details with its proposal and the line to add.
+    let md = std::fs::read_to_string(out_dir.join("triage.md")).unwrap();
+    assert!(
+        md.contains("3 groups (4 contexts) from 2 runs: 1 undecided, 1 bug, 1 benign."),
+        "{md}"
+    );
+    assert_eq!(md.matches("\n| ").count(), 4, "a head and three rows: {md}");
+    assert!(md.contains(&format!(
+        "### Race on heap block allocated in main (mix.c:48), offset 4: main (mix.c:52) / worker (mix.c:38) `{}`",
+        fp(&report, "heap")
+    )));
+    assert!(
+        md.contains("bug fix: the read at mix.c:52 holds no lock"),
+        "{md}"
+    );
+    assert!(
+        !md.contains("### Race on global var \"hits\""),
+        "decided: no details"
+    );
     let page = out_dir.join("index.html");
     let html = std::fs::read_to_string(&page).unwrap();
     // No network: nothing is fetched from anywhere.

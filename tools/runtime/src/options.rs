@@ -531,6 +531,10 @@ mod tests {
         assert_eq!(o.trace.as_deref(), Some("dbi=debug"));
         assert_eq!(Options::parse("").unwrap().tool, "race");
         assert!(Options::parse("--tool=nope").is_err());
+        let o = Options::parse("--json-file=r.%p.jsonl\x1f--sarif-file=r.sarif").unwrap();
+        assert_eq!(o.json_file.as_deref(), Some("r.%p.jsonl"));
+        assert_eq!(o.sarif_file.as_deref(), Some("r.sarif"));
+        assert!(o.no_effect.is_empty(), "both have an effect");
     }
 
     #[test]
