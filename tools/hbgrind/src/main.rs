@@ -1,12 +1,14 @@
 //! `hbgrind`: the command line.
 //!
 //! `hbgrind analyze TRACE` replays an event trace into hb-engine;
+//! `hbgrind triage RUN...` groups the errors of runs for review (`triage`);
 //! everything else is `hbgrind [options] PROG [ARGS...]`, handled by `launch`.
 
 mod analyze;
 mod launch;
 mod options;
 mod program;
+mod triage;
 
 use std::process::ExitCode;
 
@@ -14,6 +16,8 @@ fn main() -> ExitCode {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let result = if args.get(1).is_some_and(|a| a == "analyze") {
         analyze::main(&args[1..])
+    } else if args.get(1).is_some_and(|a| a == "triage") {
+        triage::main(&args[1..])
     } else {
         launch::main(&args)
     };

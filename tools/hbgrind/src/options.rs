@@ -186,6 +186,16 @@ const SPECS: &[Spec] = &[
         help: "write the XML output to FILE (%p and %q{VAR} as in --log-file)",
     },
     Spec {
+        name: "--json-file",
+        value: Value::Text("FILE"),
+        help: "also write the errors to FILE as JSON Lines, one object per error (%p as in --log-file)",
+    },
+    Spec {
+        name: "--sarif-file",
+        value: Value::Text("FILE"),
+        help: "also write the errors to FILE as SARIF 2.1.0, one result per context (%p as in --log-file)",
+    },
+    Spec {
         name: "--suppressions",
         value: Value::Text("FILE"),
         help: "read suppressions from FILE (Valgrind's format); may be repeated",
@@ -484,7 +494,8 @@ pub(crate) fn usage() -> String {
          Options are read from ~/.valgrindrc, $VALGRIND_OPTS, ./.valgrindrc, ~/.hbgrindrc,\n\
          $HBGRIND_OPTS, ./.hbgrindrc, then the command line; a later one wins.\n\
          \n\
-         `hbgrind analyze TRACE` replays a textual event trace into the race engine.\n",
+         `hbgrind analyze TRACE` replays a textual event trace into the race engine.\n\
+         `hbgrind triage RUN...` groups the errors of runs (XML or JSON) for review; see hbgrind triage --help.\n",
     );
     text
 }

@@ -9,7 +9,9 @@
 //!    `SuppressionSet` whether a suppression hides it, counting uses;
 //!    `generate_suppression` builds the `--gen-suppressions` entry.
 //! 3. `TextReporter` or `XmlWriter` writes it in Valgrind's text
-//!    format or in its XML protocol 4.
+//!    format or in its XML protocol 4; `JsonWriter` (`--json-file`) and
+//!    `sarif::SarifWriter` (`--sarif-file`) as JSON Lines and SARIF 2.1.0,
+//!    with the fingerprints of `fingerprint` that `hbgrind triage` groups by.
 //!
 //! ```
 //! use hb_engine::{Access, AccessKind, Race, Report, ThreadId};
@@ -70,8 +72,11 @@
 
 mod errors; // ErrorLog: deduplication, suppression, ERROR SUMMARY counts
 mod fatal; // FatalSignalInfo: a process dying of a signal, Valgrind's block
+pub mod fingerprint; // stable names of errors across runs: context, triage group
 mod glob; // glob_match: Valgrind's `*`/`?` wildcards
+mod json; // --json-file: JSON Lines, one object per error (ErrorObject)
 mod model; // Frame, Stack, ErrorRecord, AddressDescription: what the race tool hands over
+pub mod sarif; // --sarif-file: SARIF 2.1.0, one result per context
 mod suppressions; // SuppressionSet: Valgrind's suppression files, matching, generation
 mod symbols; // Symbolizer: address -> function, file, line (addr2line + object)
 mod text; // Helgrind's text format
@@ -81,6 +86,12 @@ mod xml; // Valgrind's XML output protocol 4
 pub use crate::errors::{ErrorLog, Outcome};
 pub use crate::fatal::{signal_name, FatalSignalInfo};
 pub use crate::glob::glob_match;
+pub use crate::json::{
+    read_json_lines, AccessObject, AddressObject, ErrorCountObject, ErrorObject, FatalSignalObject,
+    FrameObject, JsonRecord, JsonWriter, LockObject, LockOrderObject, MisuseObject, RaceObject,
+    RunObject, SummaryObject, SuppressionCountObject, SuppressionObject, ThreadObject, JSON_FORMAT,
+    JSON_VERSION,
+};
 pub use crate::model::{
     AddressDescription, ErrorKey, ErrorKind, ErrorRecord, Frame, LockInfo, Stack,
     ThreadAnnouncement,

@@ -19,6 +19,10 @@ pub(crate) struct Options {
     pub(crate) xml: bool,
     pub(crate) xml_fd: Option<i32>,
     pub(crate) xml_file: Option<String>,
+    /// `--json-file=F`, `--sarif-file=F`: the errors also as JSON Lines and
+    /// SARIF 2.1.0 (race tool; `%p` and `%q{VAR}` as in --log-file).
+    pub(crate) json_file: Option<String>,
+    pub(crate) sarif_file: Option<String>,
     /// `--error-exitcode=N`: the exit status when errors were shown (0: off).
     pub(crate) error_exitcode: u8,
     /// `--num-callers=N`: frames per stack.
@@ -107,6 +111,8 @@ impl Options {
             xml: false,
             xml_fd: None,
             xml_file: None,
+            json_file: None,
+            sarif_file: None,
             error_exitcode: 0,
             num_callers: 12,
             suppressions: Vec::new(),
@@ -144,6 +150,10 @@ impl Options {
                 o.xml_fd = Some(v.parse().map_err(|_| bad("a file descriptor"))?);
             } else if let Some(v) = arg.strip_prefix("--xml-file=") {
                 o.xml_file = Some(v.into());
+            } else if let Some(v) = arg.strip_prefix("--json-file=") {
+                o.json_file = Some(v.into());
+            } else if let Some(v) = arg.strip_prefix("--sarif-file=") {
+                o.sarif_file = Some(v.into());
             } else if let Some(v) = arg.strip_prefix("--error-exitcode=") {
                 o.error_exitcode = v.parse().map_err(|_| bad("an integer from 0 to 255"))?;
             } else if let Some(v) = arg.strip_prefix("--num-callers=") {
@@ -253,6 +263,29 @@ impl Options {
         }
     }
 
+    /// The `--json-file` sink, created (truncated) now.
+    pub(crate) fn open_json(&self) -> Result<Option<i32>, String> {
+        self.json_file
+            .as_ref()
+            .map(|f| self.create_report_file(f, "JSON file"))
+            .transpose()
+    }
+
+    /// The `--sarif-file` sink, created (truncated) now.
+    pub(crate) fn open_sarif(&self) -> Result<Option<i32>, String> {
+        self.sarif_file
+            .as_ref()
+            .map(|f| self.create_report_file(f, "SARIF file"))
+            .transpose()
+    }
+
+    fn create_report_file(&self, pattern: &str, what: &str) -> Result<i32, String> {
+        let path = expand_log_name(pattern, dbi::getpid(), &self.env);
+        const FLAGS: u64 = 0o2 | 0o100 | 0o1000 | 0o2000000; // RDWR|CREAT|TRUNC|CLOEXEC
+        dbi::open(path.as_bytes(), FLAGS, 0o666)
+            .map_err(|e| format!("cannot create {what} '{path}': {}", errno_text(e.0 as i32)))
+    }
+
     /// The log sink: --log-file (with %p as the pid), --log-fd or stderr.
     /// A log file that cannot be created stops the run, as in Valgrind:
     /// the report would otherwise be lost or mixed into the program's
@@ -329,6 +362,14 @@ pub(crate) enum ChildXml {
     Shared,
 }
 
+/// What became of each report sink in a fork child (`ReportFiles::after_fork`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ChildSinks {
+    pub(crate) xml: ChildXml,
+    pub(crate) json: ChildXml,
+    pub(crate) sarif: ChildXml,
+}
+
 /// The report files of this process, by name pattern, so that a fork
 /// child can open its own (`%p` re-expanded, as Valgrind does). The new
 /// file takes the descriptor number of the old one (`dbi::dup_onto`), so
@@ -342,11 +383,25 @@ pub(crate) struct ReportFiles {
     xml_file: Option<(String, String, i32)>,
     /// --xml=yes on another descriptor (--xml-fd).
     xml_fd: bool,
+    /// --json-file and --sarif-file: (pattern, the name it expanded to, descriptor).
+    json_file: Option<(String, String, i32)>,
+    sarif_file: Option<(String, String, i32)>,
 }
 
 impl ReportFiles {
     /// The files `opts` opened: the log at `log_fd`, the XML sink at `xml_fd`.
     pub(crate) fn new(opts: &Options, log_fd: i32, xml_fd: Option<i32>) -> Self {
+        Self::with_data_files(opts, log_fd, xml_fd, None, None)
+    }
+
+    /// As `new`, with the `--json-file` and `--sarif-file` descriptors.
+    pub(crate) fn with_data_files(
+        opts: &Options,
+        log_fd: i32,
+        xml_fd: Option<i32>,
+        json_fd: Option<i32>,
+        sarif_fd: Option<i32>,
+    ) -> Self {
         let pid = dbi::getpid();
         let named = |pattern: &Option<String>, fd: i32| {
             pattern
@@ -359,13 +414,15 @@ impl ReportFiles {
             log: named(&opts.log_file, log_fd),
             xml_fd: xml_fd.is_some() && xml_file.is_none(),
             xml_file,
+            json_file: json_fd.and_then(|fd| named(&opts.json_file, fd)),
+            sarif_file: sarif_fd.and_then(|fd| named(&opts.sarif_file, fd)),
         }
     }
 
     /// In a fork child: opens the child's own log and XML files where their
     /// names differ for its pid. Returns whether the log now is a new file,
-    /// and what became of the XML sink.
-    pub(crate) fn after_fork(&mut self) -> (bool, ChildXml) {
+    /// and what became of the XML, JSON and SARIF sinks.
+    pub(crate) fn after_fork(&mut self) -> (bool, ChildSinks) {
         let pid = dbi::getpid();
         let env = &self.env;
         let reopen = |sink: &mut (String, String, i32), what: &str| -> Option<bool> {
@@ -403,7 +460,16 @@ impl ReportFiles {
             None if self.xml_fd => ChildXml::Shared,
             None => ChildXml::Off,
         };
-        (log, xml)
+        let data = |sink: &mut Option<(String, String, i32)>, what: &str| match sink.as_mut() {
+            Some(x) => match reopen(x, what) {
+                Some(true) => ChildXml::Reopened,
+                _ => ChildXml::Shared,
+            },
+            None => ChildXml::Off,
+        };
+        let json = data(&mut self.json_file, "JSON file");
+        let sarif = data(&mut self.sarif_file, "SARIF file");
+        (log, ChildSinks { xml, json, sarif })
     }
 }
 
@@ -465,6 +531,10 @@ mod tests {
         assert_eq!(o.trace.as_deref(), Some("dbi=debug"));
         assert_eq!(Options::parse("").unwrap().tool, "race");
         assert!(Options::parse("--tool=nope").is_err());
+        let o = Options::parse("--json-file=r.%p.jsonl\x1f--sarif-file=r.sarif").unwrap();
+        assert_eq!(o.json_file.as_deref(), Some("r.%p.jsonl"));
+        assert_eq!(o.sarif_file.as_deref(), Some("r.sarif"));
+        assert!(o.no_effect.is_empty(), "both have an effect");
     }
 
     #[test]

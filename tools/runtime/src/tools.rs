@@ -160,10 +160,14 @@ pub(crate) fn make(opts: &Options, log: Log) -> Result<Box<dyn Tool>, String> {
                 race::load_suppressions(&opts.suppressions, opts.default_suppressions)?;
             let lock_models = race::load_lock_models(&opts.lock_models)?;
             let xml_fd = opts.open_xml()?;
+            let json_fd = opts.open_json()?;
+            let sarif_fd = opts.open_sarif()?;
             let config = RaceConfig {
                 report: ReportConfig {
                     log_fd: log.fd,
                     xml_fd,
+                    json_fd,
+                    sarif_fd,
                     num_callers: opts.num_callers,
                     gen_suppressions: opts.gen_suppressions,
                     verbose,
@@ -182,7 +186,7 @@ pub(crate) fn make(opts: &Options, log: Log) -> Result<Box<dyn Tool>, String> {
                 futex_sync: opts.futex_sync,
                 lock_models,
             };
-            let files = ReportFiles::new(opts, log.fd, xml_fd);
+            let files = ReportFiles::with_data_files(opts, log.fd, xml_fd, json_fd, sarif_fd);
             Box::new(RaceTool::new(config, log).with_files(files))
         }
     })

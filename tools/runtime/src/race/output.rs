@@ -2,7 +2,9 @@
 //! hbgrind-report: sites become symbolised stacks, addresses get their
 //! description, `ErrorLog` deduplicates and applies suppressions, and each
 //! new error is written at once, in Helgrind's text on the log or in XML
-//! protocol 4 (`--xml=yes`).
+//! protocol 4 (`--xml=yes`), and also as JSON Lines (`--json-file`) and
+//! SARIF 2.1.0 (`--sarif-file`), which a fatal signal, an `execve` and
+//! the end of the run complete as they complete the XML.
 //!
 //! # Invariants
 //! - A thread is announced (text and XML) before the first error naming
@@ -21,15 +23,16 @@ use std::time::Instant;
 
 use dbi::StackId;
 use hb_engine::{Race, Report};
+use hbgrind_report::sarif::{Rewritable, SarifWriter};
 use hbgrind_report::{
-    generate_suppression, AddressDescription, ErrorLog, ErrorRecord, FatalSignalInfo, LoadedModule,
-    LockInfo, Outcome, Preamble, Stack, SuppressionSet, Symbolizer, TextReporter,
-    ThreadAnnouncement, XmlWriter,
+    generate_suppression, AddressDescription, ErrorLog, ErrorRecord, FatalSignalInfo, JsonWriter,
+    LoadedModule, LockInfo, Outcome, Preamble, RunObject, Stack, SuppressionSet, Symbolizer,
+    TextReporter, ThreadAnnouncement, XmlWriter,
 };
 
 use super::heap::Heap;
 use super::sites::SiteTable;
-use crate::options::ChildXml;
+use crate::options::{ChildSinks, ChildXml};
 
 /// An `io::Write` over a raw file descriptor (`dbi::write_all`).
 pub(crate) struct FdWriter(pub(crate) i32);
@@ -45,6 +48,15 @@ impl io::Write for FdWriter {
     }
 }
 
+impl Rewritable for FdWriter {
+    fn position(&mut self) -> io::Result<u64> {
+        dbi::file_offset(self.0).map_err(|e| io::Error::from_raw_os_error(e.0 as i32))
+    }
+    fn cut_at(&mut self, len: u64) -> io::Result<()> {
+        dbi::truncate_at(self.0, len).map_err(|e| io::Error::from_raw_os_error(e.0 as i32))
+    }
+}
+
 /// A file mapped executable: code addresses in `[start, end)` belong to it.
 struct Module {
     start: u64,
@@ -56,6 +68,9 @@ struct Module {
 pub(crate) struct ReportConfig {
     pub(crate) log_fd: i32,
     pub(crate) xml_fd: Option<i32>,
+    /// `--json-file`, `--sarif-file`: regular files, opened for writing.
+    pub(crate) json_fd: Option<i32>,
+    pub(crate) sarif_fd: Option<i32>,
     pub(crate) num_callers: usize,
     pub(crate) gen_suppressions: bool,
     pub(crate) verbose: bool,
@@ -101,6 +116,10 @@ pub(crate) struct Reporter {
     /// The pid `text` prefixes lines with (a fork child gets its own).
     text_pid: u32,
     xml: Option<XmlWriter<FdWriter>>,
+    json: Option<JsonWriter<FdWriter>>,
+    sarif: Option<SarifWriter<FdWriter>>,
+    /// Where the JSON summary written before an `execve` starts.
+    json_summary_at: Option<u64>,
     announced: HashSet<u32>,
     started: Instant,
     /// The root thread's stack (`[stack]` in /proc/self/maps), read once.
@@ -139,6 +158,13 @@ impl Reporter {
             let preamble = xml_preamble(&config, pid, &exe, &args);
             XmlWriter::start(FdWriter(fd), &preamble, started.elapsed()).ok()
         });
+        let run = run_object(&config, pid, &exe, &args);
+        let json = config
+            .json_fd
+            .and_then(|fd| JsonWriter::start(FdWriter(fd), &run).ok());
+        let sarif = config
+            .sarif_fd
+            .and_then(|fd| SarifWriter::start(FdWriter(fd), &run).ok());
         Reporter {
             config,
             symbols,
@@ -147,6 +173,9 @@ impl Reporter {
             text,
             text_pid: pid,
             xml,
+            json,
+            sarif,
+            json_summary_at: None,
             announced: HashSet::new(),
             started,
             root_stack: None,
@@ -351,6 +380,12 @@ impl Reporter {
                     .config
                     .gen_suppressions
                     .then(|| generate_suppression(&err));
+                if let Some(json) = &mut self.json {
+                    let _ = json.error(&err, generated.as_ref());
+                }
+                if let Some(sarif) = &mut self.sarif {
+                    let _ = sarif.error(&err);
+                }
                 match &mut self.xml {
                     Some(xml) => {
                         let _ = xml.error(&err, generated.as_ref());
@@ -403,6 +438,12 @@ impl Reporter {
         if let Some(xml) = &mut self.xml {
             xml.count_again(id);
         }
+        if let Some(json) = &mut self.json {
+            json.count_again(id);
+        }
+        if let Some(sarif) = &mut self.sarif {
+            sarif.count_again(id);
+        }
         if let Some((_, n)) = self.shown.get_mut(id as usize) {
             *n += 1;
         }
@@ -415,7 +456,8 @@ impl Reporter {
     /// errors there; a child that shares the parent's XML sink writes no
     /// XML, so the parent's document stays well formed: its errors go to
     /// the text log instead.
-    pub(crate) fn restart_in_child(&mut self, new_log: bool, xml: ChildXml) {
+    pub(crate) fn restart_in_child(&mut self, new_log: bool, sinks: ChildSinks) {
+        let xml = sinks.xml;
         self.follow_fork();
         let pid = self.text_pid;
         let (exe, args) = command_line();
@@ -439,7 +481,31 @@ impl Reporter {
             }
             ChildXml::Off => {}
         }
-        if new_log || xml == ChildXml::Reopened {
+        // A child's JSON and SARIF go to files of its own or nowhere: a
+        // shared file would mix two runs in one document.
+        let run = run_object(&self.config, pid, &exe, &args);
+        match sinks.json {
+            ChildXml::Reopened => {
+                self.json = self
+                    .config
+                    .json_fd
+                    .and_then(|fd| JsonWriter::start(FdWriter(fd), &run).ok());
+            }
+            ChildXml::Shared => self.json = None,
+            ChildXml::Off => {}
+        }
+        match sinks.sarif {
+            ChildXml::Reopened => {
+                self.sarif = self
+                    .config
+                    .sarif_fd
+                    .and_then(|fd| SarifWriter::start(FdWriter(fd), &run).ok());
+            }
+            ChildXml::Shared => self.sarif = None,
+            ChildXml::Off => {}
+        }
+        let reopened = [sinks.xml, sinks.json, sinks.sarif].contains(&ChildXml::Reopened);
+        if new_log || reopened {
             self.errors = ErrorLog::new();
         }
     }
@@ -449,12 +515,25 @@ impl Reporter {
     /// the trailer starts so that a failed call can take it back. Only for
     /// a file (a pipe cannot be cut).
     pub(crate) fn close_before_exec(&mut self) {
-        let (Some(xml), Some(fd)) = (&mut self.xml, self.config.xml_fd) else {
-            return;
-        };
         if self.finished {
             return;
         }
+        if let (Some(json), Some(fd)) = (&mut self.json, self.config.json_fd) {
+            if let Ok(at) = dbi::file_offset(fd) {
+                if json
+                    .write_summary(self.errors.counts(), &self.suppressions)
+                    .is_ok()
+                {
+                    self.json_summary_at = Some(at);
+                }
+            }
+        }
+        if let Some(sarif) = &mut self.sarif {
+            let _ = sarif.write_final();
+        }
+        let (Some(xml), Some(fd)) = (&mut self.xml, self.config.xml_fd) else {
+            return;
+        };
         let Ok(at) = dbi::file_offset(fd) else {
             return;
         };
@@ -468,6 +547,12 @@ impl Reporter {
 
     /// The `execve` failed: the document goes on (see `close_before_exec`).
     pub(crate) fn reopen_after_failed_exec(&mut self) {
+        if let (Some(at), Some(fd)) = (self.json_summary_at.take(), self.config.json_fd) {
+            let _ = dbi::truncate_at(fd, at);
+        }
+        if let Some(sarif) = &mut self.sarif {
+            let _ = sarif.reopen();
+        }
         if let (Some(at), Some(fd)) = (self.trailer_at.take(), self.config.xml_fd) {
             let _ = dbi::truncate_at(fd, at);
         }
@@ -500,6 +585,12 @@ impl Reporter {
             if let Some(xml) = &mut self.xml {
                 xml.add_thread(t, announcement.clone());
             }
+            if let Some(json) = &mut self.json {
+                json.add_thread(t, announcement.clone());
+            }
+            if let Some(sarif) = &mut self.sarif {
+                sarif.add_thread(t, announcement.clone());
+            }
             self.text.add_thread(t, announcement);
         }
     }
@@ -527,6 +618,12 @@ impl Reporter {
                 let text = self.text.fatal_signal_text(&info);
                 let _ = dbi::write_all(self.config.log_fd, text.as_bytes());
             }
+        }
+        if let Some(json) = &mut self.json {
+            let _ = json.fatal_signal(&info);
+        }
+        if let Some(sarif) = &mut self.sarif {
+            let _ = sarif.fatal_signal(&info);
         }
     }
 
@@ -563,6 +660,12 @@ impl Reporter {
         }
         if let Some(xml) = self.xml.take() {
             let _ = xml.finish(&self.suppressions, self.started.elapsed());
+        }
+        if let Some(json) = self.json.take() {
+            let _ = json.finish(counts, &self.suppressions);
+        }
+        if let Some(sarif) = self.sarif.take() {
+            let _ = sarif.finish();
         }
         counts.errors
     }
@@ -608,6 +711,20 @@ fn xml_preamble(config: &ReportConfig, pid: u32, exe: &str, args: &[String]) -> 
         tool_args: config.tool_args.clone(),
         exe: exe.to_string(),
         args: args.to_vec(),
+    }
+}
+
+/// The JSON run record (and SARIF invocation) of process `pid`.
+fn run_object(config: &ReportConfig, pid: u32, exe: &str, args: &[String]) -> RunObject {
+    RunObject {
+        tool: "hbgrind".to_string(),
+        pid,
+        ppid: parent_pid(),
+        tool_args: config.tool_args.clone(),
+        exe: exe.to_string(),
+        args: args.to_vec(),
+        sched_seed: config.sched_seed,
+        ..RunObject::default()
     }
 }
 

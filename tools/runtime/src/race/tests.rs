@@ -35,6 +35,8 @@ impl Harness {
             report: ReportConfig {
                 log_fd: fd,
                 xml_fd: None,
+                json_fd: None,
+                sarif_fd: None,
                 num_callers: 12,
                 gen_suppressions: false,
                 verbose: false,
