@@ -82,22 +82,8 @@ enum TraceLimit {
 }
 
 pub(crate) fn main(args: &[OsString]) -> anyhow::Result<ExitCode> {
-    let options = match AnalyzeOptions::try_parse_from(args) {
-        Ok(options) => options,
-        Err(err) if !err.use_stderr() => {
-            // --help / --version
-            print!("{err}");
-            return Ok(ExitCode::SUCCESS);
-        }
-        Err(err) => {
-            let first = err.to_string();
-            let first = first
-                .lines()
-                .next()
-                .unwrap_or("bad arguments")
-                .trim_start_matches("error: ");
-            anyhow::bail!("analyze: {first}; see hbgrind analyze --help");
-        }
+    let Some(options) = crate::parse_subcommand::<AnalyzeOptions>("analyze", args)? else {
+        return Ok(ExitCode::SUCCESS);
     };
     let name = options.trace.display().to_string();
     let input: Box<dyn BufRead> = if name == "-" {

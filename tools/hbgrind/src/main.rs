@@ -33,3 +33,28 @@ fn main() -> ExitCode {
         }
     }
 }
+
+/// Parses a subcommand's arguments with clap: `Ok(None)` after printing
+/// `--help` or `--version` (the caller exits 0), or a one-line error
+/// naming the subcommand (`NAME: what; see hbgrind NAME --help`).
+fn parse_subcommand<T: clap::Parser>(
+    name: &str,
+    args: &[std::ffi::OsString],
+) -> anyhow::Result<Option<T>> {
+    match T::try_parse_from(args) {
+        Ok(parsed) => Ok(Some(parsed)),
+        Err(err) if !err.use_stderr() => {
+            print!("{err}");
+            Ok(None)
+        }
+        Err(err) => {
+            let text = err.to_string();
+            let first = text
+                .lines()
+                .next()
+                .unwrap_or("bad arguments")
+                .trim_start_matches("error: ");
+            anyhow::bail!("{name}: {first}; see hbgrind {name} --help");
+        }
+    }
+}

@@ -92,21 +92,8 @@ fn rendered(format: Format, report: &hbgrind_triage::TriageReport) -> (&'static 
 }
 
 pub(crate) fn main(args: &[OsString]) -> anyhow::Result<ExitCode> {
-    let o = match TriageOptionsCli::try_parse_from(args) {
-        Ok(o) => o,
-        Err(err) if !err.use_stderr() => {
-            print!("{err}");
-            return Ok(ExitCode::SUCCESS);
-        }
-        Err(err) => {
-            let first = err.to_string();
-            let first = first
-                .lines()
-                .next()
-                .unwrap_or("bad arguments")
-                .trim_start_matches("error: ");
-            anyhow::bail!("triage: {first}; see hbgrind triage --help");
-        }
+    let Some(o) = crate::parse_subcommand::<TriageOptionsCli>("triage", args)? else {
+        return Ok(ExitCode::SUCCESS);
     };
     let options = TriageOptions {
         source_dirs: o.source_dirs.clone(),

@@ -82,6 +82,7 @@ mod symbols; // Symbolizer: address -> function, file, line (addr2line + object)
 mod text; // Helgrind's text format
 mod variables; // VariableIndex: global variables from DWARF, for address descriptions
 mod xml; // Valgrind's XML output protocol 4
+pub mod xml_tree; // Element, parse_xml: reading XML documents back (triage, tests)
 
 pub use crate::errors::{ErrorLog, Outcome};
 pub use crate::fatal::{signal_name, FatalSignalInfo};

@@ -14,11 +14,11 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use hbgrind_report::xml_tree::{parse_xml, Element};
 use hbgrind_report::{
     read_json_lines, repair, AccessObject, AddressObject, ErrorObject, FrameObject, JsonRecord,
     LockObject, LockOrderObject, MisuseObject, RaceObject, ThreadObject,
 };
-use quick_xml::events::Event;
 
 use crate::TriageError;
 
@@ -151,79 +151,13 @@ fn read_json(path: &Path, text: &str) -> Result<Run, TriageError> {
     Ok(run)
 }
 
-/// An XML element: name, text and children.
-#[derive(Debug, Default)]
-struct Element {
-    name: String,
-    text: String,
-    children: Vec<Element>,
-}
-
-impl Element {
-    fn child(&self, name: &str) -> Option<&Element> {
-        self.children.iter().find(|c| c.name == name)
-    }
-    fn text_of(&self, name: &str) -> Option<&str> {
-        self.child(name).map(|c| c.text.trim())
-    }
-}
-
-fn parse_tree(text: &str) -> Result<Element, String> {
-    let mut reader = quick_xml::Reader::from_str(text);
-    reader.config_mut().trim_text(true);
-    let mut stack: Vec<Element> = vec![Element::default()];
-    let named = |name: &[u8]| Element {
-        name: String::from_utf8_lossy(name).into_owned(),
-        ..Element::default()
-    };
-    loop {
-        let event = reader
-            .read_event()
-            .map_err(|err| format!("at byte {}: {err}", reader.buffer_position()))?;
-        match event {
-            Event::Start(e) => stack.push(named(e.name().as_ref())),
-            Event::Empty(e) => stack
-                .last_mut()
-                .ok_or("no document")?
-                .children
-                .push(named(e.name().as_ref())),
-            Event::End(_) => {
-                let done = stack.pop().ok_or("unbalanced")?;
-                stack
-                    .last_mut()
-                    .ok_or("more end tags than start tags")?
-                    .children
-                    .push(done);
-            }
-            Event::Text(t) => {
-                let text = t.unescape().map_err(|err| err.to_string())?;
-                stack.last_mut().ok_or("no document")?.text.push_str(&text);
-            }
-            Event::CData(t) => {
-                let text = String::from_utf8_lossy(&t).into_owned();
-                stack.last_mut().ok_or("no document")?.text.push_str(&text);
-            }
-            Event::Eof => break,
-            _ => {}
-        }
-    }
-    let mut document = stack.pop().ok_or("unbalanced document")?;
-    if !stack.is_empty() {
-        return Err("elements left open".into());
-    }
-    document
-        .children
-        .pop()
-        .ok_or_else(|| "no root element".to_string())
-}
-
 fn read_xml(path: &Path, text: &str) -> Result<Run, TriageError> {
     let bad = |what: String| TriageError::Format {
         path: path.to_path_buf(),
         what,
     };
     let repaired = repair(text);
-    let root = parse_tree(&repaired).map_err(|e| bad(format!("malformed XML: {e}")))?;
+    let root = parse_xml(&repaired).map_err(|e| bad(format!("malformed XML: {e}")))?;
     if root.name != "valgrindoutput" {
         return Err(bad(format!(
             "root element <{}>, not <valgrindoutput>",
