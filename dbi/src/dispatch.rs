@@ -186,6 +186,8 @@ pub(crate) struct Dispatcher {
     pub(crate) sigacts: [Option<crate::os::linux::sigframe::KernelSigaction>; 65],
     /// Exits from the code cache, by `exit_kind`.
     pub(crate) exits: [u64; exit_kind::COUNT],
+    /// Event-buffer flushes and the records they replayed (for `-v`).
+    pub(crate) flushed: (u64, u64),
     /// The sites translated code records events at (events.rs).
     pub(crate) sites: Sites,
     /// The tool's function hooks (hooks.rs).
@@ -261,6 +263,7 @@ fn dispatcher_main(captured: &CapturedState, config: Box<Config>) -> ! {
         interests,
         modules: Vec::new(),
         exits: [0; exit_kind::COUNT],
+        flushed: (0, 0),
         sigacts: [None; 65],
         thread_blocks: Vec::new(),
         blocking: None,
@@ -423,6 +426,9 @@ impl Dispatcher {
                     if sigframe::any_pending() {
                         pc = crate::signal::deliver_pending(self, pc);
                         link_from = None;
+                        // The tool may have seen the delivery (record.rs,
+                        // "The repeat filter").
+                        self.ts.end_memo_epoch();
                     }
                     // Only for the handler of the signal that ended the call.
                     self.call_mask = None;
@@ -474,6 +480,13 @@ impl Dispatcher {
             "translated"
         );
         b.host
+    }
+
+    /// The kind of the exit the running thread just took (`exit_kind`),
+    /// `None` when a signal stopped it instead.
+    pub(crate) fn exit_kind(&self) -> Option<u64> {
+        let info = self.ts.exit_info();
+        (info != 0).then(|| read_u64_in(self.cache.regions(), info + arch::INFO_KIND))
     }
 
     /// Acts on the exit the running thread just took: sets the next `pc`

@@ -181,6 +181,11 @@ impl ThreadEvents {
         Ok(self.buf)
     }
 
+    /// The start of the thread's buffer (0 when it has none).
+    pub(crate) fn buffer_start(&self) -> u64 {
+        self.buf
+    }
+
     /// The thread's stack now.
     pub(crate) fn stack_id(&self) -> StackId {
         self.stack.last().map_or(StackId(0), |&(id, _)| id)
@@ -319,7 +324,7 @@ pub struct SyncHints {
 }
 
 /// Bits of a `SyncHints` table (128 KiB).
-const HINT_BITS: u32 = 20;
+const HINT_BITS: u32 = 16;
 
 impl Default for SyncHints {
     fn default() -> Self {

@@ -294,6 +294,14 @@ pub trait Tool: Send {
     /// thread (hooks, client requests, thread events, syscalls) comes after
     /// the delivery of all accesses it made before it.
     fn on_accesses(&mut self, _thread: ThreadNum, _accesses: &[MemAccess]) {}
+    /// Whether the last `on_accesses` made a synchronisation event of its
+    /// thread (a plain access the tool treats as an acquire or a release)
+    /// or changed what a repeat of those accesses would mean. While false,
+    /// the repeat filter's epoch (`Interests::repeat_filter`) may go on
+    /// across a full buffer. The default, true, is always safe.
+    fn accesses_synchronised(&self) -> bool {
+        true
+    }
     /// Places where a plain access may synchronise: the flush merges no
     /// run of accesses across or into one ([`SyncHints`]).
     fn sync_hints(&self) -> Option<&SyncHints> {

@@ -56,8 +56,14 @@ pub(crate) fn handle(d: &mut Dispatcher, pc: u64, next: u64) -> u64 {
             d.config.tool.on_exit(&stats, &d.config.log);
             if d.config.verbose {
                 d.config.log.line(&format!(
-                    "hbgrind: {} blocks translated; cache exits: {} direct, {} indirect, {} syscall",
-                    stats.blocks_translated, d.exits[0], d.exits[1], d.exits[2]
+                    "hbgrind: {} blocks translated; cache exits: {} direct, {} indirect, {} syscall, {} buffer full; {} event records in {} flushes",
+                    stats.blocks_translated,
+                    d.exits[0],
+                    d.exits[1],
+                    d.exits[2],
+                    d.exits[6],
+                    d.flushed.1,
+                    d.flushed.0
                 ));
             }
             crate::exit_group(status);

@@ -5,7 +5,7 @@
 //! right after the thread left the code cache, so its buffer has just been
 //! flushed: the tool sees every access before the event that follows it.
 
-use crate::arch::{reg, ThreadState};
+use crate::arch::{self, reg, ThreadState};
 use crate::dispatch::Dispatcher;
 use crate::events::PendingReturn;
 use crate::{HookCall, MemAccess, ThreadNum};
@@ -48,14 +48,27 @@ impl Dispatcher {
             self.ts.events.drop_stale_pending(rsp);
         }
         let end = self.ts.buf_ptr();
+        if end > self.ts.events.buffer_start() {
+            self.flushed.0 += 1;
+            self.flushed.1 += (end - self.ts.events.buffer_start()) / 16;
+        }
         let start = self
             .ts
             .events
             .flush(end, &self.sites, &mut *self.config.tool);
         self.ts.set_buf_ptr(start);
         // Whatever the tool does next, and other threads meanwhile, ends
-        // the repeat filter's epoch (arch/x86_64/record.rs).
-        self.ts.end_memo_epoch();
+        // the repeat filter's epoch (arch/x86_64/record.rs). A full buffer
+        // is the one exit after which the thread goes straight back into
+        // the cache, with no tool event and holding the big lock: there the
+        // epoch goes on unless the flush itself synchronised.
+        if self.exit_kind() == Some(arch::exit_kind::BUF_FULL)
+            && !self.config.tool.accesses_synchronised()
+        {
+            self.ts.keep_memo_epoch();
+        } else {
+            self.ts.end_memo_epoch();
+        }
     }
 
     /// Whether an indirect branch to `pc` must leave the cache for now

@@ -319,6 +319,15 @@ impl Engine {
         })
     }
 
+    /// A value that changes whenever thread `tid`'s clock or lockset may
+    /// have changed (its same-epoch filter's tag); `None` for a thread the
+    /// engine does not know yet. Equal values around a batch of accesses
+    /// mean the batch made no synchronisation event of that thread.
+    pub fn filter_epoch(&self, tid: ThreadId) -> Option<u64> {
+        let t = self.threads.index_of(tid)?;
+        Some(self.threads.live[t].filter_tag)
+    }
+
     /// Ends live thread `t`'s filter epoch: its clock or lockset may
     /// change, so it takes a fresh tag.
     fn end_filter_gen(&mut self, t: usize) {

@@ -40,7 +40,7 @@ pub(crate) const TAG_BITS: u32 = 48;
 
 /// The default table: 2^22 slots (64 MiB of address space, touched only
 /// where used).
-pub(crate) const DEFAULT_SLOTS_LOG2: u32 = 22;
+pub(crate) const DEFAULT_SLOTS_LOG2: u32 = 16;
 
 /// The shared filter table.
 pub(crate) struct AccessFilter {

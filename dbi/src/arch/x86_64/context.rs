@@ -123,11 +123,20 @@ impl ThreadState {
         self.tb_mut().buf_ptr = v;
     }
     /// Ends the thread's repeat-filter epoch (record.rs, "The repeat
-    /// filter"): keys written so far match nothing any more. Called at every
-    /// exit from the code cache, after the flush.
+    /// filter"): keys written so far match nothing any more. Called at
+    /// exits from the code cache, after the flush.
     pub(crate) fn end_memo_epoch(&self) {
         let tb = self.tb_mut();
         tb.memo_kb = tb.memo_kb.wrapping_add(tb.memo_inc);
+        self.keep_memo_epoch();
+    }
+
+    /// Goes on with the thread's repeat-filter epoch across an exit at
+    /// which nothing ended it (a full buffer whose flush made no
+    /// synchronisation): only starts the table over when the tag could
+    /// wrap before the next exit.
+    pub(crate) fn keep_memo_epoch(&self) {
+        let tb = self.tb_mut();
         // Translated code adds at most one step per record between two
         // exits (4096 per buffer), so a tag below 2^13 here never wraps
         // before the next exit; past it, the table starts over.

@@ -36,7 +36,11 @@
 //!
 //! A filter epoch ends (the tag in `MEMO_KB` steps, so older keys match
 //! nothing) at every exit from the code cache, which is where every tool
-//! event and every other thread's execution happens, and, inline, right
+//! event and every other thread's execution happens, except a full
+//! buffer's exit whose flush made no synchronisation event
+//! (`Tool::accesses_synchronised`: the thread goes straight back into the
+//! cache, holding the big lock; pigz recorded 39% fewer records for it),
+//! at every signal delivery, and, inline, right
 //! before every LOCK-prefixed instruction, `xchg` with memory and `mfence`
 //! (GCC's seq_cst store is `mov` + `mfence`): those are the thread's
 //! releases inside translated code that the instruction tells apart. Within

@@ -232,6 +232,9 @@ pub(crate) struct RaceTool {
     atomics: AtomicLocations,
     /// The atomic locations, for dbi's flush (no merging across them).
     sync_hints: dbi::SyncHints,
+    /// The last `on_accesses` made a synchronisation event of its thread
+    /// (`Tool::accesses_synchronised`).
+    batch_synchronised: bool,
     /// Per access of the current batch: the engine would ignore it
     /// (`Engine::redundancy`), so it is dropped before its site is interned.
     redundant: Vec<bool>,
@@ -503,6 +506,7 @@ impl RaceTool {
             lock_sites: HashMap::new(),
             atomics: AtomicLocations::default(),
             sync_hints: dbi::SyncHints::default(),
+            batch_synchronised: true,
             redundant: Vec::new(),
             seq_cst_stores: PcSet::default(),
             plain_updates: SiteSet::default(),
@@ -1037,149 +1041,16 @@ impl Tool for RaceTool {
         Some(&self.sync_hints)
     }
 
+    fn accesses_synchronised(&self) -> bool {
+        self.batch_synchronised
+    }
+
     fn on_accesses(&mut self, thread: ThreadNum, accesses: &[MemAccess]) {
         let tid = ThreadId(thread);
-        let ignore = self.ignore_flags(thread);
-        // Repeats of what this thread already did since its last
-        // synchronisation change nothing in the engine: drop them first.
-        // Only up to the batch's first access that may synchronise (after
-        // it the thread's epoch may differ from the view's).
-        let mut redundant = std::mem::take(&mut self.redundant);
-        redundant.clear();
-        if let Some(view) = self.engine.redundancy(tid) {
-            for a in accesses {
-                let write = a.kind != DbiAccessKind::Read;
-                if a.atomic
-                    || a.spin_read
-                    || self.atomics.size_at(a.addr).is_some()
-                    || (write && self.seq_cst_stores.contains(a.pc))
-                {
-                    break;
-                }
-                redundant.push(view.covers(a.addr, u64::from(a.size), write));
-            }
-        }
-        for (i, a) in accesses.iter().enumerate() {
-            if redundant.get(i) == Some(&true)
-                || a.size == 0
-                || a.pc.wrapping_sub(self.ld_so.0) < self.ld_so.1
-                || (a.pc.wrapping_sub(self.libc_text.0) < self.libc_text.1
-                    && a.addr.wrapping_sub(self.libc_data.0) < self.libc_data.1)
-            {
-                continue;
-            }
-            let write = a.kind != DbiAccessKind::Read;
-            if ignore != 0 {
-                let flag = if write { IGNORE_WRITES } else { IGNORE_READS };
-                if ignore & flag != 0 {
-                    continue;
-                }
-            }
-            let site = self.sites.intern_access(a.stack, a.pc, a.size);
-            if !a.atomic {
-                // The atomics model (lockmodels/src/atomics.rs): a plain
-                // load of an atomic variable is an acquire load, a plain
-                // store a release store; a store fenced by `mfence` and a
-                // load in a spin loop make their location atomic.
-                let size = u64::from(a.size);
-                let seq_cst = write && self.seq_cst_stores.contains(a.pc);
-                let learned = self.atomics.size_at(a.addr);
-                if a.kind == DbiAccessKind::Update {
-                    // `add [m], r` without LOCK: a plain read-modify-write,
-                    // racy even on an atomic variable.
-                    self.plain_updates.insert(site);
-                } else if seq_cst
-                    || learned.is_some_and(|s| s == 0 || s == a.size)
-                    || (a.spin_read && !self.is_untracked(a.addr))
-                {
-                    self.flush_batch(tid);
-                    self.learn(a.addr, a.size);
-                    let result = if write {
-                        let order = if seq_cst {
-                            MemoryOrder::SeqCst
-                        } else {
-                            MemoryOrder::Release
-                        };
-                        self.engine.atomic_store(tid, a.addr, size, order, site)
-                    } else {
-                        self.engine
-                            .atomic_load(tid, a.addr, size, MemoryOrder::Acquire, site)
-                    };
-                    self.check(result);
-                    continue;
-                } else if let Some(element) = learned.filter(|&s| s != 0 && s < a.size) {
-                    if self.is_run_of(a, element) {
-                        self.atomic_run(tid, a, element, site);
-                        continue;
-                    }
-                }
-            }
-            if a.atomic {
-                if self.unsynchronising.contains(&a.addr) {
-                    continue;
-                }
-                self.flush_batch(tid);
-                self.learn(a.addr, a.size);
-                let size = u64::from(a.size);
-                let result = match a.kind {
-                    DbiAccessKind::Update => {
-                        self.engine
-                            .atomic_rmw(tid, a.addr, size, MemoryOrder::SeqCst, site)
-                    }
-                    DbiAccessKind::Write => {
-                        self.engine
-                            .atomic_store(tid, a.addr, size, MemoryOrder::SeqCst, site)
-                    }
-                    DbiAccessKind::Read => {
-                        self.engine
-                            .atomic_load(tid, a.addr, size, MemoryOrder::SeqCst, site)
-                    }
-                };
-                self.check(result);
-                continue;
-            }
-            // A threading runtime's plain accesses to its own data are not
-            // checked; its synchronisation (above) still counts.
-            if self
-                .runtime_libs
-                .iter()
-                .any(|&(start, len)| a.pc.wrapping_sub(start) < len)
-            {
-                continue;
-            }
-            // A plain read-modify-write (`add [mem], 1` for `x++`) reads,
-            // then writes: Helgrind reports a race on it as a read and a
-            // write, two errors, and so do we.
-            // The read gets a site of its own: the engine reports a pair
-            // of sites once.
-            let halves = match a.kind {
-                DbiAccessKind::Update => [
-                    Some((AccessKind::Read, self.sites.read_half(site))),
-                    Some((AccessKind::Write, site)),
-                ],
-                DbiAccessKind::Write => [Some((AccessKind::Write, site)), None],
-                DbiAccessKind::Read => [Some((AccessKind::Read, site)), None],
-            };
-            for (kind, site) in halves.into_iter().flatten() {
-                let (mut addr, mut left) = (a.addr, a.size);
-                while left > 0 {
-                    let n = left.min(AccessRecord::MAX_SIZE);
-                    self.batch
-                        .push(AccessRecord::new(addr, n, kind, false, site));
-                    addr = addr.wrapping_add(u64::from(n));
-                    left -= n;
-                }
-            }
-            if self.batch.len() >= BATCH_RECORDS {
-                // Small batches stay in the L1 cache between our writes
-                // and the engine's reads (perf: 2/3 of this function's
-                // time went to store misses with unbounded batches).
-                self.flush_batch(tid);
-            }
-        }
-        self.flush_batch(tid);
-        self.drain();
-        self.redundant = redundant;
+        let epoch_before = self.engine.filter_epoch(tid);
+        self.on_accesses_of(tid, thread, accesses);
+        self.batch_synchronised =
+            epoch_before.is_none() || self.engine.filter_epoch(tid) != epoch_before;
     }
 
     fn on_hook_entry(&mut self, call: &HookCall) {
@@ -1386,3 +1257,150 @@ impl Tool for RaceTool {
 
 #[cfg(test)]
 mod tests;
+
+impl RaceTool {
+    /// `Tool::on_accesses` of one batch: the atomics model, the engine.
+    fn on_accesses_of(&mut self, tid: ThreadId, thread: ThreadNum, accesses: &[MemAccess]) {
+        let ignore = self.ignore_flags(thread);
+        // Repeats of what this thread already did since its last
+        // synchronisation change nothing in the engine: drop them first.
+        // Only up to the batch's first access that may synchronise (after
+        // it the thread's epoch may differ from the view's).
+        let mut redundant = std::mem::take(&mut self.redundant);
+        redundant.clear();
+        if let Some(view) = self.engine.redundancy(tid) {
+            for a in accesses {
+                let write = a.kind != DbiAccessKind::Read;
+                if a.atomic
+                    || a.spin_read
+                    || self.atomics.size_at(a.addr).is_some()
+                    || (write && self.seq_cst_stores.contains(a.pc))
+                {
+                    break;
+                }
+                redundant.push(view.covers(a.addr, u64::from(a.size), write));
+            }
+        }
+        for (i, a) in accesses.iter().enumerate() {
+            if redundant.get(i) == Some(&true)
+                || a.size == 0
+                || a.pc.wrapping_sub(self.ld_so.0) < self.ld_so.1
+                || (a.pc.wrapping_sub(self.libc_text.0) < self.libc_text.1
+                    && a.addr.wrapping_sub(self.libc_data.0) < self.libc_data.1)
+            {
+                continue;
+            }
+            let write = a.kind != DbiAccessKind::Read;
+            if ignore != 0 {
+                let flag = if write { IGNORE_WRITES } else { IGNORE_READS };
+                if ignore & flag != 0 {
+                    continue;
+                }
+            }
+            let site = self.sites.intern_access(a.stack, a.pc, a.size);
+            if !a.atomic {
+                // The atomics model (lockmodels/src/atomics.rs): a plain
+                // load of an atomic variable is an acquire load, a plain
+                // store a release store; a store fenced by `mfence` and a
+                // load in a spin loop make their location atomic.
+                let size = u64::from(a.size);
+                let seq_cst = write && self.seq_cst_stores.contains(a.pc);
+                let learned = self.atomics.size_at(a.addr);
+                if a.kind == DbiAccessKind::Update {
+                    // `add [m], r` without LOCK: a plain read-modify-write,
+                    // racy even on an atomic variable.
+                    self.plain_updates.insert(site);
+                } else if seq_cst
+                    || learned.is_some_and(|s| s == 0 || s == a.size)
+                    || (a.spin_read && !self.is_untracked(a.addr))
+                {
+                    self.flush_batch(tid);
+                    self.learn(a.addr, a.size);
+                    let result = if write {
+                        let order = if seq_cst {
+                            MemoryOrder::SeqCst
+                        } else {
+                            MemoryOrder::Release
+                        };
+                        self.engine.atomic_store(tid, a.addr, size, order, site)
+                    } else {
+                        self.engine
+                            .atomic_load(tid, a.addr, size, MemoryOrder::Acquire, site)
+                    };
+                    self.check(result);
+                    continue;
+                } else if let Some(element) = learned.filter(|&s| s != 0 && s < a.size) {
+                    if self.is_run_of(a, element) {
+                        self.atomic_run(tid, a, element, site);
+                        continue;
+                    }
+                }
+            }
+            if a.atomic {
+                if self.unsynchronising.contains(&a.addr) {
+                    continue;
+                }
+                self.flush_batch(tid);
+                self.learn(a.addr, a.size);
+                let size = u64::from(a.size);
+                let result = match a.kind {
+                    DbiAccessKind::Update => {
+                        self.engine
+                            .atomic_rmw(tid, a.addr, size, MemoryOrder::SeqCst, site)
+                    }
+                    DbiAccessKind::Write => {
+                        self.engine
+                            .atomic_store(tid, a.addr, size, MemoryOrder::SeqCst, site)
+                    }
+                    DbiAccessKind::Read => {
+                        self.engine
+                            .atomic_load(tid, a.addr, size, MemoryOrder::SeqCst, site)
+                    }
+                };
+                self.check(result);
+                continue;
+            }
+            // A threading runtime's plain accesses to its own data are not
+            // checked; its synchronisation (above) still counts.
+            if self
+                .runtime_libs
+                .iter()
+                .any(|&(start, len)| a.pc.wrapping_sub(start) < len)
+            {
+                continue;
+            }
+            // A plain read-modify-write (`add [mem], 1` for `x++`) reads,
+            // then writes: Helgrind reports a race on it as a read and a
+            // write, two errors, and so do we.
+            // The read gets a site of its own: the engine reports a pair
+            // of sites once.
+            let halves = match a.kind {
+                DbiAccessKind::Update => [
+                    Some((AccessKind::Read, self.sites.read_half(site))),
+                    Some((AccessKind::Write, site)),
+                ],
+                DbiAccessKind::Write => [Some((AccessKind::Write, site)), None],
+                DbiAccessKind::Read => [Some((AccessKind::Read, site)), None],
+            };
+            for (kind, site) in halves.into_iter().flatten() {
+                let (mut addr, mut left) = (a.addr, a.size);
+                while left > 0 {
+                    let n = left.min(AccessRecord::MAX_SIZE);
+                    self.batch
+                        .push(AccessRecord::new(addr, n, kind, false, site));
+                    addr = addr.wrapping_add(u64::from(n));
+                    left -= n;
+                }
+            }
+            if self.batch.len() >= BATCH_RECORDS {
+                // Small batches stay in the L1 cache between our writes
+                // and the engine's reads (perf: 2/3 of this function's
+                // time went to store misses with unbounded batches).
+                self.flush_batch(tid);
+            }
+        }
+        self.flush_batch(tid);
+        self.drain();
+        self.redundant = redundant;
+    }
+}
