@@ -36,11 +36,10 @@ fn measure(name: &str, size: u32, readers: u32) {
     let stats = engine.stats();
     let granules = REGION / 8;
     println!(
-        "{name:<44} {:>6.1} bytes/granule  ({} pages, {} long access sets, {} split granules)",
+        "{name:<44} {:>6.1} bytes/granule  ({} pages, {} long access sets)",
         stats.shadow_bytes as f64 / granules as f64,
         stats.shadow_pages,
-        stats.long_access_sets,
-        stats.split_granules
+        stats.long_access_sets
     );
 }
 

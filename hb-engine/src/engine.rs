@@ -164,7 +164,6 @@ pub struct EngineStats {
     pub shadow_pages: usize,
     pub shadow_bytes: usize,
     pub long_access_sets: usize,
-    pub split_granules: usize,
     pub thread_slots: usize,
 }
 
@@ -243,12 +242,11 @@ impl Engine {
     }
 
     pub fn stats(&self) -> EngineStats {
-        let (pages, exts, splits) = self.shadow.stats();
+        let (pages, exts) = self.shadow.stats();
         EngineStats {
             shadow_pages: pages,
             shadow_bytes: self.shadow.memory_bytes(),
             long_access_sets: exts,
-            split_granules: splits,
             thread_slots: self.threads.slots_used(),
             ..self.stats.clone()
         }

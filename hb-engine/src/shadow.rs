@@ -1,23 +1,37 @@
 //! Shadow memory: the accesses each byte of guest memory remembers.
 //!
-//! Guest memory is shadowed per 8-byte granule by one `ShadowCell` of 24
-//! bytes, kept in 4 KiB pages allocated on first touch (a sparse table keyed
-//! by page number), so memory is proportional to what was touched.
+//! Guest memory is shadowed per 8-byte granule by one `ShadowCell` of 32
+//! bytes (two entries, so a cell never straddles a cache line), kept in
+//! pages of 512 cells (4 KiB of guest memory) allocated on first touch (a
+//! sparse table keyed by page number), so memory is proportional to what
+//! was touched.
 //!
-//! A cell holds an antichain of `Entry`s, each one earlier access (epoch,
-//! write or read, atomic or plain, site, locks held). The FastTrack state
-//! (one write epoch, one read epoch or a read vector clock) is the common
-//! special case of that set; generalising it keeps the engine exact when
-//! atomic and plain accesses mix (papers/fasttrack.md, "Where we differ").
+//! A cell holds a set of `Entry`s, each one earlier access (epoch, write or
+//! read, atomic or plain, site, locks held) *and the bytes of the granule
+//! it still speaks for* (a byte mask, as ThreadSanitizer's shadow slots
+//! carry an offset and size). The FastTrack state (one write epoch, one
+//! read epoch or a read vector clock) is the common special case of that
+//! set; generalising it keeps the engine exact when atomic and plain
+//! accesses mix (papers/fasttrack.md, "Where we differ"). Seen byte by
+//! byte, the entries whose mask holds a byte are that byte's history.
+//!
+//! Until 2026-12-02 a granule whose bytes had different histories was
+//! *split* into parts kept out of line; with masks in the entries, the
+//! common case of one thread's epoch boundary moving through a granule of
+//! `u16`s (two histories) stays inline: the older entry's mask shrinks as
+//! the newer one's grows (papers/fasttrack.md, "Byte masks").
 //!
 //! # Invariants
-//! - An inline cell holds at most two entries, `a` before `b`; a cell with
-//!   more lives in `exts` (always more than two entries there).
-//! - A granule whose bytes have different histories is split: its cell
-//!   points to `splits`, whose parts partition the eight bytes by `mask`,
-//!   and no two parts are equal (they are merged in `merge_parts`).
-//! - No entry in a cell is subsumed by another one (`subsumes`): a new access
-//!   removes the entries it makes redundant, so sets stay small.
+//! - An inline cell holds at most two live entries, `a` before `b`; a cell
+//!   with more lives in `exts` (always more than two entries there).
+//! - No entry has an empty mask; no two entries are equal but for their
+//!   masks (they are merged).
+//! - For each byte, no entry holding it is subsumed by another one
+//!   holding it (`subsumes`): a new access takes the bytes it makes
+//!   redundant out of older entries' masks, so sets stay small.
+//! - An *ignore entry* (no access, `IGNORE_MARK` set) marks its bytes as
+//!   unchecked; no access entry holds those bytes. A cell whose eight bytes
+//!   are ignored is the `IGNORED` cell.
 //! - Absent pages and empty cells mean "never accessed".
 
 use std::collections::HashMap;
@@ -42,34 +56,73 @@ const LOCKSET_SHIFT: u32 = 18;
 /// The lockset id stored when the real one does not fit in 14 bits.
 pub(crate) const LOCKSET_UNKNOWN: u32 = (1 << 14) - 1;
 
+/// In `Entry::bytes`, above the mask: an ignore entry.
+const IGNORE_MARK: u32 = 1 << 8;
+
 const TAG_EXT: u32 = 1;
-const TAG_SPLIT: u32 = 2;
 const TAG_IGNORED: u32 = 3;
 
-/// One remembered access: 12 bytes.
+/// One remembered access and the bytes it speaks for: 16 bytes.
 ///
 /// `meta` packs the slot (14 bits), VALID, WRITE, ATOMIC, INDIRECT and the
-/// lockset id (14 bits). In the first entry of an indirect cell, `clock` is
-/// the tag and `site` the index into `exts` or `splits`.
+/// lockset id (14 bits); `bytes` holds the byte mask (bits 0..8) and
+/// `IGNORE_MARK`. In the first entry of an indirect cell, `clock` is the
+/// tag and `site` the index into `exts`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Entry {
     meta: u32,
     clock: u32,
     site: u32,
+    bytes: u32,
 }
 
-const _: () = assert!(std::mem::size_of::<Entry>() == 12);
+const _: () = assert!(std::mem::size_of::<Entry>() == 16);
 
 impl Entry {
     const EMPTY: Entry = Entry {
         meta: 0,
         clock: 0,
         site: 0,
+        bytes: 0,
     };
+
+    fn ignore(mask: u8) -> Entry {
+        Entry {
+            bytes: IGNORE_MARK | u32::from(mask),
+            ..Entry::EMPTY
+        }
+    }
 
     #[inline]
     fn is_valid(self) -> bool {
         self.meta & VALID != 0
+    }
+    #[inline]
+    fn is_ignore(self) -> bool {
+        self.bytes & IGNORE_MARK != 0
+    }
+    /// An access entry or an ignore entry, with bytes left.
+    #[inline]
+    fn is_live(self) -> bool {
+        (self.is_valid() || self.is_ignore()) && self.mask() != 0
+    }
+    #[inline]
+    pub(crate) fn mask(self) -> u8 {
+        self.bytes as u8
+    }
+    #[inline]
+    fn with_mask(self, mask: u8) -> Entry {
+        Entry {
+            bytes: (self.bytes & !0xff) | u32::from(mask),
+            ..self
+        }
+    }
+    #[inline]
+    fn same_but_mask(self, other: Entry) -> bool {
+        self.meta == other.meta
+            && self.clock == other.clock
+            && self.site == other.site
+            && (self.bytes ^ other.bytes) & IGNORE_MARK == 0
     }
     #[inline]
     pub(crate) fn is_write(self) -> bool {
@@ -111,7 +164,7 @@ pub(crate) struct AccessCtx<'a> {
 }
 
 impl AccessCtx<'_> {
-    fn entry(&self) -> Entry {
+    fn entry(&self, mask: u8) -> Entry {
         let mut meta =
             u32::from(self.slot.0) | VALID | (self.lockset.min(LOCKSET_UNKNOWN) << LOCKSET_SHIFT);
         if self.write {
@@ -124,11 +177,13 @@ impl AccessCtx<'_> {
             meta,
             clock: self.now,
             site: self.site,
+            bytes: u32::from(mask),
         }
     }
 
-    /// `x` adds nothing to `e`: same epoch, and whatever could conflict with
-    /// `x` conflicts with `e` (a write covers a read, plain covers atomic).
+    /// `x` adds nothing to `e` on `e`'s bytes: same epoch, and whatever
+    /// could conflict with `x` conflicts with `e` (a write covers a read,
+    /// plain covers atomic).
     #[inline]
     fn is_duplicate_of(&self, e: Entry) -> bool {
         e.is_valid()
@@ -136,6 +191,17 @@ impl AccessCtx<'_> {
             && e.clock == self.now
             && (!self.write || e.is_write())
             && (self.atomic || !e.is_atomic())
+    }
+
+    /// The bytes of `e` on which `x` needs no check: `e` repeats it or
+    /// ignores them.
+    #[inline]
+    fn covered_by(&self, e: Entry) -> u8 {
+        if e.is_ignore() || self.is_duplicate_of(e) {
+            e.mask()
+        } else {
+            0
+        }
     }
 
     fn conflicts_with(&self, e: Entry) -> bool {
@@ -151,34 +217,67 @@ impl AccessCtx<'_> {
 
 type EntryList = SmallVec<[Entry; 4]>;
 
-/// Applies access `x` to the access set `list`: returns the first earlier
-/// access it races with, drops what it subsumes, and adds `x`. An entry
-/// that raced stays (it is unordered with `x`, so never subsumed), so later
-/// accesses can be reported against it too.
-fn apply_to_list(list: &mut EntryList, x: &AccessCtx) -> Option<Entry> {
-    if list.iter().any(|&e| x.is_duplicate_of(e)) {
-        return None;
+/// Applies access `x` to the bytes `mask` of the access set `list`: tells
+/// `conflict` of the first earlier access each byte races with, takes the
+/// bytes it subsumes out of older entries, and adds `x`. An entry that
+/// raced keeps its bytes (it is unordered with `x`, so never subsumed), so
+/// later accesses can be reported against it too.
+fn apply_to_list(
+    list: &mut EntryList,
+    mask: u8,
+    x: &AccessCtx,
+    conflict: &mut impl FnMut(u8, Entry),
+) {
+    let covered = list.iter().fold(0, |c, &e| c | x.covered_by(e));
+    let m = mask & !covered;
+    if m == 0 {
+        return;
     }
-    let mut conflict = None;
+    let mut reported = 0u8;
     list.retain(|e| {
-        let ordered = x.clock.has_seen(e.epoch());
-        if !ordered && x.conflicts_with(*e) {
-            conflict.get_or_insert(*e);
+        let inter = e.mask() & m;
+        if inter == 0 || !e.is_valid() {
+            return true;
         }
-        !x.subsumes(*e, ordered)
+        let ordered = x.clock.has_seen(e.epoch());
+        if !ordered && x.conflicts_with(*e) && inter & !reported != 0 {
+            conflict(inter & !reported, *e);
+            reported |= inter;
+        }
+        if x.subsumes(*e, ordered) {
+            *e = e.with_mask(e.mask() & !m);
+            return e.mask() != 0;
+        }
+        true
     });
-    list.push(x.entry());
-    conflict
+    add(list, x.entry(m));
 }
 
-/// The shadow of one 8-byte granule (or of one part of a split granule).
+/// Adds `new` to `list`, merged into an entry equal to it but for the mask.
+fn add(list: &mut EntryList, new: Entry) {
+    match list.iter_mut().find(|e| e.same_but_mask(new)) {
+        Some(e) => *e = e.with_mask(e.mask() | new.mask()),
+        None => list.push(new),
+    }
+}
+
+/// Takes the bytes `mask` out of every entry of `list`.
+fn forget_bytes(list: &mut EntryList, mask: u8) {
+    list.retain(|e| {
+        *e = e.with_mask(e.mask() & !mask);
+        e.mask() != 0
+    });
+}
+
+/// The shadow of one 8-byte granule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(C, align(32))]
 pub(crate) struct ShadowCell {
     a: Entry,
     b: Entry,
 }
 
-const _: () = assert!(std::mem::size_of::<ShadowCell>() == 24);
+const _: () = assert!(std::mem::size_of::<ShadowCell>() == 32);
 
 impl ShadowCell {
     const EMPTY: ShadowCell = ShadowCell {
@@ -193,6 +292,7 @@ impl ShadowCell {
                 meta: INDIRECT,
                 clock: tag,
                 site: index,
+                bytes: 0,
             },
             b: Entry::EMPTY,
         }
@@ -205,6 +305,12 @@ impl ShadowCell {
 
     fn index(&self) -> u32 {
         self.a.site
+    }
+}
+
+impl Default for ShadowCell {
+    fn default() -> Self {
+        ShadowCell::EMPTY
     }
 }
 
@@ -239,105 +345,50 @@ impl<T: Default> Slab<T> {
     }
 }
 
-/// One part of a split granule: the bytes in `mask` share `cell`.
-#[derive(Clone, Copy, Debug, Default)]
-struct Part {
-    mask: u8,
-    cell: ShadowCell,
-}
-
-impl Default for ShadowCell {
-    fn default() -> Self {
-        ShadowCell::EMPTY
-    }
-}
-
-type SplitGranule = SmallVec<[Part; 2]>;
-
-/// Out-of-line storage shared by all cells: long access sets and split granules.
+/// Out-of-line storage shared by all cells: access sets of more than two.
 struct Side {
     exts: Slab<EntryList>,
-    splits: Slab<SplitGranule>,
 }
 
 /// What to do to the bytes of a granule.
 enum Op<'a, 'b> {
     Access(&'a AccessCtx<'b>),
-    Fill(ShadowCell),
+    /// Forget the bytes' history.
+    Reset,
+    /// Forget the bytes' history and check no access to them.
+    Ignore,
 }
 
 impl Side {
-    /// Calls `f` with each entry of a cell that is not split.
+    /// Calls `f` with each live entry of a cell.
     fn entries(&self, cell: &ShadowCell, f: &mut impl FnMut(Entry)) {
         match cell.tag() {
-            None => {
-                f(cell.a);
-                f(cell.b);
-            }
+            None => [cell.a, cell.b]
+                .into_iter()
+                .filter(|e| e.is_live())
+                .for_each(f),
             Some(TAG_EXT) => self.exts.items[cell.index() as usize]
                 .iter()
                 .for_each(|&e| f(e)),
-            Some(_) => {}
+            Some(_) => f(Entry::ignore(0xff)),
         }
     }
 
-    /// Applies an access to a cell that is not split; returns the conflict.
-    fn access_cell(&mut self, cell: &mut ShadowCell, x: &AccessCtx) -> Option<Entry> {
-        match cell.tag() {
-            None => {
-                if x.is_duplicate_of(cell.a) || x.is_duplicate_of(cell.b) {
-                    return None;
-                }
-                // `apply_to_list` on the two inline entries, without a list.
-                let mut kept = [Entry::EMPTY; 2];
-                let mut n = 0;
-                let mut conflict = None;
-                for e in [cell.a, cell.b] {
-                    if !e.is_valid() {
-                        continue;
-                    }
-                    let ordered = x.clock.has_seen(e.epoch());
-                    if !ordered && x.conflicts_with(e) {
-                        conflict.get_or_insert(e);
-                    }
-                    if !x.subsumes(e, ordered) {
-                        kept[n] = e;
-                        n += 1;
-                    }
-                }
-                *cell = match n {
-                    0 => ShadowCell {
-                        a: x.entry(),
-                        b: Entry::EMPTY,
-                    },
-                    1 => ShadowCell {
-                        a: kept[0],
-                        b: x.entry(),
-                    },
-                    _ => {
-                        let list: EntryList = [kept[0], kept[1], x.entry()].into_iter().collect();
-                        ShadowCell::indirect(TAG_EXT, self.exts.insert(list))
-                    }
-                };
-                conflict
-            }
-            Some(TAG_EXT) => {
-                let index = cell.index();
-                let list = &mut self.exts.items[index as usize];
-                let conflict = apply_to_list(list, x);
-                if list.len() <= 2 {
-                    let list = self.exts.remove(index);
-                    self.store(cell, list);
-                }
-                conflict
-            }
-            _ => None, // ignored
+    /// Takes a cell's entries out of it (the cell is left empty).
+    fn take(&mut self, cell: &mut ShadowCell) -> EntryList {
+        let old = std::mem::replace(cell, ShadowCell::EMPTY);
+        match old.tag() {
+            None => [old.a, old.b].into_iter().filter(|e| e.is_live()).collect(),
+            Some(TAG_EXT) => self.exts.remove(old.index()),
+            Some(_) => [Entry::ignore(0xff)].into_iter().collect(),
         }
     }
 
+    /// Stores `list` into the empty `cell`.
     fn store(&mut self, cell: &mut ShadowCell, list: EntryList) {
         *cell = match list.len() {
             0 => ShadowCell::EMPTY,
+            1 if list[0].is_ignore() && list[0].mask() == 0xff => ShadowCell::IGNORED,
             1 => ShadowCell {
                 a: list[0],
                 b: Entry::EMPTY,
@@ -350,36 +401,9 @@ impl Side {
         };
     }
 
-    fn clone_cell(&mut self, cell: &ShadowCell) -> ShadowCell {
-        match cell.tag() {
-            Some(TAG_EXT) => {
-                let list = self.exts.items[cell.index() as usize].clone();
-                ShadowCell::indirect(TAG_EXT, self.exts.insert(list))
-            }
-            _ => *cell,
-        }
-    }
-
     fn free_cell(&mut self, cell: ShadowCell) {
-        match cell.tag() {
-            Some(TAG_EXT) => {
-                self.exts.remove(cell.index());
-            }
-            Some(TAG_SPLIT) => {
-                for part in self.splits.remove(cell.index()) {
-                    self.free_cell(part.cell);
-                }
-            }
-            _ => {}
-        }
-    }
-
-    fn cells_equal(&self, x: &ShadowCell, y: &ShadowCell) -> bool {
-        match (x.tag(), y.tag()) {
-            (Some(TAG_EXT), Some(TAG_EXT)) => {
-                self.exts.items[x.index() as usize] == self.exts.items[y.index() as usize]
-            }
-            _ => x == y,
+        if cell.tag() == Some(TAG_EXT) {
+            self.exts.remove(cell.index());
         }
     }
 
@@ -392,156 +416,51 @@ impl Side {
         op: &Op,
         conflict: &mut impl FnMut(u8, Entry),
     ) {
-        if let Op::Access(x) = op {
-            // Fast paths: the same thread already made this access (or a
-            // stronger one) in this epoch to these bytes, so nothing would
-            // change and nothing can conflict; no split is made or rebuilt.
-            match cell.tag() {
-                None if x.is_duplicate_of(cell.a) || x.is_duplicate_of(cell.b) => return,
-                Some(TAG_SPLIT) => {
-                    let parts = &self.splits.items[cell.index() as usize];
-                    let duplicate = parts.iter().all(|p| {
-                        p.mask & mask == 0
-                            || (p.cell.tag().is_none()
-                                && (x.is_duplicate_of(p.cell.a) || x.is_duplicate_of(p.cell.b)))
-                    });
-                    if duplicate {
+        match op {
+            Op::Access(x) => match cell.tag() {
+                None => {
+                    // Fast path: the thread already made this access (or a
+                    // stronger one) in this epoch to these bytes.
+                    if mask & !(x.covered_by(cell.a) | x.covered_by(cell.b)) == 0 {
                         return;
                     }
-                    // The access covers exactly one part (a field of a
-                    // granule of small fields): update it in place. Only
-                    // that part changed, so only it can now equal another.
-                    if let Some(k) = parts.iter().position(|p| p.mask == mask) {
-                        self.access_one_part(cell, k, x, conflict);
-                        return;
+                    let mut list = self.take(cell);
+                    apply_to_list(&mut list, mask, x, conflict);
+                    self.store(cell, list);
+                }
+                Some(TAG_EXT) => {
+                    let index = cell.index();
+                    let list = &mut self.exts.items[index as usize];
+                    apply_to_list(list, mask, x, conflict);
+                    if list.len() <= 2 {
+                        let list = self.exts.remove(index);
+                        self.store(cell, list);
                     }
                 }
-                _ => {}
+                Some(_) => {} // ignored
+            },
+            Op::Reset | Op::Ignore if mask == 0xff => {
+                let old = std::mem::replace(
+                    cell,
+                    if matches!(op, Op::Ignore) {
+                        ShadowCell::IGNORED
+                    } else {
+                        ShadowCell::EMPTY
+                    },
+                );
+                self.free_cell(old);
             }
-        }
-        if cell.tag() != Some(TAG_SPLIT) {
-            if mask == 0xff {
-                match op {
-                    Op::Access(x) => {
-                        if let Some(prior) = self.access_cell(cell, x) {
-                            conflict(mask, prior);
-                        }
-                    }
-                    Op::Fill(state) => {
-                        let old = std::mem::replace(cell, *state);
-                        self.free_cell(old);
-                    }
-                }
-                return;
-            }
-            if let Op::Fill(state) = op {
-                if self.cells_equal(cell, state) {
+            Op::Reset | Op::Ignore => {
+                if *cell == ShadowCell::EMPTY && matches!(op, Op::Reset) {
                     return;
                 }
-            }
-            if cell.tag() == Some(TAG_IGNORED) && matches!(op, Op::Access(_)) {
-                return;
-            }
-            let whole = *cell;
-            let parts: SplitGranule = [Part {
-                mask: 0xff,
-                cell: whole,
-            }]
-            .into_iter()
-            .collect();
-            *cell = ShadowCell::indirect(TAG_SPLIT, self.splits.insert(parts));
-        }
-        let index = cell.index();
-        let mut parts = std::mem::take(&mut self.splits.items[index as usize]);
-        let mut refined = SplitGranule::new();
-        for mut part in parts.drain(..) {
-            let inter = part.mask & mask;
-            if inter == 0 {
-                refined.push(part);
-                continue;
-            }
-            let mut target = if inter == part.mask {
-                part
-            } else {
-                let copy = Part {
-                    mask: inter,
-                    cell: self.clone_cell(&part.cell),
-                };
-                part.mask &= !mask;
-                refined.push(part);
-                copy
-            };
-            match op {
-                Op::Access(x) => {
-                    if let Some(prior) = self.access_cell(&mut target.cell, x) {
-                        conflict(target.mask, prior);
-                    }
+                let mut list = self.take(cell);
+                forget_bytes(&mut list, mask);
+                if matches!(op, Op::Ignore) {
+                    add(&mut list, Entry::ignore(mask));
                 }
-                Op::Fill(state) => {
-                    let old = std::mem::replace(&mut target.cell, *state);
-                    self.free_cell(old);
-                }
+                self.store(cell, list);
             }
-            refined.push(target);
-        }
-        self.merge_parts(&mut refined);
-        if refined.len() == 1 {
-            self.splits.remove(index);
-            *cell = refined[0].cell;
-        } else {
-            self.splits.items[index as usize] = refined;
-        }
-    }
-
-    /// `apply` of an access to exactly the bytes of part `k` of the split
-    /// granule `cell`, without rebuilding the parts.
-    fn access_one_part(
-        &mut self,
-        cell: &mut ShadowCell,
-        k: usize,
-        x: &AccessCtx,
-        conflict: &mut impl FnMut(u8, Entry),
-    ) {
-        let index = cell.index() as usize;
-        let Part {
-            mask,
-            cell: mut target,
-        } = self.splits.items[index][k];
-        if let Some(prior) = self.access_cell(&mut target, x) {
-            conflict(mask, prior);
-        }
-        self.splits.items[index][k].cell = target;
-        let parts = &self.splits.items[index];
-        let merges = parts
-            .iter()
-            .enumerate()
-            .any(|(j, p)| j != k && self.cells_equal(&p.cell, &target));
-        if merges {
-            let mut parts = std::mem::take(&mut self.splits.items[index]);
-            self.merge_parts(&mut parts);
-            if parts.len() == 1 {
-                self.splits.remove(index as u32);
-                *cell = parts[0].cell;
-            } else {
-                self.splits.items[index] = parts;
-            }
-        }
-    }
-
-    fn merge_parts(&mut self, parts: &mut SplitGranule) {
-        let mut i = 0;
-        while i < parts.len() {
-            let mut j = i + 1;
-            while j < parts.len() {
-                if self.cells_equal(&parts[i].cell, &parts[j].cell) {
-                    let gone = parts.remove(j);
-                    parts[i].mask |= gone.mask;
-                    self.free_cell(gone.cell);
-                } else {
-                    j += 1;
-                }
-            }
-            i += 1;
         }
     }
 }
@@ -593,10 +512,7 @@ impl Default for ShadowMemory {
             index: HashMap::default(),
             free_pages: Vec::new(),
             last: (u64::MAX, 0),
-            side: Side {
-                exts: Slab::new(),
-                splits: Slab::new(),
-            },
+            side: Side { exts: Slab::new() },
         }
     }
 }
@@ -643,11 +559,12 @@ impl ShadowMemory {
         x: &AccessCtx,
         conflicts: &mut impl FnMut(Conflict),
     ) {
-        // Fast path: one aligned whole granule, already holding this access.
-        if len == 8 && addr & 7 == 0 {
-            let page = self.page_for(addr >> PAGE_BITS);
-            let cell = &mut self.pages[page as usize][granule_in_page(addr)];
-            if cell.tag().is_none() && (x.is_duplicate_of(cell.a) || x.is_duplicate_of(cell.b)) {
+        // Fast path: an access inside one granule, already made.
+        if let Some((granule, mask)) = crate::filter::granule_mask(addr, len) {
+            let g = granule << GRANULE_BITS;
+            let page = self.page_for(g >> PAGE_BITS);
+            let cell = &self.pages[page as usize][granule_in_page(g)];
+            if cell.tag().is_none() && mask & !(x.covered_by(cell.a) | x.covered_by(cell.b)) == 0 {
                 return;
             }
         }
@@ -662,7 +579,7 @@ impl ShadowMemory {
         conflicts: &mut impl FnMut(Conflict),
     ) {
         for (granule, mask) in granules(addr, len) {
-            let g = granule << 3;
+            let g = granule << GRANULE_BITS;
             let page = self.page_for(g >> PAGE_BITS);
             let cell = &mut self.pages[page as usize][granule_in_page(g)];
             self.side.apply(cell, mask, op, &mut |mask, prior| {
@@ -703,7 +620,7 @@ impl ShadowMemory {
             } else {
                 let lo = addr.max(page_start);
                 let hi = end.min(page_end);
-                self.for_each_granule(lo, hi - lo, &Op::Fill(ShadowCell::EMPTY), &mut |_| {});
+                self.for_each_granule(lo, hi - lo, &Op::Reset, &mut |_| {});
             }
         }
     }
@@ -712,26 +629,21 @@ impl ShadowMemory {
     /// `[addr, addr + len)` (for `Engine::adopt_atomic`).
     pub(crate) fn plain_writes(&self, addr: u64, len: u64) -> SmallVec<[(Epoch, u32); 2]> {
         let mut found: SmallVec<[(Epoch, u32); 2]> = SmallVec::new();
-        let mut keep = |e: Entry| {
-            let write = (e.epoch(), e.site());
-            if e.is_valid() && e.is_write() && !e.is_atomic() && !found.contains(&write) {
-                found.push(write);
-            }
-        };
         for (granule, mask) in granules(addr, len) {
-            let g = granule << 3;
+            let g = granule << GRANULE_BITS;
             if let Some(&page) = self.index.get(&(g >> PAGE_BITS)) {
                 let cell = &self.pages[page as usize][granule_in_page(g)];
-                match cell.tag() {
-                    Some(TAG_SPLIT) => {
-                        for part in &self.side.splits.items[cell.index() as usize] {
-                            if part.mask & mask != 0 {
-                                self.side.entries(&part.cell, &mut keep);
-                            }
-                        }
+                self.side.entries(cell, &mut |e: Entry| {
+                    let write = (e.epoch(), e.site());
+                    if e.is_valid()
+                        && e.is_write()
+                        && !e.is_atomic()
+                        && e.mask() & mask != 0
+                        && !found.contains(&write)
+                    {
+                        found.push(write);
                     }
-                    _ => self.side.entries(cell, &mut keep),
-                }
+                });
             }
         }
         found
@@ -739,7 +651,7 @@ impl ShadowMemory {
 
     /// Makes accesses to `[addr, addr + len)` unchecked until `reset`.
     pub(crate) fn ignore(&mut self, addr: u64, len: u64) {
-        self.for_each_granule(addr, len, &Op::Fill(ShadowCell::IGNORED), &mut |_| {});
+        self.for_each_granule(addr, len, &Op::Ignore, &mut |_| {});
     }
 
     fn drop_page(&mut self, page_no: u64) {
@@ -756,21 +668,16 @@ impl ShadowMemory {
         }
     }
 
-    /// Bytes of host memory the shadow uses (pages, long access sets, splits).
+    /// Bytes of host memory the shadow uses (pages, long access sets).
     pub(crate) fn memory_bytes(&self) -> usize {
         self.pages.len() * std::mem::size_of::<[ShadowCell; GRANULES_PER_PAGE]>()
             + self.index.capacity() * 16
             + self.side.exts.items.capacity() * std::mem::size_of::<EntryList>()
-            + self.side.splits.items.capacity() * std::mem::size_of::<SplitGranule>()
     }
 
-    /// Pages currently holding shadow, and out-of-line cells in use.
-    pub(crate) fn stats(&self) -> (usize, usize, usize) {
-        (
-            self.index.len(),
-            self.side.exts.live(),
-            self.side.splits.live(),
-        )
+    /// Pages currently holding shadow, and out-of-line access sets in use.
+    pub(crate) fn stats(&self) -> (usize, usize) {
+        (self.index.len(), self.side.exts.live())
     }
 }
 

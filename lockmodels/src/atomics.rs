@@ -131,6 +131,7 @@ impl AtomicLocations {
 
     /// The size the location at `addr` was learned with (`Some(0)` for a
     /// declared word), if it is one.
+    #[inline]
     pub fn size_at(&self, addr: u64) -> Option<u32> {
         let (word, mask) = bit(addr);
         if self.filter[word] & mask == 0 {
