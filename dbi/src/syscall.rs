@@ -6,11 +6,11 @@
 //! terms where it can.
 
 use crate::dispatch::Dispatcher;
-use crate::os::linux::fds;
 use crate::os::linux::guest_syscall::{
     fd_path, read_cstr, read_ptr_array, run_guest_syscall, run_interruptible, SyscallOutcome,
 };
 use crate::os::linux::syscall_table::{self, SyscallKind, NR_FORK};
+use crate::os::linux::{fds, proc_view};
 use crate::{ModuleView, Syscall, Tool};
 
 const CLONE_VM: u64 = 0x100;
@@ -166,7 +166,7 @@ pub(crate) fn handle(d: &mut Dispatcher, pc: u64, next: u64) -> u64 {
         // issues the call again from its `syscall` instruction.
         SyscallOutcome::Interrupted => return pc,
     };
-    let ret = fds::after(nr, &args, ret);
+    let ret = fds::after(nr, &args, proc_view::after_open(nr, &args, ret));
     note_result(d, nr, &args, ret);
     d.ts.finish_syscall(ret, next);
     if d.interests.syscalls {
@@ -241,7 +241,7 @@ pub(crate) fn complete(
     let SyscallOutcome::Done(ret) = outcome else {
         return next - 2;
     };
-    let ret = fds::after(nr, args, ret);
+    let ret = fds::after(nr, args, proc_view::after_open(nr, args, ret));
     note_result(d, nr, args, ret);
     d.ts.finish_syscall(ret, next);
     if d.interests.syscalls {

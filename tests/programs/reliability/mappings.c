@@ -5,21 +5,52 @@
  * found and nothing happens; under hbgrind each call must fail as under
  * Valgrind (munmap, mremap, mmap MAP_FIXED: EINVAL; mprotect, madvise:
  * ENOMEM) and the program must go on. stdout is the same either way; what
- * was refused goes to stderr. */
+ * was refused goes to stderr.
+ *
+ * The process's own /proc/self/maps does not show hbgrind's mappings, so
+ * a forked child reads its parent's (/proc/PPID/maps, as another process
+ * sees it) to find them. Then the program checks its own views (maps,
+ * smaps, thread-self, a path relative to an opened /proc/self) hold none
+ * of them but do hold its stack and itself, and that the view refuses
+ * writes like the kernel's file. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 struct range { unsigned long start, end; char what[16]; };
 
 static struct range found[64];
 static int nfound;
 
+/* The maps of this process as another process sees them. */
+static FILE *parents_maps(void) {
+    int p[2];
+    if (pipe(p) != 0)
+        return NULL;
+    pid_t child = fork();
+    if (child == 0) {
+        char path[64], buf[4096];
+        snprintf(path, sizeof path, "/proc/%d/maps", (int)getppid());
+        int fd = open(path, O_RDONLY);
+        ssize_t n;
+        while (fd >= 0 && (n = read(fd, buf, sizeof buf)) > 0)
+            if (write(p[1], buf, n) != n)
+                break;
+        _exit(0);
+    }
+    close(p[1]);
+    FILE *f = fdopen(p[0], "r");
+    return f;
+}
+
 static void find(void) {
-    FILE *f = fopen("/proc/self/maps", "r");
+    FILE *f = parents_maps();
     char line[512];
     unsigned long prev_end = 0;
     int prev_rt = 0;
@@ -47,6 +78,30 @@ static void find(void) {
     }
     if (f)
         fclose(f);
+    while (wait(NULL) > 0)
+        ;
+}
+
+/* Checks one view of the process's own map read from `fd`: how many of
+ * its lines overlap what `find` found, and whether it shows the stack and
+ * the program. */
+static void check_view(const char *name, int fd) {
+    FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+    char line[512];
+    int foreign = 0, stack = 0, self = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        unsigned long a, b;
+        if (sscanf(line, "%lx-%lx ", &a, &b) == 2)
+            for (int i = 0; i < nfound; i++)
+                if (a < found[i].end && found[i].start < b)
+                    foreign++;
+        stack |= strstr(line, "[stack]") != NULL;
+        self |= strstr(line, "/mappings") != NULL;
+    }
+    printf("%s: %d of hbgrind's, stack %s, program %s\n", name, foreign, stack ? "yes" : "no",
+           self ? "yes" : "no");
+    if (f)
+        fclose(f);
 }
 
 static void report(const char *call, const struct range *r, int rc) {
@@ -55,6 +110,15 @@ static void report(const char *call, const struct range *r, int rc) {
 
 int main(void) {
     find();
+    check_view("maps", open("/proc/self/maps", O_RDONLY));
+    check_view("smaps", open("/proc/self/smaps", O_RDONLY));
+    check_view("thread-self", open("/proc/thread-self/maps", O_RDONLY | O_CLOEXEC));
+    int dir = open("/proc/self", O_RDONLY | O_DIRECTORY);
+    check_view("relative", openat(dir, "maps", O_RDONLY));
+    close(dir);
+    int fd = open("/proc/self/maps", O_RDONLY);
+    printf("write to maps: %s\n", write(fd, "x", 1) < 0 ? strerror(errno) : "written");
+    close(fd);
     for (int i = 0; i < nfound; i++) {
         struct range *r = &found[i];
         void *p = (void *)r->start;

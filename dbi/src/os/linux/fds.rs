@@ -251,6 +251,17 @@ pub(crate) fn after(nr: u64, args: &[u64; 6], ret: i64) -> i64 {
         72 => matches!(args[1], F_DUPFD | F_DUPFD_CLOEXEC),
         // pipe, pipe2, socketpair: two descriptors in guest memory.
         22 | 293 | 53 => return after_pair(if nr == 53 { args[3] } else { args[0] }, ret, soft),
+        // recvmsg, recvmmsg: descriptors received with SCM_RIGHTS.
+        47 => {
+            after_received(args[1], soft);
+            return ret;
+        }
+        299 => {
+            for i in 0..ret as u64 {
+                after_received(args[1] + i * MMSGHDR_SIZE, soft);
+            }
+            return ret;
+        }
         _ => false,
     };
     if makes_fd && ret as u64 >= soft {
@@ -258,6 +269,68 @@ pub(crate) fn after(nr: u64, args: &[u64; 6], ret: i64) -> i64 {
         return -EMFILE;
     }
     ret
+}
+
+/// `struct mmsghdr`: a `msghdr` and the received length, padded.
+const MMSGHDR_SIZE: u64 = 64;
+const SOL_SOCKET: u32 = 1;
+const SCM_RIGHTS: u32 = 1;
+const MSG_CTRUNC: u32 = 8;
+
+/// After a guest `recvmsg` into the `msghdr` at `msg`: the descriptors the
+/// kernel installed at or above the guest's soft limit (it only stops at
+/// the real one) are closed, and the message reads as the kernel makes it
+/// at that limit: the `SCM_RIGHTS` header counts the descriptors below it,
+/// is left out when there are none, and `MSG_CTRUNC` is set. (The kernel
+/// puts `SCM_RIGHTS` last, so cutting it moves no later header.)
+fn after_received(msg: u64, soft: u64) {
+    let mut hdr = [0u8; 56];
+    if super::mem::read_guest(msg, &mut hdr) != hdr.len() {
+        return;
+    }
+    let word = |at: usize| u64::from_le_bytes(hdr[at..at + 8].try_into().expect("8 bytes"));
+    let (control, control_len) = (word(32), word(40));
+    let mut at = 0u64;
+    while at + 16 <= control_len {
+        let mut cmsg = [0u8; 16];
+        if super::mem::read_guest(control + at, &mut cmsg) != 16 {
+            return;
+        }
+        let len = u64::from_le_bytes(cmsg[..8].try_into().expect("8 bytes"));
+        let level = u32::from_le_bytes(cmsg[8..12].try_into().expect("4 bytes"));
+        let kind = u32::from_le_bytes(cmsg[12..].try_into().expect("4 bytes"));
+        if len < 16 || at + len > control_len {
+            return;
+        }
+        if level == SOL_SOCKET && kind == SCM_RIGHTS {
+            let mut data = vec![0u8; (len - 16) as usize];
+            if super::mem::read_guest(control + at + 16, &mut data) != data.len() {
+                return;
+            }
+            let fds: Vec<u64> = data
+                .chunks_exact(4)
+                .map(|c| u64::from(u32::from_le_bytes(c.try_into().expect("4 bytes"))))
+                .collect();
+            let Some(first_over) = fds.iter().position(|&fd| fd >= soft) else {
+                return;
+            };
+            for &fd in &fds[first_over..] {
+                super::close(fd as i32);
+            }
+            let (new_len, new_control_len) = if first_over == 0 {
+                (len, at)
+            } else {
+                let l = 16 + 4 * first_over as u64;
+                (l, at + ((l + 7) & !7))
+            };
+            let flags = u32::from_le_bytes(hdr[48..52].try_into().expect("4 bytes")) | MSG_CTRUNC;
+            super::mem::write_guest(control + at, &new_len.to_le_bytes());
+            super::mem::write_guest(msg + 40, &new_control_len.to_le_bytes());
+            super::mem::write_guest(msg + 48, &flags.to_le_bytes());
+            return;
+        }
+        at += (len + 7) & !7;
+    }
 }
 
 fn after_pair(at: u64, ret: i64, soft: u64) -> i64 {

@@ -6,6 +6,7 @@ pub(crate) mod gs_base;
 pub(crate) mod guest_syscall;
 pub(crate) mod mem;
 pub(crate) mod owned;
+pub(crate) mod proc_view;
 pub(crate) mod raw;
 pub(crate) mod sigframe;
 pub(crate) mod syscall_table;

@@ -112,6 +112,26 @@ impl<const N: usize> RangeSet<N> {
         let i = self.live().partition_point(|r| r.1 <= start);
         start < end && i < self.len && self.ranges[i].0 < end
     }
+
+    /// The parts of `[start, end)` outside the set, in order.
+    pub(crate) fn outside(&self, start: u64, end: u64) -> Vec<(u64, u64)> {
+        let mut out = Vec::new();
+        let mut at = start;
+        let from = self.live().partition_point(|r| r.1 <= start);
+        for &(s, e) in &self.live()[from..] {
+            if s >= end {
+                break;
+            }
+            if s > at {
+                out.push((at, s));
+            }
+            at = at.max(e);
+        }
+        if at < end {
+            out.push((at, end));
+        }
+        out
+    }
 }
 
 static OWNED: Mutex<RangeSet<CAPACITY>> = Mutex::new(RangeSet::new());
@@ -136,6 +156,11 @@ fn is_owned(start: u64, len: u64) -> bool {
     let page = |a: u64| a & !0xfff;
     let end = start.saturating_add(len).saturating_add(0xfff) & !0xfff;
     with_set(|s| s.overlaps(page(start), end))
+}
+
+/// The parts of `[start, end)` that are not the runtime's.
+pub(crate) fn guest_parts(start: u64, end: u64) -> Vec<(u64, u64)> {
+    with_set(|s| s.outside(start, end))
 }
 
 /// Records the mappings of the file that holds this code (the runtime
@@ -259,6 +284,20 @@ mod tests {
         // - `p` is the mapping made above; nothing uses it.
         unsafe { crate::os::linux::mem::unmap(p as *mut u8, len) };
         assert_eq!(super::refuse(11, &[p, l, 0, 0, 0, 0]), None);
+    }
+
+    #[test]
+    fn outside_gives_the_gaps_in_order() {
+        let mut s = RangeSet::<8>::new();
+        s.insert(0x2000, 0x3000);
+        s.insert(0x5000, 0x6000);
+        assert_eq!(
+            s.outside(0x1000, 0x7000),
+            [(0x1000, 0x2000), (0x3000, 0x5000), (0x6000, 0x7000)]
+        );
+        assert_eq!(s.outside(0x2000, 0x3000), []);
+        assert_eq!(s.outside(0x2800, 0x5800), [(0x3000, 0x5000)]);
+        assert_eq!(s.outside(0x8000, 0x9000), [(0x8000, 0x9000)]);
     }
 
     #[test]
