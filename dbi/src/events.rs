@@ -26,7 +26,7 @@
 //!   (retranslations of the same instruction get the same id back).
 //! - Records of a thread are delivered in the order they were written.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use crate::os::linux::{mem, Errno};
 use crate::{AccessKind, HookCall, MemAccess, StackId, ThreadNum, Tool};
@@ -108,14 +108,14 @@ pub(crate) enum Site {
 /// The sites of all translated code.
 pub(crate) struct Sites {
     all: Vec<Site>,
-    ids: HashMap<Site, u32>,
+    ids: FxHashMap<Site, u32>,
 }
 
 impl Sites {
     pub(crate) fn new() -> Sites {
         Sites {
             all: vec![Site::Return],
-            ids: HashMap::from([(Site::Return, 0)]),
+            ids: FxHashMap::from_iter([(Site::Return, 0)]),
         }
     }
 

@@ -10,7 +10,7 @@
 //! - A node is never removed, so an id stays valid for the process's life.
 //! - `child(p, r)` returns the same id every time for the same (p, r).
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::sync::Mutex;
 
 use crate::StackId;
@@ -18,7 +18,7 @@ use crate::StackId;
 struct Tree {
     /// (parent, return address) per node.
     nodes: Vec<(u32, u64)>,
-    index: HashMap<(u32, u64), u32>,
+    index: FxHashMap<(u32, u64), u32>,
 }
 
 static TREE: Mutex<Option<Tree>> = Mutex::new(None);
@@ -27,7 +27,7 @@ fn with_tree<R>(f: impl FnOnce(&mut Tree) -> R) -> R {
     let mut g = TREE.lock().unwrap_or_else(|p| p.into_inner());
     let t = g.get_or_insert_with(|| Tree {
         nodes: vec![(0, 0)],
-        index: HashMap::new(),
+        index: FxHashMap::default(),
     });
     f(t)
 }

@@ -12,7 +12,8 @@
 //! - Sync objects, atomic locations and barriers live in ordered maps keyed
 //!   by address, so a freed range drops them and iteration is deterministic.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::collections::BTreeMap;
 
 use smallvec::SmallVec;
 
@@ -129,7 +130,7 @@ struct Barrier {
 /// Interned sets of held locks, so a shadow entry names one in 14 bits.
 #[derive(Default)]
 struct Locksets {
-    ids: HashMap<SmallVec<[u64; 4]>, u32>,
+    ids: FxHashMap<SmallVec<[u64; 4]>, u32>,
     sets: Vec<SmallVec<[u64; 4]>>,
 }
 
@@ -195,7 +196,7 @@ pub struct Engine {
     lock_order: LockOrderGraph,
     locksets: Locksets,
     reports: Vec<Report>,
-    reported_sites: HashSet<(u32, u32)>,
+    reported_sites: FxHashSet<(u32, u32)>,
     stats: EngineStats,
     /// The same-epoch filter of all threads (filter.rs).
     filter: AccessFilter,
@@ -229,7 +230,7 @@ impl Engine {
             lock_order: LockOrderGraph::default(),
             locksets,
             reports: Vec::new(),
-            reported_sites: HashSet::new(),
+            reported_sites: FxHashSet::default(),
             stats: EngineStats::default(),
             filter,
             next_tag: 1,

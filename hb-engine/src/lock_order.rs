@@ -5,7 +5,8 @@
 //! order violated") and not added, so the graph stays acyclic and every
 //! later check is a reachability query.
 
-use std::collections::{HashSet, VecDeque};
+use rustc_hash::FxHashSet;
+use std::collections::VecDeque;
 
 use petgraph::graphmap::DiGraphMap;
 
@@ -21,7 +22,7 @@ struct EdgeSites {
 #[derive(Default)]
 pub(crate) struct LockOrderGraph {
     graph: DiGraphMap<u64, EdgeSites>,
-    reported: HashSet<(u64, u64)>,
+    reported: FxHashSet<(u64, u64)>,
 }
 
 impl LockOrderGraph {
@@ -70,7 +71,7 @@ impl LockOrderGraph {
         if !self.graph.contains_node(from) || !self.graph.contains_node(to) {
             return None;
         }
-        let mut came_from = std::collections::HashMap::new();
+        let mut came_from = rustc_hash::FxHashMap::default();
         let mut queue = VecDeque::from([from]);
         while let Some(node) = queue.pop_front() {
             if node == to {

@@ -34,8 +34,7 @@
 //!   are ignored is the `IGNORED` cell.
 //! - Absent pages and empty cells mean "never accessed".
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use rustc_hash::FxHashMap;
 
 use smallvec::SmallVec;
 
@@ -465,31 +464,12 @@ impl Side {
     }
 }
 
-/// Hashes page numbers by one multiplication; they are already well spread
-/// in their low bits, which is what the table uses.
-#[derive(Default)]
-pub(crate) struct PageHasher(u64);
-
-impl Hasher for PageHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    }
-}
-
 type Page = Box<[ShadowCell; GRANULES_PER_PAGE]>;
 
 /// The shadow of the whole address space.
 pub(crate) struct ShadowMemory {
     pages: Vec<Page>,
-    index: HashMap<u64, u32, BuildHasherDefault<PageHasher>>,
+    index: FxHashMap<u64, u32>,
     free_pages: Vec<u32>,
     /// The last page looked up: (page number, index into `pages`).
     last: (u64, u32),
@@ -509,7 +489,7 @@ impl Default for ShadowMemory {
     fn default() -> Self {
         ShadowMemory {
             pages: Vec::new(),
-            index: HashMap::default(),
+            index: FxHashMap::default(),
             free_pages: Vec::new(),
             last: (u64::MAX, 0),
             side: Side { exts: Slab::new() },

@@ -9,7 +9,7 @@
 //!   mistaken for the new owner's (after Miri's `find_vector_index_reuse_candidate`).
 //! - The new owner starts its own entry above the previous owner's last one.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use smallvec::SmallVec;
 
@@ -86,9 +86,9 @@ impl std::error::Error for EngineError {}
 #[derive(Default)]
 pub(crate) struct ThreadTable {
     pub(crate) live: Vec<ThreadState>,
-    by_tid: HashMap<ThreadId, usize>,
+    by_tid: FxHashMap<ThreadId, usize>,
     /// Final clocks of exited threads nobody has joined yet.
-    exited: HashMap<ThreadId, VectorClock>,
+    exited: FxHashMap<ThreadId, VectorClock>,
     /// Slots of exited threads with their last own clock value.
     retired: Vec<(ThreadSlot, u32)>,
     next_slot: u16,

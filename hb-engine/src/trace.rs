@@ -27,7 +27,7 @@
 //! `replay` feeds events into an `Engine`, rejecting impossible thread
 //! histories (an event of an exited thread, a join of an unknown one).
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::fmt;
 
 use crate::engine::{Engine, MemoryOrder};
@@ -548,7 +548,7 @@ pub fn replay(engine: &mut Engine, events: &[(usize, Event)]) -> Result<(), Trac
 /// which threads exist and which have exited.
 #[derive(Default)]
 pub struct Replayer {
-    lives: HashMap<ThreadId, Life>,
+    lives: FxHashMap<ThreadId, Life>,
 }
 
 impl Replayer {

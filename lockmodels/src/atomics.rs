@@ -35,36 +35,16 @@
 //!   wrong answer): `is_atomic` answers from the filter alone for almost
 //!   every plain access, which is the hot path.
 
-use std::collections::{BTreeSet, HashMap};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::BTreeSet;
+
+use rustc_hash::FxHashMap;
 
 /// Bits of each filter (128 KiB): QEMU learns thousands of atomic words,
 /// which filled a 64 Ki-bit filter (perf, 2026-11-25).
 const FILTER_BITS: usize = 1 << 20;
 const FILTER_SHIFT: u32 = 64 - FILTER_BITS.trailing_zeros();
 
-/// splitmix64's finaliser: addresses in, well-spread bits out.
-#[derive(Default)]
-struct AddrHasher(u64);
-
-impl Hasher for AddrHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 << 8) | u64::from(b);
-        }
-    }
-    fn write_u64(&mut self, v: u64) {
-        self.0 = v;
-    }
-    fn finish(&self) -> u64 {
-        let mut h = self.0;
-        h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        h ^ (h >> 31)
-    }
-}
-
-type AddrMap = HashMap<u64, u32, BuildHasherDefault<AddrHasher>>;
+type AddrMap = FxHashMap<u64, u32>;
 
 /// The size `declare` records: any access size is atomic.
 const ANY_SIZE: u32 = 0;

@@ -44,7 +44,8 @@ mod output; // Reporter: symbolised stacks, descriptions, text and XML
 mod sites; // SiteTable: (stack, pc) -> site id
 mod thread_memory; // thread_memory(): the stack, TLS and descriptor a thread owns
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::collections::BTreeMap;
 
 use dbi::{
     AccessKind as DbiAccessKind, BlockView, ExitStats, HookCall, HookRequest, Interests, Log,
@@ -108,10 +109,10 @@ enum Hook {
 /// thread's descriptor address) to threads, and the locks held now.
 #[derive(Default)]
 struct Pthreads {
-    threads: HashMap<u64, ThreadNum>,
-    held: HashSet<u64>,
+    threads: FxHashMap<u64, ThreadNum>,
+    held: FxHashSet<u64>,
     /// Run-time addresses of the global symbols the models name (`&name`).
-    symbols: HashMap<String, u64>,
+    symbols: FxHashMap<String, u64>,
 }
 
 impl ThreadLookup for Pthreads {
@@ -133,7 +134,7 @@ impl ThreadLookup for Pthreads {
 /// every pc (it is asked for every plain store).
 struct PcSet {
     filter: Vec<u64>,
-    pcs: HashSet<u64>,
+    pcs: FxHashSet<u64>,
 }
 
 const PC_FILTER_BITS: usize = 1 << 16;
@@ -142,7 +143,7 @@ impl Default for PcSet {
     fn default() -> Self {
         PcSet {
             filter: vec![0; PC_FILTER_BITS / 64],
-            pcs: HashSet::new(),
+            pcs: FxHashSet::default(),
         }
     }
 }
@@ -203,7 +204,7 @@ pub(crate) struct RaceTool {
     threads: BTreeMap<ThreadNum, ThreadInfo>,
     /// The last thread each thread created (`pthread_create`'s exit
     /// maps its handle to it).
-    last_created: HashMap<ThreadNum, ThreadNum>,
+    last_created: FxHashMap<ThreadNum, ThreadNum>,
     /// The stack of the thread a pending `clone` creates.
     pending_stack: Option<(u64, u64)>,
     /// The last `clone3` of a thread, refused by the translator: glibc
@@ -213,7 +214,7 @@ pub(crate) struct RaceTool {
     /// creates, forgotten when it is created.
     pending_memory: Option<(u64, u64)>,
     /// Each live thread's memory, forgotten again when it exits.
-    thread_memory: HashMap<ThreadNum, (u64, u64)>,
+    thread_memory: FxHashMap<ThreadNum, (u64, u64)>,
     /// Where libc says how big its thread descriptor is
     /// (`_thread_db_sizeof_pthread`), read at the first thread creation.
     descriptor_size_at: Option<u64>,
@@ -225,9 +226,9 @@ pub(crate) struct RaceTool {
     /// each module as it is loaded (`Pthreads::symbols`).
     model_symbols: Vec<String>,
     /// Waiters of the first word were requeued to these (`FUTEX_CMP_REQUEUE`).
-    requeued: HashMap<u64, Vec<u64>>,
+    requeued: FxHashMap<u64, Vec<u64>>,
     /// Where each lock was first taken, for "Lock at 0x… was first observed".
-    lock_sites: HashMap<u64, u32>,
+    lock_sites: FxHashMap<u64, u32>,
     /// Atomic locations: plain loads there are acquires, stores releases.
     atomics: AtomicLocations,
     /// The atomic locations, for dbi's flush (no merging across them).
@@ -245,7 +246,7 @@ pub(crate) struct RaceTool {
     /// Races taken back by the atomics model (`withdrawn`), for `-v`.
     withdrawn_races: u64,
     /// Memory operand sizes of decoded instructions, by pc (0: none).
-    operand_sizes: HashMap<u64, u32>,
+    operand_sizes: FxHashMap<u64, u32>,
     /// Ranges the program declared benign races (`start -> end`): a spin
     /// wait on a word there orders nothing, as in Helgrind.
     untracked: BTreeMap<u64, u64>,
@@ -338,7 +339,7 @@ fn is_dynamic_linker(path: &str) -> bool {
 
 /// The memory operand size of the guest instruction at `pc`, decoded once
 /// into `cache` (0 there: none, or unreadable).
-fn operand_size_cached(cache: &mut HashMap<u64, u32>, pc: u64) -> Option<u32> {
+fn operand_size_cached(cache: &mut FxHashMap<u64, u32>, pc: u64) -> Option<u32> {
     if let Some(&size) = cache.get(&pc) {
         return (size != 0).then_some(size);
     }
@@ -493,17 +494,17 @@ impl RaceTool {
             heap: Heap::default(),
             pthreads: Pthreads::default(),
             threads,
-            last_created: HashMap::new(),
+            last_created: FxHashMap::default(),
             pending_stack: None,
             pending_clone3: None,
             pending_memory: None,
-            thread_memory: HashMap::new(),
+            thread_memory: FxHashMap::default(),
             descriptor_size_at: None,
             descriptor_size: None,
             futex_sync: config.futex_sync,
             model_symbols,
-            requeued: HashMap::new(),
-            lock_sites: HashMap::new(),
+            requeued: FxHashMap::default(),
+            lock_sites: FxHashMap::default(),
             atomics: AtomicLocations::default(),
             sync_hints: dbi::SyncHints::default(),
             batch_synchronised: true,
@@ -511,7 +512,7 @@ impl RaceTool {
             seq_cst_stores: PcSet::default(),
             plain_updates: SiteSet::default(),
             withdrawn_races: 0,
-            operand_sizes: HashMap::new(),
+            operand_sizes: FxHashMap::default(),
             untracked: BTreeMap::new(),
             ignore: Vec::new(),
             unsynchronising: Vec::new(),

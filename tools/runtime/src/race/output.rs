@@ -17,7 +17,8 @@
 //!   the report crate with Rust's `std::fs` (plain syscall wrappers).
 //! - `finish` runs once; after it the reporter writes nothing.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::collections::BTreeMap;
 use std::io;
 use std::time::Instant;
 
@@ -120,7 +121,7 @@ pub(crate) struct Reporter {
     sarif: Option<SarifWriter<FdWriter>>,
     /// Where the JSON summary written before an `execve` starts.
     json_summary_at: Option<u64>,
-    announced: HashSet<u32>,
+    announced: FxHashSet<u32>,
     started: Instant,
     /// The root thread's stack (`[stack]` in /proc/self/maps), read once.
     root_stack: Option<Option<(u64, u64)>>,
@@ -176,7 +177,7 @@ impl Reporter {
             json,
             sarif,
             json_summary_at: None,
-            announced: HashSet::new(),
+            announced: FxHashSet::default(),
             started,
             root_stack: None,
             finished: false,
@@ -284,7 +285,7 @@ impl Reporter {
         sites: &SiteTable,
         heap: &Heap,
         threads: &BTreeMap<u32, ThreadInfo>,
-        lock_sites: &HashMap<u64, u32>,
+        lock_sites: &FxHashMap<u64, u32>,
     ) {
         if self.finished
             || self.silent()

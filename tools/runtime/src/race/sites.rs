@@ -16,8 +16,7 @@
 //! - A cache slot whose `pc` is 0 is empty (no guest instruction lives at
 //!   address 0); a filled slot always agrees with `ids`.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use rustc_hash::FxHashMap;
 
 use dbi::StackId;
 
@@ -42,24 +41,24 @@ pub(crate) struct Site {
 
 /// Interned sites.
 pub(crate) struct SiteTable {
-    ids: HashMap<Site, u32, BuildHasherDefault<FastHasher>>,
+    ids: FxHashMap<Site, u32>,
     sites: Vec<Site>,
     sizes: Vec<u32>,
     cache: Box<[Slot]>,
     /// The read half of a read-modify-write site: a second id for the
     /// same (stack, pc), so the engine, which reports a pair of sites
     /// once, reports its read and its write as Helgrind does.
-    read_halves: HashMap<u32, u32, BuildHasherDefault<FastHasher>>,
+    read_halves: FxHashMap<u32, u32>,
 }
 
 impl Default for SiteTable {
     fn default() -> Self {
         SiteTable {
-            ids: HashMap::default(),
+            ids: FxHashMap::default(),
             sites: Vec::new(),
             sizes: Vec::new(),
             cache: vec![Slot::default(); CACHE_SLOTS].into_boxed_slice(),
-            read_halves: HashMap::default(),
+            read_halves: FxHashMap::default(),
         }
     }
 }
@@ -136,34 +135,6 @@ impl SiteTable {
 fn slot_of(stack: StackId, pc: u64) -> usize {
     let h = (pc ^ (u64::from(stack.0) << 20)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     (h >> (64 - CACHE_SLOTS.trailing_zeros())) as usize
-}
-
-/// A multiply-rotate hasher (after rustc's FxHasher): the keys are guest
-/// addresses and stack ids, not attacker-chosen strings.
-#[derive(Default)]
-pub(crate) struct FastHasher(u64);
-
-impl Hasher for FastHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(u64::from(b));
-        }
-    }
-    fn write_u32(&mut self, v: u32) {
-        self.write_u64(u64::from(v));
-    }
-    fn write_u64(&mut self, v: u64) {
-        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-    fn finish(&self) -> u64 {
-        // hashbrown takes the bucket from the low bits, which a multiply
-        // leaves poorly mixed for aligned code addresses (perf on QEMU: long
-        // probe chains); splitmix64's finaliser spreads every bit.
-        let mut h = self.0;
-        h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        h ^ (h >> 31)
-    }
 }
 
 #[cfg(test)]
