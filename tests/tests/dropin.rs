@@ -81,6 +81,13 @@ fn habitual_valgrind_options_are_accepted() {
             "--track-origins=yes",
         ],
         &["--fullpath-after=", "--demangle=no", "--show-below-main=no"],
+        &[
+            "--tool=drd",
+            "--check-stack-var=yes",
+            "--first-race-only=no",
+            "--exclusive-threshold=10",
+            "--trace-mutex=no",
+        ],
     ] {
         let out = prog.command().under_hbgrind(options);
         assert_eq!(out.stdout, native.stdout, "{options:?}");
@@ -103,14 +110,14 @@ fn habitual_valgrind_options_are_accepted() {
     }
 }
 
-/// Every option `valgrind --help` and `valgrind --tool=helgrind --help`
-/// name is in `hbgrind --help` (and so accepted), and `-v` lists the ones
-/// that have no effect.
+/// Every option `valgrind --help`, `valgrind --tool=helgrind --help` and
+/// `valgrind --tool=drd --help` name is in `hbgrind --help` (and so
+/// accepted), and `-v` lists the ones that have no effect.
 #[test]
 fn every_valgrind_option_is_accepted() {
     let help = Run::new(hbgrind()).arg("--help").native().stdout_text();
     if valgrind_installed() {
-        for tool in ["--tool=memcheck", "--tool=helgrind"] {
+        for tool in ["--tool=memcheck", "--tool=helgrind", "--tool=drd"] {
             let text = Run::new("valgrind").args([tool, "--help"]).native();
             let text = text.stdout_text() + &text.stderr_text();
             for line in text.lines() {

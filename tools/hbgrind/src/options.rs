@@ -318,7 +318,7 @@ const SPECS: &[Spec] = &[
 ];
 
 /// Valgrind 3.19's options (`valgrind --help`, `valgrind --tool=helgrind
-/// --help`) that mean nothing to hbgrind: accepted, checked like
+/// --help`, `valgrind --tool=drd --help`) that mean nothing to hbgrind: accepted, checked like
 /// Valgrind checks them, passed to the runtime, and listed under `-v` as
 /// having no effect, so scripts written for Valgrind run unchanged.
 const NO_EFFECT: &[(&str, Value)] = &[
@@ -389,6 +389,30 @@ const NO_EFFECT: &[(&str, Value)] = &[
     ("--conflict-cache-size", NUMBER),
     ("--check-stack-refs", YES_NO),
     ("--ignore-thread-creation", YES_NO),
+    // DRD's (`valgrind --tool=drd --help`; `--free-is-write` and
+    // `--ignore-thread-creation` are above): hbgrind checks stack variables
+    // and reports every racing pair, as DRD does with
+    // `--check-stack-var=yes --first-race-only=no`.
+    ("--check-stack-var", YES_NO),
+    ("--exclusive-threshold", NUMBER),
+    ("--shared-threshold", NUMBER),
+    ("--first-race-only", YES_NO),
+    ("--join-list-vol", NUMBER),
+    ("--report-signal-unlocked", YES_NO),
+    ("--segment-merging", YES_NO),
+    ("--segment-merging-interval", NUMBER),
+    ("--show-confl-seg", YES_NO),
+    ("--show-stack-usage", YES_NO),
+    ("--ptrace-addr", Value::Text("ADDR[+LEN]")),
+    ("--trace-addr", Value::Text("ADDR")),
+    ("--trace-alloc", YES_NO),
+    ("--trace-barrier", YES_NO),
+    ("--trace-cond", YES_NO),
+    ("--trace-fork-join", YES_NO),
+    ("--trace-hb", YES_NO),
+    ("--trace-mutex", YES_NO),
+    ("--trace-rwlock", YES_NO),
+    ("--trace-semaphore", YES_NO),
     // Memcheck's (the default tool of `valgrind --help`).
     (
         "--leak-check",
