@@ -98,11 +98,33 @@ fn lock_names(e: &ErrorObject, addrs: &[String]) -> Vec<String> {
         .collect()
 }
 
+/// How many callers of the creating frame a thread's description names.
+const CREATION_CALLERS: usize = 3;
+
+/// `#2, created at start_pool (pool.c:40) by main (pool.c:88)`: the first
+/// frame of the creation stack in the program's own code, then up to
+/// `CREATION_CALLERS` of its callers that have a source line.
 fn thread_text(e: &ErrorObject, number: u32) -> String {
     match e.threads.iter().find(|t| t.number == number) {
         Some(t) if t.root => format!("#{number}, the root thread"),
         Some(t) => match site_frame(&t.created) {
-            Some(f) => format!("#{number}, created at {}", f.describe()),
+            Some(f) => {
+                let mut text = format!("#{number}, created at {}", f.describe());
+                let at = t
+                    .created
+                    .iter()
+                    .position(|g| std::ptr::eq(g, f))
+                    .unwrap_or(0);
+                for caller in t.created[at + 1..]
+                    .iter()
+                    .filter(|g| g.line.is_some())
+                    .take(CREATION_CALLERS)
+                {
+                    text.push_str(" by ");
+                    text.push_str(&caller.describe());
+                }
+                text
+            }
             None => format!("#{number}"),
         },
         None => format!("#{number}"),
@@ -269,5 +291,58 @@ fn group_of(
         suppression,
         shape,
         ..Group::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hbgrind_report::ThreadObject;
+
+    fn frame(function: &str, obj: &str, line: Option<u32>) -> FrameObject {
+        FrameObject {
+            ip: "0x1".into(),
+            function: Some(function.into()),
+            obj: Some(obj.into()),
+            file: line.map(|_| "pool.c".into()),
+            line,
+            ..FrameObject::default()
+        }
+    }
+
+    #[test]
+    fn a_thread_is_described_by_its_creation_stack() {
+        let created = vec![
+            frame(
+                "pthread_create@@GLIBC_2.34",
+                "/usr/lib/x86_64-linux-gnu/libc.so.6",
+                None,
+            ),
+            frame("start_pool", "/tmp/pool", Some(40)),
+            frame("helper_without_lines", "/tmp/pool", None),
+            frame("setup", "/tmp/pool", Some(70)),
+            frame("main", "/tmp/pool", Some(88)),
+        ];
+        let e = ErrorObject {
+            threads: vec![
+                ThreadObject {
+                    number: 2,
+                    created,
+                    ..ThreadObject::default()
+                },
+                ThreadObject {
+                    number: 1,
+                    root: true,
+                    ..ThreadObject::default()
+                },
+            ],
+            ..ErrorObject::default()
+        };
+        assert_eq!(
+            thread_text(&e, 2),
+            "#2, created at start_pool (pool.c:40) by setup (pool.c:70) by main (pool.c:88)"
+        );
+        assert_eq!(thread_text(&e, 1), "#1, the root thread");
+        assert_eq!(thread_text(&e, 3), "#3");
     }
 }
