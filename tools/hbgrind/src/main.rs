@@ -2,9 +2,11 @@
 //!
 //! `hbgrind analyze TRACE` replays an event trace into hb-engine;
 //! `hbgrind triage RUN...` groups the errors of runs for review (`triage`);
+//! `hbgrind explore PROG...` runs a program with many schedules (`explore`);
 //! everything else is `hbgrind [options] PROG [ARGS...]`, handled by `launch`.
 
 mod analyze;
+mod explore;
 mod launch;
 mod options;
 mod program;
@@ -18,6 +20,8 @@ fn main() -> ExitCode {
         analyze::main(&args[1..])
     } else if args.get(1).is_some_and(|a| a == "triage") {
         triage::main(&args[1..])
+    } else if args.get(1).is_some_and(|a| a == "explore") {
+        explore::main(&args[1..])
     } else {
         launch::main(&args)
     };

@@ -519,7 +519,8 @@ pub(crate) fn usage() -> String {
          $HBGRIND_OPTS, ./.hbgrindrc, then the command line; a later one wins.\n\
          \n\
          `hbgrind analyze TRACE` replays a textual event trace into the race engine.\n\
-         `hbgrind triage RUN...` groups the errors of runs (XML or JSON) for review; see hbgrind triage --help.\n",
+         `hbgrind triage RUN...` groups the errors of runs (XML or JSON) for review; see hbgrind triage --help.\n\
+         `hbgrind explore [-n RUNS] PROG...` runs a program with many schedules and lists what each finds; see hbgrind explore --help.\n",
     );
     text
 }

@@ -1,0 +1,417 @@
+//! `hbgrind explore [-n RUNS] [--jobs J] [--first-seed S] [--until-found]
+//! [--timeout SECS] [-o DIR] [--] [HBGRIND OPTIONS...] PROG [ARGS...]`:
+//! runs a program under hbgrind many times, each with its own
+//! `--sched-seed` (a different, repeatable interleaving), and prints each
+//! distinct finding with how many runs showed it and the command that
+//! reproduces one of them (papers/scheduling.md, "Exploring schedules").
+//!
+//! A finding is an error context of the race tool (the same grouping as
+//! its `--json-file` context fingerprints: kind and both stacks, never
+//! addresses), a death by a signal, or a run that did not end within
+//! `--timeout` (a deadlock or a hang). Each run's program output, report
+//! and JSON go to `DIR/seed-N.{out,log,jsonl}`, not to the terminal.
+//!
+//! Exit status: 0 when no run found anything, 2 when some did, 1 for bad
+//! usage or when a run could not be started.
+
+use std::collections::BTreeMap;
+use std::ffi::{OsStr, OsString};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::Parser;
+use hbgrind_report::fingerprint::site_frame;
+use hbgrind_report::ErrorObject;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "hbgrind explore",
+    about = "Run a program under hbgrind with many schedules (--sched-seed) and list what each finds, with a command that reproduces it"
+)]
+struct ExploreCli {
+    /// How many runs (seeds FIRST..FIRST+RUNS-1).
+    #[arg(short = 'n', long = "runs", value_name = "RUNS", default_value_t = 20)]
+    runs: u32,
+    /// Runs at a time.
+    #[arg(short = 'j', long = "jobs", value_name = "J", default_value_t = 1)]
+    jobs: u32,
+    /// The first seed.
+    #[arg(long = "first-seed", value_name = "S", default_value_t = 1)]
+    first_seed: u32,
+    /// Start no new run once one found something.
+    #[arg(long = "until-found")]
+    until_found: bool,
+    /// A run taking longer is killed and counted as a hang.
+    #[arg(long = "timeout", value_name = "SECS", default_value_t = 300)]
+    timeout: u64,
+    /// Where the runs' files go [a new directory under the system's temporary directory].
+    #[arg(short = 'o', long = "output", value_name = "DIR")]
+    output: Option<PathBuf>,
+    /// hbgrind's options, then the program and its arguments.
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "PROG"
+    )]
+    command: Vec<OsString>,
+}
+
+/// What one run showed.
+#[derive(Debug)]
+struct Outcome {
+    seed: u32,
+    /// Error contexts: fingerprint and the first error object.
+    errors: Vec<(String, ErrorObject)>,
+    /// Died of this signal, and where (the report's first frame).
+    signal: Option<i32>,
+    signal_at: Option<String>,
+    timed_out: bool,
+}
+
+/// One distinct finding over all runs.
+struct Finding {
+    text: String,
+    seeds: Vec<u32>,
+}
+
+pub(crate) fn main(args: &[OsString]) -> anyhow::Result<ExitCode> {
+    let Some(cli) = crate::parse_subcommand::<ExploreCli>("explore", args)? else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    if cli.runs == 0 || cli.jobs == 0 {
+        anyhow::bail!("explore: -n and --jobs must be at least 1; see hbgrind explore --help");
+    }
+    if cli.command.iter().any(|a| is_option(a, "--sched-seed")) {
+        anyhow::bail!("explore: --sched-seed is chosen per run; leave it out (use --first-seed)");
+    }
+    // The runs' command line must be one hbgrind takes.
+    match crate::options::parse_with(&[], &cli.command) {
+        Ok(crate::options::Command::Run(_)) => {}
+        Ok(_) => anyhow::bail!("explore: no program to run; see hbgrind explore --help"),
+        Err(e) => anyhow::bail!("explore: {e}"),
+    }
+    let hbgrind = std::env::current_exe().context("explore: where is hbgrind itself")?;
+    let dir = match &cli.output {
+        Some(d) => d.clone(),
+        None => std::env::temp_dir().join(format!("hbgrind-explore.{}", std::process::id())),
+    };
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("explore: cannot create {}", dir.display()))?;
+
+    let last = cli.first_seed.saturating_add(cli.runs - 1);
+    let mut seeds = cli.first_seed..=last;
+    let mut running: Vec<(u32, Child, Instant)> = Vec::new();
+    let mut outcomes: Vec<Outcome> = Vec::new();
+    let mut found = false;
+    loop {
+        while running.len() < cli.jobs as usize && !(cli.until_found && found) {
+            let Some(seed) = seeds.next() else { break };
+            let child = start(&hbgrind, &cli.command, &dir, seed)?;
+            running.push((seed, child, Instant::now()));
+        }
+        if running.is_empty() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+        let mut i = 0;
+        while i < running.len() {
+            let (seed, child, started) = &mut running[i];
+            let timed_out = started.elapsed() > Duration::from_secs(cli.timeout);
+            if timed_out {
+                let _ = child.kill();
+            }
+            match child.try_wait() {
+                Ok(Some(status)) => {
+                    let outcome = finish(*seed, status, timed_out, &dir);
+                    found |= outcome.found();
+                    outcomes.push(outcome);
+                    running.swap_remove(i);
+                }
+                Ok(None) => i += 1,
+                Err(e) => anyhow::bail!("explore: waiting for the run with seed {seed}: {e}"),
+            }
+        }
+    }
+    outcomes.sort_by_key(|o| o.seed);
+    let findings = collect(&outcomes);
+    print_summary(&cli, &dir, &outcomes, &findings);
+    Ok(if findings.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
+}
+
+fn is_option(arg: &OsStr, name: &str) -> bool {
+    let a = arg.to_string_lossy();
+    a == name || a.starts_with(&format!("{name}="))
+}
+
+fn run_file(dir: &Path, seed: u32, ext: &str) -> PathBuf {
+    dir.join(format!("seed-{seed}.{ext}"))
+}
+
+/// Starts hbgrind on the command with `--sched-seed=SEED` and the run's
+/// files; the program's stdin is empty, its output goes to a file.
+fn start(hbgrind: &Path, command: &[OsString], dir: &Path, seed: u32) -> anyhow::Result<Child> {
+    let out = run_file(dir, seed, "out");
+    let file = std::fs::File::create(&out)
+        .with_context(|| format!("explore: cannot create {}", out.display()))?;
+    let err = file
+        .try_clone()
+        .context("explore: duplicating a descriptor")?;
+    let mut json = OsString::from("--json-file=");
+    json.push(run_file(dir, seed, "jsonl"));
+    let mut log = OsString::from("--log-file=");
+    log.push(run_file(dir, seed, "log"));
+    Command::new(hbgrind)
+        .arg(format!("--sched-seed={seed}"))
+        .arg(json)
+        .arg(log)
+        .args(command)
+        .stdin(Stdio::null())
+        .stdout(file)
+        .stderr(err)
+        .spawn()
+        .with_context(|| format!("explore: cannot run {}", hbgrind.display()))
+}
+
+fn finish(seed: u32, status: std::process::ExitStatus, timed_out: bool, dir: &Path) -> Outcome {
+    use std::os::unix::process::ExitStatusExt;
+    let mut errors: Vec<(String, ErrorObject)> = Vec::new();
+    // A run killed before it wrote anything has no file: no errors.
+    if let Ok(run) = hbgrind_triage::read_run(&run_file(dir, seed, "jsonl")) {
+        for e in run.errors {
+            if !errors.iter().any(|(f, _)| *f == e.context_fingerprint) {
+                errors.push((e.context_fingerprint.clone(), e));
+            }
+        }
+    }
+    let signal = if timed_out { None } else { status.signal() };
+    let signal_at = signal.and_then(|_| {
+        let log = std::fs::read_to_string(run_file(dir, seed, "log")).ok()?;
+        fatal_frame(&log)
+    });
+    Outcome {
+        seed,
+        errors,
+        signal,
+        signal_at,
+        timed_out,
+    }
+}
+
+/// `main (x.c:5)`: the first frame of the report's "Process terminating
+/// with default action of signal N" block.
+fn fatal_frame(log: &str) -> Option<String> {
+    let mut lines = log
+        .lines()
+        .skip_while(|l| !l.contains("Process terminating with default action"));
+    lines.next()?;
+    let frame = lines.find_map(|l| l.split_once(" at 0x"))?.1;
+    Some(frame.split_once(": ")?.1.trim().to_string())
+}
+
+impl Outcome {
+    fn found(&self) -> bool {
+        !self.errors.is_empty() || self.signal.is_some() || self.timed_out
+    }
+}
+
+/// The distinct findings, most frequent first (then by first seed).
+fn collect(outcomes: &[Outcome]) -> Vec<Finding> {
+    let mut by_key: BTreeMap<String, Finding> = BTreeMap::new();
+    let mut add = |key: String, text: &dyn Fn() -> String, seed: u32| {
+        by_key
+            .entry(key)
+            .or_insert_with(|| Finding {
+                text: text(),
+                seeds: Vec::new(),
+            })
+            .seeds
+            .push(seed);
+    };
+    for o in outcomes {
+        for (fp, e) in &o.errors {
+            add(format!("error {fp}"), &|| describe_error(e), o.seed);
+        }
+        if let Some(sig) = o.signal {
+            let at = o.signal_at.as_deref().unwrap_or("");
+            add(
+                format!("signal {sig} {at}"),
+                &|| {
+                    let mut text =
+                        format!("the program died of signal {sig} ({})", signal_name(sig));
+                    if !at.is_empty() {
+                        text.push_str(&format!("\n       at {at}"));
+                    }
+                    text
+                },
+                o.seed,
+            );
+        }
+        if o.timed_out {
+            add(
+                "timeout".into(),
+                &|| "the run did not end in time (a deadlock or a hang)".into(),
+                o.seed,
+            );
+        }
+    }
+    let mut findings: Vec<Finding> = by_key.into_values().collect();
+    findings.sort_by_key(|f| (std::cmp::Reverse(f.seeds.len()), f.seeds[0]));
+    findings
+}
+
+/// `Possible data race during write of size 4` and where both sides were,
+/// without addresses (they differ from run to run).
+fn describe_error(e: &ErrorObject) -> String {
+    let what = e.what.split(" at 0x").next().unwrap_or(&e.what);
+    let mut text = what.to_string();
+    if let Some(f) = site_frame(&e.stack) {
+        text.push_str(&format!("\n       at {}", f.describe()));
+    }
+    if let Some(race) = &e.race {
+        if let Some(f) = site_frame(&race.prior.stack) {
+            text.push_str(&format!(
+                "\n       conflicts with a {} of size {} by thread #{} at {}",
+                race.prior.kind,
+                race.prior.size,
+                race.prior.thread,
+                f.describe()
+            ));
+        }
+    }
+    text
+}
+
+fn signal_name(sig: i32) -> &'static str {
+    match sig {
+        4 => "SIGILL",
+        5 => "SIGTRAP",
+        6 => "SIGABRT",
+        7 => "SIGBUS",
+        8 => "SIGFPE",
+        9 => "SIGKILL",
+        11 => "SIGSEGV",
+        13 => "SIGPIPE",
+        15 => "SIGTERM",
+        _ => "a signal",
+    }
+}
+
+/// The shell command that reproduces the run with `seed`.
+fn reproduce(command: &[OsString], seed: u32) -> String {
+    let mut words = vec!["hbgrind".to_string(), format!("--sched-seed={seed}")];
+    words.extend(command.iter().map(|a| shell_quote(&a.to_string_lossy())));
+    words.join(" ")
+}
+
+fn shell_quote(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./=:,+@%".contains(&b));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+fn seed_list(seeds: &[u32]) -> String {
+    const SHOWN: usize = 10;
+    let mut s: Vec<String> = seeds.iter().take(SHOWN).map(u32::to_string).collect();
+    if seeds.len() > SHOWN {
+        s.push("...".into());
+    }
+    s.join(", ")
+}
+
+fn print_summary(cli: &ExploreCli, dir: &Path, outcomes: &[Outcome], findings: &[Finding]) {
+    let (first, last) = (
+        outcomes.first().map_or(cli.first_seed, |o| o.seed),
+        outcomes.last().map_or(cli.first_seed, |o| o.seed),
+    );
+    println!(
+        "hbgrind explore: {} runs (--sched-seed={first}..{last}); each run's output, report and JSON in {}",
+        outcomes.len(),
+        dir.display()
+    );
+    if findings.is_empty() {
+        println!("no run found anything");
+        return;
+    }
+    println!(
+        "{} distinct finding{}:",
+        findings.len(),
+        if findings.len() == 1 { "" } else { "s" }
+    );
+    for (i, f) in findings.iter().enumerate() {
+        println!(
+            "  #{} in {} of {} runs (seed{} {}):",
+            i + 1,
+            f.seeds.len(),
+            outcomes.len(),
+            if f.seeds.len() == 1 { "" } else { "s" },
+            seed_list(&f.seeds)
+        );
+        println!("       {}", f.text);
+        println!("       reproduce: {}", reproduce(&cli.command, f.seeds[0]));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fatal_frame_is_read_from_the_report() {
+        let log = "==7== Possible data race\n==7==    at 0x1: other (a.c:1)\n==7== \n\
+==7== Process terminating with default action of signal 11 (SIGSEGV)\n\
+==7==  Access not within mapped region at address 0x0\n\
+==7==    at 0x4011C2: user (use_before_init.c:37)\n==7==    by 0x2: start_thread\n";
+        assert_eq!(
+            fatal_frame(log).as_deref(),
+            Some("user (use_before_init.c:37)")
+        );
+        assert_eq!(fatal_frame("==7== nothing\n"), None);
+    }
+
+    #[test]
+    fn commands_are_quoted_for_the_shell() {
+        let cmd: Vec<OsString> = ["--suppressions=a b.supp", "./prog", "it's", "x=1"]
+            .iter()
+            .map(OsString::from)
+            .collect();
+        assert_eq!(
+            reproduce(&cmd, 7),
+            r"hbgrind --sched-seed=7 '--suppressions=a b.supp' ./prog 'it'\''s' x=1"
+        );
+    }
+
+    #[test]
+    fn findings_are_counted_over_runs_most_frequent_first() {
+        let outcome = |seed, signal| Outcome {
+            seed,
+            errors: Vec::new(),
+            signal,
+            signal_at: None,
+            timed_out: seed == 4,
+        };
+        let outcomes = [
+            outcome(1, Some(11)),
+            outcome(2, None),
+            outcome(3, Some(11)),
+            outcome(4, None),
+        ];
+        let findings = collect(&outcomes);
+        assert_eq!(findings.len(), 2);
+        assert_eq!(findings[0].seeds, [1, 3]);
+        assert_eq!(findings[0].text, "the program died of signal 11 (SIGSEGV)");
+        assert_eq!(findings[1].seeds, [4]);
+    }
+}
