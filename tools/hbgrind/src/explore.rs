@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::Parser;
 use hbgrind_report::fingerprint::site_frame;
-use hbgrind_report::ErrorObject;
+use hbgrind_report::{read_json_lines, ErrorObject, FrameObject, JsonRecord};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -192,8 +192,8 @@ fn finish(seed: u32, status: std::process::ExitStatus, timed_out: bool, dir: &Pa
     }
     let signal = if timed_out { None } else { status.signal() };
     let signal_at = signal.and_then(|_| {
-        let log = std::fs::read_to_string(run_file(dir, seed, "log")).ok()?;
-        fatal_frame(&log)
+        let text = std::fs::read_to_string(run_file(dir, seed, "jsonl")).ok()?;
+        fatal_frame(&text)
     });
     Outcome {
         seed,
@@ -204,15 +204,25 @@ fn finish(seed: u32, status: std::process::ExitStatus, timed_out: bool, dir: &Pa
     }
 }
 
-/// `main (x.c:5)`: the first frame of the report's "Process terminating
-/// with default action of signal N" block.
-fn fatal_frame(log: &str) -> Option<String> {
-    let mut lines = log
-        .lines()
-        .skip_while(|l| !l.contains("Process terminating with default action"));
-    lines.next()?;
-    let frame = lines.find_map(|l| l.split_once(" at 0x"))?.1;
-    Some(frame.split_once(": ")?.1.trim().to_string())
+/// `user (x.c:5)`: where the run's JSON says the process died, at the
+/// first frame in the program's own code (as a race's site is chosen).
+fn fatal_frame(json_lines: &str) -> Option<String> {
+    // A run killed mid-line leaves its last line cut: read what is whole.
+    let records = read_json_lines(json_lines)
+        .or_else(|(line, _)| {
+            read_json_lines(
+                &json_lines
+                    .lines()
+                    .take(line.saturating_sub(1))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            )
+        })
+        .ok()?;
+    records.iter().find_map(|r| match r {
+        JsonRecord::FatalSignal(f) => site_frame(&f.stack).map(FrameObject::describe),
+        _ => None,
+    })
 }
 
 impl Outcome {
@@ -369,16 +379,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_fatal_frame_is_read_from_the_report() {
-        let log = "==7== Possible data race\n==7==    at 0x1: other (a.c:1)\n==7== \n\
-==7== Process terminating with default action of signal 11 (SIGSEGV)\n\
-==7==  Access not within mapped region at address 0x0\n\
-==7==    at 0x4011C2: user (use_before_init.c:37)\n==7==    by 0x2: start_thread\n";
-        assert_eq!(
-            fatal_frame(log).as_deref(),
-            Some("user (use_before_init.c:37)")
-        );
-        assert_eq!(fatal_frame("==7== nothing\n"), None);
+    fn the_fatal_frame_is_the_programs_own() {
+        let json = r#"{"record":"run","format":"hbgrind-errors","version":1,"tool":"hbgrind","pid":1,"ppid":0,"tool_args":[],"exe":"/tmp/ubi","args":[]}
+{"record":"fatal_signal","tid":3,"signo":6,"signame":"SIGABRT","sicode":-6,"stack":[{"ip":"0x1","fn":"raise","obj":"/usr/lib/x86_64-linux-gnu/libc.so.6","file":"raise.c","line":50},{"ip":"0x2","fn":"check","obj":"/tmp/ubi","file":"ubi.c","line":37}]}
+"#;
+        assert_eq!(fatal_frame(json).as_deref(), Some("check (ubi.c:37)"));
+        assert_eq!(fatal_frame(""), None);
     }
 
     #[test]
