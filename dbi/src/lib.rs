@@ -37,8 +37,8 @@ pub use crate::os::linux::fds::reserve as reserve_fds;
 pub use crate::os::linux::mem::{map_anon, unmap};
 pub use crate::os::linux::owned::note_runtime_image as guard_runtime_image;
 pub use crate::os::linux::{
-    close, dup_high, dup_onto, exit_group, file_offset, getpid, open, read, truncate_at, write_all,
-    Errno,
+    close, dup_high, dup_onto, exit_group, file_offset, getpid, mapping_of, open, read,
+    truncate_at, write_all, Errno,
 };
 pub use iced_x86::{Instruction, Mnemonic, OpAccess, UsedMemory};
 

@@ -102,5 +102,5 @@ pub use crate::suppressions::{
     SuppressionKind, SuppressionSet,
 };
 pub use crate::symbols::{demangle, LoadedModule, SymbolError, Symbolizer};
-pub use crate::text::{ErrorCounts, TextReporter};
+pub use crate::text::{frame_line, ErrorCounts, TextReporter};
 pub use crate::xml::{format_elapsed, repair, Preamble, XmlWriter};

@@ -32,6 +32,11 @@ pub struct Frame {
     pub line: Option<u32>,
     /// Path of the loaded module (ELF file) holding `ip`.
     pub object: Option<String>,
+    /// Code that no module maps (a JIT's buffer): the mapping holding it,
+    /// as `anonymous 0x7f00…-0x7f10…` or its name and range. Such frames
+    /// print as `<generated code>`, and errors whose stacks differ only in
+    /// them are one context (`ErrorRecord::key`).
+    pub generated: Option<String>,
 }
 
 impl Frame {
@@ -263,7 +268,21 @@ impl ErrorRecord {
     /// stacks, in either order, so A-vs-B and B-vs-A count as one race.
     pub fn key(&self) -> ErrorKey {
         let ips = |site: u32| -> Vec<u64> {
-            let mut v: Vec<u64> = self.stack(site).frames.iter().map(|f| f.ip).collect();
+            // Generated code is rewritten and moved by its JIT: a run of
+            // generated frames counts as one, wherever it lies.
+            const GENERATED: u64 = u64::MAX;
+            let mut v: Vec<u64> = self
+                .stack(site)
+                .frames
+                .iter()
+                .map(|f| {
+                    if f.generated.is_some() {
+                        GENERATED
+                    } else {
+                        f.ip
+                    }
+                })
+                .collect();
             v.dedup(); // inlined frames share their ip
             v
         };

@@ -151,6 +151,7 @@ impl Symbolizer {
                     file,
                     line,
                     object: Some(object.clone()),
+                    generated: None,
                 });
             }
         }

@@ -292,20 +292,25 @@ impl Lines {
 }
 
 /// `   at 0x401136: worker (racy.c:14)`, `   by 0x…: malloc (in /lib/…)`,
-/// `   by 0x…: ??? (in /lib/…)`, `   by 0x…: ???`.
-pub(crate) fn frame_line(index: usize, f: &Frame) -> String {
+/// `   by 0x…: ??? (in /lib/…)`, `   by 0x…: <generated code> (in anonymous
+/// 0x…-0x…)`, `   by 0x…: ???`.
+pub fn frame_line(index: usize, f: &Frame) -> String {
     let lead = if index == 0 { "at" } else { "by" };
-    let mut s = format!(
-        "   {lead} 0x{:X}: {}",
-        f.ip,
-        f.function.as_deref().unwrap_or("???")
-    );
-    match (&f.file, f.line, &f.object) {
-        (Some(file), Some(line), _) => {
+    let name = match (&f.function, &f.generated) {
+        (Some(name), _) => name.as_str(),
+        (None, Some(_)) => "<generated code>",
+        (None, None) => "???",
+    };
+    let mut s = format!("   {lead} 0x{:X}: {name}", f.ip);
+    match (&f.file, f.line, &f.object, &f.generated) {
+        (Some(file), Some(line), _, _) => {
             let _ = write!(s, " ({file}:{line})");
         }
-        (_, _, Some(obj)) => {
+        (_, _, Some(obj), _) => {
             let _ = write!(s, " (in {obj})");
+        }
+        (_, _, None, Some(mapping)) => {
+            let _ = write!(s, " (in {mapping})");
         }
         _ => {}
     }

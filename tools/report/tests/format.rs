@@ -32,6 +32,7 @@ fn src(ip: u64, function: &str, dir: &str, file: &str, line: u32, object: &str) 
         file: Some(file.into()),
         line: Some(line),
         object: Some(object.into()),
+        generated: None,
     }
 }
 

@@ -16,6 +16,7 @@ fn frame(ip: u64, mangled: Option<&str>, obj: &str, file: Option<(&str, u32)>) -
         file: file.map(|(f, _)| f.to_string()),
         line: file.map(|(_, l)| l),
         object: Some(obj.to_string()),
+        generated: None,
     }
 }
 

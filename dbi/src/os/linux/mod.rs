@@ -219,6 +219,27 @@ pub(crate) fn executable_mappings() -> Vec<(u64, u64, String, u64)> {
         .collect()
 }
 
+/// The mapping holding `addr`: `(start, end, name)`, the name being the
+/// path, `[heap]`-style tag or empty (anonymous), from the real
+/// /proc/self/maps (not the guest's view of it).
+pub fn mapping_of(addr: u64) -> Option<(u64, u64, String)> {
+    let maps = read_file(b"/proc/self/maps");
+    String::from_utf8_lossy(&maps).lines().find_map(|l| {
+        let (range, rest) = l.split_once(' ')?;
+        let (a, b) = range.split_once('-')?;
+        let (a, b) = (
+            u64::from_str_radix(a, 16).ok()?,
+            u64::from_str_radix(b, 16).ok()?,
+        );
+        if !(a..b).contains(&addr) {
+            return None;
+        }
+        // perms offset dev inode, then the name (which may hold spaces).
+        let name = rest.splitn(5, ' ').nth(4).unwrap_or("").trim_start();
+        Some((a, b, name.to_string()))
+    })
+}
+
 /// Threads of the process (the `Threads:` line of /proc/self/status).
 pub(crate) fn thread_count() -> usize {
     let st = read_file(b"/proc/self/status");

@@ -737,6 +737,10 @@ pub(crate) struct CodeSymbols {
     /// Sorted by `start`.
     modules: Vec<Module>,
     num_callers: usize,
+    /// Mappings found holding code outside every module (JIT buffers),
+    /// `(start, end, description)`: /proc/self/maps is read again only for
+    /// an address outside all of them.
+    generated: Vec<(u64, u64, String)>,
 }
 
 impl CodeSymbols {
@@ -745,7 +749,24 @@ impl CodeSymbols {
             symbolizer: Symbolizer::new(),
             modules: Vec::new(),
             num_callers: num_callers.max(1),
+            generated: Vec::new(),
         }
+    }
+
+    /// What `Frame::generated` says of code at `ip`, which no module holds.
+    fn generated_code(&mut self, ip: u64) -> Option<String> {
+        if let Some((_, _, d)) = self
+            .generated
+            .iter()
+            .find(|(a, b, _)| (*a..*b).contains(&ip))
+        {
+            return Some(d.clone());
+        }
+        let (a, b, name) = dbi::mapping_of(ip)?;
+        let owner = if name.is_empty() { "anonymous" } else { &name };
+        let d = format!("{owner} 0x{a:X}-0x{b:X}");
+        self.generated.push((a, b, d.clone()));
+        Some(d)
     }
 
     pub(crate) fn module_loaded(&mut self, path: &str, start: u64, len: u64, bias: u64) {
@@ -774,6 +795,13 @@ impl CodeSymbols {
         );
         let modules = &self.modules;
         let mut s = self.symbolizer.stack(&ips, |ip| module_of(modules, ip));
+        for f in &mut s.frames {
+            // No module, or an anonymous executable mapping announced as one.
+            if f.object.as_deref().unwrap_or("").is_empty() && f.function.is_none() {
+                f.object = None;
+                f.generated = self.generated_code(f.ip);
+            }
+        }
         cut_below_main(&mut s);
         s.frames.truncate(self.num_callers);
         s
@@ -793,17 +821,7 @@ impl CodeSymbols {
         s.frames
             .iter()
             .enumerate()
-            .map(|(i, f)| {
-                let lead = if i == 0 { "at" } else { "by" };
-                let name = f.function.as_deref().unwrap_or("???");
-                match (&f.file, f.line, &f.object) {
-                    (Some(file), Some(line), _) => {
-                        format!("   {lead} 0x{:X}: {name} ({file}:{line})", f.ip)
-                    }
-                    (_, _, Some(obj)) => format!("   {lead} 0x{:X}: {name} (in {obj})", f.ip),
-                    _ => format!("   {lead} 0x{:X}: {name}", f.ip),
-                }
-            })
+            .map(|(i, f)| hbgrind_report::frame_line(i, f))
             .collect()
     }
 }
