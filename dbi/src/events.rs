@@ -154,6 +154,8 @@ pub(crate) struct ThreadEvents {
     buf: u64,
     /// The shadow call stack: (node, stack pointer before the call).
     stack: Vec<(StackId, u64)>,
+    /// The shadow stacks of the other stacks this thread ran on.
+    regions: crate::stack_regions::RegionTracker,
     /// Hooked calls not yet returned, innermost last.
     pub(crate) pending: Vec<PendingReturn>,
     /// Timeslices this thread used up (deterministic schedules).
@@ -167,6 +169,7 @@ impl ThreadEvents {
             num,
             buf: 0,
             stack: Vec::new(),
+            regions: Default::default(),
             pending: Vec::new(),
             slices: 0,
             out: Vec::new(),
@@ -225,6 +228,7 @@ impl ThreadEvents {
         for r in records {
             match sites.get(r.site) {
                 Some(Site::Return) => {
+                    self.regions.at(r.value, &mut self.stack);
                     // The frame whose call left rsp at r.value + 8, and deeper ones.
                     let after = r.value.wrapping_add(8);
                     while self.stack.last().is_some_and(|&(_, sp)| sp <= after) {
@@ -232,6 +236,7 @@ impl ThreadEvents {
                     }
                 }
                 Some(&Site::Call { ret }) => {
+                    self.regions.at(r.value, &mut self.stack);
                     while self.stack.last().is_some_and(|&(_, sp)| sp <= r.value) {
                         self.stack.pop();
                     }

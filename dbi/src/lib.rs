@@ -27,6 +27,7 @@ mod os; // the only cfg(target_os): raw syscalls, memory, GS base, signal frames
 #[doc(hidden)]
 pub mod selftest; // Machine: native vs translated runs, for the differential test
 mod signal; // guest signal actions, delivery to translated handlers, sigreturn
+mod stack_regions; // one shadow call stack per registered stack (coroutines)
 mod stacks; // the call-stack tree behind StackId
 mod syscall; // the syscall layer: what the guest's syscalls mean to us
 mod tool_events; // flushes, hooked calls and returns, client requests
@@ -40,6 +41,7 @@ pub use crate::os::linux::{
     close, dup_high, dup_onto, exit_group, file_offset, getpid, mapping_of, open, read,
     truncate_at, write_all, Errno,
 };
+pub use crate::stack_regions::{deregister_stack, register_stack};
 pub use iced_x86::{Instruction, Mnemonic, OpAccess, UsedMemory};
 
 /// What a tool wants the translator to do for it.

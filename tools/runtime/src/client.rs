@@ -649,19 +649,26 @@ impl Core {
                 }
                 Some(n)
             }
+            // Registered stacks keep their own shadow call stacks (dbi
+            // stack_regions.rs).
             Request::StackRegister { start, end } => {
                 let id = self.next_stack;
                 self.next_stack += 1;
                 self.stacks.insert(id, RegisteredStack { start, end });
+                dbi::register_stack(start, end);
                 Some(id)
             }
             Request::StackDeregister { id } => {
-                self.stacks.remove(&id);
+                if let Some(s) = self.stacks.remove(&id) {
+                    dbi::deregister_stack(s.start, s.end);
+                }
                 Some(0)
             }
             Request::StackChange { id, start, end } => {
                 if let Some(s) = self.stacks.get_mut(&id) {
+                    dbi::deregister_stack(s.start, s.end);
                     *s = RegisteredStack { start, end };
+                    dbi::register_stack(start, end);
                 }
                 Some(0)
             }
