@@ -157,22 +157,25 @@ impl Dispatcher {
         }
         let rsp = self.ts.gpr(reg::RSP);
         self.ts.events.drop_stale_pending(rsp);
-        let Some(p) = self.ts.events.pending.last().copied() else {
-            return;
-        };
-        if p.ret_addr != pc || p.rsp_after != rsp {
-            return;
-        }
-        self.ts.events.pending.pop();
-        tracing::debug!(
-            thread = p.call.thread,
-            function = %self.hooks.requests[p.call.hook].symbol,
-            ret = self.ts.gpr(reg::RAX),
-            "hook exit"
-        );
-        if p.exit {
-            let ret = self.ts.gpr(reg::RAX);
-            self.config.tool.on_hook_exit(&p.call, ret);
+        // Hooked functions that tail-jump into other hooked ones (QEMU's
+        // qemu_rec_mutex_lock_impl -> qemu_mutex_lock_impl ->
+        // pthread_mutex_lock) share one return: it ends all of them,
+        // innermost first.
+        while let Some(p) = self.ts.events.pending.last().copied() {
+            if p.ret_addr != pc || p.rsp_after != rsp {
+                return;
+            }
+            self.ts.events.pending.pop();
+            tracing::debug!(
+                thread = p.call.thread,
+                function = %self.hooks.requests[p.call.hook].symbol,
+                ret = self.ts.gpr(reg::RAX),
+                "hook exit"
+            );
+            if p.exit {
+                let ret = self.ts.gpr(reg::RAX);
+                self.config.tool.on_hook_exit(&p.call, ret);
+            }
         }
     }
 
