@@ -60,6 +60,7 @@ pub(crate) fn threads() -> usize {
 /// In a fork child only the forking thread exists.
 pub(crate) fn reset_threads_after_fork() {
     THREADS.store(1, Ordering::Release);
+    crate::all_blocked::reset_after_fork();
     // Tickets taken by threads that do not exist in the child are void:
     // the forking thread holds the lock (its ticket is being served).
     NEXT_TICKET.store(
@@ -330,7 +331,24 @@ fn thread_loop(mut mine: ThreadState, mut pc: u64, first: Option<BigGuard>) -> !
         let (step, requeue) = step;
         match step {
             Step::Blocking { nr, args, next } => {
-                let outcome = crate::os::linux::guest_syscall::run_interruptible(nr, args);
+                let outcome = if crate::all_blocked::waits_forever(nr, &args) {
+                    let me = crate::all_blocked::BlockedThread {
+                        thread: mine.events.num,
+                        pc: next - 2,
+                        stack: mine.events.stack_id(),
+                        futex: args[0],
+                    };
+                    crate::all_blocked::wait(me, args, threads, |blocked| {
+                        let mut guard = lock();
+                        guard
+                            .dispatcher()
+                            .config
+                            .tool
+                            .on_all_threads_blocked(blocked);
+                    })
+                } else {
+                    crate::os::linux::guest_syscall::run_interruptible(nr, args)
+                };
                 finished = Some((nr, args, outcome, next));
                 pc = next;
             }

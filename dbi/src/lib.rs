@@ -18,6 +18,7 @@
 //!
 //! `--smc-check` chooses which code is checked (`SmcCheck`).
 
+mod all_blocked; // every thread waiting forever on a futex: a deadlock
 mod arch; // the only cfg(target_arch): decode, emit, enter/leave, ThreadBlock
 mod code_cache; // CodeCache, Block: translations in regions near the guest code
 mod dispatch; // Dispatcher: the loop between the cache and the runtime
@@ -33,6 +34,7 @@ mod syscall; // the syscall layer: what the guest's syscalls mean to us
 mod tool_events; // flushes, hooked calls and returns, client requests
 mod translate; // translate(): decode, show the tool, emit, place
 
+pub use crate::all_blocked::BlockedThread;
 pub use crate::events::SyncHints;
 pub use crate::os::linux::fds::reserve as reserve_fds;
 pub use crate::os::linux::mem::{map_anon, unmap};
@@ -326,6 +328,9 @@ pub trait Tool: Send {
     }
     /// `thread` is exiting (its last event).
     fn on_thread_exit(&mut self, _thread: ThreadNum) {}
+    /// Every guest thread has waited on a futex with no timeout, and nothing
+    /// changed for a while: a deadlock (`all_blocked.rs`). Told once.
+    fn on_all_threads_blocked(&mut self, _blocked: &[BlockedThread]) {}
     /// A client request (`VALGRIND_DO_CLIENT_REQUEST`): `args[0]` is the
     /// request code, `args[1..6]` its arguments. Return the value the guest
     /// gets, or `None` for "not mine" (the guest then gets the default it

@@ -7,12 +7,17 @@
 
 use hbgrind_tests::{hbgrind, scratch_dir, Output, Program, Run};
 
-/// `hbgrind explore ARGS...`, its runs' files under a scratch directory.
+/// `hbgrind explore ARGS...`, its runs' files in a fresh scratch directory
+/// (`explore_in` gives the directory back).
 fn explore(name: &str, args: &[&str]) -> Output {
+    explore_in(name, args).0
+}
+
+fn explore_in(name: &str, args: &[&str]) -> (Output, std::path::PathBuf) {
     let dir = scratch_dir(&format!("explore-{name}"));
     let mut run = Run::new(hbgrind()).arg("explore").arg("-o").arg(&dir);
     run = run.args(args);
-    run.native()
+    (run.native(), dir)
 }
 
 /// The `reproduce:` command of the finding whose text contains `what`.
@@ -161,6 +166,59 @@ fn correct_programs_find_nothing_and_bad_usage_is_one_line() {
         assert!(
             err.contains(message) && err.lines().count() == 1,
             "{args:?}: {err}"
+        );
+    }
+}
+
+const DEADLOCK: &str = "every thread waited forever on a futex (a deadlock)";
+
+/// A deadlock that only some schedules reach is a finding (hbgrind saw
+/// every thread wait forever, and the run was ended then); its seed
+/// deadlocks again; the other schedules show the lock-order violation.
+#[test]
+fn a_deadlock_in_some_schedules_is_found_and_reproduced() {
+    let prog = Program::build("explore/lock_order_deadlock.c");
+    let path = prog.path.to_str().unwrap();
+    let out = explore("deadlock", &["-n", "12", "--jobs", "2", path]);
+    let text = out.stdout_text();
+    assert_eq!(out.status.code(), Some(2), "{text}{}", out.stderr_text());
+    let k = runs_showing(&text, DEADLOCK);
+    assert!(0 < k && k < 12, "{text}");
+    assert!(
+        text.contains("lock order") && text.contains("at b_then_a (lock_order_deadlock.c:37)"),
+        "{text}"
+    );
+    // The seed of the deadlock, from its reproduce line.
+    let seed = reproduce_command(&text, DEADLOCK)[1]
+        .strip_prefix("--sched-seed=")
+        .unwrap()
+        .to_string();
+    let (again, dir) = explore_in("deadlock-again", &["-n", "1", "--first-seed", &seed, path]);
+    assert!(
+        again.stdout_text().contains(DEADLOCK),
+        "{}",
+        again.stdout_text()
+    );
+    // The run's report names every thread and where it waits.
+    let log = dir.join(format!("seed-{seed}.log"));
+    let log = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        log.contains("All 3 threads wait on futexes with no timeout, and none was woken for 2 s"),
+        "{log}"
+    );
+    for (thread, function) in [(1, "main"), (2, "a_then_b"), (3, "b_then_a")] {
+        let at = log
+            .find(&format!("Thread #{thread} waits on the futex at 0x"))
+            .unwrap_or_else(|| panic!("thread {thread} in\n{log}"));
+        let block: Vec<&str> = log[at..]
+            .lines()
+            .skip(1)
+            .take_while(|l| l.contains(" 0x"))
+            .collect();
+        let block = block.join("\n");
+        assert!(
+            block.contains(&format!("{function} (lock_order_deadlock.c:")),
+            "{block}"
         );
     }
 }

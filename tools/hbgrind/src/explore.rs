@@ -7,8 +7,9 @@
 //!
 //! A finding is an error context of the race tool (the same grouping as
 //! its `--json-file` context fingerprints: kind and both stacks, never
-//! addresses), a death by a signal, or a run that did not end within
-//! `--timeout` (a deadlock or a hang). Each run's program output, report
+//! addresses), a death by a signal, a deadlock (hbgrind saw every thread
+//! wait forever on a futex; the run is ended then), or a run that did not
+//! end within `--timeout` (a hang). Each run's program output, report
 //! and JSON go to `DIR/seed-N.{out,log,jsonl}`, not to the terminal.
 //!
 //! Exit status: 0 when no run found anything, 2 when some did, 1 for bad
@@ -69,6 +70,8 @@ struct Outcome {
     signal: Option<i32>,
     signal_at: Option<String>,
     timed_out: bool,
+    /// hbgrind found every thread waiting forever (and the run was ended).
+    deadlock: bool,
 }
 
 /// One distinct finding over all runs.
@@ -103,29 +106,37 @@ pub(crate) fn main(args: &[OsString]) -> anyhow::Result<ExitCode> {
 
     let last = cli.first_seed.saturating_add(cli.runs - 1);
     let mut seeds = cli.first_seed..=last;
-    let mut running: Vec<(u32, Child, Instant)> = Vec::new();
+    let mut running: Vec<(u32, Child, Instant, bool)> = Vec::new();
+    let mut polls = 0u64;
     let mut outcomes: Vec<Outcome> = Vec::new();
     let mut found = false;
     loop {
         while running.len() < cli.jobs as usize && !(cli.until_found && found) {
             let Some(seed) = seeds.next() else { break };
             let child = start(&hbgrind, &cli.command, &dir, seed)?;
-            running.push((seed, child, Instant::now()));
+            running.push((seed, child, Instant::now(), false));
         }
         if running.is_empty() {
             break;
         }
         std::thread::sleep(Duration::from_millis(20));
+        polls += 1;
         let mut i = 0;
         while i < running.len() {
-            let (seed, child, started) = &mut running[i];
+            let (seed, child, started, deadlock) = &mut running[i];
             let timed_out = started.elapsed() > Duration::from_secs(cli.timeout);
+            // A deadlock hbgrind reported ends the run (about once a second).
+            if !*deadlock && polls % 50 == 0 && reported_deadlock(&dir, *seed) {
+                *deadlock = true;
+                let _ = child.kill();
+            }
             if timed_out {
                 let _ = child.kill();
             }
             match child.try_wait() {
                 Ok(Some(status)) => {
-                    let outcome = finish(*seed, status, timed_out, &dir);
+                    let deadlock = *deadlock || reported_deadlock(&dir, *seed);
+                    let outcome = finish(*seed, status, timed_out && !deadlock, deadlock, &dir);
                     found |= outcome.found();
                     outcomes.push(outcome);
                     running.swap_remove(i);
@@ -179,7 +190,20 @@ fn start(hbgrind: &Path, command: &[OsString], dir: &Path, seed: u32) -> anyhow:
         .with_context(|| format!("explore: cannot run {}", hbgrind.display()))
 }
 
-fn finish(seed: u32, status: std::process::ExitStatus, timed_out: bool, dir: &Path) -> Outcome {
+/// The marker of hbgrind's report of every thread waiting forever.
+const ALL_BLOCKED: &str = "---All-Threads-Blocked---";
+
+fn reported_deadlock(dir: &Path, seed: u32) -> bool {
+    std::fs::read_to_string(run_file(dir, seed, "log")).is_ok_and(|log| log.contains(ALL_BLOCKED))
+}
+
+fn finish(
+    seed: u32,
+    status: std::process::ExitStatus,
+    timed_out: bool,
+    deadlock: bool,
+    dir: &Path,
+) -> Outcome {
     use std::os::unix::process::ExitStatusExt;
     let mut errors: Vec<(String, ErrorObject)> = Vec::new();
     // A run killed before it wrote anything has no file: no errors.
@@ -190,7 +214,12 @@ fn finish(seed: u32, status: std::process::ExitStatus, timed_out: bool, dir: &Pa
             }
         }
     }
-    let signal = if timed_out { None } else { status.signal() };
+    // A run we killed did not die of its own signal.
+    let signal = if timed_out || deadlock {
+        None
+    } else {
+        status.signal()
+    };
     let signal_at = signal.and_then(|_| {
         let text = std::fs::read_to_string(run_file(dir, seed, "jsonl")).ok()?;
         fatal_frame(&text)
@@ -201,6 +230,7 @@ fn finish(seed: u32, status: std::process::ExitStatus, timed_out: bool, dir: &Pa
         signal,
         signal_at,
         timed_out,
+        deadlock,
     }
 }
 
@@ -227,7 +257,7 @@ fn fatal_frame(json_lines: &str) -> Option<String> {
 
 impl Outcome {
     fn found(&self) -> bool {
-        !self.errors.is_empty() || self.signal.is_some() || self.timed_out
+        !self.errors.is_empty() || self.signal.is_some() || self.timed_out || self.deadlock
     }
 }
 
@@ -259,6 +289,16 @@ fn collect(outcomes: &[Outcome]) -> Vec<Finding> {
                         text.push_str(&format!("\n       at {at}"));
                     }
                     text
+                },
+                o.seed,
+            );
+        }
+        if o.deadlock {
+            add(
+                "deadlock".into(),
+                &|| {
+                    "every thread waited forever on a futex (a deadlock); each one's stack is in the run's log"
+                        .into()
                 },
                 o.seed,
             );
@@ -407,6 +447,7 @@ mod tests {
             signal,
             signal_at: None,
             timed_out: seed == 4,
+            deadlock: false,
         };
         let outcomes = [
             outcome(1, Some(11)),

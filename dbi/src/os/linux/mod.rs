@@ -293,6 +293,15 @@ pub(crate) fn futex_wake_all(word: &core::sync::atomic::AtomicU32) {
     };
 }
 
+/// The time on `clock` (clock_gettime(2)): seconds and nanoseconds.
+pub(crate) fn clock_now(clock: u64) -> [u64; 2] {
+    let mut ts = [0u64; 2];
+    // SAFETY:
+    // - clock_gettime writes 16 bytes (a timespec) into `ts`, a live local.
+    let _ = unsafe { syscall6(228, [clock, ts.as_mut_ptr() as u64, 0, 0, 0, 0]) };
+    ts
+}
+
 /// Lets other threads run (sched_yield(2)).
 pub(crate) fn sched_yield() {
     // SAFETY:

@@ -1089,6 +1089,10 @@ impl Tool for RaceTool {
         self.last_created.insert(parent, child);
     }
 
+    fn on_all_threads_blocked(&mut self, blocked: &[dbi::BlockedThread]) {
+        self.reporter.all_threads_blocked(blocked);
+    }
+
     fn on_thread_exit(&mut self, thread: ThreadNum) {
         self.engine.thread_exit(ThreadId(thread));
         if let Some((start, end)) = self.thread_memory.remove(&thread) {

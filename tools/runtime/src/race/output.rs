@@ -633,6 +633,36 @@ impl Reporter {
         self.symbols.backtrace_lines(pc, stack)
     }
 
+    /// Every thread waits forever (dbi's `all_blocked`): each one's stack,
+    /// in the text report (not an error of the summary: Valgrind's tools
+    /// have no such kind).
+    pub(crate) fn all_threads_blocked(&mut self, blocked: &[dbi::BlockedThread]) {
+        if self.finished || self.silent() || self.xml.is_some() {
+            return;
+        }
+        self.follow_fork();
+        let p = self.text.prefix();
+        let mut text = format!(
+            "{p}---All-Threads-Blocked------------------------------------------\n{p}\n\
+             {p}All {} threads wait on futexes with no timeout, and none was woken for 2 s:\n\
+             {p}a deadlock, unless a signal handler or another process wakes one.\n",
+            blocked.len()
+        );
+        let mut blocked = blocked.to_vec();
+        blocked.sort_by_key(|b| b.thread);
+        for b in &blocked {
+            text.push_str(&format!(
+                "{p}\n{p}Thread #{} waits on the futex at 0x{:X}\n",
+                b.thread, b.futex
+            ));
+            for line in self.symbols.backtrace_lines(b.pc, b.stack) {
+                text.push_str(&format!("{p}{line}\n"));
+            }
+        }
+        text.push_str(&format!("{p}\n"));
+        let _ = dbi::write_all(self.config.log_fd, text.as_bytes());
+    }
+
     /// The end of the run: `ERROR SUMMARY` (with `-v`, the used
     /// suppressions), the XML trailer. Returns the errors shown.
     pub(crate) fn finish(&mut self) -> u64 {
