@@ -107,7 +107,7 @@ pub(crate) fn main(args: &[OsString]) -> anyhow::Result<ExitCode> {
     let last = cli.first_seed.saturating_add(cli.runs - 1);
     let mut seeds = cli.first_seed..=last;
     let mut running: Vec<(u32, Child, Instant, bool)> = Vec::new();
-    let mut polls = 0u64;
+    let mut last_check = Instant::now();
     let mut outcomes: Vec<Outcome> = Vec::new();
     let mut found = false;
     loop {
@@ -120,13 +120,16 @@ pub(crate) fn main(args: &[OsString]) -> anyhow::Result<ExitCode> {
             break;
         }
         std::thread::sleep(Duration::from_millis(20));
-        polls += 1;
+        let check_logs = last_check.elapsed() >= Duration::from_secs(1);
+        if check_logs {
+            last_check = Instant::now();
+        }
         let mut i = 0;
         while i < running.len() {
             let (seed, child, started, deadlock) = &mut running[i];
             let timed_out = started.elapsed() > Duration::from_secs(cli.timeout);
             // A deadlock hbgrind reported ends the run (about once a second).
-            if !*deadlock && polls % 50 == 0 && reported_deadlock(&dir, *seed) {
+            if !*deadlock && check_logs && reported_deadlock(&dir, *seed) {
                 *deadlock = true;
                 let _ = child.kill();
             }
