@@ -238,7 +238,9 @@ pub(crate) struct RaceTool {
     /// Per access of the current batch: the engine would ignore it
     /// (`Engine::redundancy`), so it is dropped before its site is interned.
     redundant: Vec<bool>,
-    /// Instructions that are seq_cst stores (`mov` then `mfence`), by pc.
+    /// Instructions whose plain stores are atomic stores, by pc: GCC's
+    /// seq_cst store (`mov` then `mfence`), and every `mov` store of a
+    /// threading runtime (`on_block`; papers/lockmodels.md, "OpenMP").
     seq_cst_stores: PcSet,
     /// Sites of plain (not LOCK-prefixed) read-modify-writes.
     plain_updates: SiteSet,
@@ -264,7 +266,9 @@ pub(crate) struct RaceTool {
     libc_text: (u64, u64),
     libc_data: (u64, u64),
     /// Threading runtimes (libgomp) mapped: (start, len). Their plain
-    /// accesses are not checked (papers/lockmodels.md, "OpenMP").
+    /// accesses are not checked, but their `mov` stores are release stores
+    /// and so their loads of those words acquire loads (papers/lockmodels.md,
+    /// "OpenMP").
     runtime_libs: Vec<(u64, u64)>,
     batch: Vec<AccessRecord>,
     reporter: Reporter,
@@ -582,6 +586,13 @@ impl RaceTool {
             }
         }
         true
+    }
+
+    /// Whether `pc` lies in a threading runtime (libgomp, libomp).
+    fn is_runtime_code(&self, pc: u64) -> bool {
+        self.runtime_libs
+            .iter()
+            .any(|&(start, len)| pc.wrapping_sub(start) < len)
     }
 
     /// The memory operand size of the guest instruction at `pc` (decoded
@@ -1021,6 +1032,22 @@ impl Tool for RaceTool {
     }
 
     fn on_block(&mut self, block: &BlockView<'_>) {
+        if self.is_runtime_code(block.guest_pc) {
+            // A threading runtime publishes with plain `mov`s: on x86-64
+            // its C11 release stores and acquire loads are `mov`s that
+            // nothing tells apart from its other accesses (libgomp's
+            // barrier generation, a task's `children` cleared for
+            // `taskwait`). So every `mov` store of it is a release store,
+            // its location atomic from then on, and the runtime's later
+            // loads there acquire loads, whatever shape its spin waits have.
+            for (insn, memory) in block.instructions.iter().zip(block.memory) {
+                if insn.mnemonic() == Mnemonic::Mov
+                    && memory.iter().any(|u| u.access() == OpAccess::Write)
+                {
+                    self.seq_cst_stores.insert(insn.ip());
+                }
+            }
+        }
         // GCC's seq_cst store is `mov [m], r` then `mfence`: the `mov` is
         // an atomic store, and its location an atomic variable.
         for (i, pair) in block.instructions.windows(2).enumerate() {
