@@ -588,6 +588,46 @@ impl RaceTool {
         true
     }
 
+    /// `on_accesses_of` for a process with a threading runtime mapped: the
+    /// runtime's plain read-modify-writes (`sub [m], 1` on libgomp's
+    /// `team->task_count`, under its task lock, which a thread arriving
+    /// last at a barrier reads without the lock) are atomic ones, as its
+    /// `mov` stores are release stores (`on_block`): on x86-64 each of them
+    /// publishes what its thread did before (papers/lockmodels.md,
+    /// "OpenMP"). The batch is handed over in order around them.
+    fn on_accesses_with_runtime(
+        &mut self,
+        tid: ThreadId,
+        thread: ThreadNum,
+        accesses: &[MemAccess],
+    ) {
+        let mut start = 0;
+        for (i, a) in accesses.iter().enumerate() {
+            if a.kind == DbiAccessKind::Update && !a.atomic && self.is_runtime_code(a.pc) {
+                self.on_accesses_of(tid, thread, &accesses[start..i]);
+                start = i + 1;
+                if a.size == 0 || self.ignore_flags(thread) != 0 {
+                    continue;
+                }
+                let site = self.sites.intern_access(a.stack, a.pc, a.size);
+                // Atomic at any size: the runtime also stores the word as
+                // part of a wider one (`gomp_new_team` clears `task_count`
+                // with the next field in one 8-byte `mov`).
+                self.declare(a.addr);
+                let result = self.engine.atomic_rmw(
+                    tid,
+                    a.addr,
+                    u64::from(a.size),
+                    MemoryOrder::SeqCst,
+                    site,
+                );
+                self.check(result);
+                self.drain();
+            }
+        }
+        self.on_accesses_of(tid, thread, &accesses[start..]);
+    }
+
     /// Whether `pc` lies in a threading runtime (libgomp, libomp).
     fn is_runtime_code(&self, pc: u64) -> bool {
         self.runtime_libs
@@ -1075,7 +1115,11 @@ impl Tool for RaceTool {
     fn on_accesses(&mut self, thread: ThreadNum, accesses: &[MemAccess]) {
         let tid = ThreadId(thread);
         let epoch_before = self.engine.filter_epoch(tid);
-        self.on_accesses_of(tid, thread, accesses);
+        if self.runtime_libs.is_empty() {
+            self.on_accesses_of(tid, thread, accesses);
+        } else {
+            self.on_accesses_with_runtime(tid, thread, accesses);
+        }
         self.batch_synchronised =
             epoch_before.is_none() || self.engine.filter_epoch(tid) != epoch_before;
     }
