@@ -14,6 +14,7 @@
 //! expect-misuse: unlock-unlocked unlock_unlocked.c:16
 //! tsan-expect: race write 1 size_unaligned_overlap.c:23 / write 2 size_unaligned_overlap.c:31
 //! tsan-expect: none
+//! hbgrind-expect: none
 //! hbgrind-options: --lock-model=custom_lock.model
 //! build-with: glib-2.0
 //! ```
@@ -46,6 +47,12 @@
 //!   Valgrind client requests, it sizes some unaligned accesses differently),
 //!   the set TSan is held to instead, with a comment in the program saying
 //!   why. Several `tsan-expect` lines make one set; `none` stands alone.
+//! - `hbgrind-expect: race ... | lockorder ... | misuse ... | none`: a
+//!   known failure of hbgrind, in the syntax of `tsan-expect`: the set
+//!   hbgrind reports today where it is wrong, with a comment saying why.
+//!   The `expect-*` labels stay what is true of the program; the tests hold
+//!   hbgrind to this set instead (so a fix, or a new error, shows as a
+//!   difference and the line must go) and name the program a known failure.
 //! - `hbgrind-options: OPTION...`: options hbgrind needs to run the program
 //!   as labelled (for a lock library of the program's own, the model file
 //!   that describes it), separated by spaces, in order; several lines add
@@ -199,6 +206,9 @@ pub struct Labels {
     pub expected: Findings,
     /// What ThreadSanitizer reports instead, when a `tsan-expect` says so.
     pub tsan_override: Option<Findings>,
+    /// What hbgrind reports today, when a `hbgrind-expect` says it is
+    /// wrong (a known failure).
+    pub hbgrind_override: Option<Findings>,
     /// Options to run hbgrind with (`hbgrind-options`), as written.
     pub hbgrind_options: Vec<String>,
     /// pkg-config packages to build with (`build-with`).
@@ -209,6 +219,11 @@ impl Labels {
     /// The set ThreadSanitizer is held to.
     pub fn for_tsan(&self) -> &Findings {
         self.tsan_override.as_ref().unwrap_or(&self.expected)
+    }
+
+    /// The set hbgrind is held to: the true one, unless a known failure.
+    pub fn for_hbgrind(&self) -> &Findings {
+        self.hbgrind_override.as_ref().unwrap_or(&self.expected)
     }
 }
 
@@ -229,11 +244,12 @@ impl fmt::Display for LabelError {
 
 impl std::error::Error for LabelError {}
 
-const KEYWORDS: [&str; 6] = [
+const KEYWORDS: [&str; 7] = [
     "expect-race:",
     "expect-lockorder:",
     "expect-misuse:",
     "tsan-expect:",
+    "hbgrind-expect:",
     "hbgrind-options:",
     "build-with:",
 ];
@@ -243,9 +259,9 @@ const KEYWORDS: [&str; 6] = [
 pub fn parse_labels(program: &str, source: &str) -> Result<Labels, LabelError> {
     let lines: Vec<&str> = source.lines().collect();
     let mut labels = Labels::default();
-    let mut tsan = Findings::new();
-    let mut tsan_lines = 0;
-    let mut tsan_none_line = None;
+    // The two overrides, `tsan-expect` then `hbgrind-expect`: the set,
+    // how many lines, and the line of a `none`.
+    let mut overrides: [(Findings, usize, Option<usize>); 2] = Default::default();
     for (index, text) in lines.iter().enumerate() {
         let number = index + 1;
         let error = |message: String| LabelError {
@@ -282,23 +298,28 @@ pub fn parse_labels(program: &str, source: &str) -> Result<Labels, LabelError> {
             labels.hbgrind_options.extend(options);
             continue;
         }
-        let (set, finding) = if keyword == "tsan-expect:" {
-            tsan_lines += 1;
+        let (set, finding) = if let Some(which) = ["tsan-expect:", "hbgrind-expect:"]
+            .iter()
+            .position(|k| *k == keyword)
+        {
+            let (set, count, none_line) = &mut overrides[which];
+            *count += 1;
             if body == "none" {
-                tsan_none_line = Some(number);
+                *none_line = Some(number);
                 continue;
             }
             let (kind, rest) = body.split_once(' ').unwrap_or((body, ""));
+            let name = keyword.trim_end_matches(':');
             let finding = match kind {
                 "race" => context.race(rest.trim()),
                 "lockorder" => context.lock_order(rest.trim()),
                 "misuse" => context.misuse(rest.trim()),
                 _ => Err(format!(
-                    "tsan-expect wants `race ...`, `lockorder ...`, `misuse ...` or `none`, not {body:?}"
+                    "{name} wants `race ...`, `lockorder ...`, `misuse ...` or `none`, not {body:?}"
                 )),
             }
             .map_err(&error)?;
-            (&mut tsan, finding)
+            (set, finding)
         } else {
             let finding = match keyword {
                 "expect-race:" => context.race(body),
@@ -312,15 +333,21 @@ pub fn parse_labels(program: &str, source: &str) -> Result<Labels, LabelError> {
             return Err(error(format!("duplicate label: {finding}")));
         }
     }
-    if let Some(line) = tsan_none_line.filter(|_| tsan_lines > 1) {
-        return Err(LabelError {
-            program: program.to_string(),
-            line,
-            message: "`tsan-expect: none` must be the only tsan-expect".into(),
-        });
-    }
-    if tsan_lines > 0 {
-        labels.tsan_override = Some(tsan);
+    let [tsan, hbgrind] = overrides;
+    for ((set, count, none_line), name, slot) in [
+        (tsan, "tsan-expect", &mut labels.tsan_override),
+        (hbgrind, "hbgrind-expect", &mut labels.hbgrind_override),
+    ] {
+        if let Some(line) = none_line.filter(|_| count > 1) {
+            return Err(LabelError {
+                program: program.to_string(),
+                line,
+                message: format!("`{name}: none` must be the only {name}"),
+            });
+        }
+        if count > 0 {
+            *slot = Some(set);
+        }
     }
     Ok(labels)
 }

@@ -300,6 +300,25 @@ fn every_label_kind_and_the_tsan_override_parse() {
     let none = parse_labels("p.c", "/* p.c: x\n * tsan-expect: none */\nint a;\n").unwrap();
     assert_eq!(none.expected, Findings::new());
     assert_eq!(none.tsan_override, Some(Findings::new()));
+    let known = parse_labels(
+        "p.c",
+        "/* p.c: x\n * expect-race: write 4 p.c:4 / write 4 p.c:4\n \
+         * hbgrind-expect: none */\nint a;\n",
+    )
+    .unwrap();
+    assert_eq!(known.hbgrind_override, Some(Findings::new()));
+    assert_eq!(known.for_hbgrind(), &Findings::new());
+    assert_eq!(known.for_tsan(), &known.expected);
+    let twice = parse_labels(
+        "p.c",
+        "/* p.c: x\n * hbgrind-expect: none\n * hbgrind-expect: race write 4 p.c:4 / \
+         write 4 p.c:4 */\nint a;\n",
+    )
+    .unwrap_err();
+    assert_eq!(
+        twice.to_string(),
+        "p.c:2: `hbgrind-expect: none` must be the only hbgrind-expect"
+    );
 }
 
 #[test]
@@ -344,7 +363,8 @@ fn malformed_labels_are_refused_with_their_line() {
         (
             "expect-races: write 4 p.c:5 / read 4 p.c:4",
             "unknown label \"expect-races:\"; labels are \
-             expect-race: expect-lockorder: expect-misuse: tsan-expect: hbgrind-options: build-with:",
+             expect-race: expect-lockorder: expect-misuse: tsan-expect: hbgrind-expect: \
+             hbgrind-options: build-with:",
         ),
         (
             "hbgrind-options: lock-model=x.model",

@@ -8,7 +8,8 @@
  * programs apart, and hbgrind's atomics model takes the spin loop's flag as
  * an acquire/release location (papers/race-tool.md). ThreadSanitizer sees
  * the source-level orders and reports the race the compiler may exploit.
- * tsan-expect: race write 4 atomic_relaxed_publication.c:23 / read 4 atomic_relaxed_publication.c:34 */
+ * expect-race: write 4 atomic_relaxed_publication.c:24 / read 4 atomic_relaxed_publication.c:35
+ * hbgrind-expect: none */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>

@@ -5,7 +5,8 @@
  * atomic load, and hbgrind's atomics model takes every load and store of a
  * word that LOCK-prefixed instructions update as atomic (README, limits):
  * it cannot tell this program from a correct one and reports nothing.
- * tsan-expect: race write 4 atomic_vs_plain.c:18 / read 4 atomic_vs_plain.c:26 */
+ * expect-race: write 4 atomic_vs_plain.c:19 / read 4 atomic_vs_plain.c:27
+ * hbgrind-expect: none */
 #include <pthread.h>
 #include <stdio.h>
 

@@ -239,7 +239,9 @@ pub(crate) struct RaceTool {
     /// Per access of the current batch: the engine would ignore it
     /// (`Engine::redundancy`), so it is dropped before its site is interned.
     redundant: Vec<bool>,
-    /// Instructions that are seq_cst stores (`mov` then `mfence`), by pc.
+    /// Instructions whose plain stores are atomic stores, by pc: GCC's
+    /// seq_cst store (`mov` then `mfence`), and every `mov` store of a
+    /// threading runtime (`on_block`; papers/lockmodels.md, "OpenMP").
     seq_cst_stores: PcSet,
     /// Sites of plain (not LOCK-prefixed) read-modify-writes.
     plain_updates: SiteSet,
@@ -265,7 +267,9 @@ pub(crate) struct RaceTool {
     libc_text: (u64, u64),
     libc_data: (u64, u64),
     /// Threading runtimes (libgomp) mapped: (start, len). Their plain
-    /// accesses are not checked (papers/lockmodels.md, "OpenMP").
+    /// accesses are not checked, but their `mov` stores are release stores
+    /// and so their loads of those words acquire loads (papers/lockmodels.md,
+    /// "OpenMP").
     runtime_libs: Vec<(u64, u64)>,
     batch: Vec<AccessRecord>,
     reporter: Reporter,
@@ -583,6 +587,53 @@ impl RaceTool {
             }
         }
         true
+    }
+
+    /// `on_accesses_of` for a process with a threading runtime mapped: the
+    /// runtime's plain read-modify-writes (`sub [m], 1` on libgomp's
+    /// `team->task_count`, under its task lock, which a thread arriving
+    /// last at a barrier reads without the lock) are atomic ones, as its
+    /// `mov` stores are release stores (`on_block`): on x86-64 each of them
+    /// publishes what its thread did before (papers/lockmodels.md,
+    /// "OpenMP"). The batch is handed over in order around them.
+    fn on_accesses_with_runtime(
+        &mut self,
+        tid: ThreadId,
+        thread: ThreadNum,
+        accesses: &[MemAccess],
+    ) {
+        let mut start = 0;
+        for (i, a) in accesses.iter().enumerate() {
+            if a.kind == DbiAccessKind::Update && !a.atomic && self.is_runtime_code(a.pc) {
+                self.on_accesses_of(tid, thread, &accesses[start..i]);
+                start = i + 1;
+                if a.size == 0 || self.ignore_flags(thread) != 0 {
+                    continue;
+                }
+                let site = self.sites.intern_access(a.stack, a.pc, a.size);
+                // Atomic at any size: the runtime also stores the word as
+                // part of a wider one (`gomp_new_team` clears `task_count`
+                // with the next field in one 8-byte `mov`).
+                self.declare(a.addr);
+                let result = self.engine.atomic_rmw(
+                    tid,
+                    a.addr,
+                    u64::from(a.size),
+                    MemoryOrder::SeqCst,
+                    site,
+                );
+                self.check(result);
+                self.drain();
+            }
+        }
+        self.on_accesses_of(tid, thread, &accesses[start..]);
+    }
+
+    /// Whether `pc` lies in a threading runtime (libgomp, libomp).
+    fn is_runtime_code(&self, pc: u64) -> bool {
+        self.runtime_libs
+            .iter()
+            .any(|&(start, len)| pc.wrapping_sub(start) < len)
     }
 
     /// The memory operand size of the guest instruction at `pc` (decoded
@@ -1022,6 +1073,22 @@ impl Tool for RaceTool {
     }
 
     fn on_block(&mut self, block: &BlockView<'_>) {
+        if self.is_runtime_code(block.guest_pc) {
+            // A threading runtime publishes with plain `mov`s: on x86-64
+            // its C11 release stores and acquire loads are `mov`s that
+            // nothing tells apart from its other accesses (libgomp's
+            // barrier generation, a task's `children` cleared for
+            // `taskwait`). So every `mov` store of it is a release store,
+            // its location atomic from then on, and the runtime's later
+            // loads there acquire loads, whatever shape its spin waits have.
+            for (insn, memory) in block.instructions.iter().zip(block.memory) {
+                if insn.mnemonic() == Mnemonic::Mov
+                    && memory.iter().any(|u| u.access() == OpAccess::Write)
+                {
+                    self.seq_cst_stores.insert(insn.ip());
+                }
+            }
+        }
         // GCC's seq_cst store is `mov [m], r` then `mfence`: the `mov` is
         // an atomic store, and its location an atomic variable.
         for (i, pair) in block.instructions.windows(2).enumerate() {
@@ -1049,7 +1116,11 @@ impl Tool for RaceTool {
     fn on_accesses(&mut self, thread: ThreadNum, accesses: &[MemAccess]) {
         let tid = ThreadId(thread);
         let epoch_before = self.engine.filter_epoch(tid);
-        self.on_accesses_of(tid, thread, accesses);
+        if self.runtime_libs.is_empty() {
+            self.on_accesses_of(tid, thread, accesses);
+        } else {
+            self.on_accesses_with_runtime(tid, thread, accesses);
+        }
         self.batch_synchronised =
             epoch_before.is_none() || self.engine.filter_epoch(tid) != epoch_before;
     }

@@ -577,6 +577,50 @@ fn a_store_fenced_by_mfence_is_a_seq_cst_store() {
     assert_eq!(h.races(), 0, "{}", h.log());
 }
 
+/// A one-block `BlockView` of `code` at `pc`, given to the tool.
+fn translate(h: &mut Harness, pc: u64, code: &[u8]) {
+    use dbi::Instruction;
+    let mut decoder = iced_x86::Decoder::with_ip(64, code, pc, 0);
+    let instructions: Vec<Instruction> = decoder.iter().collect();
+    let mut info = iced_x86::InstructionInfoFactory::new();
+    let memory: Vec<Vec<dbi::UsedMemory>> = instructions
+        .iter()
+        .map(|i| info.info(i).used_memory().to_vec())
+        .collect();
+    h.tool.on_block(&BlockView {
+        guest_pc: pc,
+        instructions: &instructions,
+        memory: &memory,
+    });
+}
+
+#[test]
+fn a_threading_runtimes_mov_store_is_a_release_its_load_an_acquire() {
+    // libgomp's barrier: the last arriver stores the new generation with
+    // a plain `mov`, a waiter's spin (any shape) loads it with another.
+    const GOMP: u64 = 0x7f00_0000_0000;
+    // mov dword [rdi], eax; mov eax, dword [rdi]
+    let (store, load) = (GOMP + 0x100, GOMP + 0x200);
+    for (path, races) in [("/usr/lib/libgomp.so.1", 0), ("/usr/lib/libother.so.1", 2)] {
+        let mut h = Harness::new("runtime_mov");
+        h.tool.on_module_load(&ModuleView {
+            path,
+            start: GOMP,
+            len: 0x1000,
+            bias: GOMP,
+        });
+        two_threads(&mut h);
+        translate(&mut h, store, &[0x89, 0x07]);
+        translate(&mut h, load, &[0x8b, 0x07]);
+        h.write(2, 0x1000, 0x40_0500); // the program's data
+        h.access(2, 0x5000, 4, DbiAccessKind::Write, store);
+        h.access(3, 0x5000, 4, DbiAccessKind::Read, load);
+        h.access(3, 0x1000, 4, DbiAccessKind::Read, 0x40_0700);
+        // Elsewhere both the flag and the data race.
+        assert_eq!(h.races(), races, "{path}: {}", h.log());
+    }
+}
+
 #[test]
 fn a_woken_futex_wait_acquires_what_the_wake_released() {
     const FUTEX_WAIT_PRIVATE: u64 = 128;
