@@ -261,6 +261,7 @@ labelled_programs!(
     lazy_init_double_checked_racy,
     libc_caller_buffer_race,
     libc_lazy_init,
+    libc_localtime_threads,
     lockorder_consistent,
     lockorder_rwlock,
     lockorder_three_locks,

@@ -1361,7 +1361,11 @@ impl RaceTool {
             if redundant.get(i) == Some(&true)
                 || a.size == 0
                 || a.pc.wrapping_sub(self.ld_so.0) < self.ld_so.1
-                || (a.pc.wrapping_sub(self.libc_text.0) < self.libc_text.1
+                // libc's plain accesses to its own data; its LOCK and xchg
+                // instructions there (its internal locks: tzset_lock, the
+                // stdio locks) still synchronise.
+                || (!a.atomic
+                    && a.pc.wrapping_sub(self.libc_text.0) < self.libc_text.1
                     && a.addr.wrapping_sub(self.libc_data.0) < self.libc_data.1)
             {
                 continue;
