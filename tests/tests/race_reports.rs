@@ -200,6 +200,8 @@ labelled_programs!(
     c11_cas_stack_counter,
     c11_fence_message_passing,
     c11_message_passing,
+    c11_declared_atomic_flag,
+    c11_declared_atomic_flag_racy,
     c11_message_passing_racy,
     c11_refcount,
     c11_refcount_relaxed_racy,

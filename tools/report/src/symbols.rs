@@ -88,6 +88,17 @@ struct ModuleInfo {
     variables: Option<VariableIndex>,
 }
 
+impl ModuleInfo {
+    /// The module's global variables, read on first use.
+    fn variables(&mut self) -> &VariableIndex {
+        let path = &self.dwarf_path;
+        self.variables.get_or_insert_with(|| match path {
+            Some(p) => VariableIndex::read(p),
+            None => VariableIndex::default(),
+        })
+    }
+}
+
 impl Symbolizer {
     pub fn new() -> Self {
         Self::default()
@@ -222,6 +233,26 @@ impl Symbolizer {
     /// at f.c:4`) or else a data symbol (`… inside data symbol "x"`); `None`
     /// when neither covers it (heap, stacks and unknown memory are the race
     /// tool's to describe).
+    ///
+    /// (Reads the module's variables on first use; see `atomic_variables`.)
+    /// The global and static variables of `module` whose DWARF type is
+    /// atomic (C11 `_Atomic`, C++ `std::atomic`), as (address, size,
+    /// element size) at run time; empty without DWARF in the module itself.
+    pub fn atomic_variables(&mut self, module: &LoadedModule) -> Vec<(u64, u64, u64)> {
+        let Ok(info) = self.module_mut(&module.path) else {
+            return Vec::new();
+        };
+        // Separate debug files (the system libraries') are large and hold
+        // no program's atomics: only DWARF inside the module is read here.
+        if info.dwarf_path.as_deref() != Some(module.path.as_path()) {
+            return Vec::new();
+        }
+        info.variables()
+            .atomics()
+            .map(|(addr, size, element)| (addr.wrapping_add(module.bias), size, element))
+            .collect()
+    }
+
     pub fn describe_data(
         &mut self,
         module: &LoadedModule,
@@ -229,13 +260,7 @@ impl Symbolizer {
     ) -> Option<AddressDescription> {
         let file_addr = addr.checked_sub(module.bias)?;
         let info = self.module_mut(&module.path).ok()?;
-        if info.variables.is_none() {
-            info.variables = Some(match &info.dwarf_path {
-                Some(p) => VariableIndex::read(p),
-                None => VariableIndex::default(),
-            });
-        }
-        if let Some(v) = info.variables.as_ref().and_then(|v| v.lookup(file_addr)) {
+        if let Some(v) = info.variables().lookup(file_addr) {
             return Some(AddressDescription::GlobalVar {
                 addr,
                 offset: file_addr - v.addr,

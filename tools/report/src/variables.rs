@@ -25,6 +25,10 @@ pub(crate) struct Variable {
     pub size: u64,
     pub name: String,
     pub declared_at: Option<(String, u32)>,
+    /// The size of each element when the variable is (an array of) a C11
+    /// `_Atomic` type or a C++ `std::atomic`: a location the program only
+    /// accesses atomically.
+    pub atomic: Option<u64>,
 }
 
 #[derive(Debug, Default)]
@@ -42,6 +46,13 @@ impl VariableIndex {
             .unwrap_or_default();
         vars.sort_by_key(|v| v.addr);
         VariableIndex { vars }
+    }
+
+    /// The atomic variables: (file address, size, element size).
+    pub(crate) fn atomics(&self) -> impl Iterator<Item = (u64, u64, u64)> + '_ {
+        self.vars
+            .iter()
+            .filter_map(|v| Some((v.addr, v.size, v.atomic?)))
     }
 
     /// The variable holding file address `addr`; of overlapping ones, the
@@ -105,11 +116,13 @@ fn read_variables(data: &[u8]) -> Option<Vec<Variable>> {
                 .or_else(|| type_size(unit, described))
                 .unwrap_or(1)
                 .max(1);
+            let atomic = atomic_element(unit, entry).or_else(|| atomic_element(unit, described));
             out.push(Variable {
                 addr,
                 size,
                 name,
                 declared_at,
+                atomic,
             });
         }
     }
@@ -191,6 +204,50 @@ fn type_size<'a>(unit: gimli::UnitRef<'_, Reader<'a>>, entry: &Entry<'_, '_, 'a>
         }
         if ty.tag() == gimli::DW_TAG_array_type {
             count = count.checked_mul(array_length(unit, &ty)?)?;
+        }
+        offset = match ty.attr_value(gimli::DW_AT_type).ok()?? {
+            gimli::AttributeValue::UnitRef(o) => o,
+            _ => return None,
+        };
+    }
+    None
+}
+
+/// When the entry's type is, through typedefs, qualifiers and arrays, a C11
+/// `_Atomic` type (`DW_TAG_atomic_type`) or a C++ `std::atomic` /
+/// `std::atomic_flag` (libstdc++'s `atomic<T>`, `__atomic_base<T>`,
+/// `__atomic_float<T>`): the byte size of one atomic element.
+fn atomic_element<'a>(
+    unit: gimli::UnitRef<'_, Reader<'a>>,
+    entry: &Entry<'_, '_, 'a>,
+) -> Option<u64> {
+    let mut offset = match entry.attr_value(gimli::DW_AT_type).ok()?? {
+        gimli::AttributeValue::UnitRef(o) => o,
+        _ => return None,
+    };
+    for _ in 0..16 {
+        let ty = unit.entry(offset).ok()?;
+        match ty.tag() {
+            gimli::DW_TAG_atomic_type => return type_size(unit, &ty),
+            gimli::DW_TAG_structure_type | gimli::DW_TAG_class_type => {
+                let name = string_attr(unit, &ty, gimli::DW_AT_name)?;
+                let atomic = ["atomic<", "__atomic_base<", "__atomic_float<"]
+                    .iter()
+                    .any(|p| name.starts_with(p))
+                    || name == "atomic_flag";
+                return atomic
+                    .then(|| {
+                        ty.attr_value(gimli::DW_AT_byte_size)
+                            .ok()?
+                            .and_then(|v| v.udata_value())
+                    })
+                    .flatten();
+            }
+            gimli::DW_TAG_typedef
+            | gimli::DW_TAG_const_type
+            | gimli::DW_TAG_volatile_type
+            | gimli::DW_TAG_array_type => {}
+            _ => return None,
         }
         offset = match ty.attr_value(gimli::DW_AT_type).ok()?? {
             gimli::AttributeValue::UnitRef(o) => o,

@@ -416,3 +416,36 @@ fn data_addresses_are_described_by_dwarf_variables() {
         })
     );
 }
+
+#[test]
+fn variables_of_atomic_type_are_found_with_their_element_size() {
+    const C: &str = "#include <stdatomic.h>
+_Atomic int flag;
+static _Atomic long counters[4];
+typedef _Atomic(short) tiny_t;
+const tiny_t *volatile where;
+tiny_t tiny = 1;
+atomic_uint words[2][3];
+int plain;
+long *use(void) { return (long *)&counters[1]; }
+int main(void) { return flag + plain + tiny; }
+";
+    let (_dir, exe) = compile("cc", "atomics.c", C, &["-g", "-O0"]);
+    let mut sym = Symbolizer::new();
+    let bias = 0x1000;
+    let mut found = sym.atomic_variables(&module(&exe, bias));
+    found.sort();
+    let at = |name: &str| symbol(&exe, name).0 + bias;
+    let mut expected = vec![
+        (at("flag"), 4, 4),
+        (at("counters"), 32, 8),
+        (at("tiny"), 2, 2),
+        (at("words"), 24, 4),
+    ];
+    expected.sort();
+    // `where` points at atomics but is not one; `plain` is not either.
+    assert_eq!(found, expected);
+    // Without DWARF in the module: nothing (and no error).
+    let (_dir2, stripped) = compile("cc", "atomics.c", C, &["-O0", "-s"]);
+    assert!(sym.atomic_variables(&module(&stripped, 0)).is_empty());
+}

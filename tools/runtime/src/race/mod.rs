@@ -1219,6 +1219,18 @@ impl Tool for RaceTool {
         }
         self.reporter
             .module_loaded(module.path, module.start, module.len, module.bias);
+        // Variables the program declared atomic (C11 `_Atomic`, C++
+        // `std::atomic`, from the module's DWARF) are atomic from their
+        // first access on, not only once a LOCK instruction or a spin loop
+        // shows it: their plain loads are acquires and stores releases.
+        for (addr, size, element) in self.reporter.atomic_variables(module.path, module.bias) {
+            if !matches!(element, 1 | 2 | 4 | 8) {
+                continue; // lock-based std::atomic<big struct>
+            }
+            for k in 0..(size / element).min(MAX_DECLARED_ATOMIC_ELEMENTS) {
+                self.learn(addr + k * element, element as u32);
+            }
+        }
     }
 
     fn on_module_unload(&mut self, start: u64, _len: u64) {
@@ -1333,6 +1345,10 @@ impl Tool for RaceTool {
 
 #[cfg(test)]
 mod tests;
+
+/// Elements of one atomic array variable learned at module load (a larger
+/// array's further elements are learned as the program uses them).
+const MAX_DECLARED_ATOMIC_ELEMENTS: u64 = 4096;
 
 impl RaceTool {
     /// `Tool::on_accesses` of one batch: the atomics model, the engine.

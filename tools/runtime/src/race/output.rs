@@ -202,6 +202,14 @@ impl Reporter {
         self.symbols.module_unloaded(start);
     }
 
+    /// The module's variables whose DWARF type is atomic: (address, size,
+    /// element size) (`Symbolizer::atomic_variables`).
+    pub(crate) fn atomic_variables(&mut self, path: &str, bias: u64) -> Vec<(u64, u64, u64)> {
+        self.symbols
+            .symbolizer
+            .atomic_variables(&LoadedModule::new(path, bias))
+    }
+
     /// Errors shown so far (duplicates included), for `VALGRIND_COUNT_ERRORS`.
     pub(crate) fn error_count(&self) -> u64 {
         self.errors.counts().errors
