@@ -237,17 +237,16 @@ impl Symbolizer {
     /// (Reads the module's variables on first use; see `atomic_variables`.)
     /// The global and static variables of `module` whose DWARF type is
     /// atomic (C11 `_Atomic`, C++ `std::atomic`), as (address, size,
-    /// element size) at run time; empty without DWARF in the module itself.
+    /// element size) at run time; empty without DWARF in the module itself
+    /// (separate debug files, the system libraries', are large and hold no
+    /// program's atomics). Called at every module load, so it neither maps
+    /// the file nor keeps it: the section table is read first, and the
+    /// variables only when there is a `.debug_info`.
     pub fn atomic_variables(&mut self, module: &LoadedModule) -> Vec<(u64, u64, u64)> {
-        let Ok(info) = self.module_mut(&module.path) else {
-            return Vec::new();
-        };
-        // Separate debug files (the system libraries') are large and hold
-        // no program's atomics: only DWARF inside the module is read here.
-        if info.dwarf_path.as_deref() != Some(module.path.as_path()) {
+        if !crate::variables::has_debug_info(&module.path) {
             return Vec::new();
         }
-        info.variables()
+        VariableIndex::read(&module.path)
             .atomics()
             .map(|(addr, size, element)| (addr.wrapping_add(module.bias), size, element))
             .collect()

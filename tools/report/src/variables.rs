@@ -67,6 +67,20 @@ impl VariableIndex {
     }
 }
 
+/// Whether the ELF file at `path` has a non-empty `.debug_info` (read
+/// through the section table, without reading or mapping the file).
+pub(crate) fn has_debug_info(path: &Path) -> bool {
+    let Ok(f) = std::fs::File::open(path) else {
+        return false;
+    };
+    let cache = object::ReadCache::new(f);
+    let Ok(file) = object::File::parse(&cache) else {
+        return false;
+    };
+    file.section_by_name(".debug_info")
+        .is_some_and(|s| s.size() > 0)
+}
+
 type Reader<'a> = gimli::EndianSlice<'a, gimli::RunTimeEndian>;
 
 fn read_variables(data: &[u8]) -> Option<Vec<Variable>> {

@@ -1223,7 +1223,13 @@ impl Tool for RaceTool {
         // `std::atomic`, from the module's DWARF) are atomic from their
         // first access on, not only once a LOCK instruction or a spin loop
         // shows it: their plain loads are acquires and stores releases.
-        for (addr, size, element) in self.reporter.atomic_variables(module.path, module.bias) {
+        // (Not in the runtime's own library: it holds no guest data.)
+        let atomics = if module.path.contains("libhbgrind_rt") {
+            Vec::new()
+        } else {
+            self.reporter.atomic_variables(module.path, module.bias)
+        };
+        for (addr, size, element) in atomics {
             if !matches!(element, 1 | 2 | 4 | 8) {
                 continue; // lock-based std::atomic<big struct>
             }
