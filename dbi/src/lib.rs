@@ -39,6 +39,7 @@ pub use crate::events::SyncHints;
 pub use crate::os::linux::fds::reserve as reserve_fds;
 pub use crate::os::linux::mem::{map_anon, unmap};
 pub use crate::os::linux::owned::note_runtime_image as guard_runtime_image;
+pub use crate::os::linux::owned::own_mappings_made_by;
 pub use crate::os::linux::{
     close, dup_high, dup_onto, exit_group, file_offset, getpid, mapping_of, open, read,
     truncate_at, write_all, Errno,

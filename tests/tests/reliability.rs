@@ -313,6 +313,23 @@ fn guest_cannot_unmap_or_reprotect_hbgrinds_memory() {
             "{refused}"
         );
     }
+    // After a report, the symbolizer's mappings of debug information
+    // (libc's detached debug file, where installed) are hbgrind's too.
+    let racy = build("mappings.c").run(["race"]);
+    let native = racy.native();
+    let under = racy.under_hbgrind(&["--tool=race"]);
+    assert_eq!(
+        (under.stdout_text(), under.status_text()),
+        (native.stdout_text(), native.status_text()),
+        "{}",
+        under.stderr_text()
+    );
+    let text = under.stderr_text();
+    assert!(text.contains("Possible data race"), "{text}");
+    assert!(!text.contains("SUCCEEDED"), "{text}");
+    if !text.contains("mprotect debug info: Cannot allocate memory") {
+        eprintln!("no detached debug information was mapped (libc6-dbg not installed?)");
+    }
 }
 
 // ---- item 5: `hbgrind analyze` within bounds ----

@@ -12,9 +12,12 @@
  * sees it) to find them. Then the program checks its own views (maps,
  * smaps, thread-self, a path relative to an opened /proc/self) hold none
  * of them but do hold its stack and itself, and that the view refuses
- * writes like the kernel's file. */
+ * writes like the kernel's file. With the argument "race" it makes a data
+ * race first, so the race tool has symbolised a report, mapping debug
+ * information, before the attack: those mappings are hbgrind's too. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +70,8 @@ static void find(void) {
             what = "runtime bss";
         else if (!path[0] && strcmp(perms, "rwxp") == 0)
             what = "code cache";
+        else if (strstr(path, "/usr/lib/debug/"))
+            what = "debug info"; /* mapped by hbgrind's symbolizer */
         if (what) {
             found[nfound].start = a;
             found[nfound].end = b;
@@ -108,7 +113,22 @@ static void report(const char *call, const struct range *r, int rc) {
     fprintf(stderr, "%s %s: %s\n", call, r->what, rc == 0 ? "SUCCEEDED" : strerror(errno));
 }
 
-int main(void) {
+static volatile int racy;
+
+static void *racer(void *arg) {
+    racy = 1;
+    return arg;
+}
+
+int main(int argc, char **argv) {
+    /* With "race": a data race first, so the race tool symbolises a report
+     * (and maps debug information) before the attack. */
+    if (argc > 1 && strcmp(argv[1], "race") == 0) {
+        pthread_t t;
+        pthread_create(&t, NULL, racer, NULL);
+        racy = 2;
+        pthread_join(t, NULL);
+    }
     find();
     check_view("maps", open("/proc/self/maps", O_RDONLY));
     check_view("smaps", open("/proc/self/smaps", O_RDONLY));

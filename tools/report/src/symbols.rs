@@ -275,6 +275,12 @@ impl Symbolizer {
         })
     }
 
+    /// Whether `path` was opened already (its symbols read, its debug
+    /// information mapped): the first use of a module maps files.
+    pub fn has_loaded(&self, path: &Path) -> bool {
+        self.modules.contains_key(path)
+    }
+
     fn module_mut(&mut self, path: &Path) -> Result<&mut ModuleInfo, SymbolError> {
         let entry = self
             .modules

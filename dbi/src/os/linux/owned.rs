@@ -163,6 +163,38 @@ pub(crate) fn guest_parts(start: u64, end: u64) -> Vec<(u64, u64)> {
     with_set(|s| s.outside(start, end))
 }
 
+/// Runs `f`, then records as the runtime's every mapping that appeared
+/// meanwhile (a library of the runtime's that maps files itself: the
+/// symbolizer's debug-information loader). Only for code that runs while
+/// no guest code does (under the big lock), so nothing new is the guest's.
+pub fn own_mappings_made_by<R>(f: impl FnOnce() -> R) -> R {
+    let before = mapping_ranges();
+    let r = f();
+    for range in mapping_ranges() {
+        if before.binary_search(&range).is_err() {
+            add(range.0, range.1 - range.0);
+        }
+    }
+    r
+}
+
+/// The `[start, end)` of every mapping, sorted.
+fn mapping_ranges() -> Vec<(u64, u64)> {
+    let maps = super::read_file(b"/proc/self/maps");
+    let mut out: Vec<(u64, u64)> = String::from_utf8_lossy(&maps)
+        .lines()
+        .filter_map(|l| {
+            let (a, b) = l.split(' ').next()?.split_once('-')?;
+            Some((
+                u64::from_str_radix(a, 16).ok()?,
+                u64::from_str_radix(b, 16).ok()?,
+            ))
+        })
+        .collect();
+    out.sort_unstable();
+    out
+}
+
 /// Records the mappings of the file that holds this code (the runtime
 /// library, or the test binary), and the anonymous `.bss` tail right after
 /// them, as the runtime's.

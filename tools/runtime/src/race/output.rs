@@ -832,7 +832,18 @@ impl CodeSymbols {
                 .take(self.num_callers.saturating_sub(1)),
         );
         let modules = &self.modules;
-        let mut s = self.symbolizer.stack(&ips, |ip| module_of(modules, ip));
+        let symbolizer = &mut self.symbolizer;
+        // A module's first frame maps its debug information: those
+        // mappings are the runtime's, out of the guest's reach (dbi owned.rs).
+        let opens_a_module = ips
+            .iter()
+            .filter_map(|&ip| module_of(modules, ip))
+            .any(|m| !symbolizer.has_loaded(&m.path));
+        let mut s = if opens_a_module {
+            dbi::own_mappings_made_by(|| symbolizer.stack(&ips, |ip| module_of(modules, ip)))
+        } else {
+            symbolizer.stack(&ips, |ip| module_of(modules, ip))
+        };
         for f in &mut s.frames {
             // No module, or an anonymous executable mapping announced as one.
             if f.object.as_deref().unwrap_or("").is_empty() && f.function.is_none() {
@@ -850,7 +861,11 @@ impl CodeSymbols {
     pub(crate) fn describe_data(&mut self, addr: u64) -> Option<AddressDescription> {
         let at = self.modules.partition_point(|m| m.start <= addr);
         let module = self.modules.get(at.checked_sub(1)?)?.loaded.clone();
-        self.symbolizer.describe_data(&module, addr)
+        if self.symbolizer.has_loaded(&module.path) {
+            return self.symbolizer.describe_data(&module, addr);
+        }
+        let symbolizer = &mut self.symbolizer;
+        dbi::own_mappings_made_by(|| symbolizer.describe_data(&module, addr))
     }
 
     /// `stack` as Valgrind's frame lines (`   at 0x…: f (file.c:3)`).
