@@ -46,6 +46,7 @@ const MAX_SHOWN_CHARS: usize = 200;
 #[derive(Parser, Debug)]
 #[command(
     name = "hbgrind analyze",
+    bin_name = "hbgrind analyze",
     about = "Replay an event trace into the happens-before engine and print its races"
 )]
 struct AnalyzeOptions {

@@ -29,6 +29,7 @@ use hbgrind_report::{read_json_lines, ErrorObject, FrameObject, JsonRecord};
 #[derive(Parser, Debug)]
 #[command(
     name = "hbgrind explore",
+    bin_name = "hbgrind explore",
     about = "Run a program under hbgrind with many schedules (--sched-seed) and list what each finds, with a command that reproduces it"
 )]
 struct ExploreCli {

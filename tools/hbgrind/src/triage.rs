@@ -44,6 +44,7 @@ enum FailOn {
 #[derive(Parser, Debug)]
 #[command(
     name = "hbgrind triage",
+    bin_name = "hbgrind triage",
     about = "Group the errors of hbgrind runs (XML or JSON) for review: decisions, baseline, HTML/Markdown/JSON/SARIF"
 )]
 struct TriageOptionsCli {
