@@ -197,20 +197,13 @@ static MAPS: Mutex<Option<Vec<Mapping>>> = Mutex::new(None);
 fn with_maps<R>(f: impl FnOnce(&[Mapping]) -> R) -> Option<R> {
     let mut g = MAPS.lock().ok()?;
     let maps = g.get_or_insert_with(|| {
-        let text = super::read_file(b"/proc/self/maps");
-        String::from_utf8_lossy(&text)
-            .lines()
-            .filter_map(|l| {
-                let mut f = l.split_whitespace();
-                let (a, b) = f.next()?.split_once('-')?;
-                let perms = f.next()?;
-                let path = f.nth(3).unwrap_or("");
-                Some(Mapping {
-                    start: u64::from_str_radix(a, 16).ok()?,
-                    end: u64::from_str_radix(b, 16).ok()?,
-                    fixed: path.starts_with('/') && !perms.contains('w'),
-                    stack: path == "[stack]",
-                })
+        let text = super::read_maps();
+        super::maps_lines(&text)
+            .map(|m| Mapping {
+                start: m.start,
+                end: m.end,
+                fixed: m.name.starts_with('/') && !m.perms.contains('w'),
+                stack: m.name == "[stack]",
             })
             .collect()
     });

@@ -195,26 +195,50 @@ pub(crate) fn read_file(path: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Executable file mappings of the process: (start, len, path), from /proc/self/maps.
+/// One line of /proc/self/maps.
+pub(crate) struct MapsLine<'a> {
+    pub(crate) start: u64,
+    pub(crate) end: u64,
+    /// `rwxp`-style.
+    pub(crate) perms: &'a str,
+    pub(crate) offset: u64,
+    /// The path, a `[heap]`-style tag, or empty (anonymous); may hold spaces.
+    pub(crate) name: &'a str,
+}
+
+/// The text of the process's real /proc/self/maps (not the guest's view).
+pub(crate) fn read_maps() -> String {
+    String::from_utf8_lossy(&read_file(b"/proc/self/maps")).into_owned()
+}
+
+/// The lines of `text` (from `read_maps`), parsed; malformed ones skipped.
+pub(crate) fn maps_lines(text: &str) -> impl Iterator<Item = MapsLine<'_>> {
+    text.lines().filter_map(|l| {
+        // range perms offset dev inode, then the name after padding.
+        let mut f = l.splitn(6, ' ');
+        let (a, b) = f.next()?.split_once('-')?;
+        let perms = f.next()?;
+        let offset = u64::from_str_radix(f.next()?, 16).ok()?;
+        let name = f.nth(2).unwrap_or("").trim_start();
+        Some(MapsLine {
+            start: u64::from_str_radix(a, 16).ok()?,
+            end: u64::from_str_radix(b, 16).ok()?,
+            perms,
+            offset,
+            name,
+        })
+    })
+}
+
 /// Executable file mappings: (start, len, path, bias), bias being the
 /// mapping start minus its file offset.
 pub(crate) fn executable_mappings() -> Vec<(u64, u64, String, u64)> {
-    let maps = read_file(b"/proc/self/maps");
-    String::from_utf8_lossy(&maps)
-        .lines()
-        .filter_map(|l| {
-            let mut f = l.split_whitespace();
-            let range = f.next()?;
-            let perms = f.next()?;
-            let offset = u64::from_str_radix(f.next()?, 16).ok()?;
-            let path = f.nth(2)?;
-            if !perms.contains('x') || !path.starts_with('/') {
-                return None;
-            }
-            let (a, b) = range.split_once('-')?;
-            let a = u64::from_str_radix(a, 16).ok()?;
-            let b = u64::from_str_radix(b, 16).ok()?;
-            Some((a, b - a, path.to_string(), a.wrapping_sub(offset)))
+    let text = read_maps();
+    maps_lines(&text)
+        .filter(|m| m.perms.contains('x') && m.name.starts_with('/'))
+        .map(|m| {
+            let bias = m.start.wrapping_sub(m.offset);
+            (m.start, m.end - m.start, m.name.to_string(), bias)
         })
         .collect()
 }
@@ -223,21 +247,11 @@ pub(crate) fn executable_mappings() -> Vec<(u64, u64, String, u64)> {
 /// path, `[heap]`-style tag or empty (anonymous), from the real
 /// /proc/self/maps (not the guest's view of it).
 pub fn mapping_of(addr: u64) -> Option<(u64, u64, String)> {
-    let maps = read_file(b"/proc/self/maps");
-    String::from_utf8_lossy(&maps).lines().find_map(|l| {
-        let (range, rest) = l.split_once(' ')?;
-        let (a, b) = range.split_once('-')?;
-        let (a, b) = (
-            u64::from_str_radix(a, 16).ok()?,
-            u64::from_str_radix(b, 16).ok()?,
-        );
-        if !(a..b).contains(&addr) {
-            return None;
-        }
-        // perms offset dev inode, then the name (which may hold spaces).
-        let name = rest.splitn(5, ' ').nth(4).unwrap_or("").trim_start();
-        Some((a, b, name.to_string()))
-    })
+    let text = read_maps();
+    let found = maps_lines(&text)
+        .find(|m| (m.start..m.end).contains(&addr))
+        .map(|m| (m.start, m.end, m.name.to_string()));
+    found
 }
 
 /// Threads of the process (the `Threads:` line of /proc/self/status).
@@ -344,4 +358,36 @@ pub(crate) fn hwcap2() -> u64 {
         })
         .find(|&(k, _)| k == AT_HWCAP2)
         .map_or(0, |(_, v)| v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::maps_lines;
+
+    #[test]
+    fn maps_lines_give_ranges_permissions_offsets_and_whole_names() {
+        let text = "55d0a000-55d0b000 r-xp 00001000 fe:00 1234                       /tmp/a b\n\
+7f00000000-7f00100000 rw-p 00000000 00:00 0 \n\
+7ffd0000-7ffd1000 rw-p 00000000 00:00 0                          [stack]\n\
+7f10000000-7f10001000 r-xp 00000000 00:01 99 /memfd:tcg-jit (deleted)\n\
+garbage\n";
+        let lines: Vec<_> = maps_lines(text)
+            .map(|m| (m.start, m.end, m.perms, m.offset, m.name))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                (0x55d0a000, 0x55d0b000, "r-xp", 0x1000, "/tmp/a b"),
+                (0x7f00000000, 0x7f00100000, "rw-p", 0, ""),
+                (0x7ffd0000, 0x7ffd1000, "rw-p", 0, "[stack]"),
+                (
+                    0x7f10000000,
+                    0x7f10001000,
+                    "r-xp",
+                    0,
+                    "/memfd:tcg-jit (deleted)"
+                ),
+            ]
+        );
+    }
 }

@@ -180,17 +180,8 @@ pub fn own_mappings_made_by<R>(f: impl FnOnce() -> R) -> R {
 
 /// The `[start, end)` of every mapping, sorted.
 fn mapping_ranges() -> Vec<(u64, u64)> {
-    let maps = super::read_file(b"/proc/self/maps");
-    let mut out: Vec<(u64, u64)> = String::from_utf8_lossy(&maps)
-        .lines()
-        .filter_map(|l| {
-            let (a, b) = l.split(' ').next()?.split_once('-')?;
-            Some((
-                u64::from_str_radix(a, 16).ok()?,
-                u64::from_str_radix(b, 16).ok()?,
-            ))
-        })
-        .collect();
+    let text = super::read_maps();
+    let mut out: Vec<(u64, u64)> = super::maps_lines(&text).map(|m| (m.start, m.end)).collect();
     out.sort_unstable();
     out
 }
@@ -200,26 +191,12 @@ fn mapping_ranges() -> Vec<(u64, u64)> {
 /// them, as the runtime's.
 pub fn note_runtime_image() {
     let here = note_runtime_image as *const () as u64;
-    let maps = super::read_file(b"/proc/self/maps");
-    let text = String::from_utf8_lossy(&maps);
-    // (start, end, path, writable)
-    let parse = |l: &str| -> Option<(u64, u64, String, bool)> {
-        let mut f = l.split_whitespace();
-        let (a, b) = f.next()?.split_once('-')?;
-        let writable = f.next()?.contains('w');
-        let path = f.nth(3).unwrap_or("").to_string();
-        Some((
-            u64::from_str_radix(a, 16).ok()?,
-            u64::from_str_radix(b, 16).ok()?,
-            path,
-            writable,
-        ))
-    };
-    let maps: Vec<(u64, u64, String, bool)> = text.lines().filter_map(parse).collect();
+    let text = super::read_maps();
+    let maps: Vec<super::MapsLine> = super::maps_lines(&text).collect();
     let Some(path) = maps
         .iter()
-        .find(|m| m.0 <= here && here < m.1 && m.2.starts_with('/'))
-        .map(|m| m.2.clone())
+        .find(|m| m.start <= here && here < m.end && m.name.starts_with('/'))
+        .map(|m| m.name)
     else {
         return;
     };
@@ -227,11 +204,12 @@ pub fn note_runtime_image() {
     // ld.so follows with the anonymous rest of `.bss`.
     let mut data_end = None;
     for m in &maps {
-        if m.2 == path {
-            add(m.0, m.1 - m.0);
-            data_end = m.3.then_some(m.1);
-        } else if m.2.is_empty() && m.3 && data_end == Some(m.0) {
-            add(m.0, m.1 - m.0);
+        let writable = m.perms.contains('w');
+        if m.name == path {
+            add(m.start, m.end - m.start);
+            data_end = writable.then_some(m.end);
+        } else if m.name.is_empty() && writable && data_end == Some(m.start) {
+            add(m.start, m.end - m.start);
             data_end = None;
         }
     }
