@@ -14,30 +14,13 @@
 
 use crate::arch::{self, MAX_BLOCK_BYTES};
 use crate::os::linux::code_mem::CodeRegion;
-use std::collections::{BTreeMap, HashMap};
-use std::hash::{BuildHasherDefault, Hasher};
+use rustc_hash::FxHashMap;
+use std::collections::BTreeMap;
 
 const REGION_LEN: usize = 32 << 20;
 const REACH: u64 = 1 << 30;
 /// Regions mapped before the cache is flushed instead of growing (512 MiB).
 const MAX_REGIONS: usize = 16;
-
-/// A fast hasher for guest pcs (they are already well spread).
-#[derive(Default)]
-pub(crate) struct PcHasher(u64);
-impl Hasher for PcHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
-        }
-    }
-    fn write_u64(&mut self, v: u64) {
-        self.0 = v.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    }
-}
 
 /// One translated guest block.
 #[derive(Debug, Clone, Copy)]
@@ -69,7 +52,7 @@ pub(crate) struct CodeCache {
     regions: Vec<Region>,
     /// `regions[i].mem`, kept as a slice for `regions()`.
     mems: Vec<CodeRegion>,
-    blocks: HashMap<u64, Block, BuildHasherDefault<PcHasher>>,
+    blocks: FxHashMap<u64, Block>,
     /// Host start of each block: its length and safe points (for signals).
     by_host: BTreeMap<u64, (u32, Vec<arch::SafePoint>)>,
     by_pc: BTreeMap<u64, u64>,
@@ -81,7 +64,7 @@ impl CodeCache {
             regions: Vec::new(),
             mems: Vec::new(),
             by_host: BTreeMap::new(),
-            blocks: HashMap::with_capacity_and_hasher(1 << 16, Default::default()),
+            blocks: FxHashMap::with_capacity_and_hasher(1 << 16, Default::default()),
             by_pc: BTreeMap::new(),
         }
     }

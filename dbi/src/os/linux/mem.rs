@@ -4,9 +4,7 @@
 
 use super::raw::{nr, syscall6};
 use super::{check, Errno};
-use crate::code_cache::PcHasher;
-use std::collections::HashSet;
-use std::hash::BuildHasherDefault;
+use rustc_hash::FxHashSet;
 use std::sync::Mutex;
 
 const PROT_READ: u64 = 1;
@@ -167,7 +165,7 @@ pub(crate) fn map_code_near(near: u64, len: usize, reach: u64) -> Option<u64> {
 /// Guest pages known to be readable (page numbers), so that decoding reads
 /// guest code directly instead of with a syscall per block. Emptied by
 /// `forget_readable` whenever the guest unmaps or reprotects memory.
-static READABLE: Mutex<Option<HashSet<u64, BuildHasherDefault<PcHasher>>>> = Mutex::new(None);
+static READABLE: Mutex<Option<FxHashSet<u64>>> = Mutex::new(None);
 
 /// Forgets which guest pages are readable (after munmap, mprotect, mremap).
 pub(crate) fn forget_readable() {
@@ -233,7 +231,7 @@ pub(crate) fn is_main_stack(pc: u64) -> bool {
 
 /// Whether the page at `page` (a page number) is readable, probing it with
 /// one `process_vm_readv` of one byte the first time.
-fn page_readable(set: &mut HashSet<u64, BuildHasherDefault<PcHasher>>, page: u64) -> bool {
+fn page_readable(set: &mut FxHashSet<u64>, page: u64) -> bool {
     if set.contains(&page) {
         return true;
     }
@@ -301,7 +299,7 @@ pub(crate) fn read_guest(addr: u64, buf: &mut [u8]) -> usize {
     let Ok(mut guard) = READABLE.lock() else {
         return 0;
     };
-    let set = guard.get_or_insert_with(HashSet::default);
+    let set = guard.get_or_insert_with(FxHashSet::default);
     let first = addr >> 12;
     let last = (addr + buf.len() as u64 - 1) >> 12;
     let mut n = 0usize;

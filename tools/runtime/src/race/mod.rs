@@ -1464,11 +1464,7 @@ impl RaceTool {
             }
             // A threading runtime's plain accesses to its own data are not
             // checked; its synchronisation (above) still counts.
-            if self
-                .runtime_libs
-                .iter()
-                .any(|&(start, len)| a.pc.wrapping_sub(start) < len)
-            {
+            if self.is_runtime_code(a.pc) {
                 continue;
             }
             // A plain read-modify-write (`add [mem], 1` for `x++`) reads,

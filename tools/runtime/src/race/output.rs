@@ -833,17 +833,13 @@ impl CodeSymbols {
         );
         let modules = &self.modules;
         let symbolizer = &mut self.symbolizer;
-        // A module's first frame maps its debug information: those
-        // mappings are the runtime's, out of the guest's reach (dbi owned.rs).
         let opens_a_module = ips
             .iter()
             .filter_map(|&ip| module_of(modules, ip))
             .any(|m| !symbolizer.has_loaded(&m.path));
-        let mut s = if opens_a_module {
-            dbi::own_mappings_made_by(|| symbolizer.stack(&ips, |ip| module_of(modules, ip)))
-        } else {
+        let mut s = owning_new_mappings(opens_a_module, || {
             symbolizer.stack(&ips, |ip| module_of(modules, ip))
-        };
+        });
         for f in &mut s.frames {
             // No module, or an anonymous executable mapping announced as one.
             if f.object.as_deref().unwrap_or("").is_empty() && f.function.is_none() {
@@ -861,11 +857,9 @@ impl CodeSymbols {
     pub(crate) fn describe_data(&mut self, addr: u64) -> Option<AddressDescription> {
         let at = self.modules.partition_point(|m| m.start <= addr);
         let module = self.modules.get(at.checked_sub(1)?)?.loaded.clone();
-        if self.symbolizer.has_loaded(&module.path) {
-            return self.symbolizer.describe_data(&module, addr);
-        }
+        let first_use = !self.symbolizer.has_loaded(&module.path);
         let symbolizer = &mut self.symbolizer;
-        dbi::own_mappings_made_by(|| symbolizer.describe_data(&module, addr))
+        owning_new_mappings(first_use, || symbolizer.describe_data(&module, addr))
     }
 
     /// `stack` as Valgrind's frame lines (`   at 0x…: f (file.c:3)`).
@@ -876,6 +870,17 @@ impl CodeSymbols {
             .enumerate()
             .map(|(i, f)| hbgrind_report::frame_line(i, f))
             .collect()
+    }
+}
+
+/// Runs `f`, which opens a module in the symbolizer when `opens` (mapping
+/// its debug information): the mappings it makes then are the runtime's,
+/// out of the guest's reach (dbi owned.rs).
+fn owning_new_mappings<R>(opens: bool, f: impl FnOnce() -> R) -> R {
+    if opens {
+        dbi::own_mappings_made_by(f)
+    } else {
+        f()
     }
 }
 
