@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::Parser;
 use hbgrind_report::fingerprint::site_frame;
-use hbgrind_report::{read_json_lines, ErrorObject, FrameObject, JsonRecord};
+use hbgrind_report::{read_json_lines, signal_name, ErrorObject, FrameObject, JsonRecord};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -340,21 +340,6 @@ fn describe_error(e: &ErrorObject) -> String {
         }
     }
     text
-}
-
-fn signal_name(sig: i32) -> &'static str {
-    match sig {
-        4 => "SIGILL",
-        5 => "SIGTRAP",
-        6 => "SIGABRT",
-        7 => "SIGBUS",
-        8 => "SIGFPE",
-        9 => "SIGKILL",
-        11 => "SIGSEGV",
-        13 => "SIGPIPE",
-        15 => "SIGTERM",
-        _ => "a signal",
-    }
 }
 
 /// The shell command that reproduces the run with `seed`.
