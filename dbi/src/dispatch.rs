@@ -199,6 +199,8 @@ pub(crate) struct Dispatcher {
     pub(crate) readonly_pages: std::collections::BTreeSet<u64>,
     /// The next thread number to hand out.
     next_thread: ThreadNum,
+    /// The tool's inline filter, when translated code reads one.
+    pub(crate) inline_filter: Option<crate::InlineFilter>,
 }
 
 pub(crate) fn take_over(config: Config) {
@@ -252,7 +254,11 @@ fn dispatcher_main(captured: &CapturedState, config: Box<Config>) -> ! {
         SCHED_RNG.store(seed, Ordering::Relaxed);
     }
     let hooks = Hooks::new(config.tool.hooks());
+    let inline_filter = (interests.memory_accesses && interests.repeat_filter)
+        .then(|| config.tool.inline_filter())
+        .flatten();
     let mut d = Dispatcher {
+        inline_filter,
         ts,
         sites: Sites::new(),
         hooks,
@@ -461,6 +467,10 @@ impl Dispatcher {
                     host
                 }
             };
+            if let Some(filter) = self.inline_filter {
+                let tag = self.config.tool.inline_filter_tag(self.ts.events.num);
+                self.ts.set_inline_filter(filter.table(), tag);
+            }
             sigframe::set_in_guest(true, 0);
             self.ts.run(host);
             sigframe::set_in_guest(false, 0);
@@ -637,6 +647,7 @@ impl Dispatcher {
             &mut self.cache,
             &mut *self.config.tool,
             &self.interests,
+            self.inline_filter,
             &mut cx,
         )
     }

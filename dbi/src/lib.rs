@@ -84,6 +84,44 @@ pub struct Interests {
     pub skip_readonly_reads: bool,
 }
 
+/// A tool's same-epoch access filter, laid out for translated code to read
+/// in place (arch/x86_64/record.rs, "The inline filter"): `mask + 1` slots
+/// of two words, `granule` (address / 8) and `tag << 16 | write mask << 8 |
+/// read mask`, the slot of a granule being `granule & mask`. A plain access
+/// of one to eight bytes inside one granule whose slot holds its granule,
+/// the thread's current tag ([`Tool::inline_filter_tag`]) and its bytes in
+/// the write mask (a write) or either mask (a read) is not delivered.
+/// Translated code only reads the table; the tool writes it between runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InlineFilter {
+    table: u64,
+    mask: u32,
+}
+
+impl InlineFilter {
+    /// The filter kept in `table`, or `None` when its length is not two
+    /// words times a power of two of at most 2^28 slots. The slice must
+    /// stay where it is, at least this long, for the life of the process
+    /// (a tool's table allocated once and never dropped or resized).
+    pub fn over(table: &[u64]) -> Option<InlineFilter> {
+        let slots = table.len() / 2;
+        (table.len() & 1 == 0 && slots.is_power_of_two() && slots <= 1 << 28).then(|| {
+            InlineFilter {
+                table: table.as_ptr() as u64,
+                mask: (slots - 1) as u32,
+            }
+        })
+    }
+
+    pub(crate) fn table(self) -> u64 {
+        self.table
+    }
+
+    pub(crate) fn mask(self) -> u32 {
+        self.mask
+    }
+}
+
 /// A guest thread as tools see it: 1 for the thread hbgrind took over, then
 /// 2, 3, ... in creation order (Valgrind's thread numbers). Never reused.
 pub type ThreadNum = u32;
@@ -305,6 +343,26 @@ pub trait Tool: Send {
     /// the repeat filter's epoch (`Interests::repeat_filter`) may go on
     /// across a full buffer. The default, true, is always safe.
     fn accesses_synchronised(&self) -> bool {
+        true
+    }
+    /// The tool's same-epoch filter, for translated code to read inline
+    /// (asked once, before the first block is translated; [`InlineFilter`]).
+    fn inline_filter(&self) -> Option<InlineFilter> {
+        None
+    }
+    /// The current tag of `thread` in the inline filter: a slot holding
+    /// this tag speaks for accesses the tool would drop. Asked before every
+    /// entry of the thread into the code cache, so it must be cheap; it may
+    /// change in any tool call.
+    fn inline_filter_tag(&self, _thread: ThreadNum) -> u64 {
+        0
+    }
+    /// Whether the plain accesses of the instruction at `pc` may be left
+    /// out when the inline filter covers them. Asked at translation, after
+    /// [`Tool::on_block`] of its block; false for an instruction whose
+    /// accesses the tool treats as more than plain ones (a store it takes
+    /// for a release).
+    fn inline_filter_applies(&self, _pc: u64) -> bool {
         true
     }
     /// Places where a plain access may synchronise: the flush merges no

@@ -51,6 +51,8 @@ pub struct Machine {
     sites: Sites,
     recording: bool,
     repeat_filter: bool,
+    /// The inline filter's table and the thread's tag in it.
+    inline_filter: Option<(Box<[u64]>, u64)>,
     tool: Recorder,
 }
 
@@ -68,6 +70,7 @@ impl Machine {
             sites: Sites::new(),
             recording: false,
             repeat_filter: true,
+            inline_filter: None,
             tool: Recorder::default(),
         }
     }
@@ -87,6 +90,14 @@ impl Machine {
     /// the race tool; arch/x86_64/record.rs).
     pub fn set_repeat_filter(&mut self, on: bool) {
         self.repeat_filter = on;
+    }
+
+    /// Makes recording runs with the repeat filter check plain accesses
+    /// against an inline filter first (`crate::InlineFilter`): `table`
+    /// (two words per slot, a power of two of slots) as it stays during
+    /// the run, the running thread's tag being `tag`.
+    pub fn set_inline_filter(&mut self, filter: Option<(Vec<u64>, u64)>) {
+        self.inline_filter = filter.map(|(table, tag)| (table.into_boxed_slice(), tag));
     }
 
     /// The accesses recorded since the last call.
@@ -174,14 +185,23 @@ impl Machine {
                 smc_check: crate::SmcCheck::AllNonFile,
                 guest_rsp: 0,
             };
+            let filter = self
+                .inline_filter
+                .as_ref()
+                .filter(|_| interests.repeat_filter)
+                .and_then(|(table, tag)| Some((crate::InlineFilter::over(table)?, *tag)));
             let block = crate::translate::translate(
                 pc,
                 &mut self.cache,
                 &mut self.tool,
                 &interests,
+                filter.map(|(f, _)| f),
                 &mut cx,
             )
             .map_err(|e| e.to_string())?;
+            if let Some((f, tag)) = filter {
+                self.ts.set_inline_filter(f.table(), tag);
+            }
             self.ts.run(block.host);
             if self.recording {
                 let end = self.ts.buf_ptr();

@@ -52,6 +52,7 @@ pub(crate) fn translate(
     cache: &mut CodeCache,
     tool: &mut dyn Tool,
     interests: &Interests,
+    inline_filter: Option<crate::InlineFilter>,
     cx: &mut TranslateContext<'_>,
 ) -> Result<Block, TranslateError> {
     let block = arch::decode_block(pc);
@@ -88,6 +89,7 @@ pub(crate) fn translate(
         calls: interests.call_stacks || interests.memory_accesses,
         repeat_filter: interests.memory_accesses && interests.repeat_filter,
         skip_readonly_reads: interests.memory_accesses && interests.skip_readonly_reads,
+        inline_filter: inline_filter.map(|f| f.mask()),
     };
     let readonly_pages = &mut *cx.readonly_pages;
     let mut readonly = |start: u64, end: u64| {
@@ -102,7 +104,9 @@ pub(crate) fn translate(
     let instrument = BlockInstrumentation {
         hook: (cx.hooked)(pc),
         client_requests: true,
-        records: arch::plan_records(&block, wants, &mut |s| sites.id(s), &mut readonly),
+        records: arch::plan_records(&block, wants, &mut |s| sites.id(s), &mut readonly, &|pc| {
+            tool.inline_filter_applies(pc)
+        }),
         rdfsbase: cx.rdfsbase,
         countdown: crate::dispatch::seeded(),
     };

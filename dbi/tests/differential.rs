@@ -737,3 +737,153 @@ fn the_repeat_filter_drops_exactly_the_repeats() {
         "the filter dropped too little: {with_total} of {without_total}"
     );
 }
+
+/// An inline filter table over the data (`dbi::InlineFilter`): each data
+/// granule has its own slot, holding the running thread's `tag` or another
+/// one, and random masks (all bytes in a quarter of them).
+fn filter_table(rng: &mut Rng, data: u64, tag: u64) -> (Vec<u64>, u64) {
+    let slots = (DATA_LEN / 8).next_power_of_two() as u64;
+    let mut table = vec![0u64; 2 * slots as usize];
+    let first = data >> 3;
+    for g in first..first + (DATA_LEN / 8) as u64 {
+        let i = 2 * (g & (slots - 1)) as usize;
+        let owner = if rng.below(4) == 0 { tag + 1 } else { tag };
+        let masks = if rng.below(4) == 0 {
+            0xffff
+        } else {
+            rng.next() & 0xffff
+        };
+        table[i] = if rng.below(8) == 0 { g ^ slots } else { g };
+        table[i + 1] = owner << 16 | masks;
+    }
+    (table, slots - 1)
+}
+
+/// Whether the filter covers a plain access inside one granule: the
+/// slot holds its granule and the tag, and its bytes in the write mask (a
+/// write) or in either mask (a read).
+fn filter_covers(table: &[u64], mask: u64, tag: u64, a: &dbi::MemAccess) -> bool {
+    let (off, size) = (a.addr & 7, u64::from(a.size));
+    if a.atomic || !matches!(size, 1 | 2 | 4 | 8) || off + size > 8 {
+        return false;
+    }
+    let g = a.addr >> 3;
+    let i = 2 * (g & mask) as usize;
+    let word = table[i + 1];
+    if table[i] != g || word >> 16 != tag {
+        return false;
+    }
+    let have = if a.kind == dbi::AccessKind::Read {
+        (word | word >> 8) as u8
+    } else {
+        (word >> 8) as u8
+    };
+    let need = (((1u16 << size) - 1) << off) as u8;
+    have & need == need
+}
+
+/// The inline filter (record.rs) leaves out only accesses its table
+/// covers, and the guest runs as natively with it: random blocks (which
+/// read and write flags around their memory operands: `adc`, `cmovcc`,
+/// `setcc`, `bsf`), then blocks of plain loads and stores, where it must
+/// leave out many.
+#[test]
+fn the_inline_filter_drops_only_covered_accesses() {
+    let mut m = Machine::new();
+    let mut rng = Rng(0x1f11_7e12_5eed_0003);
+    let random = inline_filter_campaign(&mut m, &mut rng, 1500, random_block);
+    assert!(random.0 > 0, "the inline filter left out nothing");
+    let repeats = inline_filter_campaign(&mut m, &mut rng, 400, |rng, _, at, n| {
+        repeat_block(rng, at, n)
+    });
+    assert!(
+        repeats.0 * 4 > repeats.1,
+        "the inline filter left out too little: {repeats:?}"
+    );
+}
+
+/// Runs `blocks` blocks of `gen` without filters and with the repeat and
+/// inline filters; returns (covered accesses left out, all accesses).
+fn inline_filter_campaign(
+    m: &mut Machine,
+    rng: &mut Rng,
+    blocks: usize,
+    gen: impl Fn(&mut Rng, u64, u64, usize) -> Vec<u8>,
+) -> (usize, usize) {
+    let base_xsave = Machine::current_xsave();
+    let data = m.data_addr();
+    let tag = 0x1234_5678;
+    let (mut dropped, mut total) = (0usize, 0usize);
+    m.set_recording(true);
+    for b in 0..blocks {
+        let n = 1 + rng.below(40) as usize;
+        let code = gen(&mut *rng, data, m.code_addr(), n);
+        let init = random_state(rng, &base_xsave, data);
+        let mut buf = vec![0u8; DATA_LEN];
+        for x in &mut buf {
+            *x = rng.next() as u8;
+        }
+        let (table, mask) = filter_table(rng, data, tag);
+        let native = m.run_native(&code, &init, &buf);
+        let mut runs = Vec::new();
+        // Every access (no filter), then with the repeat and inline filters.
+        for inline in [false, true] {
+            m.set_repeat_filter(inline);
+            m.set_inline_filter(inline.then(|| (table.clone(), tag)));
+            let translated = m
+                .run_translated(&code, &init, &buf, false)
+                .unwrap_or_else(|e| panic!("block {b}: {e}"));
+            if let Err(e) = compare(&native, &translated) {
+                let mut dec = iced_x86::Decoder::with_ip(
+                    64,
+                    &code,
+                    m.code_addr(),
+                    iced_x86::DecoderOptions::NONE,
+                );
+                let listing: Vec<String> =
+                    dec.iter().map(|i| format!("{:#x}: {i}", i.ip())).collect();
+                panic!("block {b} (inline {inline}): {e}\n{}", listing.join("\n"));
+            }
+            runs.push(m.take_recorded());
+        }
+        let (all, with) = (&runs[0], &runs[1]);
+        // Walk both: an access left out must be covered by the table or
+        // repeat one since the last atomic access (the repeat filter).
+        let mut seen: Vec<(u64, u32, bool)> = Vec::new();
+        let mut kept = with.iter().peekable();
+        for a in all {
+            let write = a.kind != dbi::AccessKind::Read;
+            let repeat = !a.atomic
+                && seen
+                    .iter()
+                    .any(|&(addr, size, w)| addr == a.addr && a.size <= size && (w || !write));
+            if a.atomic {
+                seen.clear();
+            } else {
+                seen.push((a.addr, a.size, write));
+            }
+            let same = |k: &&dbi::MemAccess| {
+                (k.pc, k.addr, k.size, k.kind) == (a.pc, a.addr, a.size, a.kind)
+            };
+            if kept.peek().is_some_and(same) {
+                kept.next();
+            } else if filter_covers(&table, mask, tag, a) {
+                dropped += 1;
+            } else {
+                assert!(
+                    repeat,
+                    "block {b}: {a:?} left out, neither covered nor a repeat"
+                );
+            }
+        }
+        assert!(
+            kept.next().is_none(),
+            "block {b}: records that are no access of the block"
+        );
+        total += all.len();
+    }
+    m.set_inline_filter(None);
+    m.set_repeat_filter(true);
+    m.set_recording(false);
+    (dropped, total)
+}

@@ -318,6 +318,23 @@ impl Engine {
         })
     }
 
+    /// The same-epoch filter's table (filter.rs, "Layout"): two words per
+    /// slot, `granule` and `tag << 16 | write mask << 8 | read mask`, slot
+    /// `granule & (len / 2 - 1)`. It is allocated once, never moves and
+    /// never changes length, so translated code may read it in place: an
+    /// access it finds covered for the thread's [`Engine::filter_epoch`]
+    /// is one [`Redundancy::covers`] would drop.
+    pub fn filter_table(&self) -> &[u64] {
+        self.filter.words()
+    }
+
+    /// Makes every thread's next access to `[addr, addr + len)` reach the
+    /// shadow memory (for a tool whose later accesses there mean more than
+    /// plain ones: a location it has just learned is atomic).
+    pub fn unfilter(&mut self, addr: u64, len: u64) {
+        self.forget_filtered(addr, len);
+    }
+
     /// A value that changes whenever thread `tid`'s clock or lockset may
     /// have changed (its same-epoch filter's tag); `None` for a thread the
     /// engine does not know yet. Equal values around a batch of accesses

@@ -38,14 +38,15 @@
 /// Bits of a tag: the word's other 16 bits are the masks.
 pub(crate) const TAG_BITS: u32 = 48;
 
-/// The default table: 2^22 slots (64 MiB of address space, touched only
-/// where used).
+/// The default table: 2^16 slots (1 MiB; 512 KiB of address space
+/// without collisions).
 pub(crate) const DEFAULT_SLOTS_LOG2: u32 = 16;
 
 /// The shared filter table.
 pub(crate) struct AccessFilter {
-    /// Two words per slot: granule, tagged masks.
-    words: Vec<u64>,
+    /// Two words per slot: granule, tagged masks. Allocated once: it never
+    /// moves (translated code reads it in place, `Engine::filter_table`).
+    words: Box<[u64]>,
     mask: u64,
 }
 
@@ -87,9 +88,14 @@ impl AccessFilter {
         let log2 = slots_log2.clamp(4, 28);
         let slots = 1usize << log2;
         AccessFilter {
-            words: vec![0; 2 * slots],
+            words: vec![0; 2 * slots].into_boxed_slice(),
             mask: slots as u64 - 1,
         }
+    }
+
+    /// The table, two words per slot (see "Layout").
+    pub(crate) fn words(&self) -> &[u64] {
+        &self.words
     }
 
     /// Slots in the table.

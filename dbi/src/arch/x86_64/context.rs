@@ -150,6 +150,15 @@ impl ThreadState {
         }
     }
 
+    /// Points translated code at the tool's inline filter and the
+    /// thread's current tag in it (record.rs, "The inline filter"). Called
+    /// before every entry into the code cache.
+    pub(crate) fn set_inline_filter(&self, table: u64, tag: u64) {
+        let tb = self.tb_mut();
+        tb.filter_table = table;
+        tb.filter_tagw = tag << 16;
+    }
+
     /// Sets the blocks left in the thread's timeslice (deterministic schedules).
     pub(crate) fn set_slice(&self, blocks: u64) {
         self.tb_mut().slice = blocks;

@@ -66,6 +66,11 @@ pub(crate) struct ThreadBlock {
     pub(crate) memo_kb: u64,
     /// One tag step (1 << 50), for translated code's `lea`.
     pub(crate) memo_inc: u64,
+    /// The tool's inline filter table (record.rs, "The inline filter"), or 0.
+    pub(crate) filter_table: u64,
+    /// The thread's current inline-filter tag << 16, set before every
+    /// entry into the code cache.
+    pub(crate) filter_tagw: u64,
 }
 
 pub(crate) const SELF_ADDR: i32 = 0x00;
@@ -95,6 +100,8 @@ pub(crate) const BUF_SCRATCH: i32 = 0x138;
 pub(crate) const SLICE: i32 = 0x140;
 pub(crate) const MEMO_KB: i32 = 0x148;
 pub(crate) const MEMO_INC: i32 = 0x150;
+pub(crate) const FILTER_TABLE: i32 = 0x158;
+pub(crate) const FILTER_TAGW: i32 = 0x160;
 
 const _: () = assert!(offset_of!(ThreadBlock, self_addr) == SELF_ADDR as usize);
 const _: () = assert!(offset_of!(ThreadBlock, host_rsp) == HOST_RSP as usize);
@@ -123,6 +130,8 @@ const _: () = assert!(offset_of!(ThreadBlock, buf_scratch) == BUF_SCRATCH as usi
 const _: () = assert!(offset_of!(ThreadBlock, slice) == SLICE as usize);
 const _: () = assert!(offset_of!(ThreadBlock, memo_kb) == MEMO_KB as usize);
 const _: () = assert!(offset_of!(ThreadBlock, memo_inc) == MEMO_INC as usize);
+const _: () = assert!(offset_of!(ThreadBlock, filter_table) == FILTER_TABLE as usize);
+const _: () = assert!(offset_of!(ThreadBlock, filter_tagw) == FILTER_TAGW as usize);
 const _: () = assert!(core::mem::size_of::<ThreadBlock>() <= 4096);
 
 /// Where the extended-state area starts in the thread-block mapping.

@@ -841,6 +841,10 @@ impl RaceTool {
         if self.atomics.learn(addr, size) {
             self.sync_hints.insert(addr, size);
             self.adopt(addr, size);
+            // Plain accesses there are acquire loads and release stores
+            // from now on: none may be left out as a repeat of an earlier
+            // plain one (`Tool::inline_filter`).
+            self.engine.unfilter(addr, u64::from(size));
         }
     }
 
@@ -850,6 +854,7 @@ impl RaceTool {
         if self.atomics.declare(addr) {
             self.sync_hints.insert(addr, 4);
             self.adopt(addr, 4);
+            self.engine.unfilter(addr, 4);
         }
     }
 
@@ -1103,6 +1108,21 @@ impl Tool for RaceTool {
                 self.seq_cst_stores.insert(store.ip());
             }
         }
+    }
+
+    fn inline_filter(&self) -> Option<dbi::InlineFilter> {
+        dbi::InlineFilter::over(self.engine.filter_table())
+    }
+
+    fn inline_filter_tag(&self, thread: ThreadNum) -> u64 {
+        self.engine.filter_epoch(ThreadId(thread)).unwrap_or(0)
+    }
+
+    fn inline_filter_applies(&self, pc: u64) -> bool {
+        // Stores this tool takes for releases (and a runtime's plain
+        // read-modify-writes, atomic to it) must reach it even when an
+        // earlier plain access covers their bytes.
+        !self.seq_cst_stores.contains(pc) && !self.is_runtime_code(pc)
     }
 
     fn sync_hints(&self) -> Option<&dbi::SyncHints> {
@@ -1366,6 +1386,7 @@ impl RaceTool {
         // it the thread's epoch may differ from the view's).
         let mut redundant = std::mem::take(&mut self.redundant);
         redundant.clear();
+        let mut unfilter: Vec<(u64, u64)> = Vec::new();
         if let Some(view) = self.engine.redundancy(tid) {
             for a in accesses {
                 let write = a.kind != DbiAccessKind::Read;
@@ -1480,6 +1501,12 @@ impl RaceTool {
                 DbiAccessKind::Write => [Some((AccessKind::Write, site)), None],
                 DbiAccessKind::Read => [Some((AccessKind::Read, site)), None],
             };
+            if self.sync_hints.may_synchronise(a.addr, a.size) {
+                // Bytes of an atomic location: a later plain access there
+                // may be an acquire or release, so this one must not cover
+                // it in the inline filter.
+                unfilter.push((a.addr, u64::from(a.size)));
+            }
             for (kind, site) in halves.into_iter().flatten() {
                 let (mut addr, mut left) = (a.addr, a.size);
                 while left > 0 {
@@ -1498,6 +1525,9 @@ impl RaceTool {
             }
         }
         self.flush_batch(tid);
+        for (addr, len) in unfilter {
+            self.engine.unfilter(addr, len);
+        }
         self.drain();
         self.redundant = redundant;
     }
