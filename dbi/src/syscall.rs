@@ -55,15 +55,18 @@ pub(crate) fn handle(d: &mut Dispatcher, pc: u64, next: u64) -> u64 {
             let stats = d.exit_stats(status);
             d.config.tool.on_exit(&stats, &d.config.log);
             if d.config.verbose {
+                let inline = crate::arch::inline_filter_coverage();
                 d.config.log.line(&format!(
-                    "hbgrind: {} blocks translated; cache exits: {} direct, {} indirect, {} syscall, {} buffer full; {} event records in {} flushes",
+                    "hbgrind: {} blocks translated; cache exits: {} direct, {} indirect, {} syscall, {} buffer full; {} event records in {} flushes; inline filter checks at {} of {} filterable operands translated",
                     stats.blocks_translated,
                     d.exits[0],
                     d.exits[1],
                     d.exits[2],
                     d.exits[6],
                     d.flushed.1,
-                    d.flushed.0
+                    d.flushed.0,
+                    inline.0,
+                    inline.1
                 ));
             }
             crate::exit_group(status);

@@ -9,6 +9,11 @@
 //!   thread re-touching 4096 words (or 16384 `u16`s) after a release, so
 //!   every access is the first of its epoch and reaches the shadow memory
 //!   (what a compressor does with its tables after each job hand-off).
+//! - `inline_check`: the check translated code makes before recording an
+//!   access (dbi's `InlineFilter`, in its Rust equivalent: a lookup of the
+//!   engine's same-epoch table for the thread's tag, as `same_epoch`'s
+//!   records would meet it): what a covered access costs when nothing
+//!   reaches the engine.
 //!
 //! Run: `cargo bench -p hb-engine --bench access`.
 
@@ -40,6 +45,32 @@ fn same_epoch(c: &mut Criterion) {
     group.throughput(Throughput::Elements(records.len() as u64));
     group.bench_function("same_epoch", |b| {
         b.iter(|| engine.access_batch(t, black_box(&records)).unwrap())
+    });
+    group.finish();
+}
+
+/// The inline check over `same_epoch`'s records: every one is covered.
+fn inline_check(c: &mut Criterion) {
+    let mut engine = Engine::default();
+    let t = ThreadId(1);
+    let writes: Vec<AccessRecord> = (0..WORDS)
+        .map(|i| AccessRecord::new(0x10_0000 + 8 * i, 8, AccessKind::Write, false, i as u32))
+        .collect();
+    engine.access_batch(t, &writes).unwrap();
+    let accesses: Vec<(u64, bool)> = (0..WORDS)
+        .map(|i| (0x10_0000 + 8 * i, i % 4 == 0))
+        .collect();
+    let mut group = c.benchmark_group("access");
+    group.throughput(Throughput::Elements(WORDS));
+    group.bench_function("inline_check", |b| {
+        b.iter(|| {
+            let view = engine.redundancy(t).expect("a known thread");
+            let covered = black_box(&accesses)
+                .iter()
+                .filter(|&&(addr, write)| view.covers(addr, 8, write))
+                .count();
+            assert_eq!(covered as u64, WORDS);
+        })
     });
     group.finish();
 }
@@ -181,5 +212,12 @@ fn slow_path_u16(c: &mut Criterion) {
     slow_path(c, "slow_path_u16", 2, 4 * WORDS);
 }
 
-criterion_group!(benches, same_epoch, mixed, slow_path_words, slow_path_u16);
+criterion_group!(
+    benches,
+    same_epoch,
+    inline_check,
+    mixed,
+    slow_path_words,
+    slow_path_u16
+);
 criterion_main!(benches);

@@ -19,7 +19,7 @@ pub(crate) use self::enter::{
     xsave_component_offset, xsave_size, CapturedState,
 };
 pub(crate) use self::instrument::plan_counters;
-pub(crate) use self::record::{plan_records, vsib_accesses, RecordWants};
+pub(crate) use self::record::{inline_filter_coverage, plan_records, vsib_accesses, RecordWants};
 pub(crate) use self::thread_block::reg;
 
 use crate::os::linux::code_mem::{read_u64_in, write_in, CodeRegion};

@@ -88,6 +88,7 @@ use super::thread_block::{
 };
 use crate::events::Site;
 use crate::AccessKind;
+use core::sync::atomic::{AtomicU64, Ordering};
 use iced_x86::{
     Code, Encoder, FlowControl, Instruction, InstructionInfoFactory, MemoryOperand, OpAccess,
     Register,
@@ -325,6 +326,12 @@ pub(crate) fn plan_records(
                 let inline = wants
                     .inline_filter
                     .filter(|_| memo.is_some() && flags_dead[idx] && inline_applies(insn.ip()));
+                if wants.inline_filter.is_some() && memo.is_some() {
+                    INLINE_FILTERABLE.fetch_add(1, Ordering::Relaxed);
+                    if inline.is_some() {
+                        INLINE_CHECKED.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
                 recs.push(Record::Operand {
                     address,
                     site: id,
@@ -389,6 +396,20 @@ pub(crate) fn plan_records(
         plan.per_insn.push(recs);
     }
     plan
+}
+
+/// Operands translated with an inline filter check, and those that could
+/// have had one but for live flags or the tool (for `-v`).
+static INLINE_CHECKED: AtomicU64 = AtomicU64::new(0);
+static INLINE_FILTERABLE: AtomicU64 = AtomicU64::new(0);
+
+/// (operands translated with an inline filter check, operands the repeat
+/// filter considers, in blocks translated with an inline filter).
+pub(crate) fn inline_filter_coverage() -> (u64, u64) {
+    (
+        INLINE_CHECKED.load(Ordering::Relaxed),
+        INLINE_FILTERABLE.load(Ordering::Relaxed),
+    )
 }
 
 /// The six status flags (the ones instrumentation may clobber).
