@@ -90,6 +90,7 @@ pub(crate) fn translate(
         repeat_filter: interests.memory_accesses && interests.repeat_filter,
         skip_readonly_reads: interests.memory_accesses && interests.skip_readonly_reads,
         inline_filter: inline_filter.map(|f| f.mask()),
+        lahf: arch::has_lahf(),
     };
     let readonly_pages = &mut *cx.readonly_pages;
     let mut readonly = |start: u64, end: u64| {

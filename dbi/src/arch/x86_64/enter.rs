@@ -344,6 +344,13 @@ pub(crate) fn has_xsaveopt() -> bool {
     core::arch::x86_64::__cpuid_count(0xd, 1).eax & 1 != 0
 }
 
+/// Whether the CPU has `lahf`/`sahf` in 64-bit mode (cpuid 0x8000_0001
+/// ecx bit 0; every x86-64 since 2006).
+pub(crate) fn has_lahf() -> bool {
+    core::arch::x86_64::__cpuid(0x8000_0000).eax >= 0x8000_0001
+        && core::arch::x86_64::__cpuid(0x8000_0001).ecx & 1 != 0
+}
+
 /// Whether the CPU and OS support `xsave` (cpuid 1 ecx bit 27, OSXSAVE).
 pub(crate) fn has_osxsave() -> bool {
     let r = core::arch::x86_64::__cpuid(1);

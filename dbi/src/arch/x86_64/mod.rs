@@ -15,7 +15,7 @@ pub(crate) use self::emit::{
     ExitInfo, SafePoint,
 };
 pub(crate) use self::enter::{
-    current_xsave, exit_common_addr, has_osxsave, spawn_thread, take_over_with,
+    current_xsave, exit_common_addr, has_lahf, has_osxsave, spawn_thread, take_over_with,
     xsave_component_offset, xsave_size, CapturedState,
 };
 pub(crate) use self::instrument::plan_counters;

@@ -83,8 +83,8 @@
 
 use super::decode::DecodedBlock;
 use super::thread_block::{
-    BUF_PTR, BUF_SCRATCH, FILTER_TABLE, FILTER_TAGW, MEMO_INC, MEMO_KB, MEMO_TABLE_OFFSET,
-    SPILL_RAX, SPILL_RCX, SPILL_RDX,
+    BUF_PTR, BUF_SCRATCH, FILTER_TABLE, FILTER_TAGW, FLAGS_SAVE, MEMO_INC, MEMO_KB,
+    MEMO_TABLE_OFFSET, SPILL_RAX, SPILL_RCX, SPILL_RDX,
 };
 use crate::events::Site;
 use crate::AccessKind;
@@ -121,9 +121,8 @@ pub(crate) enum Record {
         /// The repeat filter's kind bits (size class << 1 | write), when
         /// repeats of this operand may be skipped.
         memo: Option<u8>,
-        /// The inline filter's slot mask, when the operand is checked
-        /// against the tool's filter first (flags are dead here).
-        inline: Option<u32>,
+        /// The inline filter check the operand gets first, if any.
+        inline: Option<InlineCheck>,
     },
     /// The repeat filter's epoch ends here (before an atomic instruction).
     EpochEnd,
@@ -133,6 +132,15 @@ pub(crate) enum Record {
     /// cannot be formed with `lea`, so the block leaves for the dispatcher,
     /// which computes them (`vsib_accesses`) and resumes.
     Vsib,
+}
+
+/// An operand's inline filter check (`crate::InlineFilter`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct InlineCheck {
+    /// The filter's slot mask.
+    pub(crate) mask: u32,
+    /// Status flags are live here: saved (`lahf`, `seto`) around the check.
+    pub(crate) save_flags: bool,
 }
 
 /// The records of a block, per instruction, written just before it runs.
@@ -155,6 +163,9 @@ pub(crate) struct RecordWants {
     /// Check plain operands against the tool's inline filter of this slot
     /// mask first (`crate::InlineFilter`).
     pub(crate) inline_filter: Option<u32>,
+    /// The CPU has `lahf`/`sahf` in 64-bit mode, so operands where flags
+    /// are live get the check too, the flags saved around it.
+    pub(crate) lahf: bool,
 }
 
 /// The repeat filter's kind bits of a plain operand, or `None` when its
@@ -325,7 +336,15 @@ pub(crate) fn plan_records(
                 }
                 let inline = wants
                     .inline_filter
-                    .filter(|_| memo.is_some() && flags_dead[idx] && inline_applies(insn.ip()));
+                    .filter(|_| {
+                        memo.is_some()
+                            && (flags_dead[idx] || wants.lahf)
+                            && inline_applies(insn.ip())
+                    })
+                    .map(|mask| InlineCheck {
+                        mask,
+                        save_flags: !flags_dead[idx],
+                    });
                 if wants.inline_filter.is_some() && memo.is_some() {
                     INLINE_FILTERABLE.fetch_add(1, Ordering::Relaxed);
                     if inline.is_some() {
@@ -753,6 +772,13 @@ pub(crate) fn emit_record(out: &mut Vec<u8>, rec: &Record, rdfsbase: bool) {
             if memo.is_some() {
                 store_gs(out, RDX, SPILL_RDX);
             }
+            let save_flags = inline.is_some_and(|c| c.save_flags);
+            if save_flags {
+                out.push(0x9f); // lahf: ah = SF ZF AF PF CF
+                out.extend_from_slice(&[0x0f, 0x90, 0xc0]); // seto al
+                store_gs(out, RAX, FLAGS_SAVE);
+                load_gs(out, RAX, SPILL_RAX);
+            }
             if let Some(scale) = rep_scale {
                 store_gs(out, RDX, SPILL_RDX);
                 // rdx = guest rcx * element size (the byte count).
@@ -793,10 +819,15 @@ pub(crate) fn emit_record(out: &mut Vec<u8>, rec: &Record, rdfsbase: bool) {
             if let Some(kind_bits) = memo {
                 let mut tail = Vec::new();
                 emit_memo_check(&mut tail, kind_bits, site);
-                if let Some(mask) = inline {
-                    emit_inline_check(out, mask, kind_bits, tail.len());
+                if let Some(check) = inline {
+                    emit_inline_check(out, check.mask, kind_bits, tail.len());
                 }
                 out.extend_from_slice(&tail);
+                if save_flags {
+                    load_gs(out, RAX, FLAGS_SAVE);
+                    out.extend_from_slice(&[0x04, 0x7f]); // add al, 0x7f: OF = the saved OF
+                    out.push(0x9e); // sahf
+                }
             } else {
                 write_record(out, false, site, rep_scale.is_some());
             }
@@ -978,6 +1009,7 @@ mod plan_tests {
                 repeat_filter: false,
                 skip_readonly_reads: false,
                 inline_filter: None,
+                lahf: false,
             },
             &mut |s| {
                 sites.push(s);
@@ -1020,6 +1052,7 @@ mod repeat_filter_tests {
                 repeat_filter: true,
                 skip_readonly_reads: true,
                 inline_filter: None,
+                lahf: false,
             },
             &mut |_| {
                 n += 1;
@@ -1126,7 +1159,7 @@ mod repeat_filter_tests {
 
     #[test]
     fn the_inline_check_reads_only_the_thread_block_and_the_table() {
-        for kind_bits in 0..8 {
+        for (kind_bits, save_flags) in (0..8).flat_map(|k| [(k, false), (k, true)]) {
             let mut out = Vec::new();
             emit_record(
                 &mut out,
@@ -1135,7 +1168,10 @@ mod repeat_filter_tests {
                     site: 3,
                     rep_scale: None,
                     memo: Some(kind_bits),
-                    inline: Some(0xffff),
+                    inline: Some(InlineCheck {
+                        mask: 0xffff,
+                        save_flags,
+                    }),
                 },
                 true,
             );

@@ -71,6 +71,9 @@ pub(crate) struct ThreadBlock {
     /// The thread's current inline-filter tag << 16, set before every
     /// entry into the code cache.
     pub(crate) filter_tagw: u64,
+    /// The guest's status flags while an inline filter check runs where
+    /// they are live (`lahf` in bits 8..15, `seto` in bit 0).
+    pub(crate) flags_save: u64,
 }
 
 pub(crate) const SELF_ADDR: i32 = 0x00;
@@ -102,6 +105,7 @@ pub(crate) const MEMO_KB: i32 = 0x148;
 pub(crate) const MEMO_INC: i32 = 0x150;
 pub(crate) const FILTER_TABLE: i32 = 0x158;
 pub(crate) const FILTER_TAGW: i32 = 0x160;
+pub(crate) const FLAGS_SAVE: i32 = 0x168;
 
 const _: () = assert!(offset_of!(ThreadBlock, self_addr) == SELF_ADDR as usize);
 const _: () = assert!(offset_of!(ThreadBlock, host_rsp) == HOST_RSP as usize);
@@ -132,6 +136,7 @@ const _: () = assert!(offset_of!(ThreadBlock, memo_kb) == MEMO_KB as usize);
 const _: () = assert!(offset_of!(ThreadBlock, memo_inc) == MEMO_INC as usize);
 const _: () = assert!(offset_of!(ThreadBlock, filter_table) == FILTER_TABLE as usize);
 const _: () = assert!(offset_of!(ThreadBlock, filter_tagw) == FILTER_TAGW as usize);
+const _: () = assert!(offset_of!(ThreadBlock, flags_save) == FLAGS_SAVE as usize);
 const _: () = assert!(core::mem::size_of::<ThreadBlock>() <= 4096);
 
 /// Where the extended-state area starts in the thread-block mapping.
