@@ -273,7 +273,6 @@ impl Engine {
         for record in records {
             let write = record.kind() == AccessKind::Write;
             if record.is_atomic() {
-                self.end_filter_gen(t);
                 if write {
                     self.store_atomic(
                         t,
@@ -335,28 +334,23 @@ impl Engine {
         self.forget_filtered(addr, len);
     }
 
-    /// A value that changes whenever thread `tid`'s clock or lockset may
-    /// have changed (its same-epoch filter's tag); `None` for a thread the
-    /// engine does not know yet. Equal values around a batch of accesses
-    /// mean the batch made no synchronisation event of that thread.
+    /// A value that changes whenever thread `tid`'s own epoch ends (its
+    /// same-epoch filter's tag: 0 after a tick of its own clock, until its
+    /// next checked access); `None` for a thread the engine does not know
+    /// yet. Equal values around a batch of accesses mean that a repeat of
+    /// the batch's accesses is still dropped: the thread released nothing
+    /// (acquires keep the epoch: see filter.rs, "Tags").
     pub fn filter_epoch(&self, tid: ThreadId) -> Option<u64> {
         let t = self.threads.index_of(tid)?;
         Some(self.threads.live[t].filter_tag)
     }
 
-    /// Ends live thread `t`'s filter epoch: its clock or lockset may
-    /// change, so it takes a fresh tag.
+    /// Gives live thread `t` a fresh filter tag (at its first checked
+    /// access of an epoch, or when a range was forgotten wholesale).
     fn end_filter_gen(&mut self, t: usize) {
         debug_assert!(self.next_tag < 1 << crate::filter::TAG_BITS);
         self.threads.live[t].filter_tag = self.next_tag;
         self.next_tag += 1;
-    }
-
-    /// `end_filter_gen` for thread `tid`, if the engine knows it.
-    fn bump_thread_gen(&mut self, tid: ThreadId) {
-        if let Some(t) = self.threads.index_of(tid) {
-            self.end_filter_gen(t);
-        }
     }
 
     /// The filter forgets `[addr, addr + len)`: every thread's next access
@@ -479,7 +473,6 @@ impl Engine {
         order: MemoryOrder,
         site: u32,
     ) -> Result<()> {
-        self.bump_thread_gen(tid);
         let t = self.threads.get_or_start(tid)?;
         self.load_atomic(t, addr, size, order, site);
         Ok(())
@@ -493,7 +486,6 @@ impl Engine {
         order: MemoryOrder,
         site: u32,
     ) -> Result<()> {
-        self.bump_thread_gen(tid);
         let t = self.threads.get_or_start(tid)?;
         self.store_atomic(t, addr, size, order, site);
         Ok(())
@@ -508,7 +500,6 @@ impl Engine {
         order: MemoryOrder,
         site: u32,
     ) -> Result<()> {
-        self.bump_thread_gen(tid);
         let t = self.threads.get_or_start(tid)?;
         self.stats.sync_events += 1;
         let location = self.atomics.entry(addr).or_default();
@@ -585,7 +576,6 @@ impl Engine {
     }
 
     pub fn fence(&mut self, tid: ThreadId, order: MemoryOrder) -> Result<()> {
-        self.bump_thread_gen(tid);
         let t = self.threads.get_or_start(tid)?;
         self.stats.sync_events += 1;
         let thread = &mut self.threads.live[t];
@@ -612,12 +602,10 @@ impl Engine {
         trylock: bool,
         site: u32,
     ) -> Result<()> {
-        self.bump_thread_gen(tid);
         self.lock(tid, mutex, true, trylock, site)
     }
 
     pub fn mutex_unlock(&mut self, tid: ThreadId, mutex: u64, site: u32) -> Result<()> {
-        self.bump_thread_gen(tid);
         self.unlock(tid, mutex, site)
     }
 
@@ -630,12 +618,10 @@ impl Engine {
         trylock: bool,
         site: u32,
     ) -> Result<()> {
-        self.bump_thread_gen(tid);
         self.lock(tid, lock, write, trylock, site)
     }
 
     pub fn rwlock_unlock(&mut self, tid: ThreadId, lock: u64, site: u32) -> Result<()> {
-        self.bump_thread_gen(tid);
         self.unlock(tid, lock, site)
     }
 
@@ -724,7 +710,6 @@ impl Engine {
 
     /// The lock (or any sync object) at `addr` is destroyed.
     pub fn sync_destroy(&mut self, tid: ThreadId, addr: u64, site: u32) -> Result<()> {
-        self.bump_thread_gen(tid);
         self.threads.get_or_start(tid)?;
         if self
             .threads
@@ -749,7 +734,6 @@ impl Engine {
     /// Publishes everything `tid` did so far at `addr` (condvar signal,
     /// semaphore post, `ANNOTATE_HAPPENS_BEFORE`, pthread_once completion).
     pub fn release(&mut self, tid: ThreadId, addr: u64) -> Result<()> {
-        self.bump_thread_gen(tid);
         let t = self.threads.get_or_start(tid)?;
         self.stats.sync_events += 1;
         let thread = &mut self.threads.live[t];
@@ -765,7 +749,6 @@ impl Engine {
     /// Learns everything released at `addr` so far (condvar wakeup,
     /// semaphore wait, `ANNOTATE_HAPPENS_AFTER`).
     pub fn acquire(&mut self, tid: ThreadId, addr: u64) -> Result<()> {
-        self.bump_thread_gen(tid);
         let t = self.threads.get_or_start(tid)?;
         self.stats.sync_events += 1;
         if let Some(sync) = self.syncs.get(&addr) {
@@ -779,7 +762,6 @@ impl Engine {
     // ---- barriers -------------------------------------------------------
 
     pub fn barrier_init(&mut self, tid: ThreadId, addr: u64, count: u32) -> Result<()> {
-        self.bump_thread_gen(tid);
         self.threads.get_or_start(tid)?;
         self.barriers.insert(
             addr,
@@ -796,7 +778,6 @@ impl Engine {
     /// arrival happens before every departure.
     pub fn barrier_wait(&mut self, tid: ThreadId, addr: u64, site: u32) -> Result<()> {
         let t = self.threads.get_or_start(tid)?;
-        self.end_filter_gen(t);
         self.stats.sync_events += 1;
         let Some(barrier) = self.barriers.get_mut(&addr) else {
             let kind = MisuseKind::BarrierUninitialised;
@@ -817,8 +798,6 @@ impl Engine {
             for waiter in std::mem::take(&mut barrier.arrived) {
                 if let Some(w) = self.threads.index_of(waiter) {
                     self.threads.live[w].clock.join(&clock);
-                    self.threads.live[w].filter_tag = self.next_tag;
-                    self.next_tag += 1;
                 }
             }
         }
@@ -830,7 +809,6 @@ impl Engine {
     /// `parent` starts `child`: everything `parent` did so far happens
     /// before everything `child` does.
     pub fn thread_create(&mut self, parent: ThreadId, child: ThreadId) -> Result<()> {
-        self.bump_thread_gen(parent);
         let p = self.threads.get_or_start(parent)?;
         self.stats.sync_events += 1;
         self.threads.create(p, child)?;
@@ -840,7 +818,6 @@ impl Engine {
     /// `joiner` learns that `child` has ended: everything `child` did
     /// happens before what `joiner` does next. A child still alive ends now.
     pub fn thread_join(&mut self, joiner: ThreadId, child: ThreadId) -> Result<()> {
-        self.bump_thread_gen(joiner);
         let j = self.threads.get_or_start(joiner)?;
         self.stats.sync_events += 1;
         if let Some(c) = self.threads.index_of(child) {
@@ -857,7 +834,6 @@ impl Engine {
 
     /// `tid` ends. Its slot is reused once every live thread has seen its end.
     pub fn thread_exit(&mut self, tid: ThreadId) {
-        self.bump_thread_gen(tid);
         if let Some(t) = self.threads.index_of(tid) {
             self.threads.exit(t);
         }

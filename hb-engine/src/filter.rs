@@ -23,11 +23,24 @@
 //! no memory (the runtime's allocator maps large blocks fresh).
 //!
 //! # Tags
-//! A tag names one thread in one epoch: the engine hands out tags from one
-//! counter and gives a thread a fresh one at each of its synchronisation
-//! events ([`crate::Engine`]'s `end_filter_gen`). A tag is never handed
-//! out twice (48 bits), and tag 0 is never handed out, so an empty slot
-//! matches no thread.
+//! A tag names one thread in one epoch of its own clock: the engine hands
+//! out tags from one counter; a tick of the thread's own clock (a release,
+//! a thread create, a barrier: `ThreadState::tick`) sets its tag to 0, and
+//! its next checked access takes a fresh one. A tag is never handed out
+//! twice (48 bits), and tag 0 is never handed out, so an empty slot, or a
+//! thread between a tick and its next access, matches nothing.
+//!
+//! An acquire (a lock, a join, an acquire load) keeps the tag, although it
+//! grows the thread's clock and may change its lockset: a repeat after it
+//! is still dropped. That is FastTrack's same-epoch rule, and what the
+//! shadow itself does (`AccessCtx::is_duplicate_of` compares only the
+//! thread's own epoch): anything unordered with the repeat is unordered
+//! with the access it repeats, whose entry (same thread, same epoch, at
+//! least as strong) is still in the shadow, because no other thread can be
+//! ordered after an epoch the thread has not released yet. Until
+//! 2026-12-03 every synchronisation event took a fresh tag, which ended
+//! the filter's epochs about twice as often as needed (a lock acquire and
+//! its release each ended one).
 //!
 //! # Invariants
 //! - A slot's masks only grow while its granule and tag stay the same.

@@ -41,7 +41,8 @@ pub(crate) struct ThreadState {
     pub(crate) lockset: u32,
     pub(crate) detached: bool,
     /// This thread's tag in the engine's same-epoch filter (filter.rs):
-    /// fresh at each of its sync events; 0 until its first filtered access.
+    /// 0 from each tick of its own clock until its next filtered access,
+    /// which takes a fresh one.
     pub(crate) filter_tag: u64,
 }
 
@@ -52,8 +53,10 @@ impl ThreadState {
     }
 
     /// Ends a release: later events of this thread are not covered by it.
+    /// The thread's filter tag goes with its epoch (filter.rs, "Tags").
     pub(crate) fn tick(&mut self) {
         self.clock.increment(self.slot);
+        self.filter_tag = 0;
     }
 }
 

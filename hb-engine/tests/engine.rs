@@ -505,11 +505,15 @@ fn redundancy_view_drops_only_what_the_engine_would_ignore() {
     assert!(!r.covers(0x1000, 2, true), "a write is new");
     assert!(!r.covers(0x1000, 4, false), "more bytes are new");
     e.acquire(t2, 0x9000).unwrap();
+    e.mutex_lock(t2, 0x9100, false, 3).unwrap();
     let r = e.redundancy(t2).unwrap();
     assert!(
-        !r.covers(0x1000, 2, false),
-        "a synchronisation ends the epoch"
+        r.covers(0x1000, 2, false),
+        "acquires keep the epoch (FastTrack's same-epoch rule)"
     );
+    e.mutex_unlock(t2, 0x9100, 4).unwrap();
+    let r = e.redundancy(t2).unwrap();
+    assert!(!r.covers(0x1000, 2, false), "a release ends the epoch");
     assert!(e.redundancy(ThreadId(9)).is_none());
 }
 
