@@ -645,3 +645,53 @@ fn track_lockorders_no() {
         "ERROR SUMMARY: 0 errors from 0 contexts (suppressed: 0 from 0)"
     );
 }
+
+/// `examples/hbgrind-emulator-wrapper`, the libvirt-style wrapper of the
+/// README's QEMU workflow: the program's output as natively, one text log
+/// and one JSON Lines file per process in `HBGRIND_LOG_DIR`, with the race
+/// and the schedule seed given through `HBGRIND_OPTS`.
+#[test]
+fn the_emulator_wrapper_writes_one_log_per_process() {
+    let prog = program("racy_counter.c");
+    let native = prog.command().native();
+    let dir = scratch_dir("emulator-wrapper");
+    let wrapper =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/hbgrind-emulator-wrapper");
+    let out = Run::new(&wrapper)
+        .env("HBGRIND", hbgrind())
+        .env("HBGRIND_TARGET", &prog.path)
+        .env("HBGRIND_LOG_DIR", &dir)
+        .env("HBGRIND_OPTS", "--sched-seed=3")
+        .native();
+    assert_eq!(out.stdout, native.stdout, "{}", out.stderr_text());
+    assert_eq!(out.status.code(), Some(0), "{}", out.stderr_text());
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .expect("log dir readable")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 2, "{names:?}");
+    let (json, log) = (&names[1], &names[0]);
+    assert!(
+        log.starts_with("hblog.") && json == &format!("{log}.json"),
+        "{names:?}"
+    );
+    let text = std::fs::read_to_string(dir.join(log)).expect("log readable");
+    assert!(text.contains("Schedule: --sched-seed=3"), "{text}");
+    assert!(text.contains("Possible data race"), "{text}");
+    assert!(
+        text.contains("ERROR SUMMARY: 2 errors from 2 contexts"),
+        "{text}"
+    );
+    let lines = std::fs::read_to_string(dir.join(json)).expect("json readable");
+    let first = lines.lines().next().unwrap_or_default();
+    assert!(
+        first.contains(r#""record":"run""#) && first.contains(r#""sched_seed":3"#),
+        "{first}"
+    );
+    let errors = lines
+        .lines()
+        .filter(|l| l.contains(r#""record":"error""#))
+        .count();
+    assert_eq!(errors, 2, "{lines}");
+}
