@@ -145,7 +145,9 @@ pub(crate) fn handle(d: &mut Dispatcher, pc: u64, next: u64) -> u64 {
             ));
             crate::exit_group(1);
         }
-        None if crate::dispatch::threads() > 1 && (!crate::dispatch::seeded() || may_block(nr)) => {
+        None if crate::dispatch::threads() > 1
+            && (!crate::sched::deterministic() || may_block(nr)) =>
+        {
             // May block: the dispatcher runs it without the big lock.
             d.blocking = Some((nr, args, next));
             return next;

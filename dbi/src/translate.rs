@@ -104,7 +104,7 @@ pub(crate) fn translate(
         client_requests: true,
         records: arch::plan_records(&block, wants, &mut |s| sites.id(s), &mut readonly),
         rdfsbase: cx.rdfsbase,
-        countdown: crate::dispatch::seeded(),
+        countdown: crate::sched::deterministic(),
     };
     let guest_end = match block.end {
         BlockEnd::Native(p) | BlockEnd::UsesGs(p) if block.insns.is_empty() => p + 1,
