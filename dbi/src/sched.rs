@@ -37,6 +37,10 @@
 //! - `TURN` always equals the last granted ticket; waiters sleep on it.
 //! - Tickets are never 0 and increase (wrapping past 0), so a stale
 //!   `TURN` never names a new ticket before about 2^32 grants.
+//! - `SCHED` is held across fork-like syscalls (`around_fork`), so a fork
+//!   child never inherits it locked by a thread it does not have.
+//!
+//! `State::check` `debug_assert`s the first invariant after each change.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Mutex, MutexGuard};
@@ -455,6 +459,14 @@ pub(crate) fn thread_exits(thread: ThreadNum) {
     }
 }
 
+/// Runs `fork` (a fork-like syscall) holding the scheduler's state, so a
+/// thread queueing at that moment cannot leave it locked in the child,
+/// where no thread would unlock it.
+pub(crate) fn around_fork<R>(fork: impl FnOnce() -> R) -> R {
+    let _held = SCHED.lock().unwrap_or_else(|p| p.into_inner());
+    fork()
+}
+
 /// In a fork child only the forking thread exists, and it holds the lock:
 /// the queue of the others is void, and the child neither records nor
 /// replays (the parent's file is the parent's).
@@ -529,7 +541,15 @@ impl State {
         } else {
             self.waiting.push(Waiting { ticket, thread });
         }
+        self.check();
         ticket
+    }
+
+    fn check(&self) {
+        debug_assert!(
+            self.granted.is_some() || self.waiting.is_empty() || self.wanted.is_some(),
+            "the big lock is free while threads wait and no replay waits for one"
+        );
     }
 
     /// The holder let go of the big lock: the next waiting thread's turn.
@@ -555,6 +575,7 @@ impl State {
         };
         let w = self.waiting.remove(i);
         self.grant(w.ticket, w.thread);
+        self.check();
     }
 
     /// With a replay that has not diverged: the thread its next grant

@@ -164,6 +164,14 @@ fn correct_programs_find_nothing_and_bad_usage_is_one_line() {
         ),
         (&["-n", "0", path], "-n and --jobs must be at least 1"),
         (&["--bogus", path], "explore: unknown option '--bogus'"),
+        (
+            &["--pct-depth=2", path],
+            "explore: --pct-depth and --pct-steps need --sched=pct",
+        ),
+        (
+            &["--sched-record=x", path],
+            "explore: --sched-record is for one run",
+        ),
     ] {
         let out = explore("usage", args);
         assert_eq!(out.status.code(), Some(1), "{args:?}");
@@ -549,6 +557,13 @@ fn a_divergent_replay_warns_with_its_step_and_a_bad_file_is_one_line() {
     edited[at] = "g 9".into();
     let bad_thread = dir.join("bad-thread");
     std::fs::write(&bad_thread, edited.join("\n") + "\n").unwrap();
+    // Main first when it sits in pthread_join until thread 2 ends: the
+    // replay waits for it, then gives up rather than hang.
+    let first_2 = lines.iter().position(|l| *l == "g 2").unwrap();
+    let mut edited: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    edited[first_2] = "g 1".into();
+    let main_first = dir.join("main-first");
+    std::fs::write(&main_first, edited.join("\n") + "\n").unwrap();
     // The recording cut short.
     let short = dir.join("short");
     std::fs::write(&short, lines[..lines.len() / 2].join("\n") + "\n").unwrap();
@@ -562,6 +577,11 @@ fn a_divergent_replay_warns_with_its_step_and_a_bad_file_is_one_line() {
             &short,
             lines.len() / 2 + 1,
             "the recording ends".to_string(),
+        ),
+        (
+            &main_first,
+            first_2 + 1,
+            "thread 1 runs next, but it did not ask for its turn within 2 s".to_string(),
         ),
     ] {
         let out = prog
@@ -605,6 +625,10 @@ fn a_divergent_replay_warns_with_its_step_and_a_bad_file_is_one_line() {
         (
             vec![format!("--sched-record={}", dir.join("r").display())],
             "hbgrind: --sched-record needs --sched-seed=N or --sched-replay=FILE (switches made by a CPU-time timer cannot be replayed)".to_string(),
+        ),
+        (
+            vec!["--sched-seed=1".to_string(), "--pct-depth=2".to_string()],
+            "hbgrind: --pct-depth and --pct-steps need --sched=pct".to_string(),
         ),
         (
             vec!["--sched=pct".to_string()],

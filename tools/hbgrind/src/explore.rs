@@ -97,6 +97,14 @@ pub(crate) fn main(args: &[OsString]) -> anyhow::Result<ExitCode> {
     if cli.command.iter().any(|a| is_option(a, "--sched-seed")) {
         anyhow::bail!("explore: --sched-seed is chosen per run; leave it out (use --first-seed)");
     }
+    if cli.sched != "pct"
+        && cli
+            .command
+            .iter()
+            .any(|a| is_option(a, "--pct-depth") || is_option(a, "--pct-steps"))
+    {
+        anyhow::bail!("explore: --pct-depth and --pct-steps need --sched=pct");
+    }
     for option in ["--sched-record", "--sched-replay"] {
         if cli.command.iter().any(|a| is_option(a, option)) {
             anyhow::bail!("explore: {option} is for one run; use it with the printed command");

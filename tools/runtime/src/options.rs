@@ -48,6 +48,8 @@ pub(crate) struct Options {
     pub(crate) pct: bool,
     pub(crate) pct_depth: u32,
     pub(crate) pct_steps: u64,
+    /// Whether `--pct-depth` or `--pct-steps` was given.
+    pub(crate) pct_options: bool,
     /// `--sched-record=FILE`, `--sched-replay=FILE` (opened and read in `setup`).
     pub(crate) sched_record: Option<String>,
     pub(crate) sched_replay: Option<String>,
@@ -136,6 +138,7 @@ impl Options {
             pct: false,
             pct_depth: DEFAULT_PCT_DEPTH,
             pct_steps: DEFAULT_PCT_STEPS,
+            pct_options: false,
             sched_record: None,
             sched_replay: None,
             smc_check: dbi::SmcCheck::default(),
@@ -228,11 +231,13 @@ impl Options {
                     _ => return Err(bad("random or pct")),
                 };
             } else if let Some(v) = arg.strip_prefix("--pct-depth=") {
+                o.pct_options = true;
                 o.pct_depth = match v.parse() {
                     Ok(n) if (1..=100).contains(&n) => n,
                     _ => return Err(bad("an integer from 1 to 100")),
                 };
             } else if let Some(v) = arg.strip_prefix("--pct-steps=") {
+                o.pct_options = true;
                 o.pct_steps = match v.parse() {
                     Ok(n) if n >= 1 => n,
                     _ => return Err(bad("a positive integer")),
@@ -285,6 +290,9 @@ impl Options {
                 depth: self.pct_depth,
                 steps: self.pct_steps,
             };
+        }
+        if self.pct_options && !self.pct {
+            return Err("--pct-depth and --pct-steps need --sched=pct".into());
         }
         let deterministic = self.schedule.seed.is_some() || self.sched_replay.is_some();
         if self.sched_record.is_some() && !deterministic {
