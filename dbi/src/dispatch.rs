@@ -58,7 +58,7 @@ pub(crate) fn threads() -> usize {
 pub(crate) fn reset_threads_after_fork() {
     THREADS.store(1, Ordering::Release);
     crate::all_blocked::reset_after_fork();
-    crate::sched::reset_after_fork();
+    sched::reset_after_fork();
 }
 
 /// CPU time a thread runs guest code before it lets others have the lock.

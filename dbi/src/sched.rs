@@ -59,6 +59,11 @@ static TURN: AtomicU32 = AtomicU32::new(0);
 static FAIR: AtomicBool = AtomicBool::new(true);
 /// Whether slices are counted in blocks (`Seeded`, `Pct`, `Replay`).
 static DETERMINISTIC: AtomicBool = AtomicBool::new(false);
+/// Whether the run follows a recording: waiters then wake every 100 ms to
+/// check that the thread the recording wants does come (`check_patience`).
+/// Always, not only while `State::wanted` is set: a waiter that looked
+/// before it was set would otherwise sleep with no one to wake it.
+static REPLAYING: AtomicBool = AtomicBool::new(false);
 
 /// Mean timeslice of a seeded schedule, in blocks.
 const MEAN_SLICE_BLOCKS: u64 = 10_000;
@@ -349,6 +354,7 @@ pub(crate) fn configure(schedule: &Schedule, log: Log) {
         }
     };
     FAIR.store(!matches!(policy, Policy::Unfair), Ordering::Relaxed);
+    REPLAYING.store(matches!(policy, Policy::Replay(_)), Ordering::Relaxed);
     DETERMINISTIC.store(
         matches!(
             policy,
@@ -407,8 +413,8 @@ pub(crate) fn lock_with(ticket: Ticket) -> BigGuard {
         if turn == ticket.0 {
             break;
         }
-        if with_state(|s| s.wanted.is_some()) {
-            // A replay waits for a thread that may never ask.
+        if REPLAYING.load(Ordering::Relaxed) {
+            // A replay may wait for a thread that never asks.
             crate::os::linux::futex_wait_for(&TURN, turn, 100);
             with_state(|s| s.check_patience());
         } else {
