@@ -7,24 +7,23 @@
 //!
 //! # Threads and the big lock
 //! One guest thread runs at a time (decision 10): the `Dispatcher` (code
-//! cache, tool, signal actions...) lives in `BIG`, a mutex that a thread holds
-//! while it translates or runs guest code. The running thread's `ThreadState`
-//! is swapped into `Dispatcher::ts` when it takes the lock and out when it
-//! lets go, so the single-threaded code paths are unchanged. A thread lets go
-//! only around syscalls that may block (every syscall without a row in the
-//! syscall table, once a second thread exists), when it exits, and when its
-//! timeslice is over: once a second thread exists, every thread has a timer
-//! that sends the runtime's signal 64 after 10 ms of its CPU time; at a safe
-//! point the real handler stops its guest code, and the thread yields the
-//! lock (so a spin wait on another thread's store ends).
-// The lock is a FIFO ticket lock (Valgrind's --fair-sched=yes behaviour,
-// always on): a thread that yields queues behind the waiting ones.
+//! cache, tool, signal actions...) lives behind the big lock, whose turns
+//! the scheduler hands out (sched.rs: FIFO, seeded, PCT, replay). The
+//! running thread's `ThreadState` is swapped into `Dispatcher::ts` when it
+//! takes the lock and out when it lets go, so the single-threaded code
+//! paths are unchanged. A thread lets go only around syscalls that may
+//! block (every syscall without a row in the syscall table, once a second
+//! thread exists), when it exits, and when its timeslice is over: once a
+//! second thread exists, every thread has a timer that sends the runtime's
+//! signal 64 after 10 ms of its CPU time (or, in a deterministic schedule,
+//! a countdown of blocks ends the slice); at a safe point the real handler
+//! stops its guest code, and the thread yields the lock (so a spin wait on
+//! another thread's store ends).
 // Signals sent to one thread (pthread_kill, faults) wait in that thread's
 // block; signals for the process go to whichever thread enters the
 // dispatcher next. A preemption tick that lands off a safe point
 // single-steps to the next one (os/linux/sigframe.rs).
-// Not yet: deterministic schedules; thread blocks and runtime stacks of
-// exited threads are not reused.
+// Not yet: thread blocks and runtime stacks of exited threads are not reused.
 
 use crate::arch::{self, exit_kind, CapturedState, ThreadState};
 use crate::code_cache::{CacheError, CodeCache};
@@ -33,13 +32,11 @@ use crate::hooks::Hooks;
 use crate::os::linux::code_mem::read_u64_in;
 use crate::os::linux::guest_syscall::SyscallOutcome;
 use crate::os::linux::sigframe;
+use crate::sched::{self, BigGuard};
 use crate::translate::TranslateError;
 use crate::{Config, ExitStats, Interests, ThreadNum};
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// The big lock and everything it protects.
-static BIG: Mutex<Option<Dispatcher>> = Mutex::new(None);
 /// Guest threads under the translator.
 static THREADS: AtomicUsize = AtomicUsize::new(1);
 
@@ -61,90 +58,7 @@ pub(crate) fn threads() -> usize {
 pub(crate) fn reset_threads_after_fork() {
     THREADS.store(1, Ordering::Release);
     crate::all_blocked::reset_after_fork();
-    // Tickets taken by threads that do not exist in the child are void:
-    // the forking thread holds the lock (its ticket is being served).
-    NEXT_TICKET.store(
-        SERVING.load(Ordering::Acquire).wrapping_add(1),
-        Ordering::Release,
-    );
-}
-
-/// The big lock's tickets: a thread takes the next ticket and waits until
-/// it is served, so a thread that lets go and asks again queues behind the
-/// others (a FIFO ticket lock, as Valgrind's --fair-sched=yes; std's mutex
-/// alone let a yielding spinner take the lock straight back).
-static NEXT_TICKET: AtomicU32 = AtomicU32::new(0);
-static SERVING: AtomicU32 = AtomicU32::new(0);
-
-/// Holds the big lock; letting go serves the next ticket.
-struct BigGuard(Option<MutexGuard<'static, Option<Dispatcher>>>);
-
-impl BigGuard {
-    fn dispatcher(&mut self) -> &mut Dispatcher {
-        self.0
-            .as_mut()
-            .and_then(|g| g.as_mut())
-            .expect("the dispatcher exists once a thread runs")
-    }
-}
-
-impl Drop for BigGuard {
-    fn drop(&mut self) {
-        drop(self.0.take());
-        if FAIR.load(Ordering::Relaxed) {
-            SERVING.fetch_add(1, Ordering::Release);
-            crate::os::linux::futex_wake_all(&SERVING);
-        }
-    }
-}
-
-/// `--fair-sched`: the big lock hands over in FIFO ticket order.
-static FAIR: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
-/// `--sched-seed`: timeslices are counted in blocks drawn from this state.
-static SEEDED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-static SCHED_RNG: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-/// Mean timeslice of a deterministic schedule, in blocks.
-const MEAN_SLICE_BLOCKS: u64 = 10_000;
-
-/// The `n`th timeslice of thread `thread` in a deterministic schedule
-/// (splitmix64 of the seed, the thread number and `n`): each thread has
-/// its own sequence, so the order in which threads draw does not matter.
-fn slice_of(thread: ThreadNum, n: u64) -> u64 {
-    let seed = SCHED_RNG.load(Ordering::Relaxed);
-    let mut z = seed ^ (u64::from(thread) << 40) ^ n.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^= z >> 31;
-    1 + z % (2 * MEAN_SLICE_BLOCKS)
-}
-
-/// Whether the schedule is deterministic (`--sched-seed`).
-pub(crate) fn seeded() -> bool {
-    SEEDED.load(Ordering::Relaxed)
-}
-
-fn lock() -> BigGuard {
-    if !FAIR.load(Ordering::Relaxed) {
-        return BigGuard(Some(
-            BIG.lock().unwrap_or_else(|poisoned| poisoned.into_inner()),
-        ));
-    }
-    lock_with_ticket(NEXT_TICKET.fetch_add(1, Ordering::AcqRel))
-}
-
-/// Takes the big lock with a ticket drawn earlier (a new thread's, drawn by
-/// its creator so that threads queue in creation order).
-fn lock_with_ticket(ticket: u32) -> BigGuard {
-    loop {
-        let serving = SERVING.load(Ordering::Acquire);
-        if serving == ticket {
-            break;
-        }
-        crate::os::linux::futex_wait(&SERVING, serving);
-    }
-    BigGuard(Some(
-        BIG.lock().unwrap_or_else(|poisoned| poisoned.into_inner()),
-    ))
+    sched::reset_after_fork();
 }
 
 /// CPU time a thread runs guest code before it lets others have the lock.
@@ -244,15 +158,7 @@ fn dispatcher_main(captured: &CapturedState, config: Box<Config>) -> ! {
             threads - 1
         ));
     }
-    // A seeded schedule needs the FIFO handover to repeat itself.
-    FAIR.store(
-        config.schedule.fair || config.schedule.seed.is_some(),
-        Ordering::Relaxed,
-    );
-    if let Some(seed) = config.schedule.seed {
-        SEEDED.store(true, Ordering::Relaxed);
-        SCHED_RNG.store(seed, Ordering::Relaxed);
-    }
+    sched::configure(&config.schedule, config.log);
     let hooks = Hooks::new(config.tool.hooks());
     let inline_filter = (interests.memory_accesses && interests.repeat_filter)
         .then(|| config.tool.inline_filter())
@@ -282,20 +188,16 @@ fn dispatcher_main(captured: &CapturedState, config: Box<Config>) -> ! {
     d.thread_blocks.push(d.ts.base_addr());
     let mut main_ts = std::mem::replace(&mut d.ts, ThreadState::placeholder());
     d.adopt_thread(&mut main_ts, 1);
-    if seeded() {
-        main_ts.set_slice(slice_of(1, 0));
-    }
     d.ts = main_ts;
     d.report_initial_modules();
     crate::signal::watch_fatal_signals(&mut d);
     // The running thread's state is swapped in by `thread_loop`.
     let main_thread = std::mem::replace(&mut d.ts, ThreadState::placeholder());
     {
-        let mut guard = lock();
-        if let Some(g) = guard.0.as_mut() {
-            **g = Some(d);
-        }
+        let mut guard = sched::lock(1);
+        guard.install(d);
         arch::register_signal_view(&guard.dispatcher().cache);
+        sched::thread_starts(&main_thread);
     }
     thread_loop(main_thread, pc, None)
 }
@@ -307,13 +209,16 @@ fn thread_loop(mut mine: ThreadState, mut pc: u64, first: Option<BigGuard>) -> !
     let mut first = first;
     loop {
         let step = {
-            let mut guard = first.take().unwrap_or_else(lock);
+            let num = mine.events.num;
+            let mut guard = first.take().unwrap_or_else(|| sched::lock(num));
             let d = guard.dispatcher();
             std::mem::swap(&mut d.ts, &mut mine);
+            sched::runs(&d.ts);
             if let Some((nr, args, outcome, next)) = finished.take() {
                 pc = crate::syscall::complete(d, nr, &args, outcome, next);
             }
             let step = d.run_until(pc);
+            sched::stops(&d.ts);
             if let Step::ExitThread(_) = step {
                 if d.interests.threads {
                     let num = d.ts.events.num;
@@ -325,13 +230,14 @@ fn thread_loop(mut mine: ThreadState, mut pc: u64, first: Option<BigGuard>) -> !
                 d.exited_counts.0 += i;
                 d.exited_counts.1 += m;
                 THREADS.fetch_sub(1, Ordering::AcqRel);
+                sched::thread_exits(num);
             }
             std::mem::swap(&mut d.ts, &mut mine);
             // A thread whose timeslice is over queues again before it lets
             // go, so the queue's order does not depend on how fast the
             // kernel runs it afterwards (FIFO, and repeatable with a seed).
-            let requeue = (matches!(step, Step::Yield(_)) && FAIR.load(Ordering::Relaxed))
-                .then(|| NEXT_TICKET.fetch_add(1, Ordering::AcqRel));
+            let requeue =
+                (matches!(step, Step::Yield(_)) && sched::fair()).then(|| sched::enqueue(num));
             (step, requeue)
         };
         let (step, requeue) = step;
@@ -345,7 +251,7 @@ fn thread_loop(mut mine: ThreadState, mut pc: u64, first: Option<BigGuard>) -> !
                         futex: args[0],
                     };
                     crate::all_blocked::wait(me, args, threads, |blocked| {
-                        let mut guard = lock();
+                        let mut guard = sched::lock(me.thread);
                         guard
                             .dispatcher()
                             .config
@@ -362,7 +268,7 @@ fn thread_loop(mut mine: ThreadState, mut pc: u64, first: Option<BigGuard>) -> !
             Step::Yield(next) => {
                 pc = next;
                 match requeue {
-                    Some(ticket) => first = Some(lock_with_ticket(ticket)),
+                    Some(ticket) => first = Some(sched::lock_with(ticket)),
                     None => crate::os::linux::sched_yield(),
                 }
             }
@@ -386,15 +292,14 @@ pub(crate) fn spawn_thread(d: &mut Dispatcher, args: &[u64; 6], next: u64) -> i6
         // The first extra thread: from now on threads take turns.
         let _ = sigframe::install_host_handler(sigframe::PREEMPT_SIG, SA_RESTART);
     }
-    let seeded = seeded();
+    let seeded = sched::deterministic();
     if !d.ts.preemptible && !seeded {
         d.ts.preemptible = sigframe::arm_preemption_timer(TIMESLICE_NS).is_ok();
     }
     let num = d.next_thread;
     // In a deterministic schedule the child queues now, behind its creator's
     // current turn, whenever its kernel thread gets to run.
-    let ticket = (seeded && FAIR.load(Ordering::Relaxed))
-        .then(|| NEXT_TICKET.fetch_add(1, Ordering::AcqRel));
+    let ticket = seeded.then(|| sched::enqueue(num));
     let body = Box::new(move || {
         let captured = CapturedState::blank();
         let Ok(mut ts) = ThreadState::new(&captured, arch::exit_common_addr()) else {
@@ -403,18 +308,17 @@ pub(crate) fn spawn_thread(d: &mut Dispatcher, args: &[u64; 6], next: u64) -> i6
         ts.set_guest(&gprs, rflags, &xsave);
         let _ = sigframe::install_runtime_altstack();
         ts.altstack = (0, 2, 0);
-        if seeded {
-            ts.set_slice(slice_of(num, 0));
-        } else {
+        if !seeded {
             ts.preemptible = sigframe::arm_preemption_timer(TIMESLICE_NS).is_ok();
         }
         let mut guard = match ticket {
-            Some(t) => lock_with_ticket(t),
-            None => lock(),
+            Some(t) => sched::lock_with(t),
+            None => sched::lock(num),
         };
         let d = guard.dispatcher();
         d.thread_blocks.push(ts.base_addr());
         d.adopt_thread(&mut ts, num);
+        sched::thread_starts(&ts);
         tracing::debug!(pc = format_args!("{next:#x}"), "thread starts");
         thread_loop(ts, next, Some(guard))
     });
@@ -573,10 +477,8 @@ impl Dispatcher {
             }
             exit_kind::BUF_FULL => *pc = target,
             exit_kind::YIELD => {
-                self.ts.events.slices += 1;
-                let slice = slice_of(self.ts.events.num, self.ts.events.slices);
-                tracing::debug!(thread = self.ts.events.num, slice, "timeslice over");
-                self.ts.set_slice(slice);
+                sched::slice_over(&mut self.ts);
+                tracing::debug!(thread = self.ts.events.num, "timeslice over");
                 *pc = target;
                 if threads() > 1 {
                     return Some(Step::Yield(target));

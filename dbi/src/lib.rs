@@ -25,6 +25,7 @@ mod dispatch; // Dispatcher: the loop between the cache and the runtime
 pub(crate) mod events; // event buffers: sites, records, replay into MemAccess
 mod hooks; // function hooks by symbol
 mod os; // the only cfg(target_os): raw syscalls, memory, GS base, signal frames
+mod sched; // the big lock's turns: FIFO, seeded, PCT, replay
 #[doc(hidden)]
 pub mod selftest; // Machine: native vs translated runs, for the differential test
 mod signal; // guest signal actions, delivery to translated handlers, sigreturn
@@ -43,6 +44,10 @@ pub use crate::os::linux::owned::own_mappings_made_by;
 pub use crate::os::linux::{
     close, dup_high, dup_onto, exit_group, file_offset, getpid, mapping_of, open, read,
     truncate_at, write_all, Errno,
+};
+pub use crate::sched::{
+    create_record as create_schedule_record, RecordedPolicy, RecordedSchedule, ScheduleEvent,
+    ScheduleFileError,
 };
 pub use crate::stack_regions::{deregister_stack, register_stack};
 pub use iced_x86::{Instruction, Mnemonic, OpAccess, UsedMemory};
@@ -433,8 +438,8 @@ pub enum SmcCheck {
     All,
 }
 
-/// How guest threads take turns (decision 10).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How guest threads take turns (decision 10; sched.rs).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Schedule {
     /// `--fair-sched=yes|try`: the big lock is a FIFO ticket lock, so a
     /// thread that lets go queues behind the waiting ones; `no`: whoever
@@ -446,6 +451,23 @@ pub struct Schedule {
     /// new threads queue in creation order, so a run without blocking
     /// system calls interleaves the same way every time.
     pub seed: Option<u64>,
+    /// `--sched=random|pct`: how a seeded schedule chooses.
+    pub policy: SchedulePolicy,
+    /// `--sched-record=FILE`, opened: every grant and slice goes there.
+    pub record_fd: Option<i32>,
+    /// `--sched-replay=FILE`, read: the schedule to follow.
+    pub replay: Option<RecordedSchedule>,
+}
+
+/// `--sched=`: the policy of a seeded schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SchedulePolicy {
+    /// FIFO turns; with a seed, timeslices of random lengths in blocks.
+    #[default]
+    Random,
+    /// PCT: random priorities, `depth - 1` change points drawn from the
+    /// first `steps` blocks (`--pct-depth`, `--pct-steps`).
+    Pct { depth: u32, steps: u64 },
 }
 
 impl Default for Schedule {
@@ -453,6 +475,9 @@ impl Default for Schedule {
         Schedule {
             fair: true,
             seed: None,
+            policy: SchedulePolicy::Random,
+            record_fd: None,
+            replay: None,
         }
     }
 }

@@ -148,7 +148,9 @@ pub(crate) fn handle(d: &mut Dispatcher, pc: u64, next: u64) -> u64 {
             ));
             crate::exit_group(1);
         }
-        None if crate::dispatch::threads() > 1 && (!crate::dispatch::seeded() || may_block(nr)) => {
+        None if crate::dispatch::threads() > 1
+            && (!crate::sched::deterministic() || may_block(nr)) =>
+        {
             // May block: the dispatcher runs it without the big lock.
             d.blocking = Some((nr, args, next));
             return next;
@@ -159,7 +161,15 @@ pub(crate) fn handle(d: &mut Dispatcher, pc: u64, next: u64) -> u64 {
     if execs {
         fds::before_exec();
     }
-    let outcome = run_interruptible(nr_run, args);
+    let fork_like = matches!(
+        row.map(|r| r.kind),
+        Some(SyscallKind::Clone | SyscallKind::Fork | SyscallKind::Vfork)
+    );
+    let outcome = if fork_like {
+        crate::sched::around_fork(|| run_interruptible(nr_run, args))
+    } else {
+        run_interruptible(nr_run, args)
+    };
     if execs {
         fds::after_failed_exec();
     }

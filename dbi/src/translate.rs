@@ -109,7 +109,7 @@ pub(crate) fn translate(
             tool.inline_filter_applies(pc)
         }),
         rdfsbase: cx.rdfsbase,
-        countdown: crate::dispatch::seeded(),
+        countdown: crate::sched::deterministic(),
     };
     let guest_end = match block.end {
         BlockEnd::Native(p) | BlockEnd::UsesGs(p) if block.insns.is_empty() => p + 1,

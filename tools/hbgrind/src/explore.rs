@@ -1,9 +1,11 @@
-//! `hbgrind explore [-n RUNS] [--jobs J] [--first-seed S] [--until-found]
-//! [--timeout SECS] [-o DIR] [--] [HBGRIND OPTIONS...] PROG [ARGS...]`:
-//! runs a program under hbgrind many times, each with its own
-//! `--sched-seed` (a different, repeatable interleaving), and prints each
-//! distinct finding with how many runs showed it and the command that
-//! reproduces one of them (papers/scheduling.md, "Exploring schedules").
+//! `hbgrind explore [-n RUNS] [--jobs J] [--first-seed S] [--sched=random|pct]
+//! [--until-found] [--timeout SECS] [-o DIR] [--] [HBGRIND OPTIONS...] PROG
+//! [ARGS...]`: runs a program under hbgrind many times, each with its own
+//! `--sched-seed` (a different, repeatable interleaving: random timeslices,
+//! or with `--sched=pct` PCT priorities and change points, papers/schedules.md),
+//! and prints each distinct finding with how many runs showed it and the
+//! command that reproduces one of them (papers/scheduling.md, "Exploring
+//! schedules").
 //!
 //! A finding is an error context of the race tool (the same grouping as
 //! its `--json-file` context fingerprints: kind and both stacks, never
@@ -42,6 +44,10 @@ struct ExploreCli {
     /// The first seed.
     #[arg(long = "first-seed", value_name = "S", default_value_t = 1)]
     first_seed: u32,
+    /// How each run's seed schedules: random timeslices, or PCT (priorities
+    /// with change points; give --pct-depth=D among hbgrind's options).
+    #[arg(long = "sched", value_name = "POLICY", default_value = "random", value_parser = ["random", "pct"])]
+    sched: String,
     /// Start no new run once one found something.
     #[arg(long = "until-found")]
     until_found: bool,
@@ -91,6 +97,19 @@ pub(crate) fn main(args: &[OsString]) -> anyhow::Result<ExitCode> {
     if cli.command.iter().any(|a| is_option(a, "--sched-seed")) {
         anyhow::bail!("explore: --sched-seed is chosen per run; leave it out (use --first-seed)");
     }
+    if cli.sched != "pct"
+        && cli
+            .command
+            .iter()
+            .any(|a| is_option(a, "--pct-depth") || is_option(a, "--pct-steps"))
+    {
+        anyhow::bail!("explore: --pct-depth and --pct-steps need --sched=pct");
+    }
+    for option in ["--sched-record", "--sched-replay"] {
+        if cli.command.iter().any(|a| is_option(a, option)) {
+            anyhow::bail!("explore: {option} is for one run; use it with the printed command");
+        }
+    }
     // The runs' command line must be one hbgrind takes.
     match crate::options::parse_with(&[], &cli.command) {
         Ok(crate::options::Command::Run(_)) => {}
@@ -114,7 +133,7 @@ pub(crate) fn main(args: &[OsString]) -> anyhow::Result<ExitCode> {
     loop {
         while running.len() < cli.jobs as usize && !(cli.until_found && found) {
             let Some(seed) = seeds.next() else { break };
-            let child = start(&hbgrind, &cli.command, &dir, seed)?;
+            let child = start(&hbgrind, &run_command(&cli), &dir, seed)?;
             running.push((seed, child, Instant::now(), false));
         }
         if running.is_empty() {
@@ -342,6 +361,17 @@ fn describe_error(e: &ErrorObject) -> String {
     text
 }
 
+/// What each run gets after its seed: `--sched=pct` if asked, then the
+/// user's options, program and arguments.
+fn run_command(cli: &ExploreCli) -> Vec<OsString> {
+    let mut command = Vec::new();
+    if cli.sched != "random" {
+        command.push(OsString::from(format!("--sched={}", cli.sched)));
+    }
+    command.extend(cli.command.iter().cloned());
+    command
+}
+
 /// The shell command that reproduces the run with `seed`.
 fn reproduce(command: &[OsString], seed: u32) -> String {
     let mut words = vec!["hbgrind".to_string(), format!("--sched-seed={seed}")];
@@ -375,8 +405,13 @@ fn print_summary(cli: &ExploreCli, dir: &Path, outcomes: &[Outcome], findings: &
         outcomes.first().map_or(cli.first_seed, |o| o.seed),
         outcomes.last().map_or(cli.first_seed, |o| o.seed),
     );
+    let policy = if cli.sched == "random" {
+        String::new()
+    } else {
+        format!("--sched={}, ", cli.sched)
+    };
     println!(
-        "hbgrind explore: {} runs (--sched-seed={first}..{last}); each run's output, report and JSON in {}",
+        "hbgrind explore: {} runs ({policy}--sched-seed={first}..{last}); each run's output, report and JSON in {}",
         outcomes.len(),
         dir.display()
     );
@@ -399,7 +434,10 @@ fn print_summary(cli: &ExploreCli, dir: &Path, outcomes: &[Outcome], findings: &
             seed_list(&f.seeds)
         );
         println!("       {}", f.text);
-        println!("       reproduce: {}", reproduce(&cli.command, f.seeds[0]));
+        println!(
+            "       reproduce: {}",
+            reproduce(&run_command(cli), f.seeds[0])
+        );
     }
 }
 
@@ -425,6 +463,27 @@ mod tests {
         assert_eq!(
             reproduce(&cmd, 7),
             r"hbgrind --sched-seed=7 '--suppressions=a b.supp' ./prog 'it'\''s' x=1"
+        );
+    }
+
+    #[test]
+    fn runs_and_their_commands_name_the_policy() {
+        let cli = ExploreCli::try_parse_from([
+            "hbgrind explore",
+            "--sched=pct",
+            "--pct-depth=3",
+            "./prog",
+        ])
+        .unwrap();
+        let command = run_command(&cli);
+        assert_eq!(
+            reproduce(&command, 4),
+            "hbgrind --sched-seed=4 --sched=pct --pct-depth=3 ./prog"
+        );
+        let cli = ExploreCli::try_parse_from(["hbgrind explore", "./prog"]).unwrap();
+        assert_eq!(
+            reproduce(&run_command(&cli), 4),
+            "hbgrind --sched-seed=4 ./prog"
         );
     }
 

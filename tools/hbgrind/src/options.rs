@@ -153,6 +153,31 @@ const SPECS: &[Spec] = &[
         help: "switch threads after pseudo-random numbers of blocks drawn from N, so runs repeat [off: every 10 ms of CPU time]",
     },
     Spec {
+        name: "--sched",
+        value: Value::OneOf(&["random", "pct"], "random or pct"),
+        help: "with --sched-seed: random timeslices, or PCT priorities with change points [random]",
+    },
+    Spec {
+        name: "--pct-depth",
+        value: Value::Int(1, 100, "an integer from 1 to 100"),
+        help: "--sched=pct: find bugs that need up to N-1 forced switches [3]",
+    },
+    Spec {
+        name: "--pct-steps",
+        value: Value::Int(1, u32::MAX, "an integer from 1 to 4294967295"),
+        help: "--sched=pct: the change points fall in the first N blocks run [50000]",
+    },
+    Spec {
+        name: "--sched-record",
+        value: Value::Text("FILE"),
+        help: "write the schedule's decisions (who runs, for how many blocks) to FILE",
+    },
+    Spec {
+        name: "--sched-replay",
+        value: Value::Text("FILE"),
+        help: "follow the schedule recorded in FILE (a divergence is a warning, then --sched-seed)",
+    },
+    Spec {
         name: "--smc-check",
         value: Value::OneOf(
             &["none", "stack", "all-non-file", "all"],

@@ -70,6 +70,14 @@ fn setup() -> dbi::Config {
     if let Some(filter) = &opts.trace {
         trace::install(filter, log);
     }
+    // So does a bad schedule file (before the tool's preamble).
+    let schedule = match schedule(&opts) {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = dbi::write_all(2, format!("hbgrind: {e}\n").as_bytes());
+            dbi::exit_group(1);
+        }
+    };
     // A bad suppression file or XML sink stops us before the program runs.
     let tool = match tools::make(&opts, log) {
         Ok(tool) => tool,
@@ -94,9 +102,22 @@ fn setup() -> dbi::Config {
         skip_child,
         preload_path: opts.preload_path,
         verbose: opts.verbose,
-        schedule: opts.schedule,
+        schedule,
         smc_check: opts.smc_check,
     }
+}
+
+/// The schedule, with `--sched-replay`'s file read and `--sched-record`'s
+/// opened (a bad one stops us before the program runs).
+fn schedule(opts: &Options) -> Result<dbi::Schedule, dbi::ScheduleFileError> {
+    let mut schedule = opts.schedule.clone();
+    if let Some(path) = &opts.sched_replay {
+        schedule.replay = Some(dbi::RecordedSchedule::load(path)?);
+    }
+    if let Some(path) = &opts.sched_record {
+        schedule.record_fd = Some(dbi::create_schedule_record(path)?);
+    }
+    Ok(schedule)
 }
 
 /// `--trace-children-skip=P,...` (globs matched against the path given to

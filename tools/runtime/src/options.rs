@@ -2,6 +2,11 @@
 //! user's hbgrind options joined by byte 0x1f, set by the launcher).
 //! Absent (a plain LD_PRELOAD), the defaults apply: `--tool=race`.
 
+/// `--pct-depth` when not given: finds bugs that need up to two switches.
+const DEFAULT_PCT_DEPTH: u32 = 3;
+/// `--pct-steps` when not given: blocks in which the change points fall.
+const DEFAULT_PCT_STEPS: u64 = 50_000;
+
 /// The runtime's options.
 #[derive(Debug, Clone)]
 pub(crate) struct Options {
@@ -39,6 +44,15 @@ pub(crate) struct Options {
     pub(crate) lock_models: Vec<String>,
     /// `--fair-sched=yes|try|no` and `--sched-seed=N`: how threads take turns.
     pub(crate) schedule: dbi::Schedule,
+    /// `--sched=random|pct`, `--pct-depth=D`, `--pct-steps=K` (with `schedule`).
+    pub(crate) pct: bool,
+    pub(crate) pct_depth: u32,
+    pub(crate) pct_steps: u64,
+    /// Whether `--pct-depth` or `--pct-steps` was given.
+    pub(crate) pct_options: bool,
+    /// `--sched-record=FILE`, `--sched-replay=FILE` (opened and read in `setup`).
+    pub(crate) sched_record: Option<String>,
+    pub(crate) sched_replay: Option<String>,
     /// `--smc-check=none|stack|all-non-file|all`.
     pub(crate) smc_check: dbi::SmcCheck,
     /// The command line as the user typed it (for XML's `<args>`), when
@@ -121,6 +135,12 @@ impl Options {
             futex_sync: true,
             lock_models: Vec::new(),
             schedule: dbi::Schedule::default(),
+            pct: false,
+            pct_depth: DEFAULT_PCT_DEPTH,
+            pct_steps: DEFAULT_PCT_STEPS,
+            pct_options: false,
+            sched_record: None,
+            sched_replay: None,
             smc_check: dbi::SmcCheck::default(),
             raw: Vec::new(),
             log_fd: None,
@@ -204,6 +224,28 @@ impl Options {
                 };
             } else if let Some(v) = arg.strip_prefix("--sched-seed=") {
                 o.schedule.seed = Some(v.parse().map_err(|_| bad("an integer"))?);
+            } else if let Some(v) = arg.strip_prefix("--sched=") {
+                o.pct = match v {
+                    "random" => false,
+                    "pct" => true,
+                    _ => return Err(bad("random or pct")),
+                };
+            } else if let Some(v) = arg.strip_prefix("--pct-depth=") {
+                o.pct_options = true;
+                o.pct_depth = match v.parse() {
+                    Ok(n) if (1..=100).contains(&n) => n,
+                    _ => return Err(bad("an integer from 1 to 100")),
+                };
+            } else if let Some(v) = arg.strip_prefix("--pct-steps=") {
+                o.pct_options = true;
+                o.pct_steps = match v.parse() {
+                    Ok(n) if n >= 1 => n,
+                    _ => return Err(bad("a positive integer")),
+                };
+            } else if let Some(v) = arg.strip_prefix("--sched-record=") {
+                o.sched_record = Some(v.into());
+            } else if let Some(v) = arg.strip_prefix("--sched-replay=") {
+                o.sched_replay = Some(v.into());
             } else if let Some(v) = arg.strip_prefix("--log-fd=") {
                 o.log_fd = Some(v.parse().map_err(|_| bad("a file descriptor"))?);
             } else if let Some(v) = arg.strip_prefix("--time-stamp=") {
@@ -234,7 +276,29 @@ impl Options {
                 o.no_effect.push(arg.to_string());
             }
         }
+        o.check_schedule()?;
         Ok(o)
+    }
+
+    /// The scheduling options that only make sense together.
+    fn check_schedule(&mut self) -> Result<(), String> {
+        if self.pct {
+            if self.schedule.seed.is_none() {
+                return Err("--sched=pct needs --sched-seed=N (the seed draws the priorities and change points)".into());
+            }
+            self.schedule.policy = dbi::SchedulePolicy::Pct {
+                depth: self.pct_depth,
+                steps: self.pct_steps,
+            };
+        }
+        if self.pct_options && !self.pct {
+            return Err("--pct-depth and --pct-steps need --sched=pct".into());
+        }
+        let deterministic = self.schedule.seed.is_some() || self.sched_replay.is_some();
+        if self.sched_record.is_some() && !deterministic {
+            return Err("--sched-record needs --sched-seed=N or --sched-replay=FILE (switches made by a CPU-time timer cannot be replayed)".into());
+        }
+        Ok(())
     }
 
     /// The XML sink, when `--xml=yes`: `--xml-fd` (duplicated high, so the

@@ -163,6 +163,10 @@ impl ThreadState {
     pub(crate) fn set_slice(&self, blocks: u64) {
         self.tb_mut().slice = blocks;
     }
+    /// The blocks left in the thread's timeslice.
+    pub(crate) fn slice(&self) -> u64 {
+        self.tb_mut().slice
+    }
     pub(crate) fn ind_target(&self) -> u64 {
         self.tb_mut().ind_target
     }

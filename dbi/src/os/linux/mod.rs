@@ -287,6 +287,28 @@ pub(crate) fn futex_wait(word: &core::sync::atomic::AtomicU32, expected: u32) {
     };
 }
 
+/// As `futex_wait`, but for at most `ms` milliseconds.
+pub(crate) fn futex_wait_for(word: &core::sync::atomic::AtomicU32, expected: u32, ms: u64) {
+    const FUTEX_WAIT_PRIVATE: u64 = 128;
+    let timeout = [ms / 1000, (ms % 1000) * 1_000_000];
+    // SAFETY:
+    // - The kernel only reads the live atomic `word` and the timespec
+    //   `timeout`, a live local; no memory is written.
+    let _ = unsafe {
+        syscall6(
+            202,
+            [
+                word.as_ptr() as u64,
+                FUTEX_WAIT_PRIVATE,
+                u64::from(expected),
+                timeout.as_ptr() as u64,
+                0,
+                0,
+            ],
+        )
+    };
+}
+
 /// Wakes every thread waiting on `word` (FUTEX_WAKE_PRIVATE).
 pub(crate) fn futex_wake_all(word: &core::sync::atomic::AtomicU32) {
     const FUTEX_WAKE_PRIVATE: u64 = 129;
