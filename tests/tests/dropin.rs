@@ -695,3 +695,21 @@ fn the_emulator_wrapper_writes_one_log_per_process() {
         .count();
     assert_eq!(errors, 2, "{lines}");
 }
+
+/// A PCT run's preamble gives every option that repeats it, not the seed
+/// alone (which would repeat a different, random-slice schedule).
+#[test]
+fn a_pct_run_prints_the_options_that_repeat_it() {
+    let prog = program("racy_counter.c");
+    let out = prog
+        .command()
+        .under_hbgrind(&["--sched=pct", "--pct-depth=2", "--sched-seed=5"]);
+    assert_eq!(out.status.code(), Some(0), "{}", out.stderr_text());
+    assert!(
+        out.stderr_text().contains(
+            "Schedule: --sched=pct --pct-depth=2 --pct-steps=50000 --sched-seed=5 (the same options repeat this run's thread switches)"
+        ),
+        "{}",
+        out.stderr_text()
+    );
+}

@@ -240,22 +240,38 @@ fn a_deadlock_in_some_schedules_is_found_and_reproduced() {
 /// the default schedule runs `program` cleanly; `explore -n 50` finds
 /// exactly one finding, `finding`; its printed command shows it again.
 /// Returns explore's output.
+///
+/// The default schedule is not a function of anything the test controls
+/// (which child's kernel thread asks for the big lock first, and when a
+/// 10 ms CPU-time slice ends, differ between runs): on a loaded machine a
+/// switch can land in a bug's window. So "shows nothing" means two of at
+/// most three default runs are clean (the full suite saw one such run in
+/// about a hundred).
 fn found_in_50_and_reproduced(program: &str, default_stdout: &str, finding: &str) -> String {
     let prog = Program::build(&format!("explore/{program}.c"));
     let path = prog.path.to_str().unwrap();
-    let default = prog.command().under_hbgrind(&[]);
+    let mut clean = 0;
+    let mut shown = Vec::new();
+    for _ in 0..3 {
+        let default = prog.command().under_hbgrind(&[]);
+        if (default.stdout_text().as_str(), default.status.code()) == (default_stdout, Some(0))
+            && default
+                .stderr_text()
+                .contains("ERROR SUMMARY: 0 errors from 0 contexts")
+        {
+            clean += 1;
+            if clean == 2 {
+                break;
+            }
+        } else {
+            shown.push(default.stderr_text());
+        }
+    }
     assert_eq!(
-        (default.stdout_text().as_str(), default.status.code()),
-        (default_stdout, Some(0)),
+        clean,
+        2,
         "the default schedule should show nothing:\n{}",
-        default.stderr_text()
-    );
-    assert!(
-        default
-            .stderr_text()
-            .contains("ERROR SUMMARY: 0 errors from 0 contexts"),
-        "{}",
-        default.stderr_text()
+        shown.join("\n")
     );
     let out = explore(program, &["-n", "50", "--jobs", "2", path]);
     let text = out.stdout_text();

@@ -174,6 +174,7 @@ pub(crate) fn make(opts: &Options, log: Log) -> Result<Box<dyn Tool>, String> {
                     quiet: opts.quiet,
                     tool_args: opts.raw.clone(),
                     sched_seed: opts.schedule.seed,
+                    sched_policy: opts.schedule.policy,
                     time_stamp: log.time_stamp,
                     show_error_list: opts.show_error_list,
                     error_limit: opts.error_limit,

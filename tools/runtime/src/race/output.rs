@@ -81,6 +81,8 @@ pub(crate) struct ReportConfig {
     pub(crate) tool_args: Vec<String>,
     /// `--sched-seed=N`: printed in the preamble, so the run can be repeated.
     pub(crate) sched_seed: Option<u64>,
+    /// `--sched=`: a PCT schedule's options are printed with the seed.
+    pub(crate) sched_policy: dbi::SchedulePolicy,
     /// `--time-stamp=yes`: the start of the run, for line prefixes.
     pub(crate) time_stamp: Option<Instant>,
     /// `-s`: each error again at exit, with its count.
@@ -725,8 +727,19 @@ fn write_text_preamble(config: &ReportConfig, text: &TextReporter, command: &str
         format!("Command: {command}"),
     ];
     if let Some(seed) = config.sched_seed {
+        let options = match config.sched_policy {
+            dbi::SchedulePolicy::Random => format!("--sched-seed={seed}"),
+            dbi::SchedulePolicy::Pct { depth, steps } => {
+                format!("--sched=pct --pct-depth={depth} --pct-steps={steps} --sched-seed={seed}")
+            }
+        };
+        let same = if options.contains(' ') {
+            "the same options repeat"
+        } else {
+            "the same option repeats"
+        };
         lines.push(format!(
-            "Schedule: --sched-seed={seed} (the same option repeats this run's thread switches)"
+            "Schedule: {options} ({same} this run's thread switches)"
         ));
     }
     let _ = dbi::write_all(config.log_fd, text.preamble_text(&lines).as_bytes());

@@ -43,6 +43,7 @@ impl Harness {
                 quiet: false,
                 tool_args: Vec::new(),
                 sched_seed: None,
+                sched_policy: dbi::SchedulePolicy::Random,
                 time_stamp: None,
                 show_error_list: false,
                 error_limit: true,
