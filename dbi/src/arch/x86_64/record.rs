@@ -70,11 +70,12 @@
 //! the record and the repeat filter; a miss goes on as before. Unlike the
 //! repeat filter's epochs, the tool's last as long as the thread makes no
 //! synchronisation event, across exits and other threads' runs (pigz:
-//! 45% fewer records). The lookup needs `shr`, `and`, `cmp`: it is
-//! emitted only where no status flag is live (`flags_dead_before`: the
-//! instruction and the rest of the block read none before overwriting
-//! all; undefined flags count as kept, as real CPUs keep them), and it
-//! spills nothing more than the repeat filter does. An access straddling
+//! 45% fewer records). The lookup needs `shr`, `and`, `cmp`: where a
+//! status flag is live (`flags_dead_before`: the instruction or the rest
+//! of the block reads one before overwriting it; undefined flags count as
+//! kept, as real CPUs keep them) the flags are saved around it (`lahf`,
+//! `seto` into `FLAGS_SAVE`; `add al, 0x7f`, `sahf` after), and it spills
+//! nothing more than the repeat filter does. An access straddling
 //! two granules never hits. What a hit leaves out is exactly what the tool
 //! would have dropped, as long as the tool keeps two promises: the tag
 //! changes whenever a repeat could mean something new, and instructions
