@@ -479,7 +479,8 @@ fn flags_dead_before(block: &DecodedBlock) -> Vec<bool> {
 }
 
 /// Whether `block` is a spin loop: it ends with a conditional branch back
-/// to its own first instruction, writes no memory and calls nothing.
+/// to its own first instruction, writes no memory, calls nothing, and
+/// changes no register its loads' addresses are made of.
 fn is_spin_loop(block: &DecodedBlock, factory: &mut InstructionInfoFactory) -> bool {
     let Some(last) = block.insns.last() else {
         return false;
@@ -489,16 +490,45 @@ fn is_spin_loop(block: &DecodedBlock, factory: &mut InstructionInfoFactory) -> b
     {
         return false;
     }
-    block.insns.iter().all(|i| {
+    let mut written: Vec<Register> = Vec::new();
+    let mut address_registers: Vec<Register> = Vec::new();
+    let only_reads = block.insns.iter().all(|i| {
+        let info = factory.info(i);
+        written.extend(
+            info.used_registers()
+                .iter()
+                .filter(|r| {
+                    matches!(
+                        r.access(),
+                        OpAccess::Write
+                            | OpAccess::CondWrite
+                            | OpAccess::ReadWrite
+                            | OpAccess::ReadCondWrite
+                    )
+                })
+                .map(|r| r.register().full_register()),
+        );
+        address_registers.extend(
+            info.used_memory()
+                .iter()
+                .flat_map(|m| [m.base(), m.index()])
+                .filter(|r| !matches!(r, Register::None | Register::RIP | Register::EIP))
+                .map(|r| r.full_register()),
+        );
         i.flow_control() != FlowControl::Call
             && !i.has_lock_prefix()
-            && factory.info(i).used_memory().iter().all(|m| {
+            && info.used_memory().iter().all(|m| {
                 matches!(
                     m.access(),
                     OpAccess::Read | OpAccess::CondRead | OpAccess::NoMemAccess
                 )
             })
-    })
+    });
+    // A spin wait reads the same places until another thread changes
+    // them; a loop that moves its pointer or index on each turn (a
+    // `memcmp`-style scan, liblzma's match finder) reads new places and
+    // waits for nothing.
+    only_reads && !address_registers.iter().any(|r| written.contains(r))
 }
 
 const RAX: u8 = 0;
@@ -1201,6 +1231,20 @@ mod repeat_filter_tests {
                 assert!(i.near_branch_target() <= end, "{i} leaves the record");
             }
         }
+    }
+
+    #[test]
+    fn a_spin_wait_rereads_its_places_a_scan_moves_on() {
+        let mut factory = InstructionInfoFactory::new();
+        // mov eax,[rip+0x1000]; test eax,eax; je back: waits for a flag.
+        let wait = plan_tests::block_of(&[0x8b, 0x05, 0, 0x10, 0, 0, 0x85, 0xc0, 0x74, 0xf6]);
+        assert!(is_spin_loop(&wait, &mut factory));
+        // movzx eax,byte [rdi+rcx]; inc rcx; cmp al,[rsi+rcx]; je back:
+        // compares two buffers (liblzma's match finder), waits for nothing.
+        let scan = plan_tests::block_of(&[
+            0x0f, 0xb6, 0x04, 0x0f, 0x48, 0xff, 0xc1, 0x3a, 0x04, 0x0e, 0x74, 0xf4,
+        ]);
+        assert!(!is_spin_loop(&scan, &mut factory));
     }
 
     #[test]
