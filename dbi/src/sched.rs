@@ -175,7 +175,7 @@ impl RecordedSchedule {
         let fd =
             crate::os::linux::open(path.as_bytes(), 0, 0).map_err(|e| ScheduleFileError::Read {
                 file: path.into(),
-                reason: errno_text(e),
+                reason: e.open_error_text(),
             })?;
         crate::os::linux::close(fd);
         let text = crate::os::linux::read_file(path.as_bytes());
@@ -246,24 +246,13 @@ impl RecordedSchedule {
     }
 }
 
-/// What an errno from opening a schedule file means, in words.
-fn errno_text(e: crate::os::linux::Errno) -> String {
-    match e.0 {
-        2 => "no such file".into(),
-        13 => "permission denied".into(),
-        20 => "a component of the path is not a directory".into(),
-        21 => "is a directory".into(),
-        _ => e.to_string(),
-    }
-}
-
 /// Opens (creates, truncates) a `--sched-record` file.
 pub fn create_record(path: &str) -> Result<i32, ScheduleFileError> {
     const O_WRONLY_CREAT_TRUNC_CLOEXEC: u64 = 0o1 | 0o100 | 0o1000 | 0o2000000;
     crate::os::linux::open(path.as_bytes(), O_WRONLY_CREAT_TRUNC_CLOEXEC, 0o644).map_err(|e| {
         ScheduleFileError::Create {
             file: path.into(),
-            reason: errno_text(e),
+            reason: e.open_error_text(),
         }
     })
 }

@@ -669,6 +669,51 @@ fn repeat_block(rng: &mut Rng, at: u64, n: usize) -> Vec<u8> {
     out
 }
 
+/// Walks the accesses of block `b`, `all` as recorded without a filter
+/// and `with` as recorded with one: `with` must be `all` in order with
+/// some left out, each of them `covered` or a repeat of an earlier access
+/// since the last atomic one (same address, no more bytes, no stronger: a
+/// write covers a read). Returns how many left out were `covered`.
+fn left_out_accesses(
+    b: usize,
+    all: &[dbi::MemAccess],
+    with: &[dbi::MemAccess],
+    covered: impl Fn(&dbi::MemAccess) -> bool,
+) -> usize {
+    let mut dropped = 0;
+    let mut seen: Vec<(u64, u32, bool)> = Vec::new();
+    let mut kept = with.iter().peekable();
+    for a in all {
+        let write = a.kind != dbi::AccessKind::Read;
+        let repeat = !a.atomic
+            && seen
+                .iter()
+                .any(|&(addr, size, w)| addr == a.addr && a.size <= size && (w || !write));
+        if a.atomic {
+            seen.clear();
+        } else {
+            seen.push((a.addr, a.size, write));
+        }
+        let same =
+            |k: &&dbi::MemAccess| (k.pc, k.addr, k.size, k.kind) == (a.pc, a.addr, a.size, a.kind);
+        if kept.peek().is_some_and(same) {
+            kept.next();
+        } else if covered(a) {
+            dropped += 1;
+        } else {
+            assert!(
+                repeat,
+                "block {b}: {a:?} left out, neither covered nor a repeat"
+            );
+        }
+    }
+    assert!(
+        kept.next().is_none(),
+        "block {b}: records that are no access of the block"
+    );
+    dropped
+}
+
 /// The repeat filter (record.rs) drops only exact repeats within an epoch:
 /// with it, the records are those without it minus some accesses covered
 /// by an earlier one since the last atomic instruction (same address, no
@@ -698,37 +743,10 @@ fn the_repeat_filter_drops_exactly_the_repeats() {
             runs.push(m.take_recorded());
         }
         let (without, with) = (&runs[0], &runs[1]);
-        // Walk both: an access missing with the filter must repeat one
-        // since the last atomic access (a slot may have been evicted, so
-        // not every repeat is dropped).
-        let mut seen: Vec<(u64, u32, bool)> = Vec::new();
-        let mut kept = with.iter().peekable();
-        for a in without {
-            let write = a.kind != dbi::AccessKind::Read;
-            // Covered: the same address, no more bytes, no stronger (a write
-            // covers a read).
-            let repeat = !a.atomic
-                && seen
-                    .iter()
-                    .any(|&(addr, size, w)| addr == a.addr && a.size <= size && (w || !write));
-            if a.atomic {
-                seen.clear();
-            } else {
-                seen.push((a.addr, a.size, write));
-            }
-            let same = |k: &&dbi::MemAccess| {
-                (k.pc, k.addr, k.size, k.kind) == (a.pc, a.addr, a.size, a.kind)
-            };
-            if kept.peek().is_some_and(same) {
-                kept.next();
-            } else {
-                assert!(repeat, "block {b}: {a:?} dropped but not a repeat");
-            }
-        }
-        assert!(
-            kept.next().is_none(),
-            "block {b}: records the unfiltered run lacks"
-        );
+        // An access missing with the filter must repeat one since the last
+        // atomic access (a slot may have been evicted, so not every repeat
+        // is dropped).
+        left_out_accesses(b, without, with, |_| false);
         with_total += with.len();
         without_total += without.len();
     }
@@ -847,39 +865,9 @@ fn inline_filter_campaign(
             runs.push(m.take_recorded());
         }
         let (all, with) = (&runs[0], &runs[1]);
-        // Walk both: an access left out must be covered by the table or
-        // repeat one since the last atomic access (the repeat filter).
-        let mut seen: Vec<(u64, u32, bool)> = Vec::new();
-        let mut kept = with.iter().peekable();
-        for a in all {
-            let write = a.kind != dbi::AccessKind::Read;
-            let repeat = !a.atomic
-                && seen
-                    .iter()
-                    .any(|&(addr, size, w)| addr == a.addr && a.size <= size && (w || !write));
-            if a.atomic {
-                seen.clear();
-            } else {
-                seen.push((a.addr, a.size, write));
-            }
-            let same = |k: &&dbi::MemAccess| {
-                (k.pc, k.addr, k.size, k.kind) == (a.pc, a.addr, a.size, a.kind)
-            };
-            if kept.peek().is_some_and(same) {
-                kept.next();
-            } else if filter_covers(&table, mask, tag, a) {
-                dropped += 1;
-            } else {
-                assert!(
-                    repeat,
-                    "block {b}: {a:?} left out, neither covered nor a repeat"
-                );
-            }
-        }
-        assert!(
-            kept.next().is_none(),
-            "block {b}: records that are no access of the block"
-        );
+        // An access left out must be covered by the table or repeat one
+        // since the last atomic access (the repeat filter).
+        dropped += left_out_accesses(b, all, with, |a| filter_covers(&table, mask, tag, a));
         total += all.len();
     }
     m.set_inline_filter(None);

@@ -230,19 +230,7 @@ pub(crate) fn plan_records(
         let memory = info.used_memory().to_vec();
         // The registers the instruction changes (only the repeat rule asks).
         let written: Vec<Register> = if wants.repeat_filter {
-            info.used_registers()
-                .iter()
-                .filter(|r| {
-                    matches!(
-                        r.access(),
-                        OpAccess::Write
-                            | OpAccess::CondWrite
-                            | OpAccess::ReadWrite
-                            | OpAccess::ReadCondWrite
-                    )
-                })
-                .map(|r| r.register().full_register())
-                .collect()
+            written_registers(info).collect()
         } else {
             Vec::new()
         };
@@ -478,6 +466,22 @@ fn flags_dead_before(block: &DecodedBlock) -> Vec<bool> {
     dead
 }
 
+/// The full registers an instruction writes (or may write).
+fn written_registers(info: &iced_x86::InstructionInfo) -> impl Iterator<Item = Register> + '_ {
+    info.used_registers()
+        .iter()
+        .filter(|r| {
+            matches!(
+                r.access(),
+                OpAccess::Write
+                    | OpAccess::CondWrite
+                    | OpAccess::ReadWrite
+                    | OpAccess::ReadCondWrite
+            )
+        })
+        .map(|r| r.register().full_register())
+}
+
 /// Whether `block` is a spin loop: it ends with a conditional branch back
 /// to its own first instruction, writes no memory, calls nothing, and
 /// changes no register its loads' addresses are made of.
@@ -494,20 +498,7 @@ fn is_spin_loop(block: &DecodedBlock, factory: &mut InstructionInfoFactory) -> b
     let mut address_registers: Vec<Register> = Vec::new();
     let only_reads = block.insns.iter().all(|i| {
         let info = factory.info(i);
-        written.extend(
-            info.used_registers()
-                .iter()
-                .filter(|r| {
-                    matches!(
-                        r.access(),
-                        OpAccess::Write
-                            | OpAccess::CondWrite
-                            | OpAccess::ReadWrite
-                            | OpAccess::ReadCondWrite
-                    )
-                })
-                .map(|r| r.register().full_register()),
-        );
+        written.extend(written_registers(info));
         address_registers.extend(
             info.used_memory()
                 .iter()

@@ -17,6 +17,20 @@ use self::raw::{nr, syscall6};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Errno(pub i64);
 
+impl Errno {
+    /// What this errno from opening a file means, in words (for one-line
+    /// errors about a user's file: a schedule, a lock model, suppressions).
+    pub fn open_error_text(self) -> String {
+        match self.0 {
+            2 => "no such file".into(),
+            13 => "permission denied".into(),
+            20 => "a component of the path is not a directory".into(),
+            21 => "is a directory".into(),
+            _ => self.to_string(),
+        }
+    }
+}
+
 impl core::fmt::Display for Errno {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         write!(f, "errno {}", self.0)
@@ -269,31 +283,25 @@ pub(crate) fn thread_count() -> usize {
 /// Sleeps while `word` holds `expected` (FUTEX_WAIT_PRIVATE); returns on a
 /// wake-up, a signal, or at once if the value already differs.
 pub(crate) fn futex_wait(word: &core::sync::atomic::AtomicU32, expected: u32) {
-    const FUTEX_WAIT_PRIVATE: u64 = 128;
-    // SAFETY:
-    // - The kernel only reads the live atomic `word`; no memory is written.
-    let _ = unsafe {
-        syscall6(
-            202,
-            [
-                word.as_ptr() as u64,
-                FUTEX_WAIT_PRIVATE,
-                u64::from(expected),
-                0,
-                0,
-                0,
-            ],
-        )
-    };
+    futex_wait_until(word, expected, None);
 }
 
 /// As `futex_wait`, but for at most `ms` milliseconds.
 pub(crate) fn futex_wait_for(word: &core::sync::atomic::AtomicU32, expected: u32, ms: u64) {
+    futex_wait_until(word, expected, Some([ms / 1000, (ms % 1000) * 1_000_000]));
+}
+
+/// `FUTEX_WAIT` on `word`, with a relative timeout (a timespec) if any.
+fn futex_wait_until(
+    word: &core::sync::atomic::AtomicU32,
+    expected: u32,
+    timeout: Option<[u64; 2]>,
+) {
     const FUTEX_WAIT_PRIVATE: u64 = 128;
-    let timeout = [ms / 1000, (ms % 1000) * 1_000_000];
+    let timeout_ptr = timeout.as_ref().map_or(0, |t| t.as_ptr() as u64);
     // SAFETY:
-    // - The kernel only reads the live atomic `word` and the timespec
-    //   `timeout`, a live local; no memory is written.
+    // - The kernel only reads the live atomic `word` and, when given, the
+    //   timespec `timeout`, a live local; no memory is written.
     let _ = unsafe {
         syscall6(
             202,
@@ -301,7 +309,7 @@ pub(crate) fn futex_wait_for(word: &core::sync::atomic::AtomicU32, expected: u32
                 word.as_ptr() as u64,
                 FUTEX_WAIT_PRIVATE,
                 u64::from(expected),
-                timeout.as_ptr() as u64,
+                timeout_ptr,
                 0,
                 0,
             ],

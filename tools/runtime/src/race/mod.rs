@@ -303,7 +303,7 @@ pub(crate) fn load_lock_models(files: &[String]) -> Result<LockModel, String> {
         let text = read_file(file.as_bytes()).map_err(|e| {
             LockModelError::Read {
                 file: file.clone(),
-                reason: errno_text(e),
+                reason: e.open_error_text(),
             }
             .to_string()
         })?;
@@ -327,8 +327,12 @@ pub(crate) fn load_suppressions(
         }
     }
     for file in files {
-        let text = read_file(file.as_bytes())
-            .map_err(|e| format!("{file}: cannot read suppression file: {}", errno_text(e)))?;
+        let text = read_file(file.as_bytes()).map_err(|e| {
+            format!(
+                "{file}: cannot read suppression file: {}",
+                e.open_error_text()
+            )
+        })?;
         set.add_str(file, &String::from_utf8_lossy(&text))
             .map_err(|e| e.to_string())?;
     }
@@ -446,17 +450,6 @@ fn find_any_symbols(path: &str, bias: u64, names: &[String]) -> Vec<(String, u64
                 .then(|| (base.to_string(), s.address().wrapping_add(bias)))
         })
         .collect()
-}
-
-/// The words for the errors opening a file can give.
-fn errno_text(e: dbi::Errno) -> String {
-    match e.0 {
-        2 => "no such file".into(),
-        13 => "permission denied".into(),
-        20 => "a component of the path is not a directory".into(),
-        21 => "is a directory".into(),
-        _ => e.to_string(),
-    }
 }
 
 impl RaceTool {
