@@ -115,6 +115,9 @@ pub(crate) struct Dispatcher {
     next_thread: ThreadNum,
     /// The tool's inline filter, when translated code reads one.
     pub(crate) inline_filter: Option<crate::InlineFilter>,
+    /// A function hooked at run time had a translation: drop them all
+    /// before the next block runs (`add_new_hooks`).
+    pub(crate) flush_pending: bool,
 }
 
 pub(crate) fn take_over(config: Config) {
@@ -184,6 +187,7 @@ fn dispatcher_main(captured: &CapturedState, config: Box<Config>) -> ! {
         exited_counts: (0, 0),
         yield_requested: false,
         call_mask: None,
+        flush_pending: false,
     };
     d.thread_blocks.push(d.ts.base_addr());
     let mut main_ts = std::mem::replace(&mut d.ts, ThreadState::placeholder());
@@ -360,6 +364,10 @@ impl Dispatcher {
                     }
                     // Only for the handler of the signal that ended the call.
                     self.call_mask = None;
+                    if std::mem::take(&mut self.flush_pending) {
+                        self.flush_all();
+                        link_from = None;
+                    }
                     if std::mem::take(&mut self.yield_requested) {
                         tracing::debug!(thread = self.ts.events.num, "preempted");
                         return Step::Yield(pc);

@@ -85,6 +85,12 @@ impl Hooks {
         found
     }
 
+    /// Hooks the function at `addr` for request `hook` (known at run time,
+    /// not by symbol); false if it was hooked already.
+    pub(crate) fn add(&mut self, addr: u64, hook: usize) -> bool {
+        self.by_addr.insert(addr, hook).is_none()
+    }
+
     /// Forgets hooked entries in `[start, start + len)` (a module unmapped).
     pub(crate) fn forget_range(&mut self, start: u64, len: u64) {
         let end = start.saturating_add(len);

@@ -204,6 +204,9 @@ pub struct HookCall {
     pub args: [u64; 6],
     /// The caller's stack (the call site is the innermost frame).
     pub stack: StackId,
+    /// The stack pointer at entry: the return address is at `sp`, the
+    /// seventh and later integer arguments at `sp + 8`, `sp + 16`...
+    pub sp: u64,
 }
 
 /// One guest block as it is translated.
@@ -379,6 +382,13 @@ pub trait Tool: Send {
     fn on_hook_entry(&mut self, _call: &HookCall) {}
     /// A hooked function (with `exit: true`) returned `ret` (rax) to its caller.
     fn on_hook_exit(&mut self, _call: &HookCall, _ret: u64) {}
+    /// Functions to hook from now on, by entry address, each with the
+    /// index of the [`Tool::hooks`] request it stands for: code the tool
+    /// learns about as the program runs (an OpenMP task's body, named by
+    /// the `GOMP_task` call that creates it). Asked after every hook call.
+    fn new_hooks(&mut self) -> Vec<(u64, usize)> {
+        Vec::new()
+    }
     /// `parent` created `child` (clone with CLONE_THREAD succeeded); called
     /// in the parent before the child runs its first instruction. `pc` is
     /// the `syscall` instruction, `stack` the parent's stack there.

@@ -103,6 +103,7 @@ impl Dispatcher {
                 self.ts.gpr(reg::R9),
             ],
             stack: self.ts.events.stack_id(),
+            sp: rsp,
         };
         tracing::debug!(
             thread = call.thread,
@@ -111,6 +112,7 @@ impl Dispatcher {
             "hook entry"
         );
         self.config.tool.on_hook_entry(&call);
+        self.add_new_hooks();
         let request = &self.hooks.requests[hook];
         if (request.exit || request.quiet) && ret_addr != 0 {
             self.ts.events.pending.push(PendingReturn {
@@ -121,6 +123,20 @@ impl Dispatcher {
                 exit: request.exit,
             });
             self.ts.ibl_remove(ret_addr);
+        }
+    }
+
+    /// Hooks the functions the tool asked for since the last hook call. A
+    /// translation already made at one of them is dropped before the next
+    /// block runs (not now: the thread resumes inside its current block).
+    fn add_new_hooks(&mut self) {
+        for (addr, hook) in self.config.tool.new_hooks() {
+            if hook >= self.hooks.requests.len() || !self.hooks.add(addr, hook) {
+                continue;
+            }
+            if self.cache.overlaps(addr, addr.saturating_add(1)) {
+                self.flush_pending = true;
+            }
         }
     }
 
@@ -175,6 +191,7 @@ impl Dispatcher {
             if p.exit {
                 let ret = self.ts.gpr(reg::RAX);
                 self.config.tool.on_hook_exit(&p.call, ret);
+                self.add_new_hooks();
             }
         }
     }

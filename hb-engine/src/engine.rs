@@ -729,6 +729,12 @@ impl Engine {
         Ok(())
     }
 
+    /// Forgets the sync object at `addr` (one of a tool's own, which no
+    /// thread holds; [`Engine::sync_destroy`] is the program's destroy).
+    pub fn sync_forget(&mut self, addr: u64) {
+        self.forget_sync_objects(addr, addr.saturating_add(1));
+    }
+
     // ---- release/acquire on any address ----------------------------------
 
     /// Publishes everything `tid` did so far at `addr` (condvar signal,
@@ -829,6 +835,42 @@ impl Engine {
             let j = self.threads.index_of(joiner).expect("the joiner is alive");
             self.threads.live[j].clock.join(&clock);
         }
+        Ok(())
+    }
+
+    /// `child` starts with what was released at each of `after` and
+    /// nothing else: a logical thread that no thread's program order
+    /// covers, such as an OpenMP task, which starts from its creation and
+    /// the tasks it depends on, whichever thread runs it.
+    pub fn thread_start_after(&mut self, child: ThreadId, after: &[u64]) -> Result<()> {
+        self.stats.sync_events += 1;
+        let mut clock = VectorClock::default();
+        for addr in after {
+            if let Some(sync) = self.syncs.get(addr) {
+                clock.join(&sync.clock);
+                clock.join(&sync.read_clock);
+            }
+        }
+        self.threads.create_with(clock, child)?;
+        Ok(())
+    }
+
+    /// `tid` ends after releasing everything it did at each of `into`;
+    /// nobody joins it (see [`Engine::thread_start_after`]).
+    /// No tick follows its last epoch, so whoever acquires one of `into`
+    /// has seen all of it and its slot can be reused.
+    pub fn thread_end_into(&mut self, tid: ThreadId, into: &[u64]) -> Result<()> {
+        let t = self.threads.get_or_start(tid)?;
+        self.stats.sync_events += 1;
+        for &addr in into {
+            self.syncs
+                .entry(addr)
+                .or_default()
+                .clock
+                .join(&self.threads.live[t].clock);
+        }
+        self.threads.live[t].detached = true;
+        self.threads.exit(t);
         Ok(())
     }
 

@@ -135,6 +135,26 @@ impl ThreadTable {
         Ok(index)
     }
 
+    /// Starts `child` with `clock` (what it has seen; it need not come
+    /// from a live thread). A reused slot's own entry starts above the
+    /// previous owner's last one, which every live thread has seen.
+    pub(crate) fn create_with(
+        &mut self,
+        mut clock: VectorClock,
+        child: ThreadId,
+    ) -> Result<usize, EngineError> {
+        if self.index_of(child).is_some() {
+            return Err(EngineError::ThreadAlive(child));
+        }
+        self.exited.remove(&child);
+        let (slot, last) = match self.reusable_slot_and_last() {
+            Some(reused) => reused,
+            None => (self.fresh_slot()?, 0),
+        };
+        clock.set(slot, clock.get(slot).max(last) + 1);
+        Ok(self.insert(child, slot, clock))
+    }
+
     fn insert(&mut self, tid: ThreadId, slot: ThreadSlot, clock: VectorClock) -> usize {
         self.owners[slot.index()].push((clock.get(slot), tid));
         self.live.push(ThreadState {
@@ -165,11 +185,16 @@ impl ThreadTable {
 
     /// A retired slot whose last epoch every live thread has seen.
     fn reusable_slot(&mut self) -> Option<ThreadSlot> {
+        self.reusable_slot_and_last().map(|(slot, _)| slot)
+    }
+
+    /// [`Self::reusable_slot`], with the previous owner's last clock value.
+    fn reusable_slot_and_last(&mut self) -> Option<(ThreadSlot, u32)> {
         let pos = self
             .retired
             .iter()
             .position(|&(slot, last)| self.live.iter().all(|t| t.clock.get(slot) >= last))?;
-        Some(self.retired.remove(pos).0)
+        Some(self.retired.remove(pos))
     }
 
     /// Ends thread `index`; returns its state.

@@ -545,3 +545,55 @@ fn an_adopted_atomic_location_releases_its_earlier_plain_store() {
     engine.read(t1, 0x100, 4, 4).unwrap();
     assert_eq!(engine.take_reports().len(), 2, "the flag and the data");
 }
+
+#[test]
+fn a_logical_thread_starts_from_its_sync_objects_only() {
+    let mut e = Engine::default();
+    let (main, a, b) = (ThreadId(1), ThreadId(100), ThreadId(101));
+    let (created, done) = (0xf000, 0xf100);
+    e.write(main, 0x10, 4, 1).unwrap();
+    e.release(main, created).unwrap();
+    e.write(main, 0x30, 4, 6).unwrap();
+    // Two siblings from one creation: each sees the creator's write
+    // before it, neither sees the other, nor what the creator did after.
+    e.thread_start_after(a, &[created]).unwrap();
+    e.read(a, 0x10, 4, 2).unwrap();
+    e.write(a, 0x20, 4, 3).unwrap();
+    e.thread_end_into(a, &[done]).unwrap();
+    e.thread_start_after(b, &[created]).unwrap();
+    e.write(b, 0x20, 4, 4).unwrap();
+    e.read(b, 0x30, 4, 7).unwrap();
+    e.thread_end_into(b, &[done]).unwrap();
+    // Waiting for both orders them before the creator's next access.
+    e.acquire(main, done).unwrap();
+    e.read(main, 0x20, 4, 5).unwrap();
+    let reports: Vec<String> = e.take_reports().iter().map(render).collect();
+    assert_eq!(
+        reports,
+        [
+            "race 0x20+4 wr T101 s4 / wr T100 s3",
+            "race 0x30+4 rd T101 s7 / wr T1 s6"
+        ]
+    );
+}
+
+#[test]
+fn logical_threads_waited_for_reuse_their_slots() {
+    let mut e = Engine::default();
+    let main = ThreadId(1);
+    for i in 0..5_000u32 {
+        let task = ThreadId(1_000 + i);
+        e.release(main, 0xf000).unwrap();
+        e.thread_start_after(task, &[0xf000]).unwrap();
+        e.write(task, 0x10, 4, 2).unwrap();
+        e.thread_end_into(task, &[0xf100]).unwrap();
+        e.acquire(main, 0xf100).unwrap();
+        e.write(main, 0x10, 4, 1).unwrap();
+    }
+    assert!(e.take_reports().is_empty());
+    assert!(
+        e.stats().thread_slots <= 3,
+        "slots: {}",
+        e.stats().thread_slots
+    );
+}

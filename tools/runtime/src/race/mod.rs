@@ -40,6 +40,7 @@
 //!   never stop the program.
 
 mod heap; // Heap, HeapFn: live blocks, the hooked allocation functions
+mod openmp; // OpenMpTasks: OpenMP task runs as logical threads
 mod output; // Reporter: symbolised stacks, descriptions, text and XML
 mod sites; // SiteTable: (stack, pc) -> site id
 mod thread_memory; // thread_memory(): the stack, TLS and descriptor a thread owns
@@ -61,6 +62,7 @@ use lockmodels::{
 use crate::client::{self, CoreContext, Guest, GuestMemory, Request};
 
 use self::heap::{Block, Heap, HeapFn, HEAP_FUNCTIONS};
+use self::openmp::{OmpFn, OpenMpTasks, OMP_FUNCTIONS};
 use self::output::read_file;
 pub(crate) use self::output::{CodeSymbols, ReportConfig};
 use self::output::{Reporter, ThreadInfo};
@@ -103,6 +105,7 @@ const DEFAULT_STACK: u64 = 8 << 20;
 enum Hook {
     Model(std::sync::Arc<ModelledFunction>),
     Heap(HeapFn),
+    OpenMp(OmpFn),
 }
 
 /// What the lock model asks of the tool: `pthread_t` values (glibc: the
@@ -200,6 +203,10 @@ pub(crate) struct RaceTool {
     sites: SiteTable,
     hooks: Vec<(HookRequest, Hook)>,
     heap: Heap,
+    /// OpenMP task runs as logical threads (openmp.rs).
+    openmp: OpenMpTasks,
+    /// The index of the hook request task bodies are hooked under.
+    task_body_hook: usize,
     pthreads: Pthreads,
     threads: BTreeMap<ThreadNum, ThreadInfo>,
     /// The last thread each thread created (`pthread_create`'s exit
@@ -480,6 +487,18 @@ impl RaceTool {
             };
             hooks.push((request, Hook::Heap(heap_fn)));
         }
+        let mut task_body_hook = usize::MAX;
+        for &(symbol, f) in OMP_FUNCTIONS {
+            if f == OmpFn::Body {
+                task_body_hook = hooks.len();
+            }
+            let request = HookRequest {
+                symbol: symbol.to_string(),
+                exit: true,
+                quiet: false,
+            };
+            hooks.push((request, Hook::OpenMp(f)));
+        }
         let verbose = config.report.verbose;
         let mut threads = BTreeMap::new();
         threads.insert(1, ThreadInfo::default());
@@ -488,6 +507,8 @@ impl RaceTool {
             engine: Engine::default(),
             sites: SiteTable::default(),
             hooks,
+            openmp: OpenMpTasks::default(),
+            task_body_hook,
             heap: Heap::default(),
             pthreads: Pthreads::default(),
             threads,
@@ -734,7 +755,7 @@ impl RaceTool {
             }
         }
         let c = Call {
-            thread: ThreadId(call.thread),
+            thread: self.openmp.current(call.thread),
             args: &call.args,
             ret,
             site,
@@ -772,8 +793,33 @@ impl RaceTool {
 
     fn heap_entry(&mut self, heap_fn: HeapFn, call: &HookCall) {
         if heap_fn == HeapFn::Free {
+            self.openmp.freed(call.args[0], &mut self.engine);
             self.free_block(call.args[0]);
         }
+    }
+
+    /// What an event of the OpenMP task model asks for: a task run that
+    /// began is named in reports by its creating call; stack that a task
+    /// run owns has no history from before (or after) it.
+    fn openmp_effects(&mut self, effects: Result<openmp::Effects, EngineError>) {
+        match effects {
+            Ok(e) => {
+                if let Some((tid, site)) = e.started {
+                    self.threads.insert(
+                        tid.0,
+                        ThreadInfo {
+                            created_at: Some(site),
+                            stack: None,
+                        },
+                    );
+                }
+                for (start, len) in e.forget {
+                    self.forget(start, len);
+                }
+            }
+            Err(e) => self.check(Err(e)),
+        }
+        self.drain();
     }
 
     fn heap_exit(&mut self, heap_fn: HeapFn, call: &HookCall, ret: u64) {
@@ -797,6 +843,7 @@ impl RaceTool {
             return;
         }
         let size = heap_fn.size(&call.args);
+        self.openmp.allocated(call.thread, start, size);
         let site = self.sites.intern(call.stack, call.function);
         let block = Block {
             start,
@@ -900,7 +947,7 @@ impl RaceTool {
                 }
             }
         }
-        let t = ThreadId(thread);
+        let t = self.openmp.current(thread);
         if let Some(word) = op.rmw {
             // The kernel's atomic update, made for this thread (the
             // syscall is its site: dbi gives syscalls no call stack).
@@ -943,7 +990,7 @@ impl RaceTool {
         if words.is_empty() {
             return;
         }
-        let t = ThreadId(thread);
+        let t = self.openmp.current(thread);
         let requeued: Vec<u64> = words
             .iter()
             .filter_map(|w| self.requeued.get(w))
@@ -959,7 +1006,7 @@ impl RaceTool {
 
     /// The race tool's own client requests (after the core ones).
     fn request(&mut self, thread: ThreadNum, request: Request, site: u32) -> Option<u64> {
-        let t = ThreadId(thread);
+        let t = self.openmp.current(thread);
         let result = match request {
             Request::CleanMemory { addr, len } => {
                 self.engine.clean_range(addr, len);
@@ -1108,7 +1155,9 @@ impl Tool for RaceTool {
     }
 
     fn inline_filter_tag(&self, thread: ThreadNum) -> u64 {
-        self.engine.filter_epoch(ThreadId(thread)).unwrap_or(0)
+        self.engine
+            .filter_epoch(self.openmp.current(thread))
+            .unwrap_or(0)
     }
 
     fn inline_filter_applies(&self, pc: u64) -> bool {
@@ -1127,7 +1176,7 @@ impl Tool for RaceTool {
     }
 
     fn on_accesses(&mut self, thread: ThreadNum, accesses: &[MemAccess]) {
-        let tid = ThreadId(thread);
+        let tid = self.openmp.current(thread);
         let epoch_before = self.engine.filter_epoch(tid);
         if self.runtime_libs.is_empty() {
             self.on_accesses_of(tid, thread, accesses);
@@ -1142,14 +1191,31 @@ impl Tool for RaceTool {
         match self.hooks.get(call.hook).map(|(_, h)| h.clone()) {
             Some(Hook::Model(f)) => self.apply_model(&f, call, None),
             Some(Hook::Heap(h)) => self.heap_entry(h, call),
+            Some(Hook::OpenMp(f)) => {
+                let effects = self.openmp.entry(f, call, &mut self.engine, &Guest);
+                self.openmp_effects(effects);
+            }
             None => {}
         }
+    }
+
+    fn new_hooks(&mut self) -> Vec<(u64, usize)> {
+        let hook = self.task_body_hook;
+        self.openmp
+            .take_new_bodies()
+            .into_iter()
+            .map(|body| (body, hook))
+            .collect()
     }
 
     fn on_hook_exit(&mut self, call: &HookCall, ret: u64) {
         match self.hooks.get(call.hook).map(|(_, h)| h.clone()) {
             Some(Hook::Model(f)) => self.apply_model(&f, call, Some(ret)),
             Some(Hook::Heap(h)) => self.heap_exit(h, call, ret),
+            Some(Hook::OpenMp(f)) => {
+                let effects = self.openmp.exit(f, call, &mut self.engine);
+                self.openmp_effects(effects);
+            }
             None => {}
         }
     }

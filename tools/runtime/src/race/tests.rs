@@ -117,6 +117,7 @@ impl Harness {
             function: 0x7000_0000 + self.hook(symbol) as u64 * 16,
             args: a,
             stack: StackId(0),
+            sp: 0,
         };
         self.tool.on_hook_entry(&call);
         if self.tool.hooks()[call.hook].exit {
@@ -285,6 +286,7 @@ fn pthread_create_maps_the_handle_for_join() {
         function: 0x7000_0000,
         args: [at, 0, 0, 0, 0, 0],
         stack: StackId(0),
+        sp: 0,
     };
     h.tool.on_hook_entry(&call);
     h.tool.on_thread_create(1, 2, 0x40_0100, StackId(0));
