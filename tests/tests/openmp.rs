@@ -145,6 +145,8 @@ openmp_programs!(
     omp_taskgroup,
     omp_taskloop_racy,
     omp_taskwait_children_only_racy,
+    omp_taskwait_depend,
+    omp_taskwait_depend_racy,
     omp_tasks_ordered,
     omp_threadprivate,
     omp_unprotected_sum,

@@ -87,6 +87,9 @@ pub(crate) enum OmpFn {
     Taskloop,
     /// Waits for the calling task's children.
     Taskwait,
+    /// `GOMP_taskwait_depend(depend)`: waits for the children its
+    /// dependences name.
+    TaskwaitDepend,
     TaskgroupStart,
     /// Waits for the tasks created in the group and their descendants.
     TaskgroupEnd,
@@ -102,6 +105,7 @@ pub(crate) const OMP_FUNCTIONS: &[(&str, OmpFn)] = &[
     ("GOMP_taskloop", OmpFn::Taskloop),
     ("GOMP_taskloop_ull", OmpFn::Taskloop),
     ("GOMP_taskwait", OmpFn::Taskwait),
+    ("GOMP_taskwait_depend", OmpFn::TaskwaitDepend),
     ("GOMP_taskgroup_start", OmpFn::TaskgroupStart),
     ("GOMP_taskgroup_end", OmpFn::TaskgroupEnd),
     ("GOMP_barrier", OmpFn::Barrier),
@@ -197,6 +201,8 @@ pub(crate) struct OpenMpTasks {
     groups: FxHashMap<ThreadId, Vec<u64>>,
     /// (parent, address) of a dependence -> its number in `key(DEP_*)`.
     depend_keys: FxHashMap<(ThreadId, u64), u64>,
+    /// Per OS thread: the dependences of its open `GOMP_taskwait_depend`.
+    waiting_on: FxHashMap<ThreadNum, Vec<Depend>>,
     /// Task bodies seen so far, and those not yet handed to dbi.
     bodies: rustc_hash::FxHashSet<u64>,
     new_bodies: Vec<u64>,
@@ -279,6 +285,10 @@ impl OpenMpTasks {
             }
             OmpFn::TaskgroupStart => *self.in_group_start.entry(thread).or_default() += 1,
             OmpFn::Body => return self.start(call, engine),
+            OmpFn::TaskwaitDepend => {
+                let depends = read_depends(guest, call.args[0]);
+                self.waiting_on.insert(thread, depends);
+            }
             OmpFn::Taskwait | OmpFn::TaskgroupEnd | OmpFn::Barrier => {}
         }
         Ok(Effects::default())
@@ -316,6 +326,15 @@ impl OpenMpTasks {
                 }
             }
             OmpFn::Taskwait => engine.acquire(me, key(CHILDREN, u64::from(me.0)))?,
+            OmpFn::TaskwaitDepend => {
+                for d in self.waiting_on.remove(&thread).unwrap_or_default() {
+                    let n = self.depend_key(me, d.addr);
+                    engine.acquire(me, key(DEP_OUT, n))?;
+                    if !d.is_in {
+                        engine.acquire(me, key(DEP_IN, n))?;
+                    }
+                }
+            }
             OmpFn::TaskgroupStart => {
                 if let Some(n) = self.in_group_start.get_mut(&thread) {
                     *n = n.saturating_sub(1);
