@@ -1,6 +1,6 @@
 /* omp_taskwait_depend_racy.c: `taskwait depend(in: x)` does not wait for
  * the sibling that writes y: reading y after it races with that task.
- * expect-race: write 4 omp_taskwait_depend_racy.c:14 / read 4 omp_taskwait_depend_racy.c:16 */
+ * expect-race: write 4 omp_taskwait_depend_racy.c:17 / read 4 omp_taskwait_depend_racy.c:20 */
 #include <omp.h>
 #include <stdio.h>
 
@@ -10,8 +10,12 @@ static void run(void)
 #pragma omp task depend(inout : x) shared(x)
     x++;
 #pragma omp task shared(y)
-    for (volatile int spin = 0; spin < 100000; spin++)
+    {
+        for (volatile int spin = 0; spin < 100000; spin++) {
+            ;
+        }
         y = 1;
+    }
 #pragma omp taskwait depend(in : x)
     printf("x=%d y=%d\n", x, y == 1 || y == 2);
 #pragma omp taskwait
