@@ -262,6 +262,8 @@ labelled_programs!(
     join_wrong_thread,
     lazy_init_double_checked_racy,
     libc_caller_buffer_race,
+    libc_file_shared,
+    libc_file_shared_racy,
     libc_lazy_init,
     libc_localtime_threads,
     lockorder_consistent,

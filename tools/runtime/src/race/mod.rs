@@ -106,7 +106,28 @@ enum Hook {
     Model(std::sync::Arc<ModelledFunction>),
     Heap(HeapFn),
     OpenMp(OmpFn),
+    /// Returns a handle to an object libc allocated and keeps to itself.
+    LibcHandle,
 }
+
+/// libc functions that return a pointer to a heap object only libc's own
+/// code looks inside (`FILE`, `DIR`): libc's plain accesses to it are its
+/// own data's, like those to its `.data` and `.bss` (papers/race-tool.md,
+/// "libc's own data"). Its lock words still synchronise.
+const LIBC_HANDLE_FUNCTIONS: &[&str] = &[
+    "fopen",
+    "fopen64",
+    "fdopen",
+    "freopen",
+    "freopen64",
+    "fmemopen",
+    "fopencookie",
+    "open_memstream",
+    "open_wmemstream",
+    "popen",
+    "opendir",
+    "fdopendir",
+];
 
 /// What the lock model asks of the tool: `pthread_t` values (glibc: the
 /// thread's descriptor address) to threads, and the locks held now.
@@ -273,6 +294,9 @@ pub(crate) struct RaceTool {
     /// (papers/race-tool.md, "libc's own data").
     libc_text: (u64, u64),
     libc_data: (u64, u64),
+    /// Heap objects libc handed out as handles (`LIBC_HANDLE_FUNCTIONS`),
+    /// `start -> end`, until freed: libc's own data too.
+    libc_objects: BTreeMap<u64, u64>,
     /// Threading runtimes (libgomp) mapped: (start, len). Their plain
     /// accesses are not checked, but their `mov` stores are release stores
     /// and so their loads of those words acquire loads (papers/lockmodels.md,
@@ -487,6 +511,14 @@ impl RaceTool {
             };
             hooks.push((request, Hook::Heap(heap_fn)));
         }
+        for symbol in LIBC_HANDLE_FUNCTIONS {
+            let request = HookRequest {
+                symbol: symbol.to_string(),
+                exit: true,
+                quiet: false,
+            };
+            hooks.push((request, Hook::LibcHandle));
+        }
         let mut task_body_hook = usize::MAX;
         for &(symbol, f) in OMP_FUNCTIONS {
             if f == OmpFn::Body {
@@ -537,6 +569,7 @@ impl RaceTool {
             ld_so: (0, 0),
             libc_text: (0, 0),
             libc_data: (0, 0),
+            libc_objects: BTreeMap::new(),
             runtime_libs: Vec::new(),
             batch: Vec::with_capacity(BATCH_RECORDS + 8),
             reporter: Reporter::new(config.report, config.suppressions),
@@ -716,6 +749,16 @@ impl RaceTool {
         }
     }
 
+    /// Whether `addr` lies in a heap object libc keeps to itself.
+    fn is_libc_object(&self, addr: u64) -> bool {
+        !self.libc_objects.is_empty()
+            && self
+                .libc_objects
+                .range(..=addr)
+                .next_back()
+                .is_some_and(|(_, &end)| addr < end)
+    }
+
     /// Whether `addr` lies in a range declared a benign race.
     fn is_untracked(&self, addr: u64) -> bool {
         !self.untracked.is_empty()
@@ -866,6 +909,10 @@ impl RaceTool {
     /// The bytes went away (freed, unmapped, reallocated): no history, no
     /// sync objects, no atomic locations, no held locks.
     fn forget(&mut self, start: u64, len: u64) {
+        if !self.libc_objects.is_empty() {
+            let end = start.saturating_add(len);
+            self.libc_objects.retain(|&s, _| s < start || s >= end);
+        }
         self.engine.reset_range(start, len);
         self.atomics.forget_range(start, len);
         if !self.pthreads.held.is_empty() {
@@ -1195,7 +1242,7 @@ impl Tool for RaceTool {
                 let effects = self.openmp.entry(f, call, &mut self.engine, &Guest);
                 self.openmp_effects(effects);
             }
-            None => {}
+            Some(Hook::LibcHandle) | None => {}
         }
     }
 
@@ -1215,6 +1262,12 @@ impl Tool for RaceTool {
             Some(Hook::OpenMp(f)) => {
                 let effects = self.openmp.exit(f, call, &mut self.engine);
                 self.openmp_effects(effects);
+            }
+            Some(Hook::LibcHandle) => {
+                if let Some(b) = self.heap.find(ret) {
+                    self.libc_objects
+                        .insert(b.start, b.start.saturating_add(b.size));
+                }
             }
             None => {}
         }
@@ -1468,7 +1521,8 @@ impl RaceTool {
                 // stdio locks) still synchronise.
                 || (!a.atomic
                     && a.pc.wrapping_sub(self.libc_text.0) < self.libc_text.1
-                    && a.addr.wrapping_sub(self.libc_data.0) < self.libc_data.1)
+                    && (a.addr.wrapping_sub(self.libc_data.0) < self.libc_data.1
+                        || self.is_libc_object(a.addr)))
             {
                 continue;
             }
