@@ -197,6 +197,8 @@ labelled_programs!(
     barrier_phases,
     barrier_write_after,
     bitfield_same_byte,
+    c11_atomic_struct_field,
+    c11_atomic_struct_field_racy,
     c11_cas_stack_counter,
     c11_fence_message_passing,
     c11_message_passing,

@@ -25,10 +25,11 @@ pub(crate) struct Variable {
     pub size: u64,
     pub name: String,
     pub declared_at: Option<(String, u32)>,
-    /// The size of each element when the variable is (an array of) a C11
-    /// `_Atomic` type or a C++ `std::atomic`: a location the program only
-    /// accesses atomically.
-    pub atomic: Option<u64>,
+    /// The parts of the variable whose type is a C11 `_Atomic` type or a
+    /// C++ `std::atomic` (the whole variable, its array elements, or fields
+    /// of a struct, at any depth): locations the program only accesses
+    /// atomically, as (offset in the variable, size, element size).
+    pub atomic: Vec<(u64, u64, u64)>,
 }
 
 #[derive(Debug, Default)]
@@ -50,9 +51,11 @@ impl VariableIndex {
 
     /// The atomic variables: (file address, size, element size).
     pub(crate) fn atomics(&self) -> impl Iterator<Item = (u64, u64, u64)> + '_ {
-        self.vars
-            .iter()
-            .filter_map(|v| Some((v.addr, v.size, v.atomic?)))
+        self.vars.iter().flat_map(|v| {
+            v.atomic
+                .iter()
+                .map(move |&(offset, size, element)| (v.addr + offset, size, element))
+        })
     }
 
     /// The variable holding file address `addr`; of overlapping ones, the
@@ -105,6 +108,7 @@ fn read_variables(data: &[u8]) -> Option<Vec<Variable>> {
             continue;
         };
         let unit = unit.unit_ref(&dwarf);
+        let mut struct_parts = StructParts::default();
         let mut entries = unit.entries();
         while let Ok(Some((_, entry))) = entries.next_dfs() {
             if entry.tag() != gimli::DW_TAG_variable {
@@ -130,7 +134,11 @@ fn read_variables(data: &[u8]) -> Option<Vec<Variable>> {
                 .or_else(|| type_size(unit, described))
                 .unwrap_or(1)
                 .max(1);
-            let atomic = atomic_element(unit, entry).or_else(|| atomic_element(unit, described));
+            let mut atomic = Vec::new();
+            let ty = type_ref(entry).or_else(|| type_ref(described));
+            if let Some(ty) = ty {
+                atomic_parts(unit, ty, 0, 0, &mut struct_parts, &mut atomic);
+            }
             out.push(Variable {
                 addr,
                 size,
@@ -227,48 +235,155 @@ fn type_size<'a>(unit: gimli::UnitRef<'_, Reader<'a>>, entry: &Entry<'_, '_, 'a>
     None
 }
 
-/// When the entry's type is, through typedefs, qualifiers and arrays, a C11
-/// `_Atomic` type (`DW_TAG_atomic_type`) or a C++ `std::atomic` /
-/// `std::atomic_flag` (libstdc++'s `atomic<T>`, `__atomic_base<T>`,
-/// `__atomic_float<T>`): the byte size of one atomic element.
-fn atomic_element<'a>(
-    unit: gimli::UnitRef<'_, Reader<'a>>,
-    entry: &Entry<'_, '_, 'a>,
-) -> Option<u64> {
-    let mut offset = match entry.attr_value(gimli::DW_AT_type).ok()?? {
-        gimli::AttributeValue::UnitRef(o) => o,
-        _ => return None,
-    };
-    for _ in 0..16 {
-        let ty = unit.entry(offset).ok()?;
-        match ty.tag() {
-            gimli::DW_TAG_atomic_type => return type_size(unit, &ty),
-            gimli::DW_TAG_structure_type | gimli::DW_TAG_class_type => {
-                let name = string_attr(unit, &ty, gimli::DW_AT_name)?;
-                let atomic = ["atomic<", "__atomic_base<", "__atomic_float<"]
-                    .iter()
-                    .any(|p| name.starts_with(p))
-                    || name == "atomic_flag";
-                return atomic
-                    .then(|| {
-                        ty.attr_value(gimli::DW_AT_byte_size)
-                            .ok()?
-                            .and_then(|v| v.udata_value())
-                    })
-                    .flatten();
-            }
-            gimli::DW_TAG_typedef
-            | gimli::DW_TAG_const_type
-            | gimli::DW_TAG_volatile_type
-            | gimli::DW_TAG_array_type => {}
-            _ => return None,
-        }
-        offset = match ty.attr_value(gimli::DW_AT_type).ok()?? {
-            gimli::AttributeValue::UnitRef(o) => o,
-            _ => return None,
-        };
+/// Atomic parts found per struct type of a unit, by the type's offset.
+type StructParts = std::collections::HashMap<usize, Vec<(u64, u64, u64)>>;
+
+/// At most this many atomic parts per variable (a huge array of structs
+/// with atomic fields is left at that).
+const MAX_ATOMIC_PARTS: usize = 4096;
+
+/// The entry's `DW_AT_type`, when it points into the same unit.
+fn type_ref(entry: &Entry<'_, '_, '_>) -> Option<gimli::UnitOffset> {
+    match entry.attr_value(gimli::DW_AT_type).ok()?? {
+        gimli::AttributeValue::UnitRef(o) => Some(o),
+        _ => None,
     }
-    None
+}
+
+/// Whether a struct or class name is libstdc++'s atomic type.
+fn is_std_atomic(name: &str) -> bool {
+    ["atomic<", "__atomic_base<", "__atomic_float<"]
+        .iter()
+        .any(|p| name.starts_with(p))
+        || name == "atomic_flag"
+}
+
+/// Appends to `out` the atomic parts of a value of the type at `offset`
+/// placed at `base`: through typedefs and qualifiers, a C11 `_Atomic` type
+/// (`DW_TAG_atomic_type`) or libstdc++'s `atomic<T>`, `__atomic_base<T>`,
+/// `__atomic_float<T>`, `atomic_flag` is one part; an array of them one
+/// part of its elements' size; other arrays, structs, classes and unions
+/// the parts of their elements and members, at any depth up to 8 (CPython's
+/// `_PyRuntime.ceval.gil_drop_request`: a `_Py_atomic_int` struct wrapping
+/// an `atomic_int`, inside two structs). Pointers are not followed.
+fn atomic_parts<'a>(
+    unit: gimli::UnitRef<'_, Reader<'a>>,
+    mut offset: gimli::UnitOffset,
+    base: u64,
+    depth: u32,
+    cache: &mut StructParts,
+    out: &mut Vec<(u64, u64, u64)>,
+) {
+    if depth > 8 || out.len() >= MAX_ATOMIC_PARTS {
+        return;
+    }
+    for _ in 0..16 {
+        let Ok(ty) = unit.entry(offset) else { return };
+        let byte_size = ty
+            .attr_value(gimli::DW_AT_byte_size)
+            .ok()
+            .flatten()
+            .and_then(|v| v.udata_value());
+        match ty.tag() {
+            gimli::DW_TAG_atomic_type => {
+                if let Some(size) = type_size(unit, &ty) {
+                    out.push((base, size, size));
+                }
+                return;
+            }
+            gimli::DW_TAG_structure_type | gimli::DW_TAG_class_type | gimli::DW_TAG_union_type => {
+                let name = string_attr(unit, &ty, gimli::DW_AT_name);
+                if name.as_deref().is_some_and(is_std_atomic) {
+                    if let Some(size) = byte_size {
+                        out.push((base, size, size));
+                    }
+                    return;
+                }
+                let key = offset.0;
+                if !cache.contains_key(&key) {
+                    // Placeholder first: a type reached again inside itself
+                    // (through an array of itself, which C forbids) adds nothing.
+                    cache.insert(key, Vec::new());
+                    let mut parts = Vec::new();
+                    member_parts(unit, &ty, depth, cache, &mut parts);
+                    cache.insert(key, parts);
+                }
+                for &(o, size, element) in &cache[&key] {
+                    if out.len() >= MAX_ATOMIC_PARTS {
+                        return;
+                    }
+                    out.push((base + o, size, element));
+                }
+                return;
+            }
+            gimli::DW_TAG_array_type => {
+                let (Some(n), Some(element_size), Some(element_type)) =
+                    (array_length(unit, &ty), type_size(unit, &ty), type_ref(&ty))
+                else {
+                    return;
+                };
+                let mut one = Vec::new();
+                atomic_parts(unit, element_type, 0, depth + 1, cache, &mut one);
+                match one.as_slice() {
+                    [] => {}
+                    &[(0, size, element)] if size == element_size => {
+                        out.push((base, element_size.saturating_mul(n), element));
+                    }
+                    parts => {
+                        for i in 0..n {
+                            for &(o, size, element) in parts {
+                                if out.len() >= MAX_ATOMIC_PARTS {
+                                    return;
+                                }
+                                out.push((base + i * element_size + o, size, element));
+                            }
+                        }
+                    }
+                }
+                return;
+            }
+            gimli::DW_TAG_typedef | gimli::DW_TAG_const_type | gimli::DW_TAG_volatile_type => {}
+            _ => return,
+        }
+        let Some(next) = type_ref(&ty) else { return };
+        offset = next;
+    }
+}
+
+/// The atomic parts of a struct's (or union's) members, at their offsets.
+fn member_parts<'a>(
+    unit: gimli::UnitRef<'_, Reader<'a>>,
+    ty: &Entry<'_, '_, 'a>,
+    depth: u32,
+    cache: &mut StructParts,
+    out: &mut Vec<(u64, u64, u64)>,
+) {
+    let Ok(mut tree) = unit.entries_tree(Some(ty.offset())) else {
+        return;
+    };
+    let Ok(root) = tree.root() else { return };
+    let mut children = root.children();
+    while let Ok(Some(child)) = children.next() {
+        let member = child.entry();
+        if member.tag() != gimli::DW_TAG_member
+            || member
+                .attr_value(gimli::DW_AT_bit_size)
+                .ok()
+                .flatten()
+                .is_some()
+        {
+            continue;
+        }
+        let location = match member.attr_value(gimli::DW_AT_data_member_location) {
+            Ok(Some(v)) => v.udata_value(),
+            // A union's members, and C's first member, may have none.
+            Ok(None) => Some(0),
+            Err(_) => None,
+        };
+        if let (Some(at), Some(member_type)) = (location, type_ref(member)) {
+            atomic_parts(unit, member_type, at, depth + 1, cache, out);
+        }
+    }
 }
 
 /// Elements of an array type: the product of its subranges' lengths.

@@ -449,3 +449,34 @@ int main(void) { return flag + plain + tiny; }
     let (_dir2, stripped) = compile("cc", "atomics.c", C, &["-O0", "-s"]);
     assert!(sym.atomic_variables(&module(&stripped, 0)).is_empty());
 }
+
+#[test]
+fn atomic_fields_of_global_structs_are_found_at_their_offsets() {
+    // CPython's shape: an atomic wrapped in a struct, inside nested
+    // structs of a global, next to plain fields; arrays of such structs;
+    // a union member; a bit-field and a pointer to atomics are neither.
+    const C: &str = "#include <stdatomic.h>
+typedef struct { atomic_int value; } wrapped_int;
+struct inner { long plain; wrapped_int request; _Atomic char tag; };
+struct outer { int first; struct inner ceval; unsigned bits : 3; _Atomic int *where; };
+struct outer runtime;
+struct slot { int plain; _Atomic short turn; } slots[3];
+union either { long plain; _Atomic long word; } either_one;
+int main(void) { return runtime.first + slots[0].plain + (int)either_one.plain; }
+";
+    let (_dir, exe) = compile("cc", "fields.c", C, &["-g", "-O0"]);
+    let mut sym = Symbolizer::new();
+    let mut found = sym.atomic_variables(&module(&exe, 0));
+    found.sort();
+    let at = |name: &str| symbol(&exe, name).0;
+    let mut expected = vec![
+        (at("runtime") + 16, 4, 4),
+        (at("runtime") + 20, 1, 1),
+        (at("slots") + 4, 2, 2),
+        (at("slots") + 12, 2, 2),
+        (at("slots") + 20, 2, 2),
+        (at("either_one"), 8, 8),
+    ];
+    expected.sort();
+    assert_eq!(found, expected);
+}
