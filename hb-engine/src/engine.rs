@@ -242,6 +242,11 @@ impl Engine {
         std::mem::take(&mut self.reports)
     }
 
+    /// Vector-clock slots handed out so far (the widest clock's width).
+    pub fn thread_slots(&self) -> usize {
+        self.threads.slots_used()
+    }
+
     pub fn stats(&self) -> EngineStats {
         let (pages, exts) = self.shadow.stats();
         EngineStats {

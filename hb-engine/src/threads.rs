@@ -2,11 +2,14 @@
 //!
 //! # Invariants
 //! - Each live thread owns one `ThreadSlot`; no two live threads share one.
-//! - A slot is reused only by a thread created (not a root thread) after
-//!   every live thread has seen the previous owner's last epoch, so no
-//!   access of the previous owner can race with anything from then on, and
-//!   its old shadow entries, ordered before every thread, can never be
-//!   mistaken for the new owner's (after Miri's `find_vector_index_reuse_candidate`).
+//! - A slot is reused only by a thread created (not a root thread) whose
+//!   starting clock has seen the previous owner's last epoch: whatever is
+//!   ordered after the new owner is then truly ordered after the previous
+//!   one too, so reading an entry of the slot as "the new owner's, hence
+//!   also everything of the old one's below it" never invents an order
+//!   (Miri's `find_vector_index_reuse_candidate` asks more: that every live
+//!   thread has seen it; a thread that has not keeps seeing the previous
+//!   owner's entries, and the new owner's, as unordered, which they are).
 //! - The new owner starts its own entry above the previous owner's last one.
 
 use rustc_hash::FxHashMap;
@@ -124,8 +127,8 @@ impl ThreadTable {
             return Err(EngineError::ThreadAlive(child));
         }
         self.exited.remove(&child);
-        let slot = match self.reusable_slot() {
-            Some(slot) => slot,
+        let slot = match take_reusable_slot(&mut self.retired, &self.live[parent].clock) {
+            Some((slot, _)) => slot,
             None => self.fresh_slot()?,
         };
         let mut clock = self.live[parent].clock.clone();
@@ -147,7 +150,7 @@ impl ThreadTable {
             return Err(EngineError::ThreadAlive(child));
         }
         self.exited.remove(&child);
-        let (slot, last) = match self.reusable_slot_and_last() {
+        let (slot, last) = match take_reusable_slot(&mut self.retired, &clock) {
             Some(reused) => reused,
             None => (self.fresh_slot()?, 0),
         };
@@ -181,20 +184,6 @@ impl ThreadTable {
         self.next_slot += 1;
         self.owners.push(Vec::new());
         Ok(slot)
-    }
-
-    /// A retired slot whose last epoch every live thread has seen.
-    fn reusable_slot(&mut self) -> Option<ThreadSlot> {
-        self.reusable_slot_and_last().map(|(slot, _)| slot)
-    }
-
-    /// [`Self::reusable_slot`], with the previous owner's last clock value.
-    fn reusable_slot_and_last(&mut self) -> Option<(ThreadSlot, u32)> {
-        let pos = self
-            .retired
-            .iter()
-            .position(|&(slot, last)| self.live.iter().all(|t| t.clock.get(slot) >= last))?;
-        Some(self.retired.remove(pos))
     }
 
     /// Ends thread `index`; returns its state.
@@ -241,4 +230,16 @@ impl ThreadTable {
     pub(crate) fn slots_used(&self) -> usize {
         usize::from(self.next_slot)
     }
+}
+
+/// Takes a retired slot whose last epoch `clock` has seen, with that
+/// epoch's clock value (the most recently retired first: likeliest seen).
+fn take_reusable_slot(
+    retired: &mut Vec<(ThreadSlot, u32)>,
+    clock: &VectorClock,
+) -> Option<(ThreadSlot, u32)> {
+    let pos = retired
+        .iter()
+        .rposition(|&(slot, last)| clock.get(slot) >= last)?;
+    Some(retired.swap_remove(pos))
 }

@@ -597,3 +597,39 @@ fn logical_threads_waited_for_reuse_their_slots() {
         e.stats().thread_slots
     );
 }
+
+#[test]
+fn a_slot_is_reused_by_a_thread_that_saw_its_end_while_others_did_not() {
+    // T2 stays alive and sees none of T1's children; T1 joins each before
+    // creating the next, so they share a slot, and T2 still races with
+    // the last child's write and with the first's.
+    let mut trace = String::from("T1 create T2\n");
+    for i in 0..1_000u32 {
+        let t = i + 3;
+        trace.push_str(&format!(
+            "T1 create T{t}\nT{t} wr 0x{:x} 4 s{t}\nT{t} exit\nT1 join T{t}\n",
+            if i == 0 || i == 999 {
+                0x10 + 8 * u64::from(i.min(1))
+            } else {
+                0x1000
+            }
+        ));
+    }
+    trace.push_str("T2 wr 0x10 4 s1\nT2 wr 0x18 4 s2\n");
+    let events = parse(&trace).unwrap();
+    let mut engine = Engine::default();
+    replay(&mut engine, &events).unwrap();
+    let reports: Vec<String> = engine.take_reports().iter().map(render).collect();
+    assert_eq!(
+        reports,
+        [
+            "race 0x10+4 wr T2 s1 / wr T3 s3",
+            "race 0x18+4 wr T2 s2 / wr T1002 s1002"
+        ]
+    );
+    assert!(
+        engine.stats().thread_slots <= 4,
+        "slots: {}",
+        engine.stats().thread_slots
+    );
+}

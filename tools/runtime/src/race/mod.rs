@@ -847,6 +847,12 @@ impl RaceTool {
     fn openmp_effects(&mut self, effects: Result<openmp::Effects, EngineError>) {
         match effects {
             Ok(e) => {
+                if e.saturated {
+                    self.log.line(&format!(
+                        "hbgrind: warning: OpenMP tasks hold {} vector-clock slots; later task runs are checked as their threads' accesses (races between those tasks may be missed)",
+                        openmp::TASK_SLOT_BUDGET
+                    ));
+                }
                 if let Some((tid, site)) = e.started {
                     self.threads.insert(
                         tid.0,

@@ -69,6 +69,13 @@ const DONE: u64 = 6;
 /// work there never race with the task's.
 const TASK_STACK: u64 = 256 << 10;
 
+/// Task runs stop being logical threads of their own once the engine has
+/// handed out this many vector-clock slots: a recursive task tree (`fib`
+/// with tasks) has as many unordered tasks as leaves, each a slot, and
+/// every clock as wide. Later runs are checked as their thread's accesses,
+/// as before this model (papers/lockmodels.md, "OpenMP tasks").
+pub(crate) const TASK_SLOT_BUDGET: usize = 1024;
+
 /// libgomp's `GOMP_TASK_FLAG_DEPEND`: `depend` (the 8th argument) is set.
 const FLAG_DEPEND: u32 = 1 << 3;
 /// `GOMP_TASK_FLAG_NOGROUP`: a taskloop without its implicit taskgroup.
@@ -183,6 +190,8 @@ pub(crate) struct Effects {
     pub(crate) started: Option<(ThreadId, (u64, StackId))>,
     /// Stack ranges whose history is over (`start`, `len`).
     pub(crate) forget: Vec<(u64, u64)>,
+    /// The first task run left to its thread ([`TASK_SLOT_BUDGET`]).
+    pub(crate) saturated: bool,
 }
 
 /// The task model's state.
@@ -209,6 +218,8 @@ pub(crate) struct OpenMpTasks {
     next_spawn: u64,
     next_group: u64,
     next_task: u32,
+    /// Task runs left to their threads ([`TASK_SLOT_BUDGET`]).
+    pub(crate) unmodelled: u64,
 }
 
 impl OpenMpTasks {
@@ -445,6 +456,16 @@ impl OpenMpTasks {
                 (id, true)
             }
         };
+        if engine.thread_slots() >= TASK_SLOT_BUDGET {
+            self.unmodelled += 1;
+            if !undeferred {
+                self.retire_spawn(id, engine);
+            }
+            return Ok(Effects {
+                saturated: self.unmodelled == 1,
+                ..Effects::default()
+            });
+        }
         let Some(s) = self.spawns.get_mut(&id) else {
             return Ok(Effects::default());
         };
@@ -481,6 +502,7 @@ impl OpenMpTasks {
         Ok(Effects {
             started: Some((tid, site)),
             forget: vec![own_stack(call.sp)],
+            saturated: false,
         })
     }
 
