@@ -29,7 +29,7 @@
 use rustc_hash::FxHashMap;
 
 use crate::os::linux::{mem, Errno};
-use crate::{AccessKind, HookCall, MemAccess, StackId, ThreadNum, Tool};
+use crate::{AccessKind, HookCall, MemAccess, ProfileEvent, StackId, ThreadNum, Tool};
 
 /// Sites remembered for merging runs of accesses in one flush.
 const MERGE_SLOTS: usize = 64;
@@ -103,6 +103,8 @@ pub(crate) enum Site {
         /// A load of a spin loop (`MemAccess::spin_read`).
         spin: bool,
     },
+    /// The block at `pc` starts (a profiler's stream, `Profile::Full`).
+    BlockStart { pc: u64 },
 }
 
 /// The sites of all translated code.
@@ -161,6 +163,7 @@ pub(crate) struct ThreadEvents {
     /// Timeslices this thread used up (deterministic schedules).
     pub(crate) slices: u64,
     out: Vec<MemAccess>,
+    profile_out: Vec<ProfileEvent>,
 }
 
 impl ThreadEvents {
@@ -173,6 +176,7 @@ impl ThreadEvents {
             pending: Vec::new(),
             slices: 0,
             out: Vec::new(),
+            profile_out: Vec::new(),
         }
     }
 
@@ -207,6 +211,68 @@ impl ThreadEvents {
         }
     }
 
+    /// The records of the buffer at `buf` up to `end`, as a slice (the
+    /// buffer is never unmapped; the slice is read before the thread runs
+    /// translated code again).
+    fn records(buf: u64, end: u64) -> &'static [RawRecord] {
+        let n = ((end - buf) as usize / 16).min(BUF_LEN / 16);
+        // SAFETY:
+        // - `[buf, buf + 16n)` lies in this thread's buffer mapping (never
+        //   unmapped), written by its translated code, which is not running:
+        //   the dispatcher of this thread holds the big lock.
+        // - RawRecord is plain old data with the layout translated code writes.
+        unsafe { core::slice::from_raw_parts(buf as *const RawRecord, n) }
+    }
+
+    /// A profiler's flush (`Interests::profile`): every record becomes a
+    /// `ProfileEvent`, in order, nothing merged, no call stacks. Returns
+    /// the new `buf_ptr` (the buffer start).
+    pub(crate) fn flush_profile(&mut self, end: u64, sites: &Sites, tool: &mut dyn Tool) -> u64 {
+        if self.buf == 0 || end <= self.buf {
+            return self.buf;
+        }
+        let mut out = core::mem::take(&mut self.profile_out);
+        out.clear();
+        for r in Self::records(self.buf, end) {
+            match sites.get(r.site) {
+                Some(&Site::BlockStart { pc }) => out.push(ProfileEvent::Block { pc }),
+                Some(&Site::Access {
+                    pc,
+                    size,
+                    kind,
+                    atomic,
+                    rep,
+                    operand,
+                    ..
+                }) => {
+                    let bytes = if rep { r.extra } else { size };
+                    if bytes == 0 {
+                        continue;
+                    }
+                    out.push(ProfileEvent::Access {
+                        access: MemAccess {
+                            addr: r.value,
+                            size: bytes,
+                            kind,
+                            atomic,
+                            spin_read: false,
+                            pc,
+                            stack: StackId(0),
+                        },
+                        element: if rep { size as u8 } else { 0 },
+                        operand,
+                    });
+                }
+                Some(Site::Return | Site::Call { .. }) | None => {}
+            }
+        }
+        if !out.is_empty() {
+            tool.on_profile(self.num, &out);
+        }
+        self.profile_out = out;
+        self.buf
+    }
+
     /// Replays the records from the buffer start to `end` (the thread's
     /// `buf_ptr`) and hands the accesses to `tool`. Returns the new
     /// `buf_ptr` (the buffer start).
@@ -214,13 +280,7 @@ impl ThreadEvents {
         if self.buf == 0 || end <= self.buf {
             return self.buf;
         }
-        let n = ((end - self.buf) as usize / 16).min(BUF_LEN / 16);
-        // SAFETY:
-        // - `[buf, buf + 16n)` lies in this thread's buffer mapping (never
-        //   unmapped), written by its translated code, which is not running:
-        //   the dispatcher of this thread holds the big lock.
-        // - RawRecord is plain old data with the layout translated code writes.
-        let records = unsafe { core::slice::from_raw_parts(self.buf as *const RawRecord, n) };
+        let records = Self::records(self.buf, end);
         let quiet = self.quiet();
         let hints = tool.sync_hints();
         self.out.clear();
@@ -296,7 +356,7 @@ impl ThreadEvents {
                     self.out.push(access);
                     *slot = self.out.len() as u32;
                 }
-                None => {}
+                Some(Site::BlockStart { .. }) | None => {}
             }
         }
         if tracing::enabled!(tracing::Level::TRACE) {
