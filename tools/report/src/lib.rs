@@ -70,6 +70,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod cachegrind; // --tool=cachegrind: cache options, cachegrind.out, the exit summary
 mod errors; // ErrorLog: deduplication, suppression, ERROR SUMMARY counts
 mod fatal; // FatalSignalInfo: a process dying of a signal, Valgrind's block
 pub mod fingerprint; // stable names of errors across runs: context, triage group
