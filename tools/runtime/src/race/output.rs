@@ -865,6 +865,17 @@ impl CodeSymbols {
         s
     }
 
+    /// The frames of the instruction at `pc` (innermost inlined call
+    /// first, the symbol table's function last), not cut or renamed.
+    pub(crate) fn frames_at(&mut self, pc: u64) -> Vec<hbgrind_report::Frame> {
+        let module = module_of(&self.modules, pc).cloned();
+        let first_use = module
+            .as_ref()
+            .is_some_and(|m| !self.symbolizer.has_loaded(&m.path));
+        let symbolizer = &mut self.symbolizer;
+        owning_new_mappings(first_use, || symbolizer.frames(module.as_ref(), pc, false))
+    }
+
     /// A global variable or data symbol at `addr`, in the nearest module
     /// below it (data lies above its module's code).
     pub(crate) fn describe_data(&mut self, addr: u64) -> Option<AddressDescription> {
@@ -962,7 +973,7 @@ pub(crate) fn read_file(path: &[u8]) -> Result<Vec<u8>, dbi::Errno> {
 }
 
 /// The program's path and arguments, from /proc/self/cmdline.
-fn command_line() -> (String, Vec<String>) {
+pub(crate) fn command_line() -> (String, Vec<String>) {
     let raw = read_proc_file(b"/proc/self/cmdline");
     let mut words = raw
         .split(|&b| b == 0)

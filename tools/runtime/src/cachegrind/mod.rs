@@ -1,0 +1,518 @@
+//! `--tool=cachegrind`: Valgrind's cache and branch-prediction profiler on
+//! dbi's events (papers/cachegrind.md).
+//!
+//! Instruction counts (Ir) come from one execution counter per translated
+//! block, bumped inline (`Interests::block_counts`): a block that ran N
+//! times adds N to each of its instructions. `rep` string instructions,
+//! which Valgrind counts once per iteration, add their element count less
+//! one from their recorded accesses (`Profile::RepStrings`, or the full
+//! stream). With `--cache-sim=yes` or `--branch-sim=yes` the tool reads
+//! the full profile stream (`Profile::Full`): each block's start, then
+//! every load and store, unmerged and in order. The instructions of the
+//! running block are fetched into I1 in order up to each data access, the
+//! rest when the next block starts, so I1, D1 and the unified LL see
+//! references in execution order. A block ending in a conditional or an
+//! indirect branch learns where it went from the start of the next block
+//! of its thread.
+//!
+//! At exit the counts of each instruction are summed per source line and
+//! written in Valgrind 3.19's `cachegrind.out` format
+//! (`hbgrind_report::cachegrind`), and the summary is printed.
+//!
+//! # Invariants
+//! - `translations[i].counter` is bumped once per execution of that
+//!   translation; `by_pc` names the newest translation of each block pc.
+//! - A thread's `Cursor::next` instructions of its current block have been
+//!   fetched; the rest are fetched before its next block starts.
+
+mod sim;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use dbi::{
+    AccessKind, BlockView, ExitStats, Interests, Log, ModuleView, Profile, ProfileEvent, StackId,
+    ThreadNum, Tool,
+};
+use hbgrind_report::cachegrind::{
+    summary_text, write_out_file, CacheConfig, CodeLocation, Counts, Simulated,
+};
+use iced_x86::FlowControl;
+use rustc_hash::FxHashMap;
+
+use crate::client::Core;
+use crate::options::{expand_log_name, Options, ReportFiles};
+use crate::race::CodeSymbols;
+
+use self::sim::{BranchPredictor, Hierarchy};
+
+/// How a block ends, for the branch predictor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Exit {
+    /// Falls through, a direct jump or call, a return, a syscall.
+    Plain,
+    /// A conditional branch at `pc` to `target`, else to `next`.
+    Conditional { pc: u64, target: u64, next: u64 },
+    /// An indirect jump or call at `pc` (returns are not predicted, as in Valgrind).
+    Indirect { pc: u64 },
+}
+
+/// One translation of a block.
+struct Translation {
+    /// Its instructions (pc, length), a final `syscall` included.
+    insns: Box<[(u64, u8)]>,
+    counter: &'static AtomicU64,
+    /// Per instruction: what the profile stream added (misses, data
+    /// references, branches, the extra Ir of `rep` iterations).
+    costs: Box<[Counts]>,
+    exit: Exit,
+    /// Code of the runtime itself (the end of its constructor runs
+    /// translated): neither counted nor simulated.
+    ours: bool,
+}
+
+/// Where a thread is in its current block.
+#[derive(Debug, Clone, Copy, Default)]
+struct Cursor {
+    block: Option<u32>,
+    next: usize,
+    /// The current block is the runtime's own: its accesses are dropped.
+    ours: bool,
+}
+
+/// The profiler's settings.
+pub(crate) struct Settings {
+    pub(crate) caches: [CacheConfig; 3],
+    pub(crate) simulated: Simulated,
+    /// `--cachegrind-out-file=`, unexpanded (`%p` at exit, so a fork child
+    /// writes its own file).
+    pub(crate) out_file: String,
+    pub(crate) env: Vec<(String, String)>,
+    pub(crate) quiet: bool,
+    pub(crate) verbose: bool,
+}
+
+impl Settings {
+    /// The settings `opts` asks for: the given caches, else Valgrind's
+    /// defaults for this CPU.
+    pub(crate) fn from_options(opts: &Options) -> Settings {
+        let detected = sim::default_caches();
+        Settings {
+            caches: [
+                opts.cachegrind.i1.unwrap_or(detected[0]),
+                opts.cachegrind.d1.unwrap_or(detected[1]),
+                opts.cachegrind.ll.unwrap_or(detected[2]),
+            ],
+            simulated: Simulated {
+                cache: opts.cachegrind.cache_sim,
+                branch: opts.cachegrind.branch_sim,
+            },
+            out_file: opts
+                .cachegrind
+                .out_file
+                .clone()
+                .unwrap_or_else(|| "cachegrind.out.%p".into()),
+            env: opts.env.clone(),
+            quiet: opts.quiet,
+            verbose: opts.verbose,
+        }
+    }
+}
+
+pub(crate) struct Cachegrind {
+    core: Core,
+    symbols: CodeSymbols,
+    files: ReportFiles,
+    settings: Settings,
+    caches: Option<Hierarchy>,
+    branches: Option<BranchPredictor>,
+    translations: Vec<Translation>,
+    by_pc: FxHashMap<u64, u32>,
+    threads: FxHashMap<ThreadNum, Cursor>,
+    /// Costs of instructions met outside a known block (`rep` iterations
+    /// in the `RepStrings` stream).
+    loose: FxHashMap<u64, Counts>,
+    /// The runtime library's executable mapping (start, len).
+    runtime: (u64, u64),
+}
+
+impl Cachegrind {
+    pub(crate) fn new(
+        core: Core,
+        symbols: CodeSymbols,
+        files: ReportFiles,
+        settings: Settings,
+        log: &Log,
+    ) -> Cachegrind {
+        if !settings.quiet {
+            let (exe, args) = crate::race::command_line();
+            let command = std::iter::once(exe)
+                .chain(args)
+                .collect::<Vec<_>>()
+                .join(" ");
+            let text = hbgrind_report::TextReporter::new(dbi::getpid() as u32);
+            let lines = [
+                format!(
+                    "hbgrind-{}, a cache and branch-prediction profiler",
+                    env!("CARGO_PKG_VERSION")
+                ),
+                format!("Command: {command}"),
+            ];
+            let _ = dbi::write_all(log.fd, text.preamble_text(&lines).as_bytes());
+        }
+        Cachegrind {
+            core,
+            symbols,
+            files,
+            caches: settings
+                .simulated
+                .cache
+                .then(|| Hierarchy::new(settings.caches)),
+            branches: settings.simulated.branch.then(BranchPredictor::new),
+            settings,
+            translations: Vec::new(),
+            by_pc: FxHashMap::default(),
+            threads: FxHashMap::default(),
+            loose: FxHashMap::default(),
+            runtime: (0, 0),
+        }
+    }
+
+    /// Fetches the instructions of translation `t` from `from` up to
+    /// (excluding) `to`.
+    #[inline]
+    fn fetch(caches: &mut Option<Hierarchy>, t: &mut Translation, from: usize, to: usize) {
+        let Some(h) = caches else { return };
+        for k in from..to {
+            let (pc, len) = t.insns[k];
+            let (m1, ml) = h.fetch(pc, u64::from(len));
+            if m1 {
+                let c = &mut t.costs[k].0;
+                c[Counts::I1MR] += 1;
+                c[Counts::ILMR] += u64::from(ml);
+            }
+        }
+    }
+
+    /// The thread's current block is over; the next one starts at `next_pc`
+    /// (`None` at the thread's end).
+    fn finish_block(&mut self, cursor: &mut Cursor, next_pc: Option<u64>) {
+        let Some(b) = cursor.block.take() else { return };
+        let t = &mut self.translations[b as usize];
+        Self::fetch(&mut self.caches, t, cursor.next, t.insns.len());
+        let (Some(p), Some(next_pc)) = (&mut self.branches, next_pc) else {
+            return;
+        };
+        let last = t.insns.len().saturating_sub(1);
+        match t.exit {
+            Exit::Plain => {}
+            Exit::Conditional { pc, target, next } => {
+                // Anything else (a signal handler) says nothing of the branch.
+                if next_pc == target || next_pc == next {
+                    let miss = p.conditional(pc, next_pc == target);
+                    let c = &mut t.costs[last].0;
+                    c[Counts::BC] += 1;
+                    c[Counts::BCM] += u64::from(miss);
+                }
+            }
+            Exit::Indirect { pc } => {
+                let miss = p.indirect(pc, next_pc);
+                let c = &mut t.costs[last].0;
+                c[Counts::BI] += 1;
+                c[Counts::BIM] += u64::from(miss);
+            }
+        }
+    }
+
+    /// A data reference (or a `rep` instruction's run of them) by the
+    /// instruction `k` of translation `t`, or by `access.pc` outside any.
+    fn data(&mut self, cursor: &mut Cursor, access: &dbi::MemAccess, element: u8, operand: u8) {
+        let index = cursor.block.and_then(|b| {
+            let t = &mut self.translations[b as usize];
+            // Fetch up to and including the accessing instruction.
+            let upto =
+                cursor.next + t.insns[cursor.next..].partition_point(|&(pc, _)| pc <= access.pc);
+            Self::fetch(&mut self.caches, t, cursor.next, upto);
+            cursor.next = upto;
+            let k = t.insns[..upto]
+                .iter()
+                .rposition(|&(pc, _)| pc == access.pc)?;
+            Some((b as usize, k))
+        });
+        let mut counts = Counts::default();
+        let c = &mut counts.0;
+        let (refs, d1, dl) = match access.kind {
+            // A read-modify-write is one reference, a read (Valgrind's "modify").
+            AccessKind::Read | AccessKind::Update => (Counts::DR, Counts::D1MR, Counts::DLMR),
+            AccessKind::Write => (Counts::DW, Counts::D1MW, Counts::DLMW),
+        };
+        if element > 0 {
+            // A `rep` string instruction: Valgrind runs one iteration per
+            // execution, each an instruction and an element reference.
+            let n = u64::from(access.size) / u64::from(element);
+            if operand == 0 {
+                c[Counts::IR] += n.saturating_sub(1);
+            }
+            if let Some(h) = &mut self.caches {
+                c[refs] += n;
+                // Iterations that stay in a line hit it: only each line's
+                // first reference can miss.
+                let line = h.d1.line();
+                let end = access.addr + u64::from(access.size);
+                let mut at = access.addr;
+                while at < end {
+                    let (m1, ml) = h.data(at, 1);
+                    c[d1] += u64::from(m1);
+                    c[dl] += u64::from(ml);
+                    at = (at | (line - 1)) + 1;
+                }
+            }
+        } else if let Some(h) = &mut self.caches {
+            c[refs] += 1;
+            let (m1, ml) = h.data(access.addr, u64::from(access.size));
+            c[d1] += u64::from(m1);
+            c[dl] += u64::from(ml);
+        }
+        match index {
+            Some((b, k)) => self.translations[b].costs[k].add(&counts),
+            None => self.loose.entry(access.pc).or_default().add(&counts),
+        }
+    }
+
+    /// Every instruction's counts, by pc.
+    fn per_instruction(&self) -> FxHashMap<u64, Counts> {
+        let mut all: FxHashMap<u64, Counts> = self.loose.clone();
+        for t in &self.translations {
+            let runs = t.counter.load(Ordering::Relaxed);
+            if t.ours || runs == 0 && t.costs.iter().all(|c| *c == Counts::default()) {
+                continue;
+            }
+            for (&(pc, _), cost) in t.insns.iter().zip(t.costs.iter()) {
+                let c = all.entry(pc).or_default();
+                c.0[Counts::IR] += runs;
+                c.add(cost);
+            }
+        }
+        all.retain(|_, c| *c != Counts::default());
+        all
+    }
+
+    /// Where `pc` is, as Cachegrind names it: the file and line of the
+    /// innermost (inlined) frame, the function of the outermost.
+    fn location(&mut self, pc: u64) -> CodeLocation {
+        let frames = self.symbols.frames_at(pc);
+        let inner = frames.first();
+        let file = inner.and_then(|f| {
+            let file = f.file.as_ref()?;
+            Some(match &f.dir {
+                Some(dir) => format!("{dir}/{file}"),
+                None => file.clone(),
+            })
+        });
+        let line = inner.and_then(|f| f.line).unwrap_or(0);
+        let function = frames
+            .last()
+            .and_then(|f| f.function.clone())
+            .map(|name| match name.as_str() {
+                "__libc_start_main" | "__libc_start_call_main" | "generic_start_main" => {
+                    "(below main)".to_string()
+                }
+                _ => name,
+            })
+            .unwrap_or_else(|| "???".into());
+        match file {
+            Some(file) => CodeLocation {
+                file,
+                function,
+                line,
+            },
+            None => CodeLocation {
+                file: "???".into(),
+                function,
+                line: 0,
+            },
+        }
+    }
+
+    /// Writes the out file and the summary.
+    fn report(&mut self, log: &Log) {
+        let mut threads: Vec<(ThreadNum, Cursor)> = self.threads.drain().collect();
+        for (_, cursor) in &mut threads {
+            self.finish_block(cursor, None);
+        }
+        let mut rows: BTreeMap<CodeLocation, Counts> = BTreeMap::new();
+        for (pc, counts) in self.per_instruction() {
+            let loc = self.location(pc);
+            rows.entry(loc).or_default().add(&counts);
+        }
+        let (exe, args) = crate::race::command_line();
+        let command = std::iter::once(exe)
+            .chain(args)
+            .collect::<Vec<_>>()
+            .join(" ");
+        let name = expand_log_name(&self.settings.out_file, dbi::getpid(), &self.settings.env);
+        let mut text = Vec::new();
+        let total = write_out_file(
+            &mut text,
+            self.settings.caches,
+            &command,
+            self.settings.simulated,
+            &rows,
+        )
+        .unwrap_or_default();
+        const FLAGS: u64 = 0o1 | 0o100 | 0o1000 | 0o2000000; // WRONLY|CREAT|TRUNC|CLOEXEC
+        match dbi::open(name.as_bytes(), FLAGS, 0o600) {
+            Ok(fd) => {
+                let _ = dbi::write_all(fd, &text);
+                dbi::close(fd);
+            }
+            Err(e) => {
+                log.line(&format!(
+                    "error: can't open output data file '{name}': {}",
+                    dbi::Errno::open_error_text(e)
+                ));
+                log.line("       ... so detailed results will be missing.");
+            }
+        }
+        if !self.settings.quiet {
+            let _ = dbi::write_all(log.fd, format!("{}\n", log.prefix()).as_bytes());
+            log.line(&summary_text(&total, self.settings.simulated));
+        }
+        if self.settings.verbose {
+            log.line(&format!(
+                "cachegrind: {} translations, {} instructions with counts, out file {name}",
+                self.translations.len(),
+                rows.len()
+            ));
+        }
+    }
+}
+
+impl Tool for Cachegrind {
+    fn name(&self) -> &'static str {
+        "cachegrind"
+    }
+
+    fn interests(&self) -> Interests {
+        let s = self.settings.simulated;
+        Interests {
+            client_requests: true,
+            modules: true,
+            blocks: true,
+            block_counts: true,
+            threads: true,
+            profile: if s.cache || s.branch {
+                Profile::Full
+            } else {
+                Profile::RepStrings
+            },
+            ..Interests::default()
+        }
+    }
+
+    fn on_block(&mut self, block: &BlockView<'_>) {
+        let Some(counter) = block.executions else {
+            return;
+        };
+        let mut insns: Vec<(u64, u8)> = block
+            .instructions
+            .iter()
+            .map(|i| (i.ip(), i.len() as u8))
+            .collect();
+        if let Some(pc) = block.syscall_pc {
+            insns.push((pc, 2));
+        }
+        let exit = match block.instructions.last() {
+            Some(last) if block.syscall_pc.is_none() => match last.flow_control() {
+                FlowControl::ConditionalBranch => Exit::Conditional {
+                    pc: last.ip(),
+                    target: last.near_branch_target(),
+                    next: last.next_ip(),
+                },
+                FlowControl::IndirectBranch | FlowControl::IndirectCall => {
+                    Exit::Indirect { pc: last.ip() }
+                }
+                _ => Exit::Plain,
+            },
+            _ => Exit::Plain,
+        };
+        let n = insns.len();
+        let ours = block.guest_pc.wrapping_sub(self.runtime.0) < self.runtime.1;
+        self.by_pc
+            .insert(block.guest_pc, self.translations.len() as u32);
+        self.translations.push(Translation {
+            insns: insns.into_boxed_slice(),
+            counter,
+            costs: vec![Counts::default(); n].into_boxed_slice(),
+            exit,
+            ours,
+        });
+    }
+
+    fn on_profile(&mut self, thread: ThreadNum, events: &[ProfileEvent]) {
+        let mut cursor = self.threads.get(&thread).copied().unwrap_or_default();
+        for e in events {
+            match *e {
+                ProfileEvent::Block { pc } => {
+                    self.finish_block(&mut cursor, Some(pc));
+                    let block = self.by_pc.get(&pc).copied();
+                    let ours = block.is_some_and(|b| self.translations[b as usize].ours);
+                    cursor = Cursor {
+                        block: block.filter(|_| !ours),
+                        next: 0,
+                        ours,
+                    };
+                }
+                ProfileEvent::Access { .. } if cursor.ours => {}
+                ProfileEvent::Access {
+                    ref access,
+                    element,
+                    operand,
+                } => {
+                    if cursor.block.is_none()
+                        && access.pc.wrapping_sub(self.runtime.0) < self.runtime.1
+                    {
+                        continue;
+                    }
+                    self.data(&mut cursor, access, element, operand)
+                }
+            }
+        }
+        self.threads.insert(thread, cursor);
+    }
+
+    fn on_thread_exit(&mut self, thread: ThreadNum) {
+        if let Some(mut cursor) = self.threads.remove(&thread) {
+            self.finish_block(&mut cursor, None);
+        }
+    }
+
+    fn on_client_request(
+        &mut self,
+        _thread: ThreadNum,
+        args: &[u64; 6],
+        pc: u64,
+        stack: StackId,
+    ) -> Option<u64> {
+        crate::tools::plain_request(&mut self.core, &mut self.symbols, args, pc, stack)
+    }
+
+    fn on_module_load(&mut self, m: &ModuleView<'_>) {
+        let here = Cachegrind::report as *const () as usize as u64;
+        if here.wrapping_sub(m.start) < m.len {
+            self.runtime = (m.start, m.len);
+        }
+        self.symbols.module_loaded(m.path, m.start, m.len, m.bias);
+    }
+
+    // Modules stay known after an unmap: their counts are named at exit.
+
+    fn on_fork_child(&mut self) {
+        self.files.after_fork();
+    }
+
+    fn on_exit(&mut self, _stats: &ExitStats, log: &Log) {
+        self.core.finish(self.settings.verbose);
+        self.report(log);
+    }
+}
