@@ -247,11 +247,21 @@ impl Cachegrind {
             AccessKind::Write => (Counts::DW, Counts::D1MW, Counts::DLMW),
         };
         if element > 0 {
-            // A `rep` string instruction: Valgrind runs one iteration per
-            // execution, each an instruction and an element reference.
+            // A `rep` string instruction: Valgrind runs it as one
+            // instruction per iteration plus a last one that finds the count
+            // at zero, each starting with a conditional exit, and one element
+            // reference per iteration.
             let n = u64::from(access.size) / u64::from(element);
             if operand == 0 {
-                c[Counts::IR] += n.saturating_sub(1);
+                c[Counts::IR] += n;
+                if let Some(p) = &mut self.branches {
+                    let mut misses = 0;
+                    for i in 0..=n {
+                        misses += u64::from(p.conditional(access.pc, i < n));
+                    }
+                    c[Counts::BC] += n + 1;
+                    c[Counts::BCM] += misses;
+                }
             }
             if let Some(h) = &mut self.caches {
                 c[refs] += n;
