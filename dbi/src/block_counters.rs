@@ -17,20 +17,23 @@ use std::sync::Mutex;
 /// Counters per chunk (32 KiB).
 const CHUNK: usize = 4096;
 
-/// The chunk being handed out and how many of it are used.
-static NEXT: Mutex<(&'static [AtomicU64], usize)> = Mutex::new((&[], 0));
+/// The chunk being handed out, how many of it are used, and how many
+/// counters were handed out before it.
+static NEXT: Mutex<(&'static [AtomicU64], usize, u32)> = Mutex::new((&[], 0, 0));
 
-/// A fresh counter, zero.
-pub(crate) fn allocate() -> &'static AtomicU64 {
+/// A fresh counter, zero, and its number: 0, 1, 2... in allocation order
+/// (`BlockView::id`).
+pub(crate) fn allocate() -> (&'static AtomicU64, u32) {
     let mut next = NEXT.lock().unwrap_or_else(|e| e.into_inner());
     if next.1 == next.0.len() {
         let chunk: &'static [AtomicU64] = (0..CHUNK)
             .map(|_| AtomicU64::new(0))
             .collect::<Vec<_>>()
             .leak();
-        *next = (chunk, 0);
+        let before = next.2 + next.1 as u32;
+        *next = (chunk, 0, before);
     }
-    let (chunk, used) = *next;
+    let (chunk, used, before) = *next;
     next.1 += 1;
-    &chunk[used]
+    (&chunk[used], before + used as u32)
 }

@@ -102,8 +102,11 @@ pub(crate) enum Site {
         operand: u8,
         /// A load of a spin loop (`MemAccess::spin_read`).
         spin: bool,
+        /// A profiler's stream: the instruction's index in its block.
+        index: u8,
     },
-    /// The block at `pc` starts (a profiler's stream, `Profile::Full`).
+    /// The block at `pc` starts (a profiler's stream, `Profile::Full`);
+    /// the record's value is the translation's number.
     BlockStart { pc: u64 },
 }
 
@@ -131,8 +134,66 @@ impl Sites {
         id
     }
 
+    #[inline]
     fn get(&self, id: u32) -> Option<&Site> {
         self.all.get(id as usize)
+    }
+}
+
+/// A thread's profile stream since its last delivery (`Interests::profile`),
+/// decoded as it is read: an iterator of `ProfileEvent`s, in order.
+pub struct ProfileBatch<'a> {
+    records: core::slice::Iter<'a, RawRecord>,
+    sites: &'a Sites,
+}
+
+impl Iterator for ProfileBatch<'_> {
+    type Item = ProfileEvent;
+
+    // Inlined into the tool's loop (another crate): no event is stored.
+    #[inline]
+    fn next(&mut self) -> Option<ProfileEvent> {
+        loop {
+            let r = self.records.next()?;
+            match self.sites.get(r.site) {
+                Some(&Site::BlockStart { pc }) => {
+                    return Some(ProfileEvent::Block {
+                        pc,
+                        id: r.value as u32,
+                    })
+                }
+                Some(&Site::Access {
+                    pc,
+                    size,
+                    kind,
+                    atomic,
+                    rep,
+                    operand,
+                    index,
+                    ..
+                }) => {
+                    let bytes = if rep { r.extra } else { size };
+                    if bytes == 0 {
+                        continue;
+                    }
+                    return Some(ProfileEvent::Access {
+                        access: MemAccess {
+                            addr: r.value,
+                            size: bytes,
+                            kind,
+                            atomic,
+                            spin_read: false,
+                            pc,
+                            stack: StackId(0),
+                        },
+                        element: if rep { size as u8 } else { 0 },
+                        operand,
+                        index,
+                    });
+                }
+                Some(Site::Return | Site::Call { .. }) | None => {}
+            }
+        }
     }
 }
 
@@ -163,7 +224,6 @@ pub(crate) struct ThreadEvents {
     /// Timeslices this thread used up (deterministic schedules).
     pub(crate) slices: u64,
     out: Vec<MemAccess>,
-    profile_out: Vec<ProfileEvent>,
 }
 
 impl ThreadEvents {
@@ -176,7 +236,6 @@ impl ThreadEvents {
             pending: Vec::new(),
             slices: 0,
             out: Vec::new(),
-            profile_out: Vec::new(),
         }
     }
 
@@ -224,52 +283,20 @@ impl ThreadEvents {
         unsafe { core::slice::from_raw_parts(buf as *const RawRecord, n) }
     }
 
-    /// A profiler's flush (`Interests::profile`): every record becomes a
-    /// `ProfileEvent`, in order, nothing merged, no call stacks. Returns
+    /// A profiler's flush (`Interests::profile`): the records go to the
+    /// tool as a `ProfileBatch`, nothing merged, no call stacks. Returns
     /// the new `buf_ptr` (the buffer start).
     pub(crate) fn flush_profile(&mut self, end: u64, sites: &Sites, tool: &mut dyn Tool) -> u64 {
         if self.buf == 0 || end <= self.buf {
             return self.buf;
         }
-        let mut out = core::mem::take(&mut self.profile_out);
-        out.clear();
-        for r in Self::records(self.buf, end) {
-            match sites.get(r.site) {
-                Some(&Site::BlockStart { pc }) => out.push(ProfileEvent::Block { pc }),
-                Some(&Site::Access {
-                    pc,
-                    size,
-                    kind,
-                    atomic,
-                    rep,
-                    operand,
-                    ..
-                }) => {
-                    let bytes = if rep { r.extra } else { size };
-                    if bytes == 0 {
-                        continue;
-                    }
-                    out.push(ProfileEvent::Access {
-                        access: MemAccess {
-                            addr: r.value,
-                            size: bytes,
-                            kind,
-                            atomic,
-                            spin_read: false,
-                            pc,
-                            stack: StackId(0),
-                        },
-                        element: if rep { size as u8 } else { 0 },
-                        operand,
-                    });
-                }
-                Some(Site::Return | Site::Call { .. }) | None => {}
-            }
-        }
-        if !out.is_empty() {
-            tool.on_profile(self.num, &out);
-        }
-        self.profile_out = out;
+        tool.on_profile(
+            self.num,
+            ProfileBatch {
+                records: Self::records(self.buf, end).iter(),
+                sites,
+            },
+        );
         self.buf
     }
 

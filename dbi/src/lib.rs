@@ -37,7 +37,7 @@ mod tool_events; // flushes, hooked calls and returns, client requests
 mod translate; // translate(): decode, show the tool, emit, place
 
 pub use crate::all_blocked::BlockedThread;
-pub use crate::events::SyncHints;
+pub use crate::events::{ProfileBatch, SyncHints};
 pub use crate::os::linux::fds::reserve as reserve_fds;
 pub use crate::os::linux::mem::{map_anon, unmap};
 pub use crate::os::linux::owned::note_runtime_image as guard_runtime_image;
@@ -115,8 +115,9 @@ pub enum Profile {
 /// One event of a profiler's stream, in the order the thread made them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProfileEvent {
-    /// The translation of the block at `pc` starts running ([`Profile::Full`]).
-    Block { pc: u64 },
+    /// The translation of the block at `pc` numbered `id`
+    /// ([`BlockView::id`]) starts running ([`Profile::Full`]).
+    Block { pc: u64, id: u32 },
     /// A load or store (`stack` is always `StackId(0)`). For a `rep`
     /// string operand, `size` is count × element size and `element` the
     /// element size; otherwise `element` is 0.
@@ -125,6 +126,9 @@ pub enum ProfileEvent {
         element: u8,
         /// Which memory operand of its instruction (0, 1).
         operand: u8,
+        /// With [`Profile::Full`]: the instruction's index among the
+        /// running block's [`BlockView::instructions`].
+        index: u8,
     },
 }
 
@@ -258,6 +262,9 @@ pub struct BlockView<'a> {
     /// With [`Interests::block_counts`]: how many times this translation
     /// has run (translated code bumps it; it lives for the process's life).
     pub executions: Option<&'static core::sync::atomic::AtomicU64>,
+    /// With [`Interests::block_counts`]: this translation's number, 0, 1,
+    /// 2... in translation order ([`ProfileEvent::Block`] names it).
+    pub id: u32,
 }
 
 /// A file mapped executable into the guest.
@@ -388,7 +395,7 @@ pub trait Tool: Send {
     fn on_accesses(&mut self, _thread: ThreadNum, _accesses: &[MemAccess]) {}
     /// `thread` made these profile events ([`Interests::profile`]), in
     /// this order, before any later event of the thread.
-    fn on_profile(&mut self, _thread: ThreadNum, _events: &[ProfileEvent]) {}
+    fn on_profile(&mut self, _thread: ThreadNum, _events: ProfileBatch<'_>) {}
     /// Whether the last `on_accesses` made a synchronisation event of its
     /// thread (a plain access the tool treats as an acquire or a release)
     /// or changed what a repeat of those accesses would mean. While false,

@@ -66,7 +66,9 @@ pub(crate) fn translate(
             tracing::trace!(target: "dbi::translate::dump", "{:#x}: {s}", i.ip());
         }
     }
-    let executions = interests.block_counts.then(crate::block_counters::allocate);
+    let counter = interests.block_counts.then(crate::block_counters::allocate);
+    let executions = counter.map(|(c, _)| c);
+    let block_id = counter.map_or(0, |(_, id)| id);
     if interests.blocks {
         let mut factory = InstructionInfoFactory::new();
         let memory: Vec<_> = block
@@ -83,6 +85,7 @@ pub(crate) fn translate(
                 _ => None,
             },
             executions,
+            id: block_id,
         });
     }
     let counters = arch::plan_counters(
@@ -97,6 +100,7 @@ pub(crate) fn translate(
         calls: interests.call_stacks || interests.memory_accesses,
         every_access: profile == Profile::Full,
         rep_only: profile == Profile::RepStrings,
+        block_id,
         repeat_filter: interests.memory_accesses && interests.repeat_filter,
         skip_readonly_reads: interests.memory_accesses && interests.skip_readonly_reads,
         inline_filter: inline_filter.map(|f| f.mask()),

@@ -174,6 +174,9 @@ pub(crate) struct RecordWants {
     pub(crate) every_access: bool,
     /// Only `rep` string operands (`Profile::RepStrings`).
     pub(crate) rep_only: bool,
+    /// With `every_access`: the translation's number, the value of its
+    /// `Site::BlockStart` record.
+    pub(crate) block_id: u32,
 }
 
 /// The repeat filter's kind bits of a plain operand, or `None` when its
@@ -317,6 +320,7 @@ pub(crate) fn plan_records(
                     rep,
                     operand: operand as u8,
                     spin: spin && kind == AccessKind::Read,
+                    index: if wants.every_access { idx as u8 } else { 0 },
                 });
                 let memo = (wants.repeat_filter && !atomic && !rep && !spin)
                     .then(|| memo_kind(size, kind))
@@ -373,6 +377,7 @@ pub(crate) fn plan_records(
                     rep: false,
                     operand: 0,
                     spin: false,
+                    index: 0,
                 });
                 recs.push(Record::Operand {
                     address: Address::Absolute(0),
@@ -418,7 +423,7 @@ pub(crate) fn plan_records(
             first.insert(
                 0,
                 Record::Operand {
-                    address: Address::Absolute(block.pc),
+                    address: Address::Absolute(u64::from(wants.block_id)),
                     site: site(Site::BlockStart { pc: block.pc }),
                     rep_scale: None,
                     memo: None,
@@ -1059,6 +1064,7 @@ mod plan_tests {
                 lahf: false,
                 every_access: false,
                 rep_only: false,
+                block_id: 0,
             },
             &mut |s| {
                 sites.push(s);
@@ -1179,6 +1185,7 @@ mod repeat_filter_tests {
                 lahf: false,
                 every_access: false,
                 rep_only: false,
+                block_id: 0,
             },
             &mut |_| {
                 n += 1;

@@ -21,7 +21,7 @@
 //!
 //! # Invariants
 //! - `translations[i].counter` is bumped once per execution of that
-//!   translation; `by_pc` names the newest translation of each block pc.
+//!   translation; `by_id` maps each translation number to its entry.
 //! - A thread's `Cursor::next` instructions of its current block have been
 //!   fetched; the rest are fetched before its next block starts.
 
@@ -31,8 +31,8 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use dbi::{
-    AccessKind, BlockView, ExitStats, Interests, Log, ModuleView, Profile, ProfileEvent, StackId,
-    ThreadNum, Tool,
+    AccessKind, BlockView, ExitStats, Interests, Log, ModuleView, Profile, ProfileBatch,
+    ProfileEvent, StackId, ThreadNum, Tool,
 };
 use hbgrind_report::cachegrind::{
     summary_text, write_out_file, CacheConfig, CodeLocation, Counts, Simulated,
@@ -57,10 +57,23 @@ enum Exit {
     Indirect { pc: u64 },
 }
 
+/// One instruction of a translation.
+#[derive(Debug, Clone, Copy)]
+struct Insn {
+    pc: u64,
+    len: u8,
+}
+
 /// One translation of a block.
 struct Translation {
-    /// Its instructions (pc, length), a final `syscall` included.
-    insns: Box<[(u64, u8)]>,
+    /// Its instructions, a final `syscall` included.
+    insns: Box<[Insn]>,
+    /// The instructions whose fetch is simulated, by index: the block's
+    /// first, and each that starts in another I1 line than the one the
+    /// instruction before it ended in, or spans two lines. The others hit
+    /// the line fetched just before them, the most recently used of its
+    /// set, which changes nothing (sim.rs).
+    fetches: Box<[u8]>,
     counter: &'static AtomicU64,
     /// Per instruction: what the profile stream added (misses, data
     /// references, branches, the extra Ir of `rep` iterations).
@@ -75,6 +88,7 @@ struct Translation {
 #[derive(Debug, Clone, Copy, Default)]
 struct Cursor {
     block: Option<u32>,
+    /// How many of the block's `fetches` were simulated.
     next: usize,
     /// The current block is the runtime's own: its accesses are dropped.
     ours: bool,
@@ -127,7 +141,8 @@ pub(crate) struct Cachegrind {
     caches: Option<Hierarchy>,
     branches: Option<BranchPredictor>,
     translations: Vec<Translation>,
-    by_pc: FxHashMap<u64, u32>,
+    /// Translation numbers (`BlockView::id`) to indices of `translations`.
+    by_id: Vec<u32>,
     threads: FxHashMap<ThreadNum, Cursor>,
     /// Costs of instructions met outside a known block (`rep` iterations
     /// in the `RepStrings` stream).
@@ -171,21 +186,26 @@ impl Cachegrind {
             branches: settings.simulated.branch.then(BranchPredictor::new),
             settings,
             translations: Vec::new(),
-            by_pc: FxHashMap::default(),
+            by_id: Vec::new(),
             threads: FxHashMap::default(),
             loose: FxHashMap::default(),
             runtime: (0, 0),
         }
     }
 
-    /// Fetches the instructions of translation `t` from `from` up to
-    /// (excluding) `to`.
-    #[inline]
-    fn fetch(caches: &mut Option<Hierarchy>, t: &mut Translation, from: usize, to: usize) {
+    /// Simulates the fetches of translation `t` from its `fetches[*next]`
+    /// up to the instruction of index `upto` (included); `next` moves on.
+    #[inline(always)]
+    fn fetch(caches: &mut Option<Hierarchy>, t: &mut Translation, next: &mut usize, upto: usize) {
         let Some(h) = caches else { return };
-        for k in from..to {
-            let (pc, len) = t.insns[k];
-            let (m1, ml) = h.fetch(pc, u64::from(len));
+        while let Some(&k) = t.fetches.get(*next) {
+            let k = usize::from(k);
+            if k > upto {
+                break;
+            }
+            *next += 1;
+            let i = t.insns[k];
+            let (m1, ml) = h.fetch(i.pc, u64::from(i.len));
             if m1 {
                 let c = &mut t.costs[k].0;
                 c[Counts::I1MR] += 1;
@@ -199,7 +219,7 @@ impl Cachegrind {
     fn finish_block(&mut self, cursor: &mut Cursor, next_pc: Option<u64>) {
         let Some(b) = cursor.block.take() else { return };
         let t = &mut self.translations[b as usize];
-        Self::fetch(&mut self.caches, t, cursor.next, t.insns.len());
+        Self::fetch(&mut self.caches, t, &mut cursor.next, usize::MAX);
         let (Some(p), Some(next_pc)) = (&mut self.branches, next_pc) else {
             return;
         };
@@ -224,68 +244,76 @@ impl Cachegrind {
         }
     }
 
-    /// A data reference (or a `rep` instruction's run of them) by the
-    /// instruction `k` of translation `t`, or by `access.pc` outside any.
-    fn data(&mut self, cursor: &mut Cursor, access: &dbi::MemAccess, element: u8, operand: u8) {
-        let index = cursor.block.and_then(|b| {
+    /// A data reference (or a `rep` instruction's run of them) of the
+    /// thread at `cursor`: the running block's instructions up to the
+    /// accessing one are fetched first, and the counts go to it (to
+    /// `loose` outside a known block).
+    #[inline]
+    fn data(
+        &mut self,
+        cursor: &mut Cursor,
+        access: &dbi::MemAccess,
+        element: u8,
+        operand: u8,
+        index: u8,
+    ) {
+        let mut target = None;
+        if let Some(b) = cursor.block {
             let t = &mut self.translations[b as usize];
-            // Fetch up to and including the accessing instruction.
-            let upto =
-                cursor.next + t.insns[cursor.next..].partition_point(|&(pc, _)| pc <= access.pc);
-            Self::fetch(&mut self.caches, t, cursor.next, upto);
-            cursor.next = upto;
-            let k = t.insns[..upto]
-                .iter()
-                .rposition(|&(pc, _)| pc == access.pc)?;
-            Some((b as usize, k))
-        });
-        let mut counts = Counts::default();
+            let k = usize::from(index);
+            if t.insns.get(k).is_some_and(|i| i.pc == access.pc) {
+                Self::fetch(&mut self.caches, t, &mut cursor.next, k);
+                target = Some((b as usize, k));
+            }
+        }
+        let counts = match target {
+            Some((b, k)) => &mut self.translations[b].costs[k],
+            None => self.loose.entry(access.pc).or_default(),
+        };
         let c = &mut counts.0;
         let (refs, d1, dl) = match access.kind {
             // A read-modify-write is one reference, a read (Valgrind's "modify").
             AccessKind::Read | AccessKind::Update => (Counts::DR, Counts::D1MR, Counts::DLMR),
             AccessKind::Write => (Counts::DW, Counts::D1MW, Counts::DLMW),
         };
-        if element > 0 {
-            // A `rep` string instruction: Valgrind runs it as one
-            // instruction per iteration plus a last one that finds the count
-            // at zero, each starting with a conditional exit, and one element
-            // reference per iteration.
-            let n = u64::from(access.size) / u64::from(element);
-            if operand == 0 {
-                c[Counts::IR] += n;
-                if let Some(p) = &mut self.branches {
-                    let mut misses = 0;
-                    for i in 0..=n {
-                        misses += u64::from(p.conditional(access.pc, i < n));
-                    }
-                    c[Counts::BC] += n + 1;
-                    c[Counts::BCM] += misses;
-                }
-            }
+        if element == 0 {
             if let Some(h) = &mut self.caches {
-                c[refs] += n;
-                // Iterations that stay in a line hit it: only each line's
-                // first reference can miss.
-                let line = h.d1.line();
-                let end = access.addr + u64::from(access.size);
-                let mut at = access.addr;
-                while at < end {
-                    let (m1, ml) = h.data(at, 1);
-                    c[d1] += u64::from(m1);
-                    c[dl] += u64::from(ml);
-                    at = (at | (line - 1)) + 1;
-                }
+                c[refs] += 1;
+                let (m1, ml) = h.data(access.addr, u64::from(access.size));
+                c[d1] += u64::from(m1);
+                c[dl] += u64::from(ml);
             }
-        } else if let Some(h) = &mut self.caches {
-            c[refs] += 1;
-            let (m1, ml) = h.data(access.addr, u64::from(access.size));
-            c[d1] += u64::from(m1);
-            c[dl] += u64::from(ml);
+            return;
         }
-        match index {
-            Some((b, k)) => self.translations[b].costs[k].add(&counts),
-            None => self.loose.entry(access.pc).or_default().add(&counts),
+        // A `rep` string instruction: Valgrind runs it as one instruction
+        // per iteration plus a last one that finds the count at zero, each
+        // starting with a conditional exit, and one element reference per
+        // iteration.
+        let n = u64::from(access.size) / u64::from(element);
+        if operand == 0 {
+            c[Counts::IR] += n;
+            if let Some(p) = &mut self.branches {
+                let mut misses = 0;
+                for i in 0..=n {
+                    misses += u64::from(p.conditional(access.pc, i < n));
+                }
+                c[Counts::BC] += n + 1;
+                c[Counts::BCM] += misses;
+            }
+        }
+        if let Some(h) = &mut self.caches {
+            c[refs] += n;
+            // Iterations that stay in a line hit it: only each line's
+            // first reference can miss.
+            let line = h.d1.line();
+            let end = access.addr + u64::from(access.size);
+            let mut at = access.addr;
+            while at < end {
+                let (m1, ml) = h.data(at, 1);
+                c[d1] += u64::from(m1);
+                c[dl] += u64::from(ml);
+                at = (at | (line - 1)) + 1;
+            }
         }
     }
 
@@ -297,8 +325,8 @@ impl Cachegrind {
             if t.ours || runs == 0 && t.costs.iter().all(|c| *c == Counts::default()) {
                 continue;
             }
-            for (&(pc, _), cost) in t.insns.iter().zip(t.costs.iter()) {
-                let c = all.entry(pc).or_default();
+            for (i, cost) in t.insns.iter().zip(t.costs.iter()) {
+                let c = all.entry(i.pc).or_default();
                 c.0[Counts::IR] += runs;
                 c.add(cost);
             }
@@ -389,8 +417,13 @@ impl Cachegrind {
             log.line(&summary_text(&total, self.settings.simulated));
         }
         if self.settings.verbose {
+            let runs: u64 = self
+                .translations
+                .iter()
+                .map(|t| t.counter.load(Ordering::Relaxed))
+                .sum();
             log.line(&format!(
-                "cachegrind: {} translations, {} instructions with counts, out file {name}",
+                "cachegrind: {} translations run {runs} times, {} source lines, out file {name}",
                 self.translations.len(),
                 rows.len()
             ));
@@ -424,14 +457,26 @@ impl Tool for Cachegrind {
         let Some(counter) = block.executions else {
             return;
         };
-        let mut insns: Vec<(u64, u8)> = block
+        let mut spans: Vec<(u64, u8)> = block
             .instructions
             .iter()
             .map(|i| (i.ip(), i.len() as u8))
             .collect();
         if let Some(pc) = block.syscall_pc {
-            insns.push((pc, 2));
+            spans.push((pc, 2));
         }
+        let bits = self.settings.caches[0].line.trailing_zeros();
+        let mut last_line = None;
+        let mut fetches = Vec::new();
+        for (k, &(pc, len)) in spans.iter().enumerate() {
+            let first = pc >> bits;
+            let last = (pc + u64::from(len).max(1) - 1) >> bits;
+            if last_line != Some(first) || first != last {
+                fetches.push(k as u8);
+            }
+            last_line = Some(last);
+        }
+        let insns: Vec<Insn> = spans.iter().map(|&(pc, len)| Insn { pc, len }).collect();
         let exit = match block.instructions.last() {
             Some(last) if block.syscall_pc.is_none() => match last.flow_control() {
                 FlowControl::ConditionalBranch => Exit::Conditional {
@@ -448,10 +493,14 @@ impl Tool for Cachegrind {
         };
         let n = insns.len();
         let ours = block.guest_pc.wrapping_sub(self.runtime.0) < self.runtime.1;
-        self.by_pc
-            .insert(block.guest_pc, self.translations.len() as u32);
+        let id = block.id as usize;
+        if self.by_id.len() <= id {
+            self.by_id.resize(id + 1, u32::MAX);
+        }
+        self.by_id[id] = self.translations.len() as u32;
         self.translations.push(Translation {
             insns: insns.into_boxed_slice(),
+            fetches: fetches.into_boxed_slice(),
             counter,
             costs: vec![Counts::default(); n].into_boxed_slice(),
             exit,
@@ -459,32 +508,54 @@ impl Tool for Cachegrind {
         });
     }
 
-    fn on_profile(&mut self, thread: ThreadNum, events: &[ProfileEvent]) {
+    fn on_profile(&mut self, thread: ThreadNum, events: ProfileBatch<'_>) {
         let mut cursor = self.threads.get(&thread).copied().unwrap_or_default();
         for e in events {
-            match *e {
-                ProfileEvent::Block { pc } => {
+            match e {
+                ProfileEvent::Block { pc, id } => {
+                    let previous = cursor.block;
                     self.finish_block(&mut cursor, Some(pc));
-                    let block = self.by_pc.get(&pc).copied();
+                    let block = self
+                        .by_id
+                        .get(id as usize)
+                        .copied()
+                        .filter(|&b| b != u32::MAX);
                     let ours = block.is_some_and(|b| self.translations[b as usize].ours);
+                    // A block run again right after itself (a loop) finds
+                    // each of its lines the most recently used of its set
+                    // (its lines are consecutive, so in as many sets when
+                    // there are no more of them than sets): every fetch
+                    // would hit and change nothing.
+                    let next = match block {
+                        Some(b) if Some(b) == previous => {
+                            let n = self.translations[b as usize].fetches.len();
+                            if n <= self.settings.caches[0].sets() as usize {
+                                n
+                            } else {
+                                0
+                            }
+                        }
+                        _ => 0,
+                    };
                     cursor = Cursor {
                         block: block.filter(|_| !ours),
-                        next: 0,
+                        next,
                         ours,
                     };
                 }
                 ProfileEvent::Access { .. } if cursor.ours => {}
                 ProfileEvent::Access {
-                    ref access,
+                    access,
                     element,
                     operand,
+                    index,
                 } => {
                     if cursor.block.is_none()
                         && access.pc.wrapping_sub(self.runtime.0) < self.runtime.1
                     {
                         continue;
                     }
-                    self.data(&mut cursor, access, element, operand)
+                    self.data(&mut cursor, &access, element, operand, index)
                 }
             }
         }

@@ -45,7 +45,7 @@ impl Level {
 
     /// References line `line`; true on a miss. LRU: the line becomes the
     /// first of its set, the others move down, the last falls out on a miss.
-    #[inline]
+    #[inline(always)]
     fn touch(&mut self, line: u64) -> bool {
         let base = (line & self.set_mask) as usize * self.assoc;
         let set = &mut self.tags[base..base + self.assoc];
@@ -66,7 +66,7 @@ impl Level {
     }
 
     /// References `size` bytes at `addr` (at most two lines); true on a miss.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn access(&mut self, addr: u64, size: u64) -> bool {
         let first = addr >> self.line_bits;
         let last = (addr + size.max(1) - 1) >> self.line_bits;
@@ -114,7 +114,7 @@ impl Hierarchy {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn fetch(&mut self, pc: u64, len: u64) -> Misses {
         if !self.i1.access(pc, len) {
             return (false, false);
@@ -122,7 +122,7 @@ impl Hierarchy {
         (true, self.ll.access(pc, len))
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn data(&mut self, addr: u64, size: u64) -> Misses {
         let size = size.min(self.max_data);
         if !self.d1.access(addr, size) {
