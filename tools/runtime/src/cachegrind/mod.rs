@@ -57,11 +57,14 @@ enum Exit {
     Indirect { pc: u64 },
 }
 
-/// One instruction of a translation.
+/// One instruction of a translation, with what the profile stream added
+/// to it (misses, data references, branches, the extra Ir of `rep`
+/// iterations): together, so that an access touches one place.
 #[derive(Debug, Clone, Copy)]
 struct Insn {
     pc: u64,
     len: u8,
+    costs: Counts,
 }
 
 /// One translation of a block.
@@ -75,9 +78,6 @@ struct Translation {
     /// set, which changes nothing (sim.rs).
     fetches: Box<[u8]>,
     counter: &'static AtomicU64,
-    /// Per instruction: what the profile stream added (misses, data
-    /// references, branches, the extra Ir of `rep` iterations).
-    costs: Box<[Counts]>,
     exit: Exit,
     /// Code of the runtime itself (the end of its constructor runs
     /// translated): neither counted nor simulated.
@@ -207,7 +207,7 @@ impl Cachegrind {
             let i = t.insns[k];
             let (m1, ml) = h.fetch(i.pc, u64::from(i.len));
             if m1 {
-                let c = &mut t.costs[k].0;
+                let c = &mut t.insns[k].costs.0;
                 c[Counts::I1MR] += 1;
                 c[Counts::ILMR] += u64::from(ml);
             }
@@ -230,14 +230,14 @@ impl Cachegrind {
                 // Anything else (a signal handler) says nothing of the branch.
                 if next_pc == target || next_pc == next {
                     let miss = p.conditional(pc, next_pc == target);
-                    let c = &mut t.costs[last].0;
+                    let c = &mut t.insns[last].costs.0;
                     c[Counts::BC] += 1;
                     c[Counts::BCM] += u64::from(miss);
                 }
             }
             Exit::Indirect { pc } => {
                 let miss = p.indirect(pc, next_pc);
-                let c = &mut t.costs[last].0;
+                let c = &mut t.insns[last].costs.0;
                 c[Counts::BI] += 1;
                 c[Counts::BIM] += u64::from(miss);
             }
@@ -267,7 +267,7 @@ impl Cachegrind {
             }
         }
         let counts = match target {
-            Some((b, k)) => &mut self.translations[b].costs[k],
+            Some((b, k)) => &mut self.translations[b].insns[k].costs,
             None => self.loose.entry(access.pc).or_default(),
         };
         let c = &mut counts.0;
@@ -322,10 +322,11 @@ impl Cachegrind {
         let mut all: FxHashMap<u64, Counts> = self.loose.clone();
         for t in &self.translations {
             let runs = t.counter.load(Ordering::Relaxed);
-            if t.ours || runs == 0 && t.costs.iter().all(|c| *c == Counts::default()) {
+            if t.ours || runs == 0 && t.insns.iter().all(|i| i.costs == Counts::default()) {
                 continue;
             }
-            for (i, cost) in t.insns.iter().zip(t.costs.iter()) {
+            for i in t.insns.iter() {
+                let cost = &i.costs;
                 let c = all.entry(i.pc).or_default();
                 c.0[Counts::IR] += runs;
                 c.add(cost);
@@ -476,7 +477,14 @@ impl Tool for Cachegrind {
             }
             last_line = Some(last);
         }
-        let insns: Vec<Insn> = spans.iter().map(|&(pc, len)| Insn { pc, len }).collect();
+        let insns: Vec<Insn> = spans
+            .iter()
+            .map(|&(pc, len)| Insn {
+                pc,
+                len,
+                costs: Counts::default(),
+            })
+            .collect();
         let exit = match block.instructions.last() {
             Some(last) if block.syscall_pc.is_none() => match last.flow_control() {
                 FlowControl::ConditionalBranch => Exit::Conditional {
@@ -491,7 +499,6 @@ impl Tool for Cachegrind {
             },
             _ => Exit::Plain,
         };
-        let n = insns.len();
         let ours = block.guest_pc.wrapping_sub(self.runtime.0) < self.runtime.1;
         let id = block.id as usize;
         if self.by_id.len() <= id {
@@ -502,7 +509,6 @@ impl Tool for Cachegrind {
             insns: insns.into_boxed_slice(),
             fetches: fetches.into_boxed_slice(),
             counter,
-            costs: vec![Counts::default(); n].into_boxed_slice(),
             exit,
             ours,
         });
