@@ -102,6 +102,6 @@ pub use crate::suppressions::{
     generate_suppression, FramePattern, GeneratedSuppression, Suppression, SuppressionError,
     SuppressionKind, SuppressionSet,
 };
-pub use crate::symbols::{demangle, LoadedModule, SymbolError, Symbolizer};
+pub use crate::symbols::{demangle, LoadedModule, SourceLine, SymbolError, Symbolizer};
 pub use crate::text::{frame_line, ErrorCounts, TextReporter};
 pub use crate::xml::{format_elapsed, repair, Preamble, XmlWriter};

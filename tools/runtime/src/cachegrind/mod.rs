@@ -339,31 +339,22 @@ impl Cachegrind {
     /// Where `pc` is, as Cachegrind names it: the file and line of the
     /// innermost (inlined) frame, the function of the outermost.
     fn location(&mut self, pc: u64) -> CodeLocation {
-        let frames = self.symbols.frames_at(pc);
-        let inner = frames.first();
-        let file = inner.and_then(|f| {
-            let file = f.file.as_ref()?;
-            Some(match &f.dir {
-                Some(dir) => format!("{dir}/{file}"),
-                None => file.clone(),
-            })
-        });
-        let line = inner.and_then(|f| f.line).unwrap_or(0);
-        let function = frames
-            .last()
-            .and_then(|f| f.function.clone())
-            .map(|name| match name.as_str() {
-                "__libc_start_main" | "__libc_start_call_main" | "generic_start_main" => {
-                    "(below main)".to_string()
-                }
-                _ => name,
-            })
-            .unwrap_or_else(|| "???".into());
-        match file {
-            Some(file) => CodeLocation {
-                file,
+        let (line, function) = self.symbols.line_and_function(pc);
+        let function = match function.as_deref() {
+            None => "???".to_string(),
+            Some("__libc_start_main" | "__libc_start_call_main" | "generic_start_main") => {
+                "(below main)".to_string()
+            }
+            Some(name) => name.to_string(),
+        };
+        match line {
+            Some(l) => CodeLocation {
+                file: match l.dir {
+                    Some(dir) => format!("{dir}/{}", l.file),
+                    None => l.file,
+                },
                 function,
-                line,
+                line: l.line,
             },
             None => CodeLocation {
                 file: "???".into(),

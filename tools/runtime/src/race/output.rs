@@ -865,15 +865,17 @@ impl CodeSymbols {
         s
     }
 
-    /// The frames of the instruction at `pc` (innermost inlined call
-    /// first, the symbol table's function last), not cut or renamed.
-    pub(crate) fn frames_at(&mut self, pc: u64) -> Vec<hbgrind_report::Frame> {
-        let module = module_of(&self.modules, pc).cloned();
-        let first_use = module
-            .as_ref()
-            .is_some_and(|m| !self.symbolizer.has_loaded(&m.path));
+    /// `Symbolizer::line_and_function` of `pc` in the module holding it.
+    pub(crate) fn line_and_function(
+        &mut self,
+        pc: u64,
+    ) -> (Option<hbgrind_report::SourceLine>, Option<String>) {
+        let Some(module) = module_of(&self.modules, pc).cloned() else {
+            return (None, None);
+        };
+        let first_use = !self.symbolizer.has_loaded(&module.path);
         let symbolizer = &mut self.symbolizer;
-        owning_new_mappings(first_use, || symbolizer.frames(module.as_ref(), pc, false))
+        owning_new_mappings(first_use, || symbolizer.line_and_function(&module, pc))
     }
 
     /// A global variable or data symbol at `addr`, in the nearest module
