@@ -22,8 +22,8 @@
 //! # Invariants
 //! - `translations[i].counter` is bumped once per execution of that
 //!   translation; `by_id` maps each translation number to its entry.
-//! - A thread's `Cursor::next` instructions of its current block have been
-//!   fetched; the rest are fetched before its next block starts.
+//! - The first `Cursor::next` of a thread's current block's `fetches` have
+//!   been simulated; the rest are before its next block starts.
 
 mod sim;
 
