@@ -189,6 +189,7 @@ impl Iterator for ProfileBatch<'_> {
                         element: if rep { size as u8 } else { 0 },
                         operand,
                         index,
+                        site: r.site,
                     });
                 }
                 Some(Site::Return | Site::Call { .. }) | None => {}

@@ -129,6 +129,10 @@ pub enum ProfileEvent {
         /// With [`Profile::Full`]: the instruction's index among the
         /// running block's [`BlockView::instructions`].
         index: u8,
+        /// The operand's site: a number that stays the same for this
+        /// operand (pc, operand, size, kind) for the process's life, dense
+        /// from 0, so a tool may index its own per-operand table by it.
+        site: u32,
     },
 }
 

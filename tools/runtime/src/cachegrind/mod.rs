@@ -57,15 +57,17 @@ enum Exit {
     Indirect { pc: u64 },
 }
 
-/// One instruction of a translation, with what the profile stream added
-/// to it (misses, data references, branches, the extra Ir of `rep`
-/// iterations): together, so that an access touches one place.
+/// One instruction of a translation.
 #[derive(Debug, Clone, Copy)]
 struct Insn {
     pc: u64,
     len: u8,
-    costs: Counts,
 }
+
+/// The data references of one operand site (`ProfileEvent::Access::site`)
+/// and their D1 and LL misses. Kept per site, 24 bytes, in one table: the
+/// hot part of the tool's state stays small.
+type SiteCounts = [u64; 3];
 
 /// One translation of a block.
 struct Translation {
@@ -79,6 +81,8 @@ struct Translation {
     fetches: Box<[u8]>,
     counter: &'static AtomicU64,
     exit: Exit,
+    /// Bc, Bcm, Bi, Bim of the block's last instruction.
+    branches: [u64; 4],
     /// Code of the runtime itself (the end of its constructor runs
     /// translated): neither counted nor simulated.
     ours: bool,
@@ -90,6 +94,11 @@ struct Cursor {
     block: Option<u32>,
     /// How many of the block's `fetches` were simulated.
     next: usize,
+    /// The instruction index of `fetches[next]` (`usize::MAX` when all
+    /// are done): an access before it needs nothing of the translation.
+    next_at: usize,
+    /// The block's number of instructions.
+    len: usize,
     /// The current block is the runtime's own: its accesses are dropped.
     ours: bool,
 }
@@ -144,8 +153,12 @@ pub(crate) struct Cachegrind {
     /// Translation numbers (`BlockView::id`) to indices of `translations`.
     by_id: Vec<u32>,
     threads: FxHashMap<ThreadNum, Cursor>,
-    /// Costs of instructions met outside a known block (`rep` iterations
-    /// in the `RepStrings` stream).
+    /// Per operand site: its references and misses (`SiteCounts`), and
+    /// (pc, whether it writes), filled in when the site is first seen.
+    site_counts: Vec<SiteCounts>,
+    site_info: Vec<(u64, bool)>,
+    /// The rarer costs, by pc: I1 and LL misses of fetches, `rep`
+    /// iterations, accesses outside a known block.
     loose: FxHashMap<u64, Counts>,
     /// The runtime library's executable mapping (start, len).
     runtime: (u64, u64),
@@ -188,26 +201,35 @@ impl Cachegrind {
             translations: Vec::new(),
             by_id: Vec::new(),
             threads: FxHashMap::default(),
+            site_counts: Vec::new(),
+            site_info: Vec::new(),
             loose: FxHashMap::default(),
             runtime: (0, 0),
         }
     }
 
-    /// Simulates the fetches of translation `t` from its `fetches[*next]`
-    /// up to the instruction of index `upto` (included); `next` moves on.
+    /// Simulates the fetches of translation `t` from the cursor's
+    /// `fetches[next]` up to the instruction of index `upto` (included).
     #[inline(always)]
-    fn fetch(caches: &mut Option<Hierarchy>, t: &mut Translation, next: &mut usize, upto: usize) {
+    fn fetch(
+        caches: &mut Option<Hierarchy>,
+        loose: &mut FxHashMap<u64, Counts>,
+        t: &Translation,
+        cursor: &mut Cursor,
+        upto: usize,
+    ) {
         let Some(h) = caches else { return };
-        while let Some(&k) = t.fetches.get(*next) {
-            let k = usize::from(k);
-            if k > upto {
-                break;
-            }
-            *next += 1;
+        while cursor.next_at <= upto {
+            let k = cursor.next_at;
+            cursor.next += 1;
+            cursor.next_at = t
+                .fetches
+                .get(cursor.next)
+                .map_or(usize::MAX, |&k| usize::from(k));
             let i = t.insns[k];
             let (m1, ml) = h.fetch(i.pc, u64::from(i.len));
             if m1 {
-                let c = &mut t.insns[k].costs.0;
+                let c = &mut loose.entry(i.pc).or_default().0;
                 c[Counts::I1MR] += 1;
                 c[Counts::ILMR] += u64::from(ml);
             }
@@ -219,27 +241,25 @@ impl Cachegrind {
     fn finish_block(&mut self, cursor: &mut Cursor, next_pc: Option<u64>) {
         let Some(b) = cursor.block.take() else { return };
         let t = &mut self.translations[b as usize];
-        Self::fetch(&mut self.caches, t, &mut cursor.next, usize::MAX);
+        Self::fetch(&mut self.caches, &mut self.loose, t, cursor, usize::MAX - 1);
         let (Some(p), Some(next_pc)) = (&mut self.branches, next_pc) else {
             return;
         };
-        let last = t.insns.len().saturating_sub(1);
+        let c = &mut t.branches;
         match t.exit {
             Exit::Plain => {}
             Exit::Conditional { pc, target, next } => {
                 // Anything else (a signal handler) says nothing of the branch.
                 if next_pc == target || next_pc == next {
                     let miss = p.conditional(pc, next_pc == target);
-                    let c = &mut t.insns[last].costs.0;
-                    c[Counts::BC] += 1;
-                    c[Counts::BCM] += u64::from(miss);
+                    c[0] += 1;
+                    c[1] += u64::from(miss);
                 }
             }
             Exit::Indirect { pc } => {
                 let miss = p.indirect(pc, next_pc);
-                let c = &mut t.insns[last].costs.0;
-                c[Counts::BI] += 1;
-                c[Counts::BIM] += u64::from(miss);
+                c[2] += 1;
+                c[3] += u64::from(miss);
             }
         }
     }
@@ -256,25 +276,40 @@ impl Cachegrind {
         element: u8,
         operand: u8,
         index: u8,
+        site: u32,
     ) {
-        let mut target = None;
-        if let Some(b) = cursor.block {
-            let t = &mut self.translations[b as usize];
-            let k = usize::from(index);
-            if t.insns.get(k).is_some_and(|i| i.pc == access.pc) {
-                Self::fetch(&mut self.caches, t, &mut cursor.next, k);
-                target = Some((b as usize, k));
+        // The records of a block come from its own translation, after
+        // its start: the index names the accessing instruction.
+        let k = usize::from(index);
+        let known = cursor.block.is_some() && k < cursor.len;
+        if known && cursor.next_at <= k {
+            if let Some(b) = cursor.block {
+                let t = &self.translations[b as usize];
+                Self::fetch(&mut self.caches, &mut self.loose, t, cursor, k);
             }
         }
-        let counts = match target {
-            Some((b, k)) => &mut self.translations[b].insns[k].costs,
-            None => self.loose.entry(access.pc).or_default(),
-        };
-        let c = &mut counts.0;
-        let (refs, d1, dl) = match access.kind {
-            // A read-modify-write is one reference, a read (Valgrind's "modify").
-            AccessKind::Read | AccessKind::Update => (Counts::DR, Counts::D1MR, Counts::DLMR),
-            AccessKind::Write => (Counts::DW, Counts::D1MW, Counts::DLMW),
+        // A read-modify-write is one reference, a read (Valgrind's "modify").
+        let write = access.kind == AccessKind::Write;
+        if element == 0 && known {
+            let Some(h) = &mut self.caches else { return };
+            let s = site as usize;
+            if s >= self.site_counts.len() {
+                self.site_counts.resize(s + 1, [0; 3]);
+                self.site_info.resize(s + 1, (0, false));
+            }
+            self.site_info[s] = (access.pc, write);
+            let (m1, ml) = h.data(access.addr, u64::from(access.size));
+            let c = &mut self.site_counts[s];
+            c[0] += 1;
+            c[1] += u64::from(m1);
+            c[2] += u64::from(ml);
+            return;
+        }
+        let c = &mut self.loose.entry(access.pc).or_default().0;
+        let (refs, d1, dl) = if write {
+            (Counts::DW, Counts::D1MW, Counts::DLMW)
+        } else {
+            (Counts::DR, Counts::D1MR, Counts::DLMR)
         };
         if element == 0 {
             if let Some(h) = &mut self.caches {
@@ -321,15 +356,30 @@ impl Cachegrind {
     fn per_instruction(&self) -> FxHashMap<u64, Counts> {
         let mut all: FxHashMap<u64, Counts> = self.loose.clone();
         for t in &self.translations {
-            let runs = t.counter.load(Ordering::Relaxed);
-            if t.ours || runs == 0 && t.insns.iter().all(|i| i.costs == Counts::default()) {
+            if t.ours {
                 continue;
             }
-            for i in t.insns.iter() {
-                let cost = &i.costs;
-                let c = all.entry(i.pc).or_default();
-                c.0[Counts::IR] += runs;
-                c.add(cost);
+            let runs = t.counter.load(Ordering::Relaxed);
+            if runs > 0 {
+                for i in t.insns.iter() {
+                    all.entry(i.pc).or_default().0[Counts::IR] += runs;
+                }
+            }
+            if let Some(last) = t.insns.last().filter(|_| t.branches != [0; 4]) {
+                let c = &mut all.entry(last.pc).or_default().0;
+                for (k, n) in t.branches.iter().enumerate() {
+                    c[Counts::BC + k] += n;
+                }
+            }
+        }
+        for (&(pc, write), counts) in self.site_info.iter().zip(&self.site_counts) {
+            if counts[0] == 0 {
+                continue;
+            }
+            let first = if write { Counts::DW } else { Counts::DR };
+            let c = &mut all.entry(pc).or_default().0;
+            for (k, n) in counts.iter().enumerate() {
+                c[first + k] += n;
             }
         }
         all.retain(|_, c| *c != Counts::default());
@@ -468,14 +518,7 @@ impl Tool for Cachegrind {
             }
             last_line = Some(last);
         }
-        let insns: Vec<Insn> = spans
-            .iter()
-            .map(|&(pc, len)| Insn {
-                pc,
-                len,
-                costs: Counts::default(),
-            })
-            .collect();
+        let insns: Vec<Insn> = spans.iter().map(|&(pc, len)| Insn { pc, len }).collect();
         let exit = match block.instructions.last() {
             Some(last) if block.syscall_pc.is_none() => match last.flow_control() {
                 FlowControl::ConditionalBranch => Exit::Conditional {
@@ -501,6 +544,7 @@ impl Tool for Cachegrind {
             fetches: fetches.into_boxed_slice(),
             counter,
             exit,
+            branches: [0; 4],
             ours,
         });
     }
@@ -523,20 +567,24 @@ impl Tool for Cachegrind {
                     // (its lines are consecutive, so in as many sets when
                     // there are no more of them than sets): every fetch
                     // would hit and change nothing.
-                    let next = match block {
-                        Some(b) if Some(b) == previous => {
-                            let n = self.translations[b as usize].fetches.len();
-                            if n <= self.settings.caches[0].sets() as usize {
-                                n
-                            } else {
-                                0
-                            }
+                    let (next, len) = match block {
+                        Some(b) => {
+                            let t = &self.translations[b as usize];
+                            let n = t.fetches.len();
+                            let again =
+                                Some(b) == previous && n <= self.settings.caches[0].sets() as usize;
+                            (if again { n } else { 0 }, t.insns.len())
                         }
-                        _ => 0,
+                        None => (0, 0),
                     };
+                    let next_at = block
+                        .and_then(|b| self.translations[b as usize].fetches.get(next))
+                        .map_or(usize::MAX, |&k| usize::from(k));
                     cursor = Cursor {
                         block: block.filter(|_| !ours),
                         next,
+                        next_at,
+                        len,
                         ours,
                     };
                 }
@@ -546,13 +594,14 @@ impl Tool for Cachegrind {
                     element,
                     operand,
                     index,
+                    site,
                 } => {
                     if cursor.block.is_none()
                         && access.pc.wrapping_sub(self.runtime.0) < self.runtime.1
                     {
                         continue;
                     }
-                    self.data(&mut cursor, &access, element, operand, index)
+                    self.data(&mut cursor, &access, element, operand, index, site)
                 }
             }
         }
