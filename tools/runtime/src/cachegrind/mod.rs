@@ -266,8 +266,9 @@ impl Cachegrind {
 
     /// A data reference (or a `rep` instruction's run of them) of the
     /// thread at `cursor`: the running block's instructions up to the
-    /// accessing one are fetched first, and the counts go to it (to
-    /// `loose` outside a known block).
+    /// accessing one are fetched first; the counts go to the operand's
+    /// site (`site_counts`), those of `rep` runs and of accesses outside a
+    /// known block to `loose`.
     #[inline]
     fn data(
         &mut self,
@@ -297,7 +298,9 @@ impl Cachegrind {
                 self.site_counts.resize(s + 1, [0; 3]);
                 self.site_info.resize(s + 1, (0, false));
             }
-            self.site_info[s] = (access.pc, write);
+            if self.site_counts[s][0] == 0 {
+                self.site_info[s] = (access.pc, write);
+            }
             let (m1, ml) = h.data(access.addr, u64::from(access.size));
             let c = &mut self.site_counts[s];
             c[0] += 1;
