@@ -450,3 +450,43 @@ fn bad_cache_options_get_one_line() {
         assert!(out.stdout.is_empty());
     }
 }
+
+#[test]
+fn each_traced_process_writes_its_own_file() {
+    let dir = scratch_dir("cachegrind_children");
+    let out = Run::new("/bin/sh")
+        .args(["-c", "/bin/echo hi; /bin/true"])
+        .dir(&dir)
+        .under_hbgrind(&[
+            "--tool=cachegrind",
+            "--cache-sim=no",
+            "--trace-children=yes",
+        ]);
+    assert_eq!(out.stdout_text(), "hi\n");
+    assert_eq!(out.status_text(), "exit 0");
+    let mut commands: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("cachegrind.out."))
+        })
+        .map(|p| {
+            let profile = Profile::read(&p);
+            assert!(profile.summary[0] > 0, "{}", p.display());
+            std::fs::read_to_string(&p)
+                .unwrap()
+                .lines()
+                .find_map(|l| l.strip_prefix("cmd: ").map(String::from))
+                .unwrap()
+        })
+        .collect();
+    commands.sort();
+    // The shell, and the two programs it forks and execs.
+    assert_eq!(commands.len(), 3, "{commands:?}");
+    assert!(
+        commands.contains(&"/bin/echo hi".to_string()),
+        "{commands:?}"
+    );
+    assert!(commands.contains(&"/bin/true".to_string()), "{commands:?}");
+}
