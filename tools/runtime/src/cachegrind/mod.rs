@@ -61,7 +61,6 @@ enum Exit {
 #[derive(Debug, Clone, Copy)]
 struct Insn {
     pc: u64,
-    len: u8,
 }
 
 /// The data references of one operand site (`ProfileEvent::Access::site`)
@@ -73,12 +72,12 @@ type SiteCounts = [u64; 3];
 struct Translation {
     /// Its instructions, a final `syscall` included.
     insns: Box<[Insn]>,
-    /// The instructions whose fetch is simulated, by index: the block's
-    /// first, and each that starts in another I1 line than the one the
-    /// instruction before it ended in, or spans two lines. The others hit
-    /// the line fetched just before them, the most recently used of its
-    /// set, which changes nothing (sim.rs).
-    fetches: Box<[u8]>,
+    /// The instructions whose fetch is simulated, (pc, length, index):
+    /// the block's first, and each that starts in another I1 line than the
+    /// one the instruction before it ended in, or spans two lines. The
+    /// others hit the line fetched just before them, the most recently
+    /// used of its set, which changes nothing (sim.rs).
+    fetches: Box<[(u64, u8, u8)]>,
     counter: &'static AtomicU64,
     exit: Exit,
     /// Bc, Bcm, Bi, Bim of the block's last instruction.
@@ -86,6 +85,26 @@ struct Translation {
     /// Code of the runtime itself (the end of its constructor runs
     /// translated): neither counted nor simulated.
     ours: bool,
+}
+
+/// What a block start needs of a translation, kept in one small table
+/// (`Cachegrind::by_id`) so that it touches nothing else.
+#[derive(Debug, Clone, Copy)]
+struct Meta {
+    /// The index into `translations`; `u32::MAX` for none.
+    index: u32,
+    len: u8,
+    fetches: u8,
+    ours: bool,
+}
+
+impl Meta {
+    const NONE: Meta = Meta {
+        index: u32::MAX,
+        len: 0,
+        fetches: 0,
+        ours: false,
+    };
 }
 
 /// Where a thread is in its current block.
@@ -151,7 +170,7 @@ pub(crate) struct Cachegrind {
     branches: Option<BranchPredictor>,
     translations: Vec<Translation>,
     /// Translation numbers (`BlockView::id`) to indices of `translations`.
-    by_id: Vec<u32>,
+    by_id: Vec<Meta>,
     threads: FxHashMap<ThreadNum, Cursor>,
     /// Per operand site: its references and misses (`SiteCounts`), and
     /// (pc, whether it writes), filled in when the site is first seen.
@@ -222,14 +241,15 @@ impl Cachegrind {
         while cursor.next_at <= upto {
             let k = cursor.next_at;
             cursor.next += 1;
+            let (pc, len, _) = t.fetches[cursor.next - 1];
             cursor.next_at = t
                 .fetches
                 .get(cursor.next)
-                .map_or(usize::MAX, |&k| usize::from(k));
-            let i = t.insns[k];
-            let (m1, ml) = h.fetch(i.pc, u64::from(i.len));
+                .map_or(usize::MAX, |f| usize::from(f.2));
+            debug_assert_eq!(t.fetches[cursor.next - 1].2 as usize, k);
+            let (m1, ml) = h.fetch(pc, u64::from(len));
             if m1 {
-                let c = &mut loose.entry(i.pc).or_default().0;
+                let c = &mut loose.entry(pc).or_default().0;
                 c[Counts::I1MR] += 1;
                 c[Counts::ILMR] += u64::from(ml);
             }
@@ -240,6 +260,9 @@ impl Cachegrind {
     /// (`None` at the thread's end).
     fn finish_block(&mut self, cursor: &mut Cursor, next_pc: Option<u64>) {
         let Some(b) = cursor.block.take() else { return };
+        if cursor.next_at == usize::MAX && self.branches.is_none() {
+            return;
+        }
         let t = &mut self.translations[b as usize];
         Self::fetch(&mut self.caches, &mut self.loose, t, cursor, usize::MAX - 1);
         let (Some(p), Some(next_pc)) = (&mut self.branches, next_pc) else {
@@ -517,11 +540,11 @@ impl Tool for Cachegrind {
             let first = pc >> bits;
             let last = (pc + u64::from(len).max(1) - 1) >> bits;
             if last_line != Some(first) || first != last {
-                fetches.push(k as u8);
+                fetches.push((pc, len, k as u8));
             }
             last_line = Some(last);
         }
-        let insns: Vec<Insn> = spans.iter().map(|&(pc, len)| Insn { pc, len }).collect();
+        let insns: Vec<Insn> = spans.iter().map(|&(pc, _)| Insn { pc }).collect();
         let exit = match block.instructions.last() {
             Some(last) if block.syscall_pc.is_none() => match last.flow_control() {
                 FlowControl::ConditionalBranch => Exit::Conditional {
@@ -539,9 +562,14 @@ impl Tool for Cachegrind {
         let ours = block.guest_pc.wrapping_sub(self.runtime.0) < self.runtime.1;
         let id = block.id as usize;
         if self.by_id.len() <= id {
-            self.by_id.resize(id + 1, u32::MAX);
+            self.by_id.resize(id + 1, Meta::NONE);
         }
-        self.by_id[id] = self.translations.len() as u32;
+        self.by_id[id] = Meta {
+            index: self.translations.len() as u32,
+            len: insns.len() as u8,
+            fetches: fetches.len() as u8,
+            ours,
+        };
         self.translations.push(Translation {
             insns: insns.into_boxed_slice(),
             fetches: fetches.into_boxed_slice(),
@@ -559,30 +587,25 @@ impl Tool for Cachegrind {
                 ProfileEvent::Block { pc, id } => {
                     let previous = cursor.block;
                     self.finish_block(&mut cursor, Some(pc));
-                    let block = self
-                        .by_id
-                        .get(id as usize)
-                        .copied()
-                        .filter(|&b| b != u32::MAX);
-                    let ours = block.is_some_and(|b| self.translations[b as usize].ours);
+                    let meta = self.by_id.get(id as usize).copied().unwrap_or(Meta::NONE);
+                    let block = Some(meta.index).filter(|&b| b != u32::MAX);
+                    let ours = meta.ours;
                     // A block run again right after itself (a loop) finds
                     // each of its lines the most recently used of its set
                     // (its lines are consecutive, so in as many sets when
                     // there are no more of them than sets): every fetch
                     // would hit and change nothing.
-                    let (next, len) = match block {
-                        Some(b) => {
-                            let t = &self.translations[b as usize];
-                            let n = t.fetches.len();
-                            let again =
-                                Some(b) == previous && n <= self.settings.caches[0].sets() as usize;
-                            (if again { n } else { 0 }, t.insns.len())
-                        }
-                        None => (0, 0),
+                    let n = usize::from(meta.fetches);
+                    let again = block.is_some()
+                        && block == previous
+                        && n <= self.settings.caches[0].sets() as usize;
+                    // The first fetch is always the block's first instruction.
+                    let (next, next_at) = if again || n == 0 {
+                        (n, usize::MAX)
+                    } else {
+                        (0, 0)
                     };
-                    let next_at = block
-                        .and_then(|b| self.translations[b as usize].fetches.get(next))
-                        .map_or(usize::MAX, |&k| usize::from(k));
+                    let len = usize::from(meta.len);
                     cursor = Cursor {
                         block: block.filter(|_| !ours),
                         next,
