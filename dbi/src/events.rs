@@ -29,7 +29,7 @@
 use rustc_hash::FxHashMap;
 
 use crate::os::linux::{mem, Errno};
-use crate::{AccessKind, HookCall, MemAccess, StackId, ThreadNum, Tool};
+use crate::{AccessKind, HookCall, MemAccess, ProfileEvent, StackId, ThreadNum, Tool};
 
 /// Sites remembered for merging runs of accesses in one flush.
 const MERGE_SLOTS: usize = 64;
@@ -102,7 +102,12 @@ pub(crate) enum Site {
         operand: u8,
         /// A load of a spin loop (`MemAccess::spin_read`).
         spin: bool,
+        /// A profiler's stream: the instruction's index in its block.
+        index: u8,
     },
+    /// The block at `pc` starts (a profiler's stream, `Profile::Full`);
+    /// the record's value is the translation's number.
+    BlockStart { pc: u64 },
 }
 
 /// The sites of all translated code.
@@ -129,8 +134,67 @@ impl Sites {
         id
     }
 
+    #[inline]
     fn get(&self, id: u32) -> Option<&Site> {
         self.all.get(id as usize)
+    }
+}
+
+/// A thread's profile stream since its last delivery (`Interests::profile`),
+/// decoded as it is read: an iterator of `ProfileEvent`s, in order.
+pub struct ProfileBatch<'a> {
+    records: core::slice::Iter<'a, RawRecord>,
+    sites: &'a Sites,
+}
+
+impl Iterator for ProfileBatch<'_> {
+    type Item = ProfileEvent;
+
+    // Inlined into the tool's loop (another crate): no event is stored.
+    #[inline]
+    fn next(&mut self) -> Option<ProfileEvent> {
+        loop {
+            let r = self.records.next()?;
+            match self.sites.get(r.site) {
+                Some(&Site::BlockStart { pc }) => {
+                    return Some(ProfileEvent::Block {
+                        pc,
+                        id: r.value as u32,
+                    })
+                }
+                Some(&Site::Access {
+                    pc,
+                    size,
+                    kind,
+                    atomic,
+                    rep,
+                    operand,
+                    index,
+                    ..
+                }) => {
+                    let bytes = if rep { r.extra } else { size };
+                    if bytes == 0 {
+                        continue;
+                    }
+                    return Some(ProfileEvent::Access {
+                        access: MemAccess {
+                            addr: r.value,
+                            size: bytes,
+                            kind,
+                            atomic,
+                            spin_read: false,
+                            pc,
+                            stack: StackId(0),
+                        },
+                        element: if rep { size as u8 } else { 0 },
+                        operand,
+                        index,
+                        site: r.site,
+                    });
+                }
+                Some(Site::Return | Site::Call { .. }) | None => {}
+            }
+        }
     }
 }
 
@@ -207,6 +271,36 @@ impl ThreadEvents {
         }
     }
 
+    /// The records of the buffer at `buf` up to `end`, as a slice (the
+    /// buffer is never unmapped; the slice is read before the thread runs
+    /// translated code again).
+    fn records(buf: u64, end: u64) -> &'static [RawRecord] {
+        let n = ((end - buf) as usize / 16).min(BUF_LEN / 16);
+        // SAFETY:
+        // - `[buf, buf + 16n)` lies in this thread's buffer mapping (never
+        //   unmapped), written by its translated code, which is not running:
+        //   the dispatcher of this thread holds the big lock.
+        // - RawRecord is plain old data with the layout translated code writes.
+        unsafe { core::slice::from_raw_parts(buf as *const RawRecord, n) }
+    }
+
+    /// A profiler's flush (`Interests::profile`): the records go to the
+    /// tool as a `ProfileBatch`, nothing merged, no call stacks. Returns
+    /// the new `buf_ptr` (the buffer start).
+    pub(crate) fn flush_profile(&mut self, end: u64, sites: &Sites, tool: &mut dyn Tool) -> u64 {
+        if self.buf == 0 || end <= self.buf {
+            return self.buf;
+        }
+        tool.on_profile(
+            self.num,
+            ProfileBatch {
+                records: Self::records(self.buf, end).iter(),
+                sites,
+            },
+        );
+        self.buf
+    }
+
     /// Replays the records from the buffer start to `end` (the thread's
     /// `buf_ptr`) and hands the accesses to `tool`. Returns the new
     /// `buf_ptr` (the buffer start).
@@ -214,13 +308,7 @@ impl ThreadEvents {
         if self.buf == 0 || end <= self.buf {
             return self.buf;
         }
-        let n = ((end - self.buf) as usize / 16).min(BUF_LEN / 16);
-        // SAFETY:
-        // - `[buf, buf + 16n)` lies in this thread's buffer mapping (never
-        //   unmapped), written by its translated code, which is not running:
-        //   the dispatcher of this thread holds the big lock.
-        // - RawRecord is plain old data with the layout translated code writes.
-        let records = unsafe { core::slice::from_raw_parts(self.buf as *const RawRecord, n) };
+        let records = Self::records(self.buf, end);
         let quiet = self.quiet();
         let hints = tool.sync_hints();
         self.out.clear();
@@ -296,7 +384,7 @@ impl ThreadEvents {
                     self.out.push(access);
                     *slot = self.out.len() as u32;
                 }
-                None => {}
+                Some(Site::BlockStart { .. }) | None => {}
             }
         }
         if tracing::enabled!(tracing::Level::TRACE) {

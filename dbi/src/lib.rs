@@ -20,6 +20,7 @@
 
 mod all_blocked; // every thread waiting forever on a futex: a deadlock
 mod arch; // the only cfg(target_arch): decode, emit, enter/leave, ThreadBlock
+mod block_counters; // execution counters of translations, never freed
 mod code_cache; // CodeCache, Block: translations in regions near the guest code
 mod dispatch; // Dispatcher: the loop between the cache and the runtime
 pub(crate) mod events; // event buffers: sites, records, replay into MemAccess
@@ -36,7 +37,7 @@ mod tool_events; // flushes, hooked calls and returns, client requests
 mod translate; // translate(): decode, show the tool, emit, place
 
 pub use crate::all_blocked::BlockedThread;
-pub use crate::events::SyncHints;
+pub use crate::events::{ProfileBatch, SyncHints};
 pub use crate::os::linux::fds::reserve as reserve_fds;
 pub use crate::os::linux::mem::{map_anon, unmap};
 pub use crate::os::linux::owned::note_runtime_image as guard_runtime_image;
@@ -87,6 +88,52 @@ pub struct Interests {
     /// `munmap`, `mremap` or `MAP_FIXED` `mmap` over such a page drops the
     /// translations that relied on it.
     pub skip_readonly_reads: bool,
+    /// Give every translation its own execution counter, bumped inline at
+    /// the block's head ([`BlockView::executions`]): a profiler's
+    /// per-instruction counts without a call per block or instruction.
+    pub block_counts: bool,
+    /// The profiler's event stream ([`Tool::on_profile`]); not together
+    /// with `memory_accesses`.
+    pub profile: Profile,
+}
+
+/// What a profiler's event stream ([`Tool::on_profile`]) holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Profile {
+    /// No stream.
+    #[default]
+    Off,
+    /// Only the accesses of `rep` string instructions (whose element
+    /// count a per-block counter cannot know).
+    RepStrings,
+    /// Every executed block's start, then every load and store, unmerged
+    /// and in order, with the implicit stack accesses of push, pop, call,
+    /// ret and leave. No call stacks are kept (`StackId(0)`).
+    Full,
+}
+
+/// One event of a profiler's stream, in the order the thread made them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProfileEvent {
+    /// The translation of the block at `pc` numbered `id`
+    /// ([`BlockView::id`]) starts running ([`Profile::Full`]).
+    Block { pc: u64, id: u32 },
+    /// A load or store (`stack` is always `StackId(0)`). For a `rep`
+    /// string operand, `size` is count × element size and `element` the
+    /// element size; otherwise `element` is 0.
+    Access {
+        access: MemAccess,
+        element: u8,
+        /// Which memory operand of its instruction (0, 1).
+        operand: u8,
+        /// With [`Profile::Full`]: the instruction's index among the
+        /// running block's [`BlockView::instructions`].
+        index: u8,
+        /// The operand's site: a number that stays the same for this
+        /// operand (pc, operand, size, kind) for the process's life, dense
+        /// from 0, so a tool may index its own per-operand table by it.
+        site: u32,
+    },
 }
 
 /// A tool's same-epoch access filter, laid out for translated code to read
@@ -217,6 +264,14 @@ pub struct BlockView<'a> {
     pub instructions: &'a [Instruction],
     /// For each instruction, the memory operands iced-x86's `InstructionInfoFactory` reports.
     pub memory: &'a [Vec<UsedMemory>],
+    /// A `syscall` that ends the block (not among `instructions`): its pc.
+    pub syscall_pc: Option<u64>,
+    /// With [`Interests::block_counts`]: how many times this translation
+    /// has run (translated code bumps it; it lives for the process's life).
+    pub executions: Option<&'static core::sync::atomic::AtomicU64>,
+    /// With [`Interests::block_counts`]: this translation's number, 0, 1,
+    /// 2... in translation order ([`ProfileEvent::Block`] names it).
+    pub id: u32,
 }
 
 /// A file mapped executable into the guest.
@@ -345,6 +400,9 @@ pub trait Tool: Send {
     /// thread (hooks, client requests, thread events, syscalls) comes after
     /// the delivery of all accesses it made before it.
     fn on_accesses(&mut self, _thread: ThreadNum, _accesses: &[MemAccess]) {}
+    /// `thread` made these profile events ([`Interests::profile`]), in
+    /// this order, before any later event of the thread.
+    fn on_profile(&mut self, _thread: ThreadNum, _events: ProfileBatch<'_>) {}
     /// Whether the last `on_accesses` made a synchronisation event of its
     /// thread (a plain access the tool treats as an acquire or a release)
     /// or changed what a repeat of those accesses would mean. While false,

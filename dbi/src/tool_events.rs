@@ -18,7 +18,9 @@ const VG_DISCARD_TRANSLATIONS: u64 = 0x1002;
 impl Dispatcher {
     /// Whether the tool wants the event buffer.
     fn records_events(&self) -> bool {
-        self.interests.memory_accesses || self.interests.call_stacks
+        self.interests.memory_accesses
+            || self.interests.call_stacks
+            || self.interests.profile != crate::Profile::Off
     }
 
     /// Gives `ts` its thread number and, if the tool records events, its buffer.
@@ -52,10 +54,15 @@ impl Dispatcher {
             self.flushed.0 += 1;
             self.flushed.1 += (end - self.ts.events.buffer_start()) / 16;
         }
-        let start = self
-            .ts
-            .events
-            .flush(end, &self.sites, &mut *self.config.tool);
+        let start = if self.interests.profile == crate::Profile::Off {
+            self.ts
+                .events
+                .flush(end, &self.sites, &mut *self.config.tool)
+        } else {
+            self.ts
+                .events
+                .flush_profile(end, &self.sites, &mut *self.config.tool)
+        };
         self.ts.set_buf_ptr(start);
         // Whatever the tool does next, and other threads meanwhile, ends
         // the repeat filter's epoch (arch/x86_64/record.rs). A full buffer

@@ -3,7 +3,7 @@
 use crate::arch::{self, BlockEnd, BlockInstrumentation, RecordWants};
 use crate::code_cache::{Block, CacheError, CodeCache};
 use crate::events::Sites;
-use crate::{BlockView, Interests, SmcCheck, Tool};
+use crate::{BlockView, Interests, Profile, SmcCheck, Tool};
 use iced_x86::InstructionInfoFactory;
 
 /// Why a block could not be translated.
@@ -66,6 +66,9 @@ pub(crate) fn translate(
             tracing::trace!(target: "dbi::translate::dump", "{:#x}: {s}", i.ip());
         }
     }
+    let counter = interests.block_counts.then(crate::block_counters::allocate);
+    let executions = counter.map(|(c, _)| c);
+    let block_id = counter.map_or(0, |(_, id)| id);
     if interests.blocks {
         let mut factory = InstructionInfoFactory::new();
         let memory: Vec<_> = block
@@ -77,16 +80,27 @@ pub(crate) fn translate(
             guest_pc: pc,
             instructions: &block.insns,
             memory: &memory,
+            syscall_pc: match block.end {
+                BlockEnd::Syscall { pc, .. } => Some(pc),
+                _ => None,
+            },
+            executions,
+            id: block_id,
         });
     }
     let counters = arch::plan_counters(
         &block,
         interests.instruction_counts,
         interests.memory_access_counts,
+        executions.map(|c| c.as_ptr() as u64),
     );
+    let profile = interests.profile;
     let wants = RecordWants {
-        accesses: interests.memory_accesses,
+        accesses: interests.memory_accesses || profile != Profile::Off,
         calls: interests.call_stacks || interests.memory_accesses,
+        every_access: profile == Profile::Full,
+        rep_only: profile == Profile::RepStrings,
+        block_id,
         repeat_filter: interests.memory_accesses && interests.repeat_filter,
         skip_readonly_reads: interests.memory_accesses && interests.skip_readonly_reads,
         inline_filter: inline_filter.map(|f| f.mask()),

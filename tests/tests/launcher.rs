@@ -112,7 +112,7 @@ fn help_lists_every_option() {
     let text = out.stdout_text();
     assert!(text.starts_with("usage: hbgrind [OPTIONS] PROG [ARGS...]\n"));
     for option in [
-        "--tool=none|inscount|race|helgrind|drd",
+        "--tool=none|inscount|cachegrind|race|helgrind|drd",
         "--log-file=FILE",
         "--trace-children=yes|no",
         "--trace-children-skip=PATTERNS",
@@ -175,7 +175,7 @@ fn unknown_option() {
 fn malformed_option_values() {
     assert_refused(
         &hbgrind_with(&["--tool=memcheck", "/bin/true"]),
-        "hbgrind: bad value in option '--tool=memcheck': expected none, inscount, race, helgrind or drd; see hbgrind --help",
+        "hbgrind: bad value in option '--tool=memcheck': expected none, inscount, cachegrind, race, helgrind or drd; see hbgrind --help",
     );
     assert_refused(
         &hbgrind_with(&["--trace-children=maybe", "/bin/true"]),

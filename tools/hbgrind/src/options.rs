@@ -35,6 +35,9 @@ pub(crate) enum OptionError {
     /// A --log-file or --xml-file name that Valgrind would not expand.
     #[error("bad option '{arg}': {reason}; see hbgrind --help")]
     BadFileName { arg: String, reason: String },
+    /// A malformed `--I1=`, `--D1=` or `--LL=` value.
+    #[error("bad value in option '{arg}': {reason}; see hbgrind --help")]
+    BadCache { arg: String, reason: String },
     #[error("no program given; usage: hbgrind [OPTIONS] PROG [ARGS...], see hbgrind --help")]
     NoProgram,
     #[error("--xml=yes needs a destination: --xml-fd=N or --xml-file=FILE; see hbgrind --help")]
@@ -56,6 +59,7 @@ pub(crate) enum OptionError {
 pub(crate) enum Tool {
     None,
     Inscount,
+    Cachegrind,
     Race,
 }
 
@@ -94,6 +98,8 @@ enum Value {
     Text(&'static str),
     /// Any text, also empty (`--fullpath-after=`).
     AnyText(&'static str),
+    /// A simulated cache: `<size>,<assoc>,<line_size>`, checked as Valgrind checks it.
+    Cache,
 }
 
 #[derive(Clone, Copy)]
@@ -112,6 +118,7 @@ impl Spec {
             Value::OneOf(words, _) => format!("{}={}", self.name, words.join("|")),
             Value::Int(..) => format!("{}=N", self.name),
             Value::Text(what) | Value::AnyText(what) => format!("{}={what}", self.name),
+            Value::Cache => format!("{}=<size>,<assoc>,<line_size>", self.name),
         }
     }
 }
@@ -122,10 +129,45 @@ const SPECS: &[Spec] = &[
     Spec {
         name: "--tool",
         value: Value::OneOf(
-            &["none", "inscount", "race", "helgrind", "drd"],
-            "none, inscount, race, helgrind or drd",
+            &["none", "inscount", "cachegrind", "race", "helgrind", "drd"],
+            "none, inscount, cachegrind, race, helgrind or drd",
         ),
-        help: "the tool to run: none, inscount, race [race]; helgrind and drd mean race",
+        help: "the tool to run: none, inscount, cachegrind, race [race]; helgrind and drd mean race",
+    },
+    Spec {
+        name: "--cache-sim",
+        value: YES_NO,
+        help: "cachegrind: simulate the I1, D1 and LL caches? [yes]",
+    },
+    Spec {
+        name: "--branch-sim",
+        value: YES_NO,
+        help: "cachegrind: simulate the branch predictor? [no]",
+    },
+    Spec {
+        name: "--I1",
+        value: Value::Cache,
+        help: "cachegrind: the I1 cache, in bytes [from cpuid, as Valgrind]",
+    },
+    Spec {
+        name: "--D1",
+        value: Value::Cache,
+        help: "cachegrind: the D1 cache, in bytes [from cpuid, as Valgrind]",
+    },
+    Spec {
+        name: "--LL",
+        value: Value::Cache,
+        help: "cachegrind: the last-level cache, in bytes [from cpuid, as Valgrind]",
+    },
+    Spec {
+        name: "--L2",
+        value: Value::Cache,
+        help: "the same as --LL (its older name)",
+    },
+    Spec {
+        name: "--cachegrind-out-file",
+        value: Value::Text("FILE"),
+        help: "cachegrind: write the profile to FILE (%p and %q{VAR} as in --log-file) [cachegrind.out.%p]",
     },
     Spec {
         name: "--log-file",
@@ -589,6 +631,8 @@ impl Parsed {
             ("--version", _) => return Ok(Effect::Version),
             ("--tool", Some("none")) => self.tool = Tool::None,
             ("--tool", Some("inscount")) => self.tool = Tool::Inscount,
+            ("--tool", Some("cachegrind")) => self.tool = Tool::Cachegrind,
+            ("--cachegrind-out-file", Some(name)) => check_file_name(text, name)?,
             ("--tool", Some(_)) => self.tool = Tool::Race,
             ("--trace-children", Some(value)) => self.trace_children = value == "yes",
             ("--xml", Some(value)) => self.xml = value == "yes",
@@ -766,6 +810,12 @@ fn check_value<'a>(
         },
         (Value::Text(_), Some("")) => Err(bad("a non-empty value")),
         (Value::Text(_) | Value::AnyText(_), Some(value)) => Ok(Some(value)),
+        (Value::Cache, Some(value)) => hbgrind_report::cachegrind::CacheConfig::parse(value)
+            .map(|_| Some(value))
+            .map_err(|reason| OptionError::BadCache {
+                arg: arg.to_string(),
+                reason,
+            }),
     }
 }
 
@@ -786,6 +836,34 @@ mod tests {
 
     fn error(args: &[&str]) -> String {
         parse(&os(args)).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn cache_options_are_checked_here() {
+        let o = run(&[
+            "--tool=cachegrind",
+            "--D1=32768,8,64",
+            "--LL=8388608,16,64",
+            "p",
+        ]);
+        assert_eq!(
+            o.raw,
+            ["--tool=cachegrind", "--D1=32768,8,64", "--LL=8388608,16,64"]
+        );
+        assert_eq!(
+            error(&["--D1=32768,8", "p"]),
+            "bad value in option '--D1=32768,8': expected <size>,<assoc>,<line_size> in bytes (e.g. 32768,8,64); see hbgrind --help"
+        );
+        assert_eq!(
+            error(&["--I1=24576,8,64", "p"]),
+            "bad value in option '--I1=24576,8,64': the number of sets (size / (assoc * line size)) is not a power of two; see hbgrind --help"
+        );
+        assert_eq!(
+            error(&["--LL", "p"]),
+            "option '--LL' needs a value: --LL=<size>,<assoc>,<line_size>; see hbgrind --help"
+        );
+        assert!(error(&["--cache-sim=maybe", "p"])
+            .starts_with("bad value in option '--cache-sim=maybe'"));
     }
 
     #[test]
@@ -836,6 +914,7 @@ mod tests {
         assert_eq!(run(&["prog"]).tool, Tool::Race);
         assert_eq!(run(&["--tool=drd", "prog"]).tool, Tool::Race);
         assert_eq!(run(&["--tool=inscount", "prog"]).tool, Tool::Inscount);
+        assert_eq!(run(&["--tool=cachegrind", "prog"]).tool, Tool::Cachegrind);
     }
 
     #[test]
@@ -853,11 +932,11 @@ mod tests {
         );
         assert_eq!(
             error(&["--tool", "none", "ls"]),
-            "option '--tool' needs a value: --tool=none|inscount|race|helgrind|drd; see hbgrind --help"
+            "option '--tool' needs a value: --tool=none|inscount|cachegrind|race|helgrind|drd; see hbgrind --help"
         );
         assert_eq!(
             error(&["--tool=memcheck", "ls"]),
-            "bad value in option '--tool=memcheck': expected none, inscount, race, helgrind or drd; see hbgrind --help"
+            "bad value in option '--tool=memcheck': expected none, inscount, cachegrind, race, helgrind or drd; see hbgrind --help"
         );
         assert_eq!(
             error(&["--num-callers=0", "ls"]),

@@ -70,6 +70,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod cachegrind; // --tool=cachegrind: cache options, cachegrind.out, the exit summary
 mod errors; // ErrorLog: deduplication, suppression, ERROR SUMMARY counts
 mod fatal; // FatalSignalInfo: a process dying of a signal, Valgrind's block
 pub mod fingerprint; // stable names of errors across runs: context, triage group
@@ -101,6 +102,6 @@ pub use crate::suppressions::{
     generate_suppression, FramePattern, GeneratedSuppression, Suppression, SuppressionError,
     SuppressionKind, SuppressionSet,
 };
-pub use crate::symbols::{demangle, LoadedModule, SymbolError, Symbolizer};
+pub use crate::symbols::{demangle, LoadedModule, SourceLine, SymbolError, Symbolizer};
 pub use crate::text::{frame_line, ErrorCounts, TextReporter};
 pub use crate::xml::{format_elapsed, repair, Preamble, XmlWriter};

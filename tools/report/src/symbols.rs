@@ -44,6 +44,16 @@ impl LoadedModule {
     }
 }
 
+/// Where an instruction is in the source, as the line table says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceLine {
+    /// The directory of `file`, as the debug information gives it.
+    pub dir: Option<String>,
+    pub file: String,
+    /// 0 when the line table gives none.
+    pub line: u32,
+}
+
 /// Why a module or an address could not be symbolised.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum SymbolError {
@@ -211,6 +221,36 @@ impl Symbolizer {
                 vec![frame]
             }
         }
+    }
+
+    /// What a profiler names an instruction by (Cachegrind's `fl=`, `fn=`
+    /// and line): the line table's (directory, file, line) for `ip` and the
+    /// symbol table's function holding it, demangled. Cheaper than
+    /// `frames`: no inlined calls are walked. `None` parts are unknown.
+    pub fn line_and_function(
+        &mut self,
+        module: &LoadedModule,
+        ip: u64,
+    ) -> (Option<SourceLine>, Option<String>) {
+        let Some(probe) = ip.checked_sub(module.bias) else {
+            return (None, None);
+        };
+        let Ok(info) = self.module(&module.path) else {
+            return (None, None);
+        };
+        let location = info
+            .dwarf
+            .as_ref()
+            .and_then(|loader| loader.find_location(probe).ok().flatten());
+        let line = match split_location(location.as_ref()) {
+            (dir, Some(file), line) => Some(SourceLine {
+                dir,
+                file,
+                line: line.unwrap_or(0),
+            }),
+            _ => None,
+        };
+        (line, info.symbols.lookup(probe).map(demangle_versioned))
     }
 
     /// The stack for `ips` (innermost first, as a shadow call stack gives

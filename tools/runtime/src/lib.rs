@@ -11,10 +11,11 @@
 //! comes from `alloc` (mmap based), output goes through raw `write(2)`.
 
 mod alloc; // HbAlloc: the private mmap-based global allocator
+mod cachegrind; // Cachegrind: Ir per line, simulated I1/D1/LL and branch predictor
 mod client; // Request, Core: client requests (valgrind.h, helgrind.h, drd.h)
 mod options; // Options: HBGRIND_OPTIONS decoded
 mod race; // RaceTool: the default tool, hb-engine behind dbi's events
-mod tools; // make(): none, inscount, race (helgrind, drd)
+mod tools; // make(): none, inscount, cachegrind, race (helgrind, drd)
 mod trace; // RawSubscriber: tracing to the log over raw writes
 
 use crate::options::Options;

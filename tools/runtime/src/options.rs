@@ -77,9 +77,26 @@ pub(crate) struct Options {
     pub(crate) track_lockorders: bool,
     /// Valgrind options accepted without effect, as given (listed under -v).
     pub(crate) no_effect: Vec<String>,
+    /// `--tool=cachegrind`'s own options.
+    pub(crate) cachegrind: CachegrindOptions,
 }
 
-const TOOLS: &[&str] = &["none", "inscount", "race", "helgrind", "drd"];
+/// `--cache-sim`, `--branch-sim`, `--I1`, `--D1`, `--LL`,
+/// `--cachegrind-out-file` (Valgrind 3.19's Cachegrind options and defaults).
+#[derive(Debug, Clone)]
+pub(crate) struct CachegrindOptions {
+    /// `--cache-sim=yes` (the default in 3.19): simulate I1, D1 and LL.
+    pub(crate) cache_sim: bool,
+    /// `--branch-sim=yes`: simulate the branch predictor.
+    pub(crate) branch_sim: bool,
+    pub(crate) i1: Option<hbgrind_report::cachegrind::CacheConfig>,
+    pub(crate) d1: Option<hbgrind_report::cachegrind::CacheConfig>,
+    pub(crate) ll: Option<hbgrind_report::cachegrind::CacheConfig>,
+    /// `--cachegrind-out-file=F` (`%p` and `%q{VAR}` as in --log-file).
+    pub(crate) out_file: Option<String>,
+}
+
+const TOOLS: &[&str] = &["none", "inscount", "cachegrind", "race", "helgrind", "drd"];
 
 impl Options {
     /// Reads /proc/self/environ (raw syscalls; glibc's getenv is the guest's).
@@ -153,6 +170,14 @@ impl Options {
             exit_on_first_error: false,
             track_lockorders: true,
             no_effect: Vec::new(),
+            cachegrind: CachegrindOptions {
+                cache_sim: true,
+                branch_sim: false,
+                i1: None,
+                d1: None,
+                ll: None,
+                out_file: None,
+            },
         };
         for arg in raw.split('\x1f').filter(|a| !a.is_empty()) {
             o.raw.push(arg.to_string());
@@ -193,12 +218,29 @@ impl Options {
                 o.default_suppressions = yes_no(v)?;
             } else if let Some(v) = arg.strip_prefix("--futex-sync=") {
                 o.futex_sync = yes_no(v)?;
+            } else if let Some(v) = arg.strip_prefix("--cache-sim=") {
+                o.cachegrind.cache_sim = yes_no(v)?;
+            } else if let Some(v) = arg.strip_prefix("--branch-sim=") {
+                o.cachegrind.branch_sim = yes_no(v)?;
+            } else if let Some(v) = arg.strip_prefix("--cachegrind-out-file=") {
+                o.cachegrind.out_file = Some(v.into());
+            } else if let Some((name, v)) = ["--I1=", "--D1=", "--LL=", "--L2="]
+                .iter()
+                .find_map(|p| arg.strip_prefix(p).map(|v| (*p, v)))
+            {
+                let c = hbgrind_report::cachegrind::CacheConfig::parse(v)
+                    .map_err(|e| format!("bad value in option '{arg}': {e}"))?;
+                match name {
+                    "--I1=" => o.cachegrind.i1 = Some(c),
+                    "--D1=" => o.cachegrind.d1 = Some(c),
+                    _ => o.cachegrind.ll = Some(c),
+                }
             } else if let Some(v) = arg.strip_prefix("--lock-model=") {
                 o.lock_models.push(v.into());
             } else if let Some(t) = arg.strip_prefix("--tool=") {
                 if !TOOLS.contains(&t) {
                     return Err(format!(
-                        "unknown tool '{t}' in --tool (known: none, inscount, race)"
+                        "unknown tool '{t}' in --tool (known: none, inscount, cachegrind, race)"
                     ));
                 }
                 o.tool = t.into();

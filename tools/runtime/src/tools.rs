@@ -1,5 +1,5 @@
-//! The tools on dbi's `Tool` API: `none`, `inscount` and `race` (with its
-//! aliases `helgrind` and `drd`, in `race/`). Every tool answers the core
+//! The tools on dbi's `Tool` API: `none`, `inscount`, `cachegrind` (in
+//! `cachegrind/`) and `race` (with its aliases `helgrind` and `drd`, in `race/`). Every tool answers the core
 //! client requests (`client::Core`).
 
 use dbi::{ExitStats, Interests, Log, ModuleView, StackId, ThreadNum, Tool};
@@ -29,7 +29,7 @@ impl CoreContext for Plain<'_> {
 }
 
 /// The core requests of a tool without requests of its own.
-fn plain_request(
+pub(crate) fn plain_request(
     core: &mut Core,
     symbols: &mut CodeSymbols,
     args: &[u64; 6],
@@ -154,6 +154,13 @@ pub(crate) fn make(opts: &Options, log: Log) -> Result<Box<dyn Tool>, String> {
                 files: ReportFiles::new(opts, log.fd, None),
             },
         }),
+        "cachegrind" => Box::new(crate::cachegrind::Cachegrind::new(
+            Core::new(log),
+            CodeSymbols::new(opts.num_callers),
+            ReportFiles::new(opts, log.fd, None),
+            crate::cachegrind::Settings::from_options(opts),
+            &log,
+        )),
         // "race", "helgrind", "drd": Options::parse admits nothing else.
         _ => {
             let suppressions =

@@ -14,7 +14,9 @@
 //!   address) and `ret` (the stack pointer before it), for the shadow stack.
 //!
 //! Not recorded: the implicit stack accesses of push/pop/call/ret/enter/
-//! leave (a thread's own frames), gather/scatter operands (a vector index
+//! leave (a thread's own frames; a profiler's `Profile::Full` gets them,
+//! and a `Site::BlockStart` record before each block's first
+//! instruction), gather/scatter operands (a vector index
 //! cannot be computed with `lea`), and operands whose size iced-x86 does
 //! not know.
 //!
@@ -167,6 +169,14 @@ pub(crate) struct RecordWants {
     /// The CPU has `lahf`/`sahf` in 64-bit mode, so operands where flags
     /// are live get the check too, the flags saved around it.
     pub(crate) lahf: bool,
+    /// A profiler's stream (`Profile::Full`): the implicit stack accesses
+    /// too, and a record announcing the block first (`Site::BlockStart`).
+    pub(crate) every_access: bool,
+    /// Only `rep` string operands (`Profile::RepStrings`).
+    pub(crate) rep_only: bool,
+    /// With `every_access`: the translation's number, the value of its
+    /// `Site::BlockStart` record.
+    pub(crate) block_id: u32,
 }
 
 /// The repeat filter's kind bits of a plain operand, or `None` when its
@@ -259,7 +269,7 @@ pub(crate) fn plan_records(
                 } else {
                     m.memory_size().size() as u32
                 };
-                if size == 0 {
+                if size == 0 || (wants.rep_only && !rep) {
                     continue;
                 }
                 if m.index().is_vector_register() {
@@ -271,6 +281,7 @@ pub(crate) fn plan_records(
                     continue;
                 }
                 if stack_op
+                    && !wants.every_access
                     && m.segment() == Register::SS
                     && matches!(m.base(), Register::RSP | Register::RBP)
                 {
@@ -309,6 +320,7 @@ pub(crate) fn plan_records(
                     rep,
                     operand: operand as u8,
                     spin: spin && kind == AccessKind::Read,
+                    index: if wants.every_access { idx as u8 } else { 0 },
                 });
                 let memo = (wants.repeat_filter && !atomic && !rep && !spin)
                     .then(|| memo_kind(size, kind))
@@ -365,6 +377,7 @@ pub(crate) fn plan_records(
                     rep: false,
                     operand: 0,
                     spin: false,
+                    index: 0,
                 });
                 recs.push(Record::Operand {
                     address: Address::Absolute(0),
@@ -402,6 +415,23 @@ pub(crate) fn plan_records(
             .filter(|r| matches!(r, Record::Operand { .. } | Record::StackPointer { .. }))
             .count();
         plan.per_insn.push(recs);
+    }
+    if wants.every_access {
+        if let Some(first) = plan.per_insn.first_mut() {
+            // Before the first instruction's own records: the profiler
+            // fetches the block's instructions in order around its accesses.
+            first.insert(
+                0,
+                Record::Operand {
+                    address: Address::Absolute(u64::from(wants.block_id)),
+                    site: site(Site::BlockStart { pc: block.pc }),
+                    rep_scale: None,
+                    memo: None,
+                    inline: None,
+                },
+            );
+            plan.total += 1;
+        }
     }
     plan
 }
@@ -1032,6 +1062,9 @@ mod plan_tests {
                 skip_readonly_reads: false,
                 inline_filter: None,
                 lahf: false,
+                every_access: false,
+                rep_only: false,
+                block_id: 0,
             },
             &mut |s| {
                 sites.push(s);
@@ -1057,6 +1090,81 @@ mod plan_tests {
             vec![vec![Some(1)], vec![Some(8)], vec![Some(1), Some(1)]]
         );
     }
+
+    /// The sites of a plan, per instruction (`None` for a record without one).
+    fn sites_of(bytes: &[u8], wants: RecordWants) -> Vec<Vec<Site>> {
+        let b = block_of(bytes);
+        let mut sites = Vec::new();
+        let plan = plan_records(
+            &b,
+            wants,
+            &mut |s| {
+                sites.push(s);
+                sites.len() as u32 - 1
+            },
+            &mut |_, _| false,
+            &|_| true,
+        );
+        plan.per_insn
+            .iter()
+            .map(|r| {
+                r.iter()
+                    .filter_map(|x| match x {
+                        Record::Operand { site, .. } => Some(sites[*site as usize]),
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_profile_gets_the_block_start_and_the_stack_accesses() {
+        // push rax; mov [rdi], eax; rep stosb; pop rcx; ret
+        let code = [0x50, 0x89, 0x07, 0xf3, 0xaa, 0x59, 0xc3];
+        let full = sites_of(
+            &code,
+            RecordWants {
+                accesses: true,
+                every_access: true,
+                ..RecordWants::default()
+            },
+        );
+        let kinds: Vec<Vec<(AccessKind, u32)>> = full
+            .iter()
+            .map(|s| {
+                s.iter()
+                    .filter_map(|x| match *x {
+                        Site::Access { kind, size, .. } => Some((kind, size)),
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .collect();
+        assert_eq!(full[0][0], Site::BlockStart { pc: 0x1000 });
+        assert_eq!(
+            kinds,
+            vec![
+                vec![(AccessKind::Write, 8)],
+                vec![(AccessKind::Write, 4)],
+                vec![(AccessKind::Write, 1)],
+                vec![(AccessKind::Read, 8)],
+                vec![(AccessKind::Read, 8)],
+            ]
+        );
+        let rep = sites_of(
+            &code,
+            RecordWants {
+                accesses: true,
+                rep_only: true,
+                ..RecordWants::default()
+            },
+        );
+        assert_eq!(
+            rep.iter().map(Vec::len).collect::<Vec<_>>(),
+            [0, 0, 1, 0, 0]
+        );
+    }
 }
 
 #[cfg(test)]
@@ -1075,6 +1183,9 @@ mod repeat_filter_tests {
                 skip_readonly_reads: true,
                 inline_filter: None,
                 lahf: false,
+                every_access: false,
+                rep_only: false,
+                block_id: 0,
             },
             &mut |_| {
                 n += 1;

@@ -64,7 +64,7 @@ use crate::client::{self, CoreContext, Guest, GuestMemory, Request};
 use self::heap::{Block, Heap, HeapFn, HEAP_FUNCTIONS};
 use self::openmp::{OmpFn, OpenMpTasks, OMP_FUNCTIONS};
 use self::output::read_file;
-pub(crate) use self::output::{CodeSymbols, ReportConfig};
+pub(crate) use self::output::{command_line, CodeSymbols, ReportConfig};
 use self::output::{Reporter, ThreadInfo};
 use self::sites::SiteTable;
 use self::thread_memory::{thread_memory, Clone3Stack, DEFAULT_DESCRIPTOR_SIZE};

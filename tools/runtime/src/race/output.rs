@@ -865,6 +865,19 @@ impl CodeSymbols {
         s
     }
 
+    /// `Symbolizer::line_and_function` of `pc` in the module holding it.
+    pub(crate) fn line_and_function(
+        &mut self,
+        pc: u64,
+    ) -> (Option<hbgrind_report::SourceLine>, Option<String>) {
+        let Some(module) = module_of(&self.modules, pc).cloned() else {
+            return (None, None);
+        };
+        let first_use = !self.symbolizer.has_loaded(&module.path);
+        let symbolizer = &mut self.symbolizer;
+        owning_new_mappings(first_use, || symbolizer.line_and_function(&module, pc))
+    }
+
     /// A global variable or data symbol at `addr`, in the nearest module
     /// below it (data lies above its module's code).
     pub(crate) fn describe_data(&mut self, addr: u64) -> Option<AddressDescription> {
@@ -962,7 +975,7 @@ pub(crate) fn read_file(path: &[u8]) -> Result<Vec<u8>, dbi::Errno> {
 }
 
 /// The program's path and arguments, from /proc/self/cmdline.
-fn command_line() -> (String, Vec<String>) {
+pub(crate) fn command_line() -> (String, Vec<String>) {
     let raw = read_proc_file(b"/proc/self/cmdline");
     let mut words = raw
         .split(|&b| b == 0)

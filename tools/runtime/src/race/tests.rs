@@ -572,6 +572,9 @@ fn a_store_fenced_by_mfence_is_a_seq_cst_store() {
         guest_pc: 0x40_0000,
         instructions: &instructions,
         memory: &memory,
+        syscall_pc: None,
+        executions: None,
+        id: 0,
     });
     h.write(2, 0x1000, 0x40_0500); // data
     h.write(2, 0x5000, 0x40_0000); // the seq_cst store of the flag
@@ -594,6 +597,9 @@ fn translate(h: &mut Harness, pc: u64, code: &[u8]) {
         guest_pc: pc,
         instructions: &instructions,
         memory: &memory,
+        syscall_pc: None,
+        executions: None,
+        id: 0,
     });
 }
 
