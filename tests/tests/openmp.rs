@@ -138,6 +138,7 @@ openmp_programs!(
     omp_single_nowait_racy,
     omp_task_depend,
     omp_task_depend_in_racy,
+    omp_task_depend_recursive,
     omp_task_no_taskwait_racy,
     omp_task_siblings_ordered,
     omp_task_siblings_racy,

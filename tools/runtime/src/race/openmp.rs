@@ -217,6 +217,7 @@ pub(crate) struct OpenMpTasks {
     new_bodies: Vec<u64>,
     next_spawn: u64,
     next_group: u64,
+    next_depend: u64,
     next_task: u32,
     /// Task runs left to their threads ([`TASK_SLOT_BUDGET`]).
     pub(crate) unmodelled: u64,
@@ -569,9 +570,14 @@ impl OpenMpTasks {
     }
 
     /// The number of the dependence objects of (`parent`, `addr`).
+    /// Numbers are never handed out twice: a finished parent's objects
+    /// are forgotten while other parents' stay.
     fn depend_key(&mut self, parent: ThreadId, addr: u64) -> u64 {
-        let next = self.depend_keys.len() as u64;
-        *self.depend_keys.entry((parent, addr)).or_insert(next)
+        let next = &mut self.next_depend;
+        *self.depend_keys.entry((parent, addr)).or_insert_with(|| {
+            *next += 1;
+            *next
+        })
     }
 
     /// Drops a spawn once its call returned and no block of it is left.
