@@ -210,10 +210,7 @@ fn declaration<'a>(
 /// The byte size of the entry's type: through typedefs and qualifiers to a
 /// type with `DW_AT_byte_size`, arrays multiplied out.
 fn type_size<'a>(unit: gimli::UnitRef<'_, Reader<'a>>, entry: &Entry<'_, '_, 'a>) -> Option<u64> {
-    let mut offset = match entry.attr_value(gimli::DW_AT_type).ok()?? {
-        gimli::AttributeValue::UnitRef(o) => o,
-        _ => return None,
-    };
+    let mut offset = type_ref(entry)?;
     let mut count = 1u64;
     for _ in 0..16 {
         let ty = unit.entry(offset).ok()?;
@@ -227,10 +224,7 @@ fn type_size<'a>(unit: gimli::UnitRef<'_, Reader<'a>>, entry: &Entry<'_, '_, 'a>
         if ty.tag() == gimli::DW_TAG_array_type {
             count = count.checked_mul(array_length(unit, &ty)?)?;
         }
-        offset = match ty.attr_value(gimli::DW_AT_type).ok()?? {
-            gimli::AttributeValue::UnitRef(o) => o,
-            _ => return None,
-        };
+        offset = type_ref(&ty)?;
     }
     None
 }

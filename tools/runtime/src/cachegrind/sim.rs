@@ -211,10 +211,8 @@ pub(crate) fn default_caches() -> [CacheConfig; 3] {
 }
 
 fn cpuid(leaf: u32, sub: u32) -> [u32; 4] {
-    // `__cpuid_count` is safe from Rust 1.87 on, unsafe before.
-    #[allow(unused_unsafe)]
-    // SAFETY: cpuid exists on every x86-64 CPU and only reads registers.
-    let r = unsafe { core::arch::x86_64::__cpuid_count(leaf, sub) };
+    // A safe function (cpuid exists on every x86-64 CPU), as in dbi's enter.rs.
+    let r = core::arch::x86_64::__cpuid_count(leaf, sub);
     [r.eax, r.ebx, r.ecx, r.edx]
 }
 

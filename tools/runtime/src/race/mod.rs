@@ -112,8 +112,8 @@ enum Hook {
 
 /// libc functions that return a pointer to a heap object only libc's own
 /// code looks inside (`FILE`, `DIR`): libc's plain accesses to it are its
-/// own data's, like those to its `.data` and `.bss` (papers/race-tool.md,
-/// "libc's own data"). Its lock words still synchronise.
+/// own data's, like those to its `.data` and `.bss` (papers/lockmodels.md,
+/// "libc's own data are its own"). Its lock words still synchronise.
 const LIBC_HANDLE_FUNCTIONS: &[&str] = &[
     "fopen",
     "fopen64",
@@ -291,7 +291,7 @@ pub(crate) struct RaceTool {
     ld_so: (u64, u64),
     /// glibc's code and its writable data (`.data`, `.bss`, RELRO), each
     /// `(start, len)`: libc's accesses to its own data are not checked
-    /// (papers/race-tool.md, "libc's own data").
+    /// (papers/lockmodels.md, "libc's own data are its own").
     libc_text: (u64, u64),
     libc_data: (u64, u64),
     /// Heap objects libc handed out as handles (`LIBC_HANDLE_FUNCTIONS`),
@@ -405,6 +405,15 @@ fn is_threading_runtime(path: &str) -> bool {
 }
 
 /// True for glibc's C library (`libc.so.6`).
+/// Whether `addr` lies in one of the disjoint ranges `start -> end`.
+fn in_ranges(ranges: &BTreeMap<u64, u64>, addr: u64) -> bool {
+    !ranges.is_empty()
+        && ranges
+            .range(..=addr)
+            .next_back()
+            .is_some_and(|(_, &end)| addr < end)
+}
+
 fn is_libc(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or(path);
     name.starts_with("libc.so") || name.starts_with("libc-2.")
@@ -751,22 +760,12 @@ impl RaceTool {
 
     /// Whether `addr` lies in a heap object libc keeps to itself.
     fn is_libc_object(&self, addr: u64) -> bool {
-        !self.libc_objects.is_empty()
-            && self
-                .libc_objects
-                .range(..=addr)
-                .next_back()
-                .is_some_and(|(_, &end)| addr < end)
+        in_ranges(&self.libc_objects, addr)
     }
 
     /// Whether `addr` lies in a range declared a benign race.
     fn is_untracked(&self, addr: u64) -> bool {
-        !self.untracked.is_empty()
-            && self
-                .untracked
-                .range(..=addr)
-                .next_back()
-                .is_some_and(|(_, &end)| addr < end)
+        in_ranges(&self.untracked, addr)
     }
 
     fn ignore_flags(&self, thread: ThreadNum) -> u8 {

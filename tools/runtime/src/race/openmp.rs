@@ -37,7 +37,7 @@
 
 use std::collections::BTreeMap;
 
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use dbi::{HookCall, StackId, ThreadNum};
 use hb_engine::{Engine, EngineError, ThreadId};
@@ -208,19 +208,20 @@ pub(crate) struct OpenMpTasks {
     running: FxHashMap<ThreadNum, Vec<Run>>,
     /// Per logical task: its open taskgroups, innermost last.
     groups: FxHashMap<ThreadId, Vec<u64>>,
-    /// (parent, address) of a dependence -> its number in `key(DEP_*)`.
-    depend_keys: FxHashMap<(ThreadId, u64), u64>,
+    /// Per parent task, the address of a dependence -> its number in
+    /// `key(DEP_*)` (forgotten with the parent).
+    depend_keys: FxHashMap<ThreadId, FxHashMap<u64, u64>>,
     /// Per OS thread: the dependences of its open `GOMP_taskwait_depend`.
     waiting_on: FxHashMap<ThreadNum, Vec<Depend>>,
     /// Task bodies seen so far, and those not yet handed to dbi.
-    bodies: rustc_hash::FxHashSet<u64>,
+    bodies: FxHashSet<u64>,
     new_bodies: Vec<u64>,
     next_spawn: u64,
     next_group: u64,
     next_depend: u64,
     next_task: u32,
     /// Task runs left to their threads ([`TASK_SLOT_BUDGET`]).
-    pub(crate) unmodelled: u64,
+    unmodelled: u64,
 }
 
 impl OpenMpTasks {
@@ -364,12 +365,12 @@ impl OpenMpTasks {
     /// spawning call, the block of a task it creates (for `GOMP_task`
     /// the first one only: its later allocations are dependence tables).
     pub(crate) fn allocated(&mut self, thread: ThreadNum, start: u64, len: u64) {
-        if self.in_group_start.get(&thread).copied().unwrap_or(0) > 0 {
-            return;
-        }
         let Some(&id) = self.open.get(&thread).and_then(|o| o.last()) else {
             return;
         };
+        if self.in_group_start.get(&thread).copied().unwrap_or(0) > 0 {
+            return;
+        }
         let Some(s) = self.spawns.get_mut(&id) else {
             return;
         };
@@ -553,16 +554,12 @@ impl OpenMpTasks {
     /// The sync objects a finished task kept as a parent go.
     fn forget_task(&mut self, tid: ThreadId, engine: &mut Engine) {
         self.groups.remove(&tid);
-        let mine: Vec<u64> = self
+        for n in self
             .depend_keys
-            .iter()
-            .filter(|((p, _), _)| *p == tid)
-            .map(|(_, &n)| n)
-            .collect();
-        if !mine.is_empty() {
-            self.depend_keys.retain(|(p, _), _| *p != tid);
-        }
-        for n in mine {
+            .remove(&tid)
+            .unwrap_or_default()
+            .into_values()
+        {
             engine.sync_forget(key(DEP_OUT, n));
             engine.sync_forget(key(DEP_IN, n));
         }
@@ -574,10 +571,15 @@ impl OpenMpTasks {
     /// are forgotten while other parents' stay.
     fn depend_key(&mut self, parent: ThreadId, addr: u64) -> u64 {
         let next = &mut self.next_depend;
-        *self.depend_keys.entry((parent, addr)).or_insert_with(|| {
-            *next += 1;
-            *next
-        })
+        *self
+            .depend_keys
+            .entry(parent)
+            .or_default()
+            .entry(addr)
+            .or_insert_with(|| {
+                *next += 1;
+                *next
+            })
     }
 
     /// Drops a spawn once its call returned and no block of it is left.
