@@ -33,6 +33,7 @@ use crate::os::linux::code_mem::read_u64_in;
 use crate::os::linux::guest_syscall::SyscallOutcome;
 use crate::os::linux::sigframe;
 use crate::sched::{self, BigGuard};
+use crate::thread_memory::ThreadMemory;
 use crate::translate::TranslateError;
 use crate::{Config, ExitStats, Interests, ThreadNum};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -162,6 +163,9 @@ fn dispatcher_main(captured: &CapturedState, config: Box<Config>) -> ! {
         ));
     }
     sched::configure(&config.schedule, config.log);
+    if let Some(lock) = config.fork_lock {
+        sched::set_fork_lock(lock);
+    }
     let hooks = Hooks::new(config.tool.hooks());
     let inline_filter = (interests.memory_accesses && interests.repeat_filter)
         .then(|| config.tool.inline_filter())
@@ -268,7 +272,23 @@ fn thread_loop(mut mine: ThreadState, mut pc: u64, first: Option<BigGuard>) -> !
                 finished = Some((nr, args, outcome, next));
                 pc = next;
             }
-            Step::ExitThread(status) => crate::os::linux::exit_thread(status),
+            Step::ExitThread(status) => {
+                // The thread's timer, heap and mappings outlive it unless
+                // given back; the mappings wait until the kernel thread is
+                // gone (thread_memory.rs), which is after this call.
+                if let Some(timer) = mine.timer.take() {
+                    sigframe::delete_preemption_timer(timer);
+                }
+                let memory = mine.memory.take().map(|m| ThreadMemory {
+                    events_buffer: mine.events.buffer_start(),
+                    ..m
+                });
+                drop(mine);
+                if let Some(memory) = memory {
+                    memory.retire();
+                }
+                crate::os::linux::exit_thread(status)
+            }
             Step::Yield(next) => {
                 pc = next;
                 match requeue {
@@ -291,44 +311,44 @@ pub(crate) fn spawn_thread(d: &mut Dispatcher, args: &[u64; 6], next: u64) -> i6
     if args[1] != 0 {
         gprs[4] = args[1];
     }
+    let Ok(memory) = ThreadMemory::get() else {
+        return -12; // ENOMEM
+    };
     THREADS.fetch_add(1, Ordering::AcqRel);
     if !PREEMPTION.swap(true, Ordering::AcqRel) {
         // The first extra thread: from now on threads take turns.
         let _ = sigframe::install_host_handler(sigframe::PREEMPT_SIG, SA_RESTART);
     }
     let seeded = sched::deterministic();
-    if !d.ts.preemptible && !seeded {
-        d.ts.preemptible = sigframe::arm_preemption_timer(TIMESLICE_NS).is_ok();
+    if d.ts.timer.is_none() && !seeded {
+        d.ts.timer = sigframe::arm_preemption_timer(TIMESLICE_NS).ok();
     }
     let num = d.next_thread;
     // In a deterministic schedule the child queues now, behind its creator's
     // current turn, whenever its kernel thread gets to run.
     let ticket = seeded.then(|| sched::enqueue(num));
-    let body = Box::new(move || {
-        let captured = CapturedState::blank();
-        let Ok(mut ts) = ThreadState::new(&captured, arch::exit_common_addr()) else {
-            crate::exit_group(125)
-        };
-        ts.set_guest(&gprs, rflags, &xsave);
-        let _ = sigframe::install_runtime_altstack();
-        ts.altstack = (0, 2, 0);
-        if !seeded {
-            ts.preemptible = sigframe::arm_preemption_timer(TIMESLICE_NS).is_ok();
-        }
-        let mut guard = match ticket {
-            Some(t) => sched::lock_with(t),
-            None => sched::lock(num),
-        };
-        let d = guard.dispatcher();
-        d.thread_blocks.push(ts.base_addr());
-        d.adopt_thread(&mut ts, num);
-        sched::thread_starts(&ts);
-        tracing::debug!(pc = format_args!("{next:#x}"), "thread starts");
-        thread_loop(ts, next, Some(guard))
-    });
-    let ret = arch::spawn_thread(args[0], args[2], args[3], args[4], body);
+    let start = NewThread {
+        gprs,
+        rflags,
+        xsave,
+        memory,
+        ticket,
+        num,
+        seeded,
+        next,
+    };
+    let ret = arch::spawn_thread(
+        args[0],
+        args[2],
+        args[3],
+        args[4],
+        memory.stack,
+        NewThread::run,
+        start,
+    );
     if ret < 0 {
         THREADS.fetch_sub(1, Ordering::AcqRel);
+        memory.give_back_unused();
     } else {
         // The child waits for the big lock we hold: it has not run yet.
         d.next_thread += 1;
@@ -339,6 +359,55 @@ pub(crate) fn spawn_thread(d: &mut Dispatcher, args: &[u64; 6], next: u64) -> i6
         }
     }
     ret
+}
+
+/// What a thread started by `spawn_thread` needs to set itself up.
+struct NewThread {
+    gprs: [u64; 16],
+    rflags: u64,
+    xsave: Vec<u8>,
+    memory: ThreadMemory,
+    ticket: Option<sched::Ticket>,
+    num: ThreadNum,
+    seeded: bool,
+    next: u64,
+}
+
+impl NewThread {
+    /// The new thread's first code, on its own runtime stack.
+    fn run(self) -> ! {
+        let next = self.next;
+        let (ts, guard) = self.start();
+        thread_loop(ts, next, Some(guard))
+    }
+
+    /// Sets up the thread's state and takes the big lock for its first
+    /// turn; everything of the start is dropped before the thread runs.
+    fn start(self) -> (ThreadState, BigGuard) {
+        let captured = CapturedState::blank();
+        let Ok(mut ts) =
+            ThreadState::new_in(self.memory.block, &captured, arch::exit_common_addr())
+        else {
+            crate::exit_group(125)
+        };
+        ts.memory = Some(self.memory);
+        ts.set_guest(&self.gprs, self.rflags, &self.xsave);
+        let _ = sigframe::install_runtime_altstack(self.memory.altstack);
+        ts.altstack = (0, 2, 0);
+        if !self.seeded {
+            ts.timer = sigframe::arm_preemption_timer(TIMESLICE_NS).ok();
+        }
+        let mut guard = match self.ticket {
+            Some(t) => sched::lock_with(t),
+            None => sched::lock(self.num),
+        };
+        let d = guard.dispatcher();
+        d.thread_blocks.push(ts.base_addr());
+        d.adopt_thread(&mut ts, self.num);
+        sched::thread_starts(&ts);
+        tracing::debug!(pc = format_args!("{:#x}", self.next), "thread starts");
+        (ts, guard)
+    }
 }
 
 impl Dispatcher {

@@ -248,6 +248,14 @@ impl ThreadEvents {
         Ok(self.buf)
     }
 
+    /// Uses `buf`, a buffer an earlier thread mapped with `map_buffer` and
+    /// no longer uses (thread_memory.rs), instead of mapping a new one.
+    pub(crate) fn reuse_buffer(&mut self, buf: u64) {
+        if self.buf == 0 {
+            self.buf = buf;
+        }
+    }
+
     /// The start of the thread's buffer (0 when it has none).
     pub(crate) fn buffer_start(&self) -> u64 {
         self.buf

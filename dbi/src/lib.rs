@@ -33,6 +33,7 @@ mod signal; // guest signal actions, delivery to translated handlers, sigreturn
 mod stack_regions; // one shadow call stack per registered stack (coroutines)
 mod stacks; // the call-stack tree behind StackId
 mod syscall; // the syscall layer: what the guest's syscalls mean to us
+mod thread_memory; // ThreadMemory: a thread's runtime mappings, reused after it is gone
 mod tool_events; // flushes, hooked calls and returns, client requests
 mod translate; // translate(): decode, show the tool, emit, place
 
@@ -568,6 +569,19 @@ pub struct Config {
     pub verbose: bool,
     pub schedule: Schedule,
     pub smc_check: SmcCheck,
+    /// The embedding runtime's allocator lock, if it has one of its own.
+    pub fork_lock: Option<ForkLock>,
+}
+
+/// A lock of the embedding runtime (its allocator's) that another thread
+/// must not hold when the guest forks: the child would inherit it locked,
+/// with no thread to unlock it. It is taken before each fork-like syscall,
+/// after the scheduler's state, and given back after it in the parent and
+/// in the child (fork-like calls never share memory with the child).
+#[derive(Clone, Copy, Debug)]
+pub struct ForkLock {
+    pub acquire: fn(),
+    pub release: fn(),
 }
 
 /// Takes over the calling thread: returns only by running translated code,

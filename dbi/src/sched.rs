@@ -37,13 +37,14 @@
 //! - `TURN` always equals the last granted ticket; waiters sleep on it.
 //! - Tickets are never 0 and increase (wrapping past 0), so a stale
 //!   `TURN` never names a new ticket before about 2^32 grants.
-//! - `SCHED` is held across fork-like syscalls (`around_fork`), so a fork
-//!   child never inherits it locked by a thread it does not have.
+//! - `SCHED` and the runtime's `ForkLock` are held across fork-like
+//!   syscalls (`around_fork`), so a fork child never inherits them locked
+//!   by a thread it does not have.
 //!
 //! `State::check` `debug_assert`s the first invariant after each change.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use crate::arch::ThreadState;
 use crate::dispatch::Dispatcher;
@@ -454,12 +455,28 @@ pub(crate) fn thread_exits(thread: ThreadNum) {
     }
 }
 
-/// Runs `fork` (a fork-like syscall) holding the scheduler's state, so a
-/// thread queueing at that moment cannot leave it locked in the child,
-/// where no thread would unlock it.
+/// The runtime's own lock held across fork-like syscalls (`Config::fork_lock`).
+static FORK_LOCK: OnceLock<crate::ForkLock> = OnceLock::new();
+
+pub(crate) fn set_fork_lock(lock: crate::ForkLock) {
+    let _ = FORK_LOCK.set(lock);
+}
+
+/// Runs `fork` (a fork-like syscall) holding the scheduler's state and the
+/// runtime's fork lock, so a thread queueing or allocating at that moment
+/// cannot leave either locked in the child, where no thread would unlock it.
+/// `fork` must not allocate.
 pub(crate) fn around_fork<R>(fork: impl FnOnce() -> R) -> R {
     let _held = SCHED.lock().unwrap_or_else(|p| p.into_inner());
-    fork()
+    let lock = FORK_LOCK.get();
+    if let Some(lock) = lock {
+        (lock.acquire)();
+    }
+    let r = fork();
+    if let Some(lock) = lock {
+        (lock.release)();
+    }
+    r
 }
 
 /// In a fork child only the forking thread exists, and it holds the lock:

@@ -107,7 +107,8 @@ pub(crate) fn sigaction(d: &mut Dispatcher, args: &[u64; 6]) -> i64 {
 /// leaves what the tool wrote so far.
 pub(crate) fn watch_fatal_signals(d: &mut Dispatcher) {
     d.ts.altstack = sigframe::altstack();
-    if let Err(e) = sigframe::install_runtime_altstack() {
+    let altstack = crate::os::linux::mem::map_anon(sigframe::RUNTIME_ALTSTACK_LEN);
+    if let Err(e) = altstack.and_then(sigframe::install_runtime_altstack) {
         d.config.log.line(&format!(
             "hbgrind: warning: no signal stack for the runtime ({e})"
         ));

@@ -26,6 +26,9 @@ impl Dispatcher {
     /// Gives `ts` its thread number and, if the tool records events, its buffer.
     pub(crate) fn adopt_thread(&mut self, ts: &mut ThreadState, num: ThreadNum) {
         ts.events = crate::events::ThreadEvents::new(num);
+        if let Some(buf) = ts.memory.map(|m| m.events_buffer).filter(|&b| b != 0) {
+            ts.events.reuse_buffer(buf);
+        }
         if self.records_events() {
             match ts.events.map_buffer() {
                 Ok(start) => ts.set_buf_ptr(start),

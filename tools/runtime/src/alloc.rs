@@ -40,7 +40,7 @@ static HEAP: Locked = Locked {
     }),
 };
 
-fn with_state<R>(f: impl FnOnce(&mut State) -> R) -> R {
+fn lock() {
     while HEAP
         .lock
         .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
@@ -48,11 +48,32 @@ fn with_state<R>(f: impl FnOnce(&mut State) -> R) -> R {
     {
         core::hint::spin_loop();
     }
+}
+
+fn unlock() {
+    HEAP.lock.store(false, Ordering::Release);
+}
+
+fn with_state<R>(f: impl FnOnce(&mut State) -> R) -> R {
+    lock();
     // SAFETY:
     // - The lock is held, so this is the only reference to the state.
     let r = f(unsafe { &mut *HEAP.state.get() });
-    HEAP.lock.store(false, Ordering::Release);
+    unlock();
     r
+}
+
+/// Taken before a fork-like syscall (`dbi::ForkLock`): no other thread is
+/// inside the allocator when the child is made, so the child's copy is
+/// unlocked once the forking thread gives it back. Nothing may allocate
+/// until `unlock_after_fork`.
+pub(crate) fn lock_for_fork() {
+    lock();
+}
+
+/// Given back after a fork-like syscall, in the parent and in the child.
+pub(crate) fn unlock_after_fork() {
+    unlock();
 }
 
 fn class_of(layout: &Layout) -> Option<usize> {

@@ -105,6 +105,10 @@ fn setup() -> dbi::Config {
         verbose: opts.verbose,
         schedule,
         smc_check: opts.smc_check,
+        fork_lock: Some(dbi::ForkLock {
+            acquire: alloc::lock_for_fork,
+            release: alloc::unlock_after_fork,
+        }),
     }
 }
 

@@ -305,6 +305,26 @@ fn fork_and_system_from_a_threaded_program() {
 }
 
 #[test]
+fn forks_while_threads_start_and_end() {
+    let prog = build_with("fork_storm.c", "fork_storm", &["-pthread"]);
+    let under = check_same(&prog, &[], "none");
+    assert_eq!(String::from_utf8_lossy(&under.stdout), "children 200\n");
+}
+
+#[test]
+fn threads_that_ended_give_their_memory_back() {
+    let prog = build_with("thread_churn.c", "thread_churn", &["-pthread"]);
+    for tool in ["none", "race"] {
+        let under = check_same(&prog, &[], tool);
+        assert_eq!(
+            String::from_utf8_lossy(&under.stdout),
+            "3000 threads: mappings and memory bounded\n",
+            "{tool}"
+        );
+    }
+}
+
+#[test]
 fn a_signal_sent_to_one_thread_runs_in_that_thread() {
     let prog = build_with("thread_signals.c", "thread_signals", &["-pthread"]);
     let under = check_same(&prog, &[], "none");

@@ -17,8 +17,11 @@ pub(crate) struct ThreadState {
     base: *mut u8,
     /// The guest's alternate signal stack (emulated): (ss_sp, ss_flags, ss_size).
     pub(crate) altstack: (u64, u32, u64),
-    /// Whether this thread's preemption timer is armed (dispatch.rs).
-    pub(crate) preemptible: bool,
+    /// This thread's preemption timer, once armed (dispatch.rs).
+    pub(crate) timer: Option<i32>,
+    /// The runtime mappings this thread retires when it exits (every
+    /// thread's but the first's).
+    pub(crate) memory: Option<crate::thread_memory::ThreadMemory>,
     /// The thread's event buffer, shadow stack and pending hooked calls.
     pub(crate) events: crate::events::ThreadEvents,
 }
@@ -34,10 +37,21 @@ impl ThreadState {
     /// Maps a thread block, fills it from `captured`, and points GS at it.
     pub(crate) fn new(captured: &CapturedState, exit_common: u64) -> Result<ThreadState, Errno> {
         let base = mem::map_anon(MAPPING_LEN)?;
+        Self::new_in(base, captured, exit_common)
+    }
+
+    /// As `new`, in `base`: a zeroed, page-aligned mapping of `MAPPING_LEN`
+    /// bytes that is never unmapped and that no other thread uses.
+    pub(crate) fn new_in(
+        base: *mut u8,
+        captured: &CapturedState,
+        exit_common: u64,
+    ) -> Result<ThreadState, Errno> {
         let st = ThreadState {
             base,
             altstack: (0, 2, 0),
-            preemptible: false,
+            timer: None,
+            memory: None,
             events: crate::events::ThreadEvents::new(0),
         };
         let xcr0 = enter::xcr0();
@@ -56,7 +70,7 @@ impl ThreadState {
             tb.rflags = captured.rflags;
         }
         // SAFETY:
-        // - The xsave area lies inside the fresh mapping (XSAVE_OFFSET + XSAVE_MAX <= MAPPING_LEN).
+        // - The xsave area lies inside the mapping (XSAVE_OFFSET + XSAVE_MAX <= MAPPING_LEN).
         // - `captured.xsave` holds at least `size` bytes; the two do not overlap.
         unsafe {
             core::ptr::copy_nonoverlapping(captured.xsave.as_ptr(), base.add(XSAVE_OFFSET), size);
@@ -241,7 +255,8 @@ impl ThreadState {
         ThreadState {
             base: core::ptr::null_mut(),
             altstack: (0, 2, 0),
-            preemptible: false,
+            timer: None,
+            memory: None,
             events: crate::events::ThreadEvents::new(0),
         }
     }

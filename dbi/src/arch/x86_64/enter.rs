@@ -264,7 +264,8 @@ pub(crate) unsafe fn enter(target: u64) {
 /// captured guest state and the configuration; never returns.
 pub(crate) type Continuation = fn(&CapturedState, Box<crate::Config>) -> !;
 
-const DISPATCH_STACK_LEN: usize = 8 << 20;
+/// The size of each thread's dispatcher stack (its lowest page a guard).
+pub(crate) const DISPATCH_STACK_LEN: usize = 8 << 20;
 
 /// Saves the caller's complete state, switches to a fresh 8 MiB stack and
 /// runs `cont(state, config)` there. The caller continues after this call
@@ -383,36 +384,41 @@ pub(crate) fn xsave_component_offset(i: u32) -> usize {
     core::arch::x86_64::__cpuid_count(0xd, i).ebx as usize
 }
 
-/// What a new thread runs first, on its own runtime stack.
-pub(crate) type ThreadBody = Box<dyn FnOnce() + Send>;
-
 /// Creates a thread with `clone(flags | CLONE_VM..., ptid, ctid, tls)` that
-/// starts on a fresh 8 MiB runtime stack and runs `body` there (it must not
-/// return). Returns the kernel's result (the child's tid, or -errno).
-pub(crate) fn spawn_thread(flags: u64, ptid: u64, ctid: u64, tls: u64, body: ThreadBody) -> i64 {
-    let Ok(stack) = crate::os::linux::mem::map_anon(DISPATCH_STACK_LEN) else {
-        return -12;
-    };
-    let _ = crate::os::linux::mem::protect_none(stack, 4096);
+/// starts on `stack` (a runtime stack of `DISPATCH_STACK_LEN` bytes that
+/// nothing else uses) and runs `entry(arg)` there. Nothing of the start
+/// outlives that call but `arg` itself, which `entry` owns (a thread's end
+/// is an `exit`, so nothing held across it is ever dropped). Returns the
+/// kernel's result (the child's tid, or -errno; `arg` is dropped then).
+pub(crate) fn spawn_thread<T: Send>(
+    flags: u64,
+    ptid: u64,
+    ctid: u64,
+    tls: u64,
+    stack: *mut u8,
+    entry: fn(T) -> !,
+    arg: T,
+) -> i64 {
     let top = (stack as u64 + DISPATCH_STACK_LEN as u64 - 64) & !15;
-    let raw = Box::into_raw(Box::new(body)) as u64;
+    let raw = Box::into_raw(Box::new((entry, arg))) as u64;
     // SAFETY:
-    // - `top` is the aligned top of a fresh private stack; the child starts
-    //   there and calls `thread_trampoline(raw)`, which never returns.
+    // - `top` is the aligned top of a private stack no one else uses; the child starts
+    //   there and calls `thread_trampoline::<T>(raw)`, which never returns.
     // - The parent returns normally; registers the asm uses are saved.
-    let ret = unsafe { hbgrind_clone_thread(flags, top, ptid, ctid, tls, thread_trampoline, raw) };
+    let ret =
+        unsafe { hbgrind_clone_thread(flags, top, ptid, ctid, tls, thread_trampoline::<T>, raw) };
     if ret < 0 {
         // SAFETY:
         // - No child exists, so `raw` (from Box::into_raw above) is still ours.
-        drop(unsafe { Box::from_raw(raw as *mut ThreadBody) });
+        drop(unsafe { Box::from_raw(raw as *mut (fn(T) -> !, T)) });
     }
     ret
 }
 
-extern "C" fn thread_trampoline(raw: u64) -> ! {
+extern "C" fn thread_trampoline<T>(raw: u64) -> ! {
     // SAFETY:
-    // - `raw` came from Box::into_raw in `spawn_thread` and is taken back once, here.
-    let body = unsafe { Box::from_raw(raw as *mut ThreadBody) };
-    body();
-    crate::os::linux::exit_thread(125)
+    // - `raw` came from Box::into_raw in `spawn_thread::<T>` and is taken
+    //   back once, here; the box is freed before `entry` runs.
+    let (entry, arg) = *unsafe { Box::from_raw(raw as *mut (fn(T) -> !, T)) };
+    entry(arg)
 }

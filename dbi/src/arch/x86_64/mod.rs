@@ -16,11 +16,11 @@ pub(crate) use self::emit::{
 };
 pub(crate) use self::enter::{
     current_xsave, exit_common_addr, has_lahf, has_osxsave, spawn_thread, take_over_with,
-    xsave_component_offset, xsave_size, CapturedState,
+    xsave_component_offset, xsave_size, CapturedState, DISPATCH_STACK_LEN,
 };
 pub(crate) use self::instrument::plan_counters;
 pub(crate) use self::record::{inline_filter_coverage, plan_records, vsib_accesses, RecordWants};
-pub(crate) use self::thread_block::reg;
+pub(crate) use self::thread_block::{reg, MAPPING_LEN as THREAD_BLOCK_LEN};
 
 use crate::os::linux::code_mem::{read_u64_in, write_in, CodeRegion};
 

@@ -177,6 +177,24 @@ pub fn getpid() -> i32 {
     unsafe { syscall6(nr::GETPID, [0; 6]) as i32 }
 }
 
+/// The calling thread's id.
+pub(crate) fn gettid() -> i32 {
+    // SAFETY:
+    // - gettid(2) has no arguments and touches no memory.
+    unsafe { syscall6(186, [0; 6]) as i32 }
+}
+
+/// Whether no thread `tid` is left in this process (`tgkill(pid, tid, 0)`
+/// fails with `ESRCH`): an exited thread is gone once the kernel has
+/// released it, after it last touched user memory.
+pub(crate) fn thread_is_gone(tid: i32) -> bool {
+    const ESRCH: i64 = 3;
+    // SAFETY:
+    // - tgkill with signal 0 only checks that the thread exists.
+    let rc = unsafe { syscall6(234, [getpid() as u64, tid as u64, 0, 0, 0, 0]) };
+    rc == -ESRCH
+}
+
 /// Ends the process with `status`, without running any guest exit handler.
 pub fn exit_group(status: i32) -> ! {
     // SAFETY:

@@ -497,16 +497,18 @@ pub(crate) fn altstack() -> (u64, u32, u64) {
     (ss[0], ss[1] as u32, ss[2])
 }
 
+/// The size of the runtime's own signal stack, per thread.
+pub(crate) const RUNTIME_ALTSTACK_LEN: usize = 64 * 1024;
+
 /// Gives the runtime's real handler a private alternate stack, so that it
 /// runs even when the guest's stack is exhausted. The guest's own
 /// sigaltstack is emulated (signal.rs).
-pub(crate) fn install_runtime_altstack() -> Result<(), super::Errno> {
-    const LEN: usize = 64 * 1024;
-    let stack = super::mem::map_anon(LEN)?;
-    let ss = [stack as u64, 0u64, LEN as u64];
+pub(crate) fn install_runtime_altstack(stack: *mut u8) -> Result<(), super::Errno> {
+    let ss = [stack as u64, 0u64, RUNTIME_ALTSTACK_LEN as u64];
     // SAFETY:
-    // - sigaltstack reads one stack_t from `ss`; the stack is a fresh private
-    //   mapping that is never unmapped.
+    // - sigaltstack reads one stack_t from `ss`; the stack is a private
+    //   mapping of RUNTIME_ALTSTACK_LEN bytes that is never unmapped and
+    //   that only this thread uses (thread_memory.rs).
     let rc = unsafe { syscall6(131, [ss.as_ptr() as u64, 0, 0, 0, 0, 0]) };
     super::check(rc).map(|_| ())
 }
@@ -521,7 +523,8 @@ pub(crate) const PREEMPT_SIG: u64 = 64;
 
 /// Arms a timer that sends `PREEMPT_SIG` to the calling thread every
 /// `period_ns` of its CPU time (so a thread blocked in a syscall gets none).
-pub(crate) fn arm_preemption_timer(period_ns: u64) -> Result<(), super::Errno> {
+/// Returns the timer's id, for `delete_preemption_timer` when the thread exits.
+pub(crate) fn arm_preemption_timer(period_ns: u64) -> Result<i32, super::Errno> {
     const CLOCK_THREAD_CPUTIME_ID: u64 = 3;
     const SIGEV_THREAD_ID: u32 = 4;
     // SAFETY:
@@ -555,7 +558,19 @@ pub(crate) fn arm_preemption_timer(period_ns: u64) -> Result<(), super::Errno> {
                                            // SAFETY:
                                            // - timer_settime reads the itimerspec `spec`, a live local.
     let rc = unsafe { syscall6(223, [timer as u64, 0, spec.as_ptr() as u64, 0, 0, 0]) };
-    super::check(rc).map(|_| ())
+    if let Err(e) = super::check(rc) {
+        delete_preemption_timer(timer);
+        return Err(e);
+    }
+    Ok(timer)
+}
+
+/// Deletes a timer made by `arm_preemption_timer` (its thread is exiting:
+/// timers belong to the process and would outlive it).
+pub(crate) fn delete_preemption_timer(timer: i32) {
+    // SAFETY:
+    // - timer_delete touches no memory of ours.
+    let _ = unsafe { syscall6(226, [timer as u64, 0, 0, 0, 0, 0]) };
 }
 
 /// Sends `sig` to the calling thread.
