@@ -207,6 +207,8 @@ pub(crate) struct PendingReturn {
     /// The stack pointer after the return (entry rsp + 8).
     pub(crate) rsp_after: u64,
     pub(crate) quiet: bool,
+    /// Whether the call's plain accesses are atomic ones (`HookRequest::atomic`).
+    pub(crate) atomic: bool,
     /// Whether the tool wants the exit.
     pub(crate) exit: bool,
 }
@@ -266,6 +268,12 @@ impl ThreadEvents {
         self.stack.last().map_or(StackId(0), |&(id, _)| id)
     }
 
+    /// Inside a hooked `atomic` function: the stack pointer after its
+    /// outermost call returns (its frames lie below).
+    pub(crate) fn atomic_call(&self) -> Option<u64> {
+        self.pending.iter().find(|p| p.atomic).map(|p| p.rsp_after)
+    }
+
     /// Whether the thread runs inside a quiet hooked function.
     pub(crate) fn quiet(&self) -> bool {
         self.pending.iter().any(|p| p.quiet)
@@ -318,6 +326,7 @@ impl ThreadEvents {
         }
         let records = Self::records(self.buf, end);
         let quiet = self.quiet();
+        let atomic_call = self.atomic_call();
         let hints = tool.sync_hints();
         self.out.clear();
         let mut merge = [0u32; MERGE_SLOTS];
@@ -355,6 +364,11 @@ impl ThreadEvents {
                     if size == 0 {
                         continue;
                     }
+                    // An `atomic` hooked call's own data, not its frames
+                    // (within 1 MiB below its entry).
+                    let atomic = atomic
+                        || atomic_call
+                            .is_some_and(|sp| sp.wrapping_sub(r.value).wrapping_sub(1) >= 1 << 20);
                     let access = MemAccess {
                         addr: r.value,
                         size,

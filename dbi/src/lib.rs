@@ -52,7 +52,7 @@ pub use crate::sched::{
     ScheduleFileError,
 };
 pub use crate::stack_regions::{deregister_stack, register_stack};
-pub use iced_x86::{Instruction, Mnemonic, OpAccess, UsedMemory};
+pub use iced_x86::{Instruction, Mnemonic, OpAccess, Register, UsedMemory};
 
 /// What a tool wants the translator to do for it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -226,6 +226,11 @@ pub struct HookRequest {
     /// Drop the memory accesses made inside the call (and in what it calls):
     /// they are the synchronisation itself.
     pub quiet: bool,
+    /// Mark the plain accesses made inside the call (and in what it calls)
+    /// as atomic ([`MemAccess::atomic`]), except those to the stack below
+    /// its entry (its frames): its data are atomics that compile to plain
+    /// `mov`s. Ignored with `quiet`.
+    pub atomic: bool,
 }
 
 /// A guest syscall, as [`Tool::on_syscall`] and [`Tool::on_syscall_return`] see it.

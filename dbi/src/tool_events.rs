@@ -124,12 +124,13 @@ impl Dispatcher {
         self.config.tool.on_hook_entry(&call);
         self.add_new_hooks();
         let request = &self.hooks.requests[hook];
-        if (request.exit || request.quiet) && ret_addr != 0 {
+        if (request.exit || request.quiet || request.atomic) && ret_addr != 0 {
             self.ts.events.pending.push(PendingReturn {
                 call,
                 ret_addr,
                 rsp_after: rsp.wrapping_add(8),
                 quiet: request.quiet,
+                atomic: request.atomic && !request.quiet,
                 exit: request.exit,
             });
             self.ts.ibl_remove(ret_addr);

@@ -227,6 +227,11 @@ pub struct ModelledFunction {
     /// Accesses inside the call are not race checked. False for functions
     /// that run user code (`pthread_once` runs the init routine).
     pub quiet: bool,
+    /// `atomic`: the call's own plain accesses (outside its stack) are
+    /// atomic accesses, its data relaxed atomics that compile to plain
+    /// `mov`s (QEMU's `synchronize_rcu` on the readers' counters). Never
+    /// with `quiet`.
+    pub atomic: bool,
 }
 
 impl ModelledFunction {

@@ -5,6 +5,7 @@
 //! pthread_mutex_lock:   lock arg0 at exit if ret == 0
 //! pthread_cond_wait:    cond-wait arg0 arg1 if ret == 0
 //! pthread_once loud:    atomic arg0 at entry
+//! synchronize_rcu atomic: acquire &rcu_gp_event at exit
 //! g_thread_join:        join *(arg0 + 48) at exit
 //! my_internal_helper:   quiet
 //! ```
@@ -37,7 +38,7 @@ pub enum LineError {
     NoColon,
     #[error("`{0}` is not a symbol name")]
     BadSymbol(String),
-    #[error("unknown word `{0}` before `:`; only `loud` may follow the symbol")]
+    #[error("unknown word `{0}` before `:`; only `loud` or `atomic` may follow the symbol")]
     UnknownFlag(String),
     #[error("empty effect: nothing after `:` or around a `;`")]
     EmptyEffect,
@@ -225,7 +226,7 @@ impl LockModel {
     }
 }
 
-/// `SYMBOL [loud]: BODY`
+/// `SYMBOL [loud | atomic]: BODY`
 fn parse_function(code: &str) -> Result<ModelledFunction, LineError> {
     let (head, body) = code.split_once(':').ok_or(LineError::NoColon)?;
     let mut words = head.split_whitespace();
@@ -233,10 +234,12 @@ fn parse_function(code: &str) -> Result<ModelledFunction, LineError> {
     if !is_symbol(symbol) {
         return Err(LineError::BadSymbol(symbol.to_string()));
     }
-    let mut quiet = true;
+    let (mut quiet, mut atomic) = (true, false);
     for word in words {
         match word {
             "loud" if quiet => quiet = false,
+            // Its accesses are seen, as atomic ones: it is loud too.
+            "atomic" if quiet => (quiet, atomic) = (false, true),
             _ => return Err(LineError::UnknownFlag(word.to_string())),
         }
     }
@@ -251,6 +254,7 @@ fn parse_function(code: &str) -> Result<ModelledFunction, LineError> {
             symbol: symbol.to_string(),
             effects,
             quiet,
+            atomic,
         });
     }
     for part in parts {
@@ -263,6 +267,7 @@ fn parse_function(code: &str) -> Result<ModelledFunction, LineError> {
         symbol: symbol.to_string(),
         effects,
         quiet,
+        atomic,
     })
 }
 

@@ -128,17 +128,24 @@ fn compare_with_labels(name: &str, log: &HelgrindLog) -> Vec<String> {
 }
 
 /// The program's `hbgrind-options`, a relative `--lock-model=FILE` made
-/// a path in `tests/programs/races/`.
+/// a path in `tests/programs/races/`, a relative `--suppressions=FILE` one
+/// in the repository (the shipped files).
 fn labelled_options(name: &str) -> Vec<String> {
     let dir = tests_dir().join("programs").join("races");
+    let repo = tests_dir().parent().expect("tests/ has a parent").to_path_buf();
     labels_of(name)
         .hbgrind_options
         .into_iter()
-        .map(|option| match option.strip_prefix("--lock-model=") {
-            Some(file) if !file.starts_with('/') => {
+        .map(|option| {
+            if let Some(file) = option.strip_prefix("--lock-model=").filter(|f| !f.starts_with('/')) {
                 format!("--lock-model={}", dir.join(file).display())
+            } else if let Some(file) =
+                option.strip_prefix("--suppressions=").filter(|f| !f.starts_with('/'))
+            {
+                format!("--suppressions={}", repo.join(file).display())
+            } else {
+                option
             }
-            _ => option,
         })
         .collect()
 }
@@ -290,6 +297,9 @@ labelled_programs!(
     pthread_exit_value,
     pthread_once_init,
     pthread_once_write_outside,
+    qemu_rcu,
+    qemu_rcu_racy,
+    qemu_runstate_unlocked_racy,
     race_in_helper_function,
     rcu_reader_updater,
     rcu_update_in_place_racy,

@@ -164,7 +164,9 @@ pub(crate) fn make(opts: &Options, log: Log) -> Result<Box<dyn Tool>, String> {
         // "race", "helgrind", "drd": Options::parse admits nothing else.
         _ => {
             let suppressions =
-                race::load_suppressions(&opts.suppressions, opts.default_suppressions)?;
+                race::load_suppressions(&opts.suppressions, opts.default_suppressions, &{
+                    race::command_line().0
+                })?;
             let lock_models = race::load_lock_models(&opts.lock_models)?;
             let xml_fd = opts.open_xml()?;
             let json_fd = opts.open_json()?;

@@ -86,6 +86,20 @@ const DEFAULT_SUPPRESSIONS: &[(&str, &str)] = &[
     ),
 ];
 
+/// QEMU's documented lock-free schemes, built in for QEMU binaries
+/// (`is_qemu_program`) unless `--default-suppressions=no`; others name it
+/// with `--suppressions=`.
+const QEMU_SUPPRESSIONS: (&str, &str) = (
+    "suppressions/qemu.supp",
+    include_str!("../../../../suppressions/qemu.supp"),
+);
+
+/// Whether `program` (argv[0]) is a QEMU binary: `qemu-system-*`,
+/// `qemu-*` (user mode, tools), or Debian's `qemu-system-*-static`...
+pub(crate) fn is_qemu_program(program: &str) -> bool {
+    program.rsplit('/').next().unwrap_or(program).starts_with("qemu-")
+}
+
 /// Syscall numbers the tool acts on.
 const SYS_MUNMAP: u64 = 11;
 const SYS_CLONE: u64 = 56;
@@ -267,10 +281,12 @@ pub(crate) struct RaceTool {
     /// Per access of the current batch: the engine would ignore it
     /// (`Engine::redundancy`), so it is dropped before its site is interned.
     redundant: Vec<bool>,
-    /// Instructions whose plain stores are atomic stores, by pc: GCC's
-    /// seq_cst store (`mov` then `mfence`), and every `mov` store of a
-    /// threading runtime (`on_block`; papers/lockmodels.md, "OpenMP").
-    seq_cst_stores: PcSet,
+    /// Instructions whose plain accesses are atomic accesses, by pc: a
+    /// store right before a full fence (GCC's seq_cst store, `mov` then
+    /// `mfence`, and a relaxed store then `atomic_thread_fence`), and
+    /// every `mov` store of a threading runtime (`on_block`;
+    /// papers/lockmodels.md, "Atomics", "OpenMP").
+    seq_cst_accesses: PcSet,
     /// Sites of plain (not LOCK-prefixed) read-modify-writes.
     plain_updates: SiteSet,
     /// Races taken back by the atomics model (`withdrawn`), for `-v`.
@@ -346,14 +362,17 @@ pub(crate) fn load_lock_models(files: &[String]) -> Result<LockModel, String> {
 }
 
 /// Reads the suppression files (the built-in ones first, unless
-/// `--default-suppressions=no`); the error is the one line to print.
+/// `--default-suppressions=no`, with QEMU's for a QEMU `program`); the
+/// error is the one line to print.
 pub(crate) fn load_suppressions(
     files: &[String],
     defaults: bool,
+    program: &str,
 ) -> Result<SuppressionSet, String> {
     let mut set = SuppressionSet::new();
     if defaults {
-        for (name, text) in DEFAULT_SUPPRESSIONS {
+        let qemu = is_qemu_program(program).then_some(&QEMU_SUPPRESSIONS);
+        for (name, text) in DEFAULT_SUPPRESSIONS.iter().chain(qemu) {
             set.add_str(name, text).map_err(|e| e.to_string())?;
         }
     }
@@ -508,6 +527,7 @@ impl RaceTool {
                 symbol: f.symbol.clone(),
                 exit: f.has_exit_effects(),
                 quiet: f.quiet,
+                atomic: f.atomic,
             };
             model_symbols.extend(f.symbols().map(str::to_string));
             hooks.push((request, Hook::Model(std::sync::Arc::new(f))));
@@ -517,6 +537,7 @@ impl RaceTool {
                 symbol: symbol.to_string(),
                 exit: heap_fn != HeapFn::Free,
                 quiet: true,
+                atomic: false,
             };
             hooks.push((request, Hook::Heap(heap_fn)));
         }
@@ -525,6 +546,7 @@ impl RaceTool {
                 symbol: symbol.to_string(),
                 exit: true,
                 quiet: false,
+                atomic: false,
             };
             hooks.push((request, Hook::LibcHandle));
         }
@@ -537,6 +559,7 @@ impl RaceTool {
                 symbol: symbol.to_string(),
                 exit: true,
                 quiet: false,
+                atomic: false,
             };
             hooks.push((request, Hook::OpenMp(f)));
         }
@@ -568,7 +591,7 @@ impl RaceTool {
             sync_hints: dbi::SyncHints::default(),
             batch_synchronised: true,
             redundant: Vec::new(),
-            seq_cst_stores: PcSet::default(),
+            seq_cst_accesses: PcSet::default(),
             plain_updates: SiteSet::default(),
             withdrawn_races: 0,
             operand_sizes: FxHashMap::default(),
@@ -1182,22 +1205,23 @@ impl Tool for RaceTool {
                 if insn.mnemonic() == Mnemonic::Mov
                     && memory.iter().any(|u| u.access() == OpAccess::Write)
                 {
-                    self.seq_cst_stores.insert(insn.ip());
+                    self.seq_cst_accesses.insert(insn.ip());
                 }
             }
         }
-        // GCC's seq_cst store is `mov [m], r` then `mfence`: the `mov` is
-        // an atomic store, and its location an atomic variable.
-        for (i, pair) in block.instructions.windows(2).enumerate() {
-            let (store, fence) = (&pair[0], &pair[1]);
-            if fence.mnemonic() == Mnemonic::Mfence
-                && store.mnemonic() == Mnemonic::Mov
-                && block
-                    .memory
-                    .get(i)
-                    .is_some_and(|m| m.iter().any(|u| u.access() == OpAccess::Write))
+        // Around a full fence (papers/lockmodels.md, "Atomics"): a `mov`
+        // store right before it is a seq_cst store (GCC's seq_cst store is
+        // `mov` then `mfence`; a relaxed store followed by
+        // `atomic_thread_fence(seq_cst)` is `mov` then `lock or [rsp], 0`,
+        // QEMU's `smp_mb()`). Its location is an atomic variable from then
+        // on, so in a store-fence-load handshake (Dekker's) whose other
+        // side stores before a fence too, both loads are acquire loads.
+        let memory = |i: usize| block.memory.get(i).map_or(&[][..], |m| &m[..]);
+        for i in 1..block.instructions.len() {
+            let store = &block.instructions[i - 1];
+            if is_full_fence(&block.instructions[i], memory(i)) && plain_store(store, memory(i - 1))
             {
-                self.seq_cst_stores.insert(store.ip());
+                self.seq_cst_accesses.insert(store.ip());
             }
         }
     }
@@ -1216,7 +1240,7 @@ impl Tool for RaceTool {
         // Stores this tool takes for releases (and a runtime's plain
         // read-modify-writes, atomic to it) must reach it even when an
         // earlier plain access covers their bytes.
-        !self.seq_cst_stores.contains(pc) && !self.is_runtime_code(pc)
+        !self.seq_cst_accesses.contains(pc) && !self.is_runtime_code(pc)
     }
 
     fn sync_hints(&self) -> Option<&dbi::SyncHints> {
@@ -1510,7 +1534,7 @@ impl RaceTool {
                 if a.atomic
                     || a.spin_read
                     || self.atomics.size_at(a.addr).is_some()
-                    || (write && self.seq_cst_stores.contains(a.pc))
+                    || self.seq_cst_accesses.contains(a.pc)
                 {
                     break;
                 }
@@ -1545,7 +1569,7 @@ impl RaceTool {
                 // store a release store; a store fenced by `mfence` and a
                 // load in a spin loop make their location atomic.
                 let size = u64::from(a.size);
-                let seq_cst = write && self.seq_cst_stores.contains(a.pc);
+                let seq_cst = self.seq_cst_accesses.contains(a.pc);
                 let learned = self.atomics.size_at(a.addr);
                 if a.kind == DbiAccessKind::Update {
                     // `add [m], r` without LOCK: a plain read-modify-write,
@@ -1650,3 +1674,20 @@ impl RaceTool {
         self.redundant = redundant;
     }
 }
+
+/// A full fence: `mfence`, or a LOCK-prefixed read-modify-write of the
+/// thread's own stack (`lock or qword [rsp], 0`), which GCC emits for
+/// `atomic_thread_fence(memory_order_seq_cst)` as a cheaper `mfence`.
+fn is_full_fence(insn: &dbi::Instruction, memory: &[dbi::UsedMemory]) -> bool {
+    insn.mnemonic() == Mnemonic::Mfence
+        || (insn.has_lock_prefix()
+            && matches!(memory, [m] if m.base() == dbi::Register::RSP
+                && m.index() == dbi::Register::None))
+}
+
+/// A plain `mov` store to memory that is not the stack.
+fn plain_store(insn: &dbi::Instruction, memory: &[dbi::UsedMemory]) -> bool {
+    insn.mnemonic() == Mnemonic::Mov
+        && matches!(memory, [m] if m.access() == OpAccess::Write && m.base() != dbi::Register::RSP)
+}
+

@@ -51,7 +51,7 @@ impl Harness {
                 exit_on_first_error: None,
                 track_lockorders: true,
             },
-            suppressions: load_suppressions(&[], true).unwrap(),
+            suppressions: load_suppressions(&[], true, "prog").unwrap(),
             error_exitcode: 0,
             lock_models: load_lock_models(&[]).unwrap(),
             futex_sync: true,
@@ -382,28 +382,32 @@ fn xml_output_is_a_whole_document() {
 fn suppression_files_are_read_and_malformed_ones_refused() {
     let good = scratch("good.supp");
     std::fs::write(&good, "{\n  a\n  Helgrind:Race\n  fun:f\n}\n").unwrap();
-    let defaults = load_suppressions(&[], true).unwrap().len();
+    let defaults = load_suppressions(&[], true, "prog").unwrap().len();
     assert!(defaults > 0, "the built-in files hold suppressions");
-    let set = load_suppressions(std::slice::from_ref(&good), true).unwrap();
+    // QEMU's lock-free schemes only for QEMU binaries.
+    let qemu = load_suppressions(&[], true, "/usr/bin/qemu-system-s390x").unwrap();
+    assert!(qemu.len() > defaults, "qemu.supp is added for QEMU");
+    assert!(is_qemu_program("qemu-img") && !is_qemu_program("/opt/myqemu/bin/run"));
+    let set = load_suppressions(std::slice::from_ref(&good), true, "prog").unwrap();
     assert_eq!(set.len(), defaults + 1);
     assert_eq!(
-        load_suppressions(std::slice::from_ref(&good), false)
+        load_suppressions(std::slice::from_ref(&good), false, "prog")
             .unwrap()
             .len(),
         1
     );
     let bad = scratch("bad.supp");
     std::fs::write(&bad, "{\n  a\n  Helgrind:Race\n").unwrap();
-    let err = load_suppressions(std::slice::from_ref(&bad), false).unwrap_err();
+    let err = load_suppressions(std::slice::from_ref(&bad), false, "prog").unwrap_err();
     assert!(err.starts_with(&format!("{bad}:")), "{err}");
     let missing = scratch("missing.supp");
     assert_eq!(
-        load_suppressions(std::slice::from_ref(&missing), false).unwrap_err(),
+        load_suppressions(std::slice::from_ref(&missing), false, "prog").unwrap_err(),
         format!("{missing}: cannot read suppression file: no such file")
     );
     let dir = std::env::temp_dir().display().to_string();
     assert_eq!(
-        load_suppressions(std::slice::from_ref(&dir), false).unwrap_err(),
+        load_suppressions(std::slice::from_ref(&dir), false, "prog").unwrap_err(),
         format!("{dir}: cannot read suppression file: is a directory")
     );
 }
