@@ -191,7 +191,8 @@ fn operands_conditions_and_flags_parse() {
                 f2 loud: release &my_global at entry; acquire arg2 - 8 at exit if ret == -1\n\
                 f3: quiet\n\
                 f4: join *arg0 at exit if ret == TRUE\n\
-                f5: cond-wait arg0 arg1\n";
+                f5: cond-wait arg0 arg1\n\
+                f6 atomic: acquire &ev at exit\n";
     let m = LockModel::parse("t.model", text).unwrap();
     let f = |s| m.function(s).unwrap();
     assert_eq!(
@@ -211,7 +212,9 @@ fn operands_conditions_and_flags_parse() {
             }
         )]
     );
-    assert!(!f("f2").quiet);
+    assert!(!f("f2").quiet && !f("f2").atomic);
+    assert!(!f("f6").quiet && f("f6").atomic, "atomic is loud too");
+    assert!(f("f1").quiet && !f("f1").atomic);
     assert_eq!(
         f("f2").effects,
         [
@@ -332,6 +335,11 @@ fn an_unknown_flag_is_refused() {
         error_of("f loud loud: unlock arg0 at entry"),
         LineError::UnknownFlag("loud".into())
     );
+    assert_eq!(
+        error_of("f loud atomic: unlock arg0 at entry"),
+        LineError::UnknownFlag("atomic".into())
+    );
+    assert_eq!(error_of("f atomic: quiet"), LineError::QuietAlone);
 }
 
 #[test]
