@@ -297,6 +297,8 @@ labelled_programs!(
     pthread_exit_value,
     pthread_once_init,
     pthread_once_write_outside,
+    qemu_bh_list,
+    qemu_bh_list_racy,
     qemu_rcu,
     qemu_rcu_racy,
     qemu_runstate_unlocked_racy,
