@@ -132,15 +132,22 @@ fn compare_with_labels(name: &str, log: &HelgrindLog) -> Vec<String> {
 /// in the repository (the shipped files).
 fn labelled_options(name: &str) -> Vec<String> {
     let dir = tests_dir().join("programs").join("races");
-    let repo = tests_dir().parent().expect("tests/ has a parent").to_path_buf();
+    let repo = tests_dir()
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf();
     labels_of(name)
         .hbgrind_options
         .into_iter()
         .map(|option| {
-            if let Some(file) = option.strip_prefix("--lock-model=").filter(|f| !f.starts_with('/')) {
+            if let Some(file) = option
+                .strip_prefix("--lock-model=")
+                .filter(|f| !f.starts_with('/'))
+            {
                 format!("--lock-model={}", dir.join(file).display())
-            } else if let Some(file) =
-                option.strip_prefix("--suppressions=").filter(|f| !f.starts_with('/'))
+            } else if let Some(file) = option
+                .strip_prefix("--suppressions=")
+                .filter(|f| !f.starts_with('/'))
             {
                 format!("--suppressions={}", repo.join(file).display())
             } else {

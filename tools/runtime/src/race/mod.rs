@@ -97,7 +97,11 @@ const QEMU_SUPPRESSIONS: (&str, &str) = (
 /// Whether `program` (argv[0]) is a QEMU binary: `qemu-system-*`,
 /// `qemu-*` (user mode, tools), or Debian's `qemu-system-*-static`...
 pub(crate) fn is_qemu_program(program: &str) -> bool {
-    program.rsplit('/').next().unwrap_or(program).starts_with("qemu-")
+    program
+        .rsplit('/')
+        .next()
+        .unwrap_or(program)
+        .starts_with("qemu-")
 }
 
 /// Syscall numbers the tool acts on.
@@ -1690,4 +1694,3 @@ fn plain_store(insn: &dbi::Instruction, memory: &[dbi::UsedMemory]) -> bool {
     insn.mnemonic() == Mnemonic::Mov
         && matches!(memory, [m] if m.access() == OpAccess::Write && m.base() != dbi::Register::RSP)
 }
-
