@@ -2,7 +2,7 @@
 
 use crate::arch::{self, BlockEnd, BlockInstrumentation, RecordWants};
 use crate::code_cache::{Block, CacheError, CodeCache};
-use crate::events::Sites;
+use crate::events::{Site, Sites};
 use crate::{BlockView, Interests, Profile, SmcCheck, Tool};
 use iced_x86::InstructionInfoFactory;
 
@@ -116,10 +116,24 @@ pub(crate) fn translate(
         ro
     };
     let sites = &mut *cx.sites;
+    // Calls from generated code (a JIT's, in anonymous memory) all return
+    // to one place, the start of its mapping, in the call-stack tree: a
+    // JIT makes new code all the time (TCG a block per guest block), and
+    // stacks that differ only in generated frames are one stack, one
+    // report (`<generated code> (in anonymous ...)`) and not millions of
+    // tree nodes and sites.
+    let jit = wants
+        .calls
+        .then(|| crate::os::linux::mem::generated_code_owner(pc))
+        .flatten();
+    let mut site_of = |s: Site| match (s, jit) {
+        (Site::Call { .. }, Some(owner)) => sites.id(Site::Call { ret: owner }),
+        _ => sites.id(s),
+    };
     let instrument = BlockInstrumentation {
         hook: (cx.hooked)(pc),
         client_requests: true,
-        records: arch::plan_records(&block, wants, &mut |s| sites.id(s), &mut readonly, &|pc| {
+        records: arch::plan_records(&block, wants, &mut site_of, &mut readonly, &|pc| {
             tool.inline_filter_applies(pc)
         }),
         rdfsbase: cx.rdfsbase,

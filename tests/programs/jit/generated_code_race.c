@@ -5,10 +5,7 @@
  * `slots` without a lock, each through its own copies. Every pair of
  * stacks differs only in the generated frame, so the four races are one
  * context: "<generated code> (in anonymous 0x...)" called from worker. */
-#include <pthread.h>
-#include <stdio.h>
-#include <string.h>
-#include <sys/mman.h>
+#include "jit.h"
 
 typedef void (*store_fn)(int *, int);
 
@@ -26,21 +23,7 @@ static void *worker(void *arg)
 int main(void)
 {
     static const unsigned char store[] = {0x89, 0x37, 0xc3}; /* mov [rdi], esi; ret */
-    unsigned char *code = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
-                               MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (code == MAP_FAILED) {
-        perror("mmap");
-        return 1;
-    }
-    for (int i = 0; i < 8; i++) {
-        memcpy(code + 64 * i, store, sizeof store);
-        copies[i] = (store_fn)(code + 64 * i);
-    }
-    pthread_t a, b;
-    pthread_create(&a, NULL, worker, (void *)0L);
-    pthread_create(&b, NULL, worker, (void *)4L);
-    pthread_join(a, NULL);
-    pthread_join(b, NULL);
-    printf("done\n");
+    generate_copies(store, sizeof store, (void **)copies);
+    run_two_workers(worker);
     return 0;
 }

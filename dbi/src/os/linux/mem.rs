@@ -185,6 +185,8 @@ struct Mapping {
     fixed: bool,
     /// The main thread's stack (`[stack]`).
     stack: bool,
+    /// Anonymous memory (no name, or `[anon:...]`): where JITs put code.
+    anonymous: bool,
 }
 
 /// The process's mappings, read from /proc/self/maps when first needed
@@ -202,6 +204,7 @@ fn with_maps<R>(f: impl FnOnce(&[Mapping]) -> R) -> Option<R> {
                 end: m.end,
                 fixed: m.name.starts_with('/') && !m.perms.contains('w'),
                 stack: m.name == "[stack]",
+                anonymous: m.name.is_empty() || m.name.starts_with("[anon"),
             })
             .collect()
     });
@@ -222,6 +225,17 @@ pub(crate) fn is_file_readonly(start: u64, end: u64) -> bool {
         true
     })
     .unwrap_or(false)
+}
+
+/// The start of the anonymous mapping holding `pc`, if it is one: code
+/// there was generated at run time (TCG's buffer, V8's heap).
+pub(crate) fn generated_code_owner(pc: u64) -> Option<u64> {
+    with_maps(|maps| {
+        maps.iter()
+            .find(|m| m.anonymous && m.start <= pc && pc < m.end)
+            .map(|m| m.start)
+    })
+    .flatten()
 }
 
 /// Whether `pc` lies in the main thread's stack mapping (`[stack]`).
