@@ -527,9 +527,7 @@ pub(crate) const PREEMPT_SIG: u64 = 64;
 pub(crate) fn arm_preemption_timer(period_ns: u64) -> Result<i32, super::Errno> {
     const CLOCK_THREAD_CPUTIME_ID: u64 = 3;
     const SIGEV_THREAD_ID: u32 = 4;
-    // SAFETY:
-    // - gettid touches no memory.
-    let tid = unsafe { syscall6(186, [0; 6]) } as u32;
+    let tid = super::gettid() as u32;
     // struct sigevent: value (8), signo (4), notify (4), tid (4), padding to 64.
     let mut sev = [0u8; 64];
     sev[8..12].copy_from_slice(&(PREEMPT_SIG as u32).to_le_bytes());
@@ -575,11 +573,10 @@ pub(crate) fn delete_preemption_timer(timer: i32) {
 
 /// Sends `sig` to the calling thread.
 pub(crate) fn raise(sig: u64) {
-    let pid = super::getpid() as u64;
+    let (pid, tid) = (super::getpid() as u64, super::gettid() as u64);
     // SAFETY:
-    // - gettid and tgkill touch no memory of ours.
+    // - tgkill touches no memory of ours.
     unsafe {
-        let tid = syscall6(186, [0; 6]) as u64;
         syscall6(234, [pid, tid, sig, 0, 0, 0]);
     }
 }

@@ -285,12 +285,12 @@ pub(crate) struct RaceTool {
     /// Per access of the current batch: the engine would ignore it
     /// (`Engine::redundancy`), so it is dropped before its site is interned.
     redundant: Vec<bool>,
-    /// Instructions whose plain accesses are atomic accesses, by pc: a
-    /// store right before a full fence (GCC's seq_cst store, `mov` then
-    /// `mfence`, and a relaxed store then `atomic_thread_fence`), and
-    /// every `mov` store of a threading runtime (`on_block`;
-    /// papers/lockmodels.md, "Atomics", "OpenMP").
-    seq_cst_accesses: PcSet,
+    /// Instructions whose plain stores are atomic stores, by pc: a store
+    /// right before a full fence (GCC's seq_cst store, `mov` then `mfence`,
+    /// and a relaxed store then `atomic_thread_fence`), and every `mov`
+    /// store of a threading runtime (`on_block`; papers/lockmodels.md,
+    /// "Atomics", "OpenMP"). Only stores: loads need no lookup.
+    seq_cst_stores: PcSet,
     /// Sites of plain (not LOCK-prefixed) read-modify-writes.
     plain_updates: SiteSet,
     /// Races taken back by the atomics model (`withdrawn`), for `-v`.
@@ -595,7 +595,7 @@ impl RaceTool {
             sync_hints: dbi::SyncHints::default(),
             batch_synchronised: true,
             redundant: Vec::new(),
-            seq_cst_accesses: PcSet::default(),
+            seq_cst_stores: PcSet::default(),
             plain_updates: SiteSet::default(),
             withdrawn_races: 0,
             operand_sizes: FxHashMap::default(),
@@ -1209,7 +1209,7 @@ impl Tool for RaceTool {
                 if insn.mnemonic() == Mnemonic::Mov
                     && memory.iter().any(|u| u.access() == OpAccess::Write)
                 {
-                    self.seq_cst_accesses.insert(insn.ip());
+                    self.seq_cst_stores.insert(insn.ip());
                 }
             }
         }
@@ -1225,7 +1225,7 @@ impl Tool for RaceTool {
             let store = &block.instructions[i - 1];
             if is_full_fence(&block.instructions[i], memory(i)) && plain_store(store, memory(i - 1))
             {
-                self.seq_cst_accesses.insert(store.ip());
+                self.seq_cst_stores.insert(store.ip());
             }
         }
     }
@@ -1244,7 +1244,7 @@ impl Tool for RaceTool {
         // Stores this tool takes for releases (and a runtime's plain
         // read-modify-writes, atomic to it) must reach it even when an
         // earlier plain access covers their bytes.
-        !self.seq_cst_accesses.contains(pc) && !self.is_runtime_code(pc)
+        !self.seq_cst_stores.contains(pc) && !self.is_runtime_code(pc)
     }
 
     fn sync_hints(&self) -> Option<&dbi::SyncHints> {
@@ -1538,7 +1538,7 @@ impl RaceTool {
                 if a.atomic
                     || a.spin_read
                     || self.atomics.size_at(a.addr).is_some()
-                    || self.seq_cst_accesses.contains(a.pc)
+                    || (write && self.seq_cst_stores.contains(a.pc))
                 {
                     break;
                 }
@@ -1573,7 +1573,7 @@ impl RaceTool {
                 // store a release store; a store fenced by `mfence` and a
                 // load in a spin loop make their location atomic.
                 let size = u64::from(a.size);
-                let seq_cst = self.seq_cst_accesses.contains(a.pc);
+                let seq_cst = write && self.seq_cst_stores.contains(a.pc);
                 let learned = self.atomics.size_at(a.addr);
                 if a.kind == DbiAccessKind::Update {
                     // `add [m], r` without LOCK: a plain read-modify-write,
