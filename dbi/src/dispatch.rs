@@ -318,6 +318,7 @@ pub(crate) fn spawn_thread(d: &mut Dispatcher, args: &[u64; 6], next: u64) -> i6
     if !PREEMPTION.swap(true, Ordering::AcqRel) {
         // The first extra thread: from now on threads take turns.
         let _ = sigframe::install_host_handler(sigframe::PREEMPT_SIG, SA_RESTART);
+        crate::signal::withhold_runtime_signals(d, false);
     }
     let seeded = sched::deterministic();
     if d.ts.timer.is_none() && !seeded {
@@ -328,6 +329,7 @@ pub(crate) fn spawn_thread(d: &mut Dispatcher, args: &[u64; 6], next: u64) -> i6
     // current turn, whenever its kernel thread gets to run.
     let ticket = seeded.then(|| sched::enqueue(num));
     let start = NewThread {
+        signal_mask: d.ts.signal_mask,
         gprs,
         rflags,
         xsave,
@@ -363,6 +365,8 @@ pub(crate) fn spawn_thread(d: &mut Dispatcher, args: &[u64; 6], next: u64) -> i6
 
 /// What a thread started by `spawn_thread` needs to set itself up.
 struct NewThread {
+    /// The creator's guest signal mask (signal.rs): the child inherits it.
+    signal_mask: u64,
     gprs: [u64; 16],
     rflags: u64,
     xsave: Vec<u8>,
@@ -394,6 +398,7 @@ impl NewThread {
         ts.set_guest(&self.gprs, self.rflags, &self.xsave);
         let _ = sigframe::install_runtime_altstack(self.memory.altstack);
         ts.altstack = (0, 2, 0);
+        ts.signal_mask = self.signal_mask;
         if !self.seeded {
             ts.timer = sigframe::arm_preemption_timer(TIMESLICE_NS).ok();
         }
@@ -424,7 +429,7 @@ impl Dispatcher {
                     // A signal recorded from here on kicks a guest syscall
                     // out before it sleeps (guest_syscall.rs).
                     sigframe::clear_kick();
-                    if sigframe::any_pending() {
+                    if sigframe::any_pending(crate::signal::blocked_for_delivery(self)) {
                         pc = crate::signal::deliver_pending(self, pc);
                         link_from = None;
                         // The tool may have seen the delivery (record.rs,

@@ -24,10 +24,14 @@ use crate::os::linux::sigframe::{
     self, frame, KernelSigaction, SA_NODEFER, SA_ONSTACK, SA_RESETHAND,
 };
 
+const SIGTRAP: u64 = 5;
 const SIG_DFL: u64 = 0;
 const SIG_IGN: u64 = 1;
 const SIG_BLOCK: u64 = 0;
+const SIG_UNBLOCK: u64 = 1;
 const SIG_SETMASK: u64 = 2;
+/// With no set, any `how` only reads the mask.
+const SIG_SETMASK_QUERY: u64 = SIG_SETMASK;
 const EINVAL: i64 = 22;
 const EFAULT: i64 = 14;
 /// Registers in `ThreadBlock::gprs` order.
@@ -42,6 +46,82 @@ const RDI: usize = 7;
 
 fn sig_bit(sig: u64) -> u64 {
     1u64 << (sig - 1)
+}
+
+/// Signals the kernel must never block for a guest thread, whatever the
+/// guest's mask says: the runtime's own. `PREEMPT_SIG` while threads take
+/// turns (a thread that blocked it would never be preempted: a guest that
+/// blocks every signal in its worker threads, as QEMU's
+/// `qemu_thread_create` does with `sigfillset`, and spins in one of them
+/// would keep the big lock forever), and `SIGTRAP`, which the runtime's
+/// single steps towards a safe point raise (a blocked trap kills the
+/// process).
+fn runtime_signals() -> u64 {
+    let trap = sig_bit(SIGTRAP);
+    if crate::dispatch::preemption_on() {
+        trap | sig_bit(sigframe::PREEMPT_SIG)
+    } else {
+        trap
+    }
+}
+
+/// Sets the calling thread's mask to `mask`, as the guest sees it (the
+/// kernel gets all of it but `runtime_signals`); returns the guest's view
+/// of the mask before.
+fn set_guest_mask(d: &mut Dispatcher, mask: u64) -> u64 {
+    // The kernel never blocks SIGKILL and SIGSTOP.
+    let mask = mask & !(sig_bit(9) | sig_bit(19));
+    sigframe::sigprocmask(SIG_SETMASK, Some(mask & !runtime_signals()));
+    std::mem::replace(&mut d.ts.signal_mask, mask)
+}
+
+/// Reads the calling thread's mask from the kernel as the guest's (at the
+/// takeover) and takes `runtime_signals` out of the kernel's; again when
+/// the first extra thread starts (dispatch.rs), so that the new thread
+/// inherits a kernel mask without them.
+pub(crate) fn withhold_runtime_signals(d: &mut Dispatcher, first: bool) {
+    let mask = if first {
+        sigframe::sigprocmask(SIG_SETMASK_QUERY, None)
+    } else {
+        d.ts.signal_mask
+    };
+    set_guest_mask(d, mask);
+}
+
+/// The signals the calling thread's guest mask keeps pending: the mask of
+/// the guest call a signal just ended, if any (`sigsuspend`, `ppoll`), else
+/// the thread's. The runtime's own never wait: `deliver_pending` takes them.
+pub(crate) fn blocked_for_delivery(d: &Dispatcher) -> u64 {
+    d.call_mask.unwrap_or(d.ts.signal_mask) & !runtime_signals()
+}
+
+/// The guest's `rt_sigprocmask(how, set, oldset, sigsetsize)`, with the
+/// kernel's part of the mask filtered by `kernel_mask`; the guest reads
+/// back the mask it set.
+pub(crate) fn sigprocmask(d: &mut Dispatcher, args: &[u64; 6]) -> i64 {
+    let (how, set_ptr, old_ptr) = (args[0], args[1], args[2]);
+    if args[3] != 8 {
+        return -EINVAL;
+    }
+    let current = d.ts.signal_mask;
+    let mut old = current;
+    if set_ptr != 0 {
+        let Some(raw) = sigframe::read_guest_exact(set_ptr, 8) else {
+            return -EFAULT;
+        };
+        let set = u64::from_le_bytes(raw.try_into().expect("8 bytes"));
+        let new = match how {
+            SIG_BLOCK => current | set,
+            SIG_UNBLOCK => current & !set,
+            SIG_SETMASK => set,
+            _ => return -EINVAL,
+        };
+        old = set_guest_mask(d, new);
+    }
+    if old_ptr != 0 && !sigframe::write_guest(old_ptr, &old.to_le_bytes()) {
+        return -EFAULT;
+    }
+    0
 }
 
 /// The guest's `rt_sigaction(sig, act, oldact, sigsetsize)`; returns its result.
@@ -106,6 +186,7 @@ pub(crate) fn sigaction(d: &mut Dispatcher, args: &[u64; 6]) -> i64 {
 /// still sees SIG_DFL. SIGKILL cannot be caught: a program killed by it
 /// leaves what the tool wrote so far.
 pub(crate) fn watch_fatal_signals(d: &mut Dispatcher) {
+    withhold_runtime_signals(d, true);
     d.ts.altstack = sigframe::altstack();
     let altstack = crate::os::linux::mem::map_anon(sigframe::RUNTIME_ALTSTACK_LEN);
     if let Err(e) = altstack.and_then(sigframe::install_runtime_altstack) {
@@ -165,7 +246,7 @@ pub(crate) fn sigaltstack(d: &mut Dispatcher, args: &[u64; 6]) -> i64 {
 
 /// Delivers every pending signal; returns the pc the guest continues at.
 pub(crate) fn deliver_pending(d: &mut Dispatcher, mut pc: u64) -> u64 {
-    while let Some((sig, info)) = sigframe::take_pending() {
+    while let Some((sig, info)) = sigframe::take_pending(blocked_for_delivery(d)) {
         if sig as u64 == sigframe::PREEMPT_SIG && crate::dispatch::preemption_on() {
             // The timeslice is over: let another thread have the big lock.
             d.yield_requested = true;
@@ -178,6 +259,12 @@ pub(crate) fn deliver_pending(d: &mut Dispatcher, mut pc: u64) -> u64 {
 
 fn deliver(d: &mut Dispatcher, pc: u64, sig: u64, info: &[u8; 128]) -> u64 {
     let act = d.sigacts[sig as usize].unwrap_or_default();
+    let code = i32::from_le_bytes(info[8..12].try_into().expect("4 bytes"));
+    if d.ts.signal_mask & sig_bit(sig) != 0 && code > 0 {
+        // A trap the guest's own code raised while the guest blocks
+        // SIGTRAP: the kernel kills the process with it.
+        die_at(d, sig, pc, info);
+    }
     let _span = tracing::debug_span!("signal", sig, pc = format_args!("{pc:#x}")).entered();
     match act.handler {
         SIG_IGN => return pc,
@@ -211,10 +298,9 @@ fn deliver(d: &mut Dispatcher, pc: u64, sig: u64, info: &[u8; 128]) -> u64 {
     // The handler of a signal that ended a call with a mask of its own
     // (sigsuspend...) runs with that mask plus its own; its frame keeps the
     // mask from before the call, which the kernel has put back already.
-    let old_mask = match d.call_mask.take() {
-        Some(during) => sigframe::sigprocmask(SIG_SETMASK, Some(during | blocked)),
-        None => sigframe::sigprocmask(SIG_BLOCK, Some(blocked)),
-    };
+    let old_mask = d.ts.signal_mask;
+    let during = d.call_mask.take().unwrap_or(old_mask);
+    set_guest_mask(d, during | blocked);
     let mut uc = vec![0u8; sigframe::UCONTEXT_LEN];
     let si_addr = u64::from_le_bytes(info[16..24].try_into().expect("8 bytes"));
     let mcontext: [u64; 24] = [
@@ -332,7 +418,7 @@ pub(crate) fn sigreturn(d: &mut Dispatcher) -> u64 {
             .expect("8 bytes"),
     );
     d.ts.set_guest(&g, flags, &xsave);
-    sigframe::sigprocmask(SIG_SETMASK, Some(mask));
+    set_guest_mask(d, mask);
     pc
 }
 
@@ -365,7 +451,7 @@ fn finish_dying(d: &mut Dispatcher, sig: u64, fatal: Option<crate::FatalSignal>)
     };
     d.config.tool.on_exit(&stats, &d.config.log);
     sigframe::set_kernel_action(sig, &KernelSigaction::default());
-    sigframe::sigprocmask(1, Some(sig_bit(sig))); // SIG_UNBLOCK
+    sigframe::sigprocmask(SIG_UNBLOCK, Some(sig_bit(sig)));
     sigframe::raise(sig);
     crate::exit_group(128 + sig as i32)
 }

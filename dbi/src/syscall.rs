@@ -98,6 +98,11 @@ pub(crate) fn handle(d: &mut Dispatcher, pc: u64, next: u64) -> u64 {
             return next;
         }
         Some(SyscallKind::SigReturn) => return crate::signal::sigreturn(d),
+        Some(SyscallKind::SigProcMask) => {
+            let ret = crate::signal::sigprocmask(d, &args);
+            d.ts.finish_syscall(ret, next);
+            return next;
+        }
         // (glibc registers each new thread's rseq itself: only the first
         // thread's registration is someone else's.)
         Some(SyscallKind::Rseq) if args[2] & 1 == 0 && crate::dispatch::threads() == 1 => {

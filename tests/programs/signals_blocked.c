@@ -24,7 +24,14 @@
  *   stress N        N signals to threads in read, futex waits and nanosleep,
  *                   with and without SA_RESTART, each counted
  *   sigsuspend      sigsuspend and ppoll with a mask of their own: the
- *                   handler runs with that mask, the old one comes back */
+ *                   handler runs with that mask, the old one comes back
+ *   masked-spinner  a thread created with every signal blocked (as QEMU
+ *                   creates its vCPU threads) spins until the main
+ *                   thread's SIGTERM handler sets a flag; the spinner's
+ *                   mask reads back with SIGRTMAX blocked; then a child
+ *                   process sends 200 SIGUSR1 while the spinner spins and
+ *                   the main thread sleeps in short steps, and every
+ *                   handler must run on the main thread */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -461,6 +468,71 @@ static int suspend(void) {
     return 0;
 }
 
+static volatile sig_atomic_t term_seen;
+static volatile pid_t term_tid;
+
+static void on_term_flag(int sig) {
+    (void)sig;
+    term_tid = (pid_t)syscall(SYS_gettid);
+    term_seen = 1;
+}
+
+static volatile sig_atomic_t usr1_seen, usr1_elsewhere;
+
+static void on_usr1_count(int sig) {
+    (void)sig;
+    if ((pid_t)syscall(SYS_gettid) != pid) usr1_elsewhere++;
+    __atomic_fetch_add(&usr1_seen, 1, __ATOMIC_RELEASE);
+    char b = 1;
+    if (write(ack[1], &b, 1) != 1) _exit(4);
+}
+
+enum { USR1_SENT = 200 };
+
+static void *spin_masked(void *arg) {
+    sigset_t now;
+    pthread_sigmask(SIG_SETMASK, 0, &now);
+    *(int *)arg = sigismember(&now, SIGRTMAX) && sigismember(&now, SIGTERM);
+    while (!term_seen || __atomic_load_n(&usr1_seen, __ATOMIC_ACQUIRE) < USR1_SENT) {
+    }
+    return 0;
+}
+
+static int masked_spinner(void) {
+    handle(SIGTERM, on_term_flag, SA_RESTART);
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_t t;
+    int blocked = -1;
+    if (pthread_create(&t, 0, spin_masked, &blocked)) return 2;
+    pthread_sigmask(SIG_SETMASK, &old, 0);
+    usleep(50000);
+    kill(pid, SIGTERM);
+    while (!term_seen) usleep(1000);
+    handle(SIGUSR1, on_usr1_count, SA_RESTART);
+    pid_t child = fork();
+    if (child == 0) {
+        for (int i = 0; i < USR1_SENT; i++) {
+            char b;
+            kill(pid, SIGUSR1);
+            if (read(ack[0], &b, 1) != 1) _exit(4);
+        }
+        _exit(0);
+    }
+    /* Sleeps: so the signals also come while this thread waits for its
+     * turn after a syscall, the spinner running. */
+    while (__atomic_load_n(&usr1_seen, __ATOMIC_ACQUIRE) < USR1_SENT) usleep(100);
+    int status;
+    waitpid(child, &status, 0);
+    pthread_join(t, 0);
+    printf("SIGTERM handled by %s; the spinner's mask blocks SIGRTMAX and SIGTERM: %d\n",
+           term_tid == pid ? "the main thread" : "another thread", blocked);
+    printf("SIGUSR1 handled %d times, %d of them on the spinner\n", (int)usr1_seen,
+           (int)usr1_elsewhere);
+    return status == 0 ? 0 : 2;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) return 2;
     setvbuf(stdout, 0, _IONBF, 0);
@@ -474,5 +546,6 @@ int main(int argc, char **argv) {
     if (!strcmp(mode, "futex-sleep")) return futex_sleep();
     if (!strcmp(mode, "stress")) return stress(argc > 2 ? atoi(argv[2]) : 1000);
     if (!strcmp(mode, "sigsuspend")) return suspend();
+    if (!strcmp(mode, "masked-spinner")) return masked_spinner();
     return 2;
 }

@@ -126,3 +126,15 @@ fn a_handler_that_ends_sigsuspend_or_ppoll_runs_with_their_mask() {
          blocked after: SIGUSR1 1, SIGUSR2 1\n",
     );
 }
+
+#[test]
+fn a_thread_that_blocks_every_signal_is_still_preempted_and_sees_its_mask() {
+    // Before 2026-12-03 the spinner's mask blocked the runtime's
+    // preemption signal too: it kept the big lock and the run hung; and a
+    // signal sent to the process could run its handler on the spinner.
+    check(
+        &["masked-spinner"],
+        "SIGTERM handled by the main thread; the spinner's mask blocks SIGRTMAX and SIGTERM: 1\n\
+         SIGUSR1 handled 200 times, 0 of them on the spinner\n",
+    );
+}

@@ -19,6 +19,9 @@ pub(crate) struct ThreadState {
     pub(crate) altstack: (u64, u32, u64),
     /// This thread's preemption timer, once armed (dispatch.rs).
     pub(crate) timer: Option<i32>,
+    /// The thread's signal mask as the guest set it; the kernel's is the
+    /// same but for the runtime's own signals (signal.rs, `runtime_signals`).
+    pub(crate) signal_mask: u64,
     /// The runtime mappings this thread retires when it exits (every
     /// thread's but the first's).
     pub(crate) memory: Option<crate::thread_memory::ThreadMemory>,
@@ -51,6 +54,7 @@ impl ThreadState {
             base,
             altstack: (0, 2, 0),
             timer: None,
+            signal_mask: 0,
             memory: None,
             events: crate::events::ThreadEvents::new(0),
         };
@@ -256,6 +260,7 @@ impl ThreadState {
             base: core::ptr::null_mut(),
             altstack: (0, 2, 0),
             timer: None,
+            signal_mask: 0,
             memory: None,
             events: crate::events::ThreadEvents::new(0),
         }

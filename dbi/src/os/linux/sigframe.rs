@@ -187,9 +187,10 @@ static PROCESS_SUMMARY: AtomicU64 = AtomicU64::new(0);
 
 /// Whether any signal waits for delivery (every exit from the code cache
 /// asks: two loads, where scanning 128 slots touched 70 cache lines).
-pub(crate) fn any_pending() -> bool {
-    PROCESS_SUMMARY.load(Ordering::Acquire) != 0
-        || thread_slots().is_some_and(|base| thread_summary(base).load(Ordering::Acquire) != 0)
+pub(crate) fn any_pending(blocked: u64) -> bool {
+    PROCESS_SUMMARY.load(Ordering::Acquire) & !blocked != 0
+        || thread_slots()
+            .is_some_and(|base| thread_summary(base).load(Ordering::Acquire) & !blocked != 0)
 }
 
 /// The summary word of the thread's slots at `base` (see `PROCESS_SUMMARY`).
@@ -199,8 +200,12 @@ fn thread_summary(base: u64) -> &'static AtomicU64 {
 
 /// Takes the first signal of `summary` whose slot `take(sig)` says was
 /// set, clearing each bit before its slot is looked at.
-fn take_summarised(summary: &AtomicU64, mut take: impl FnMut(usize) -> bool) -> Option<usize> {
-    let mut bits = summary.load(Ordering::Acquire);
+fn take_summarised(
+    summary: &AtomicU64,
+    blocked: u64,
+    mut take: impl FnMut(usize) -> bool,
+) -> Option<usize> {
+    let mut bits = summary.load(Ordering::Acquire) & !blocked;
     while bits != 0 {
         let sig = bits.trailing_zeros() as usize + 1;
         let bit = 1u64 << (sig - 1);
@@ -241,10 +246,12 @@ fn is_thread_directed(sig: i32, words: &[u64; SIGINFO_LEN / 8]) -> bool {
     code == SI_TKILL || is_synchronous(sig, words)
 }
 
-/// Takes one pending signal: its number and `siginfo` bytes.
-pub(crate) fn take_pending() -> Option<(usize, [u8; SIGINFO_LEN])> {
+/// Takes one pending signal not in `blocked` (the thread's guest mask):
+/// its number and `siginfo` bytes. A blocked one stays pending, for a
+/// thread that does not block it or for after the mask changes.
+pub(crate) fn take_pending(blocked: u64) -> Option<(usize, [u8; SIGINFO_LEN])> {
     if let Some(base) = thread_slots() {
-        let taken = take_summarised(thread_summary(base), |sig| {
+        let taken = take_summarised(thread_summary(base), blocked, |sig| {
             thread_flag(base, sig).swap(0, Ordering::AcqRel) != 0
         });
         if let Some(sig) = taken {
@@ -256,7 +263,7 @@ pub(crate) fn take_pending() -> Option<(usize, [u8; SIGINFO_LEN])> {
             return Some((sig, info));
         }
     }
-    let sig = take_summarised(&PROCESS_SUMMARY, |sig| {
+    let sig = take_summarised(&PROCESS_SUMMARY, blocked, |sig| {
         SLOTS.pending[sig].swap(false, Ordering::AcqRel)
     })?;
     let mut info = [0u8; SIGINFO_LEN];

@@ -27,6 +27,9 @@ pub(crate) enum SyscallKind {
     SigAction,
     /// `rt_sigreturn`: the guest state comes back from the guest's frame.
     SigReturn,
+    /// `rt_sigprocmask`: emulated for the runtime's preemption signal,
+    /// which the kernel never blocks once threads take turns.
+    SigProcMask,
     /// `sigaltstack`: emulated; the kernel's belongs to the runtime.
     SigAltStack,
     /// `rseq`: a guest registering restartable sequences itself is warned about.
@@ -56,6 +59,7 @@ pub(crate) const SYSCALL_TABLE: &[SyscallRow] = &[
     row(10, "mprotect", UnmapOrProtect),
     row(11, "munmap", UnmapOrProtect),
     row(13, "rt_sigaction", SigAction),
+    row(14, "rt_sigprocmask", SigProcMask),
     row(15, "rt_sigreturn", SigReturn),
     row(25, "mremap", UnmapOrProtect),
     row(33, "dup2", FdChange),
