@@ -167,7 +167,29 @@ pub(crate) fn translate(
         .collect();
     cache
         .insert(pc, guest_end, |base| {
-            arch::emit_block(&block, &counters, &instrument, base, &known, check)
+            let emitted = arch::emit_block(&block, &counters, &instrument, base, &known, check);
+            if let Ok(e) = &emitted {
+                dump_host_code(pc, base, &e.code);
+            }
+            emitted
         })
         .map_err(TranslateError::Cache)
+}
+
+/// With `--trace=dbi::translate::host=trace`: the translation's host code,
+/// disassembled, for reading what translated code costs (`perf` names
+/// code-cache addresses only).
+fn dump_host_code(pc: u64, base: u64, code: &[u8]) {
+    if !tracing::enabled!(target: "dbi::translate::host", tracing::Level::TRACE) {
+        return;
+    }
+    use iced_x86::{Decoder, DecoderOptions, Formatter, GasFormatter};
+    let mut f = GasFormatter::new();
+    let mut d = Decoder::with_ip(64, code, base, DecoderOptions::NONE);
+    let mut text = String::new();
+    for i in &mut d {
+        text.push_str(&format!("\n  {:#x}: ", i.ip()));
+        f.format(&i, &mut text);
+    }
+    tracing::trace!(target: "dbi::translate::host", "block {pc:#x} at {base:#x}:{text}");
 }

@@ -64,12 +64,15 @@
 //! # The inline filter
 //! A tool may also hand translated code its own same-epoch filter
 //! (`crate::InlineFilter`, the race engine's table of the granules each
-//! thread already checked since its last synchronisation event). Before
-//! the repeat filter, an operand the repeat filter would consider is then
-//! looked up there: its granule's slot, the thread's tag (`FILTER_TAGW`,
-//! set by the dispatcher before every entry into the code cache, so always
-//! the tool's current one) and its bytes in the slot's masks. A hit skips
-//! the record and the repeat filter; a miss goes on as before. Unlike the
+//! thread already checked since its last synchronisation event). After a
+//! miss in the repeat filter (whose check is cheaper: nine instructions,
+//! no flags; until 2026-12-03 the inline lookup came first), an operand is
+//! then looked up there: its granule's slot, the thread's tag
+//! (`FILTER_TAGW`, set by the dispatcher before every entry into the code
+//! cache, so always the tool's current one) and its bytes in the slot's
+//! masks. A hit skips the record and leaves the repeat filter's table as
+//! it was, so both filters decide exactly as when the inline lookup came
+//! first; a miss records. Unlike the
 //! repeat filter's epochs, the tool's last as long as the thread makes no
 //! synchronisation event, across exits and other threads' runs (pigz:
 //! 45% fewer records). The lookup needs `shr`, `and`, `cmp`: where a
@@ -86,8 +89,8 @@
 
 use super::decode::DecodedBlock;
 use super::thread_block::{
-    BUF_PTR, BUF_SCRATCH, FILTER_TABLE, FILTER_TAGW, FLAGS_SAVE, MEMO_INC, MEMO_KB,
-    MEMO_TABLE_OFFSET, SPILL_RAX, SPILL_RCX, SPILL_RDX,
+    BUF_PTR, FILTER_TABLE, FILTER_TAGW, FLAGS_SAVE, MEMO_INC, MEMO_KB, MEMO_TABLE_OFFSET,
+    SPILL_RAX, SPILL_RCX, SPILL_RDX,
 };
 use crate::events::Site;
 use crate::AccessKind;
@@ -663,7 +666,11 @@ fn memo_slot() -> MemoryOperand {
 /// `address * 2 + write`, so address bits 0..14 and the write bit (a 32 KiB
 /// window, reads and writes apart). `lea` and `movzx` only: no flags, and
 /// nothing that is microcoded on any x86-64 (BMI2's `pext` takes hundreds
-/// of cycles on AMD before Zen 3).
+/// of cycles on AMD before Zen 3). (A denser index, `(address >> 2) * 2 +
+/// write` with BMI2's `rorx`, was tried on 2026-12-03: neighbouring words
+/// share cache lines of the table, but the bytes of a word evict each
+/// other, and pigz, which reads its window byte by byte, wrote 6% more
+/// records.)
 fn emit_memo_index(out: &mut Vec<u8>, kind_bits: u8) {
     let write = i64::from(kind_bits & 1);
     encode(
@@ -687,8 +694,13 @@ fn emit_memo_index(out: &mut Vec<u8>, kind_bits: u8) {
 }
 
 /// With the address in rax (rcx, rdx spilled): skips to the end unless
-/// the key is new, in which case it stores the key and writes the record.
-fn emit_memo_check(out: &mut Vec<u8>, kind_bits: u8, site: u32) {
+/// the key is new, in which case, unless `inline`'s lookup finds the
+/// access covered, it stores the key and writes the record. The repeat filter
+/// comes first because it is cheaper (no flags, nine instructions): in a
+/// loop over the same fields every operand hits it within one run of the
+/// code cache; the inline filter catches what an earlier run of the cache
+/// or another operand covered.
+fn emit_memo_check(out: &mut Vec<u8>, kind_bits: u8, site: u32, inline: Option<InlineCheck>) {
     use iced_x86::Code::{Mov_r64_rm64, Mov_rm64_r64, Not_rm64};
     let rax_x8 = MemoryOperand::with_base_index_scale_displ_size(
         Register::RDX,
@@ -718,16 +730,55 @@ fn emit_memo_check(out: &mut Vec<u8>, kind_bits: u8, site: u32) {
             MemoryOperand::with_base_index_scale_displ_size(Register::RCX, Register::RDX, 1, 1, 1),
         ),
     );
-    let mut miss = Vec::new();
-    encode(&mut miss, Instruction::with1(Not_rm64, Register::RDX));
-    emit_memo_index(&mut miss, kind_bits);
+    // The key is stored only with a record: an access the inline filter
+    // covers leaves the table as it was (storing its key would evict a key
+    // the table still needs: pigz wrote 11% more records).
+    let mut record = Vec::new();
+    match inline {
+        Some(_) => {
+            // The inline check took rcx and rdx: the key again.
+            load_gs(&mut record, RDX, MEMO_KB);
+            encode(
+                &mut record,
+                Instruction::with2(Code::Lea_r64_m, Register::RDX, rax_x8),
+            );
+        }
+        None => encode(&mut record, Instruction::with1(Not_rm64, Register::RDX)),
+    }
+    emit_memo_index(&mut record, kind_bits);
     encode(
-        &mut miss,
+        &mut record,
         Instruction::with2(Mov_rm64_r64, memo_slot(), Register::RDX),
     );
-    write_record(&mut miss, false, site, false);
-    let skip = u8::try_from(miss.len()).expect("the miss path fits a rel8 jump");
-    out.extend_from_slice(&[0xe3, skip]); // jrcxz over the miss path
+    write_record(&mut record, false, site, false);
+    let mut miss = Vec::new();
+    match inline {
+        Some(check) => {
+            if check.save_flags {
+                miss.extend_from_slice(&[0x48, 0x89, 0xc1]); // mov rcx, rax
+                miss.push(0x9f); // lahf: ah = SF ZF AF PF CF
+                miss.extend_from_slice(&[0x0f, 0x90, 0xc0]); // seto al
+                store_gs(&mut miss, RAX, FLAGS_SAVE);
+                miss.extend_from_slice(&[0x48, 0x89, 0xc8]); // mov rax, rcx
+            }
+            emit_inline_check(&mut miss, check.mask, kind_bits, record.len());
+            miss.extend_from_slice(&record);
+            if check.save_flags {
+                load_gs(&mut miss, RAX, FLAGS_SAVE);
+                miss.extend_from_slice(&[0x04, 0x7f]); // add al, 0x7f: OF = the saved OF
+                miss.push(0x9e); // sahf
+            }
+        }
+        None => miss.extend_from_slice(&record),
+    }
+    match u8::try_from(miss.len()).ok().filter(|&n| n < 128) {
+        Some(skip) => out.extend_from_slice(&[0xe3, skip]), // jrcxz over the miss path
+        None => {
+            // jrcxz reaches 127 bytes: a hit takes it to a near jmp.
+            out.extend_from_slice(&[0xe3, 0x02, 0xeb, 0x05, 0xe9]); // jrcxz +2; jmp +5; jmp
+            out.extend_from_slice(&(miss.len() as u32).to_le_bytes());
+        }
+    }
     out.extend_from_slice(&miss);
 }
 
@@ -824,13 +875,6 @@ pub(crate) fn emit_record(out: &mut Vec<u8>, rec: &Record, rdfsbase: bool) {
             if memo.is_some() {
                 store_gs(out, RDX, SPILL_RDX);
             }
-            let save_flags = inline.is_some_and(|c| c.save_flags);
-            if save_flags {
-                out.push(0x9f); // lahf: ah = SF ZF AF PF CF
-                out.extend_from_slice(&[0x0f, 0x90, 0xc0]); // seto al
-                store_gs(out, RAX, FLAGS_SAVE);
-                load_gs(out, RAX, SPILL_RAX);
-            }
             if let Some(scale) = rep_scale {
                 store_gs(out, RDX, SPILL_RDX);
                 // rdx = guest rcx * element size (the byte count).
@@ -869,17 +913,7 @@ pub(crate) fn emit_record(out: &mut Vec<u8>, rec: &Record, rdfsbase: bool) {
                 }
             }
             if let Some(kind_bits) = memo {
-                let mut tail = Vec::new();
-                emit_memo_check(&mut tail, kind_bits, site);
-                if let Some(check) = inline {
-                    emit_inline_check(out, check.mask, kind_bits, tail.len());
-                }
-                out.extend_from_slice(&tail);
-                if save_flags {
-                    load_gs(out, RAX, FLAGS_SAVE);
-                    out.extend_from_slice(&[0x04, 0x7f]); // add al, 0x7f: OF = the saved OF
-                    out.push(0x9e); // sahf
-                }
+                emit_memo_check(out, kind_bits, site, inline);
             } else {
                 write_record(out, false, site, rep_scale.is_some());
             }
@@ -900,10 +934,11 @@ pub(crate) fn emit_room_check_head(out: &mut Vec<u8>, need: u32) {
     load_gs(out, RCX, BUF_PTR);
     out.extend_from_slice(&[0x48, 0x8d, 0x89]); // lea rcx, [rcx+imm32]
     out.extend_from_slice(&need.to_le_bytes());
-    store_gs(out, RCX, BUF_SCRATCH);
-    // movzx ecx, byte gs:[BUF_SCRATCH+2]: bits 16..23 of ptr + need.
-    out.extend_from_slice(&[0x65, 0x0f, 0xb6, 0x0c, 0x25]);
-    out.extend_from_slice(&(BUF_SCRATCH + 2).to_le_bytes());
+    // ecx = bits 16..23 of ptr + need, without flags and without a trip
+    // through memory (a store and a narrower reload of it miss store
+    // forwarding on some CPUs: a quarter of a tight loop's time on Zen 1).
+    out.extend_from_slice(&[0x0f, 0xc9]); // bswap ecx: bits 16..23 to 8..15
+    out.extend_from_slice(&[0x0f, 0xb6, 0xcd]); // movzx ecx, ch
 }
 
 /// The element accesses of the gather or scatter at `pc`: address, element

@@ -57,8 +57,9 @@ pub(crate) struct ThreadBlock {
     pub(crate) stepping: u64,
     /// Where translated code writes the next event record (events.rs).
     pub(crate) buf_ptr: u64,
-    /// Scratch word of the block-head room check.
-    pub(crate) buf_scratch: u64,
+    /// Free (the block-head room check's scratch word until 2026-12-03:
+    /// its store and narrower reload stalled store forwarding).
+    pub(crate) free_0x138: u64,
     /// Blocks left in this thread's timeslice (deterministic schedules).
     pub(crate) slice: u64,
     /// The repeat filter's key base: the thread's current filter tag << 50
@@ -99,7 +100,6 @@ pub(crate) const NATIVE_PC: i32 = 0x118;
 pub(crate) const REDIRECT_PC: i32 = 0x120;
 pub(crate) const STEPPING: i32 = 0x128;
 pub(crate) const BUF_PTR: i32 = 0x130;
-pub(crate) const BUF_SCRATCH: i32 = 0x138;
 pub(crate) const SLICE: i32 = 0x140;
 pub(crate) const MEMO_KB: i32 = 0x148;
 pub(crate) const MEMO_INC: i32 = 0x150;
@@ -130,7 +130,7 @@ const _: () = assert!(offset_of!(ThreadBlock, native_pc) == NATIVE_PC as usize);
 const _: () = assert!(offset_of!(ThreadBlock, redirect_pc) == REDIRECT_PC as usize);
 const _: () = assert!(offset_of!(ThreadBlock, stepping) == STEPPING as usize);
 const _: () = assert!(offset_of!(ThreadBlock, buf_ptr) == BUF_PTR as usize);
-const _: () = assert!(offset_of!(ThreadBlock, buf_scratch) == BUF_SCRATCH as usize);
+const _: () = assert!(offset_of!(ThreadBlock, free_0x138) == 0x138);
 const _: () = assert!(offset_of!(ThreadBlock, slice) == SLICE as usize);
 const _: () = assert!(offset_of!(ThreadBlock, memo_kb) == MEMO_KB as usize);
 const _: () = assert!(offset_of!(ThreadBlock, memo_inc) == MEMO_INC as usize);
