@@ -95,9 +95,9 @@ pub(crate) fn blocked_for_delivery(d: &Dispatcher) -> u64 {
     d.call_mask.unwrap_or(d.ts.signal_mask) & !runtime_signals()
 }
 
-/// The guest's `rt_sigprocmask(how, set, oldset, sigsetsize)`, with the
-/// kernel's part of the mask filtered by `kernel_mask`; the guest reads
-/// back the mask it set.
+/// The guest's `rt_sigprocmask(how, set, oldset, sigsetsize)`: the kernel
+/// gets the mask without `runtime_signals`; the guest reads back the mask
+/// it set.
 pub(crate) fn sigprocmask(d: &mut Dispatcher, args: &[u64; 6]) -> i64 {
     let (how, set_ptr, old_ptr) = (args[0], args[1], args[2]);
     if args[3] != 8 {
@@ -260,7 +260,7 @@ pub(crate) fn deliver_pending(d: &mut Dispatcher, mut pc: u64) -> u64 {
 fn deliver(d: &mut Dispatcher, pc: u64, sig: u64, info: &[u8; 128]) -> u64 {
     let act = d.sigacts[sig as usize].unwrap_or_default();
     let code = i32::from_le_bytes(info[8..12].try_into().expect("4 bytes"));
-    if d.ts.signal_mask & sig_bit(sig) != 0 && code > 0 {
+    if sig == SIGTRAP && d.ts.signal_mask & sig_bit(sig) != 0 && code > 0 {
         // A trap the guest's own code raised while the guest blocks
         // SIGTRAP: the kernel kills the process with it.
         die_at(d, sig, pc, info);

@@ -24,7 +24,8 @@
  *   stress N        N signals to threads in read, futex waits and nanosleep,
  *                   with and without SA_RESTART, each counted
  *   sigsuspend      sigsuspend and ppoll with a mask of their own: the
- *                   handler runs with that mask, the old one comes back
+ *                   handler runs with that mask, the old one comes back;
+ *                   then a blocked SIGCHLD is let in by sigsuspend
  *   masked-spinner  a thread created with every signal blocked (as QEMU
  *                   creates its vCPU threads) spins until the main
  *                   thread's SIGTERM handler sets a flag; the spinner's
@@ -450,6 +451,28 @@ static void show_masks(const char *call, int rc, int e) {
            sigismember(&after, SIGUSR1), sigismember(&after, SIGUSR2));
 }
 
+static volatile sig_atomic_t chld_seen;
+
+static void on_chld(int sig) {
+    (void)sig;
+    chld_seen = 1;
+}
+
+/* SIGCHLD (si_code CLD_EXITED > 0) blocked, then let in by sigsuspend. */
+static void suspend_for_child(void) {
+    handle(SIGCHLD, on_chld, 0);
+    sigset_t chld, none;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    sigemptyset(&none);
+    sigprocmask(SIG_BLOCK, &chld, 0);
+    pid_t child = fork();
+    if (child == 0) _exit(0);
+    while (!chld_seen) sigsuspend(&none);
+    waitpid(child, 0, 0);
+    printf("SIGCHLD handled in sigsuspend\n");
+}
+
 static int suspend(void) {
     handle(SIGUSR1, on_usr1_mask, 0);
     sigset_t both, none;
@@ -465,6 +488,7 @@ static int suspend(void) {
     kill(pid, SIGUSR1);
     rc = ppoll(0, 0, 0, &none);
     show_masks("ppoll", rc, errno);
+    suspend_for_child();
     return 0;
 }
 

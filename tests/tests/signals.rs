@@ -123,7 +123,8 @@ fn a_handler_that_ends_sigsuspend_or_ppoll_runs_with_their_mask() {
         "sigsuspend returned -1 (Interrupted system call); SIGUSR2 blocked in the handler: 0; \
          blocked after: SIGUSR1 1, SIGUSR2 1\n\
          ppoll returned -1 (Interrupted system call); SIGUSR2 blocked in the handler: 0; \
-         blocked after: SIGUSR1 1, SIGUSR2 1\n",
+         blocked after: SIGUSR1 1, SIGUSR2 1\n\
+         SIGCHLD handled in sigsuspend\n",
     );
 }
 
